@@ -1,0 +1,26 @@
+/* Fixed-size object pool with an intrusive free list. Objects are carved from chunks that
+ * live until the pool is destroyed, so the steady state of a run allocates nothing; a pool
+ * grows by whole chunks only when its high-water mark rises. */
+#ifndef IFB_POOL_H
+#define IFB_POOL_H
+#include <stddef.h>
+#include <stdint.h>
+
+typedef struct ifb_pool {
+    size_t obj_size;
+    size_t per_chunk;
+    void *free_list;
+    void **chunks;
+    size_t nchunks, chunks_cap;
+    uint64_t live;      /* objects handed out and not returned */
+    uint64_t high_water;
+} ifb_pool;
+
+void ifb_pool_init(ifb_pool *p, size_t obj_size, size_t per_chunk);
+void ifb_pool_destroy(ifb_pool *p);
+/* Returns zeroed memory; aborts only if the machine is out of memory. */
+void *ifb_pool_get(ifb_pool *p);
+void ifb_pool_put(ifb_pool *p, void *obj);
+size_t ifb_pool_bytes(const ifb_pool *p);
+
+#endif

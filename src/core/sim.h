@@ -1,0 +1,74 @@
+/* The simulation context and its event loop (a flat loop dispatching through callbacks, as
+ * ROSS does). Events are ordered by (time, insertion sequence), so equal-time events run in the
+ * order they were scheduled and every run is deterministic. Components follow htsim's design:
+ * each busy component (egress port, link, NIC) keeps its own FIFO and holds at most one pending
+ * event here, so the queue stays small however many packets are in flight.
+ * All mutable state of a run lives in one ifb_sim: several simulations can share a process. */
+#ifndef IFB_SIM_H
+#define IFB_SIM_H
+#include <signal.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "core/pool.h"
+#include "core/time.h"
+
+typedef struct ifb_sim ifb_sim;
+typedef void (*ifb_event_fn)(ifb_sim *sim, void *obj, uint64_t arg);
+
+typedef struct ifb_event {
+    ifb_time t;
+    uint64_t seq;
+    ifb_event_fn fn;
+    void *obj;
+    uint64_t arg;
+} ifb_event;
+
+typedef enum ifb_stop {
+    IFB_STOP_NONE = 0,
+    IFB_STOP_EMPTY,       /* no event left: the run ended by itself */
+    IFB_STOP_TIME,        /* reached the time limit */
+    IFB_STOP_EVENTS,      /* reached --max-events */
+    IFB_STOP_INTERRUPT,   /* SIGINT/SIGTERM */
+    IFB_STOP_REQUESTED,   /* a component asked to stop (e.g. all work done) */
+    IFB_STOP_ERROR,       /* an invariant or watchdog fired; see sim->error */
+} ifb_stop;
+
+struct ifb_sim {
+    ifb_time now;
+    uint64_t seq;
+    uint64_t events;       /* events processed */
+    ifb_event *heap;
+    size_t heap_n, heap_cap;
+    size_t heap_peak;
+    uint64_t seed;
+    ifb_time until;        /* stop before processing an event later than this */
+    uint64_t max_events;   /* 0 = no limit */
+    ifb_stop stop;
+    const volatile sig_atomic_t *interrupt; /* optional: non-zero stops the loop */
+    int check;             /* run-time invariant checks on (--check) */
+    char error[512];
+
+    ifb_pool pkt_pool;     /* all packets of this simulation */
+    uint64_t pkt_hops;     /* packet transmissions over any link (speed metric) */
+
+    void *fabric;          /* the fabric of this run (net/fabric.h) */
+    void *user;            /* free for the driver (workload, bench) */
+};
+
+void ifb_sim_init(ifb_sim *sim, uint64_t seed);
+void ifb_sim_destroy(ifb_sim *sim);
+/* Schedules fn(sim, obj, arg) at absolute time t (>= now). */
+void ifb_sim_at(ifb_sim *sim, ifb_time t, ifb_event_fn fn, void *obj, uint64_t arg);
+static inline void ifb_sim_after(ifb_sim *sim, ifb_time dt, ifb_event_fn fn, void *obj, uint64_t arg)
+{
+    ifb_sim_at(sim, sim->now + dt, fn, obj, arg);
+}
+/* Runs until the queue empties, time passes sim->until, or a stop condition. Returns why. */
+ifb_stop ifb_sim_run(ifb_sim *sim);
+/* Stops the loop after the current event. */
+void ifb_sim_request_stop(ifb_sim *sim, ifb_stop why, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+const char *ifb_stop_name(ifb_stop s);
+
+#endif

@@ -1,0 +1,28 @@
+/* Simulated time: unsigned 64-bit picoseconds (about 213 days of range).
+ * Integer time keeps runs bit-exact across compilers and machines; floating
+ * point appears only in reports. */
+#ifndef IFB_TIME_H
+#define IFB_TIME_H
+#include <stdint.h>
+
+typedef uint64_t ifb_time;
+
+#define IFB_PS ((ifb_time)1)
+#define IFB_NS ((ifb_time)1000)
+#define IFB_US ((ifb_time)1000000)
+#define IFB_MS ((ifb_time)1000000000)
+#define IFB_SEC ((ifb_time)1000000000000)
+#define IFB_TIME_NEVER UINT64_MAX
+
+/* Time to serialize `bytes` at `rate_bps` bits/s, rounded up to a whole picosecond
+ * so that back-to-back frames never overlap. */
+static inline ifb_time ifb_tx_time(uint64_t bytes, uint64_t rate_bps)
+{
+    unsigned __int128 num = (unsigned __int128)bytes * 8u * IFB_SEC;
+    return (ifb_time)((num + rate_bps - 1) / rate_bps);
+}
+
+static inline double ifb_time_to_s(ifb_time t) { return (double)t / (double)IFB_SEC; }
+static inline double ifb_time_to_us(ifb_time t) { return (double)t / (double)IFB_US; }
+
+#endif
