@@ -29,7 +29,8 @@ static inline int before(const ifb_event *a, const ifb_event *b)
     return a->t < b->t || (a->t == b->t && a->seq < b->seq);
 }
 
-void ifb_sim_at(ifb_sim *sim, ifb_time t, ifb_event_fn fn, void *obj, uint64_t arg)
+static void push(ifb_sim *sim, ifb_time t, ifb_event_fn fn, void *obj, uint64_t arg,
+                 uint64_t daemon)
 {
     if (t < sim->now)
         t = sim->now; /* never schedule into the past; callers computing with rounding stay safe */
@@ -43,7 +44,8 @@ void ifb_sim_at(ifb_sim *sim, ifb_time t, ifb_event_fn fn, void *obj, uint64_t a
         sim->heap = h;
         sim->heap_cap = cap;
     }
-    ifb_event ev = {t, sim->seq++, fn, obj, arg};
+    ifb_event ev = {t, sim->seq++, fn, obj, arg, daemon};
+    sim->daemons += daemon;
     size_t i = sim->heap_n++;
     ifb_event *h = sim->heap;
     while (i > 0) {
@@ -58,10 +60,21 @@ void ifb_sim_at(ifb_sim *sim, ifb_time t, ifb_event_fn fn, void *obj, uint64_t a
         sim->heap_peak = sim->heap_n;
 }
 
+void ifb_sim_at(ifb_sim *sim, ifb_time t, ifb_event_fn fn, void *obj, uint64_t arg)
+{
+    push(sim, t, fn, obj, arg, 0);
+}
+
+void ifb_sim_at_daemon(ifb_sim *sim, ifb_time t, ifb_event_fn fn, void *obj, uint64_t arg)
+{
+    push(sim, t, fn, obj, arg, 1);
+}
+
 static void pop(ifb_sim *sim, ifb_event *out)
 {
     ifb_event *h = sim->heap;
     *out = h[0];
+    sim->daemons -= out->daemon;
     ifb_event last = h[--sim->heap_n];
     size_t n = sim->heap_n, i = 0;
     for (;;) {
@@ -86,12 +99,13 @@ ifb_stop ifb_sim_run(ifb_sim *sim)
 {
     sim->stop = IFB_STOP_NONE;
     while (sim->stop == IFB_STOP_NONE) {
-        if (sim->heap_n == 0) {
+        if (sim->heap_n == sim->daemons && sim->work == 0) {
             sim->stop = IFB_STOP_EMPTY;
             break;
         }
         if (sim->heap[0].t > sim->until) {
-            sim->now = sim->until;
+            if (sim->until > sim->now)
+                sim->now = sim->until;
             sim->stop = IFB_STOP_TIME;
             break;
         }

@@ -22,6 +22,7 @@ typedef struct ifb_event {
     ifb_event_fn fn;
     void *obj;
     uint64_t arg;
+    uint64_t daemon; /* 1: does not keep the run alive (timers, samplers) */
 } ifb_event;
 
 typedef enum ifb_stop {
@@ -41,6 +42,8 @@ struct ifb_sim {
     ifb_event *heap;
     size_t heap_n, heap_cap;
     size_t heap_peak;
+    size_t daemons;        /* daemon events in the heap */
+    uint64_t work;         /* outstanding work items (e.g. messages in flight) */
     uint64_t seed;
     ifb_time until;        /* stop before processing an event later than this */
     uint64_t max_events;   /* 0 = no limit */
@@ -62,9 +65,17 @@ void ifb_sim_destroy(ifb_sim *sim);
 void ifb_sim_at(ifb_sim *sim, ifb_time t, ifb_event_fn fn, void *obj, uint64_t arg);
 static inline void ifb_sim_after(ifb_sim *sim, ifb_time dt, ifb_event_fn fn, void *obj, uint64_t arg)
 {
-    ifb_sim_at(sim, sim->now + dt, fn, obj, arg);
+    /* saturate: "after forever" must not wrap around to the past */
+    ifb_sim_at(sim, dt > IFB_TIME_NEVER - sim->now ? IFB_TIME_NEVER : sim->now + dt, fn, obj, arg);
 }
-/* Runs until the queue empties, time passes sim->until, or a stop condition. Returns why. */
+/* A daemon event: a timer or sampler that must not keep the run alive by itself. The run ends
+ * when only daemon events remain and no work is outstanding (ifb_sim_work_begin/end), so a
+ * retransmission timer still fires while a message is in flight, but no timer keeps the clock
+ * running after the last one completes. */
+void ifb_sim_at_daemon(ifb_sim *sim, ifb_time t, ifb_event_fn fn, void *obj, uint64_t arg);
+static inline void ifb_sim_work_begin(ifb_sim *sim) { sim->work++; }
+static inline void ifb_sim_work_end(ifb_sim *sim) { sim->work--; }
+/* Runs until the queue empties (daemons aside), time passes sim->until, or a stop condition. Returns why. */
 ifb_stop ifb_sim_run(ifb_sim *sim);
 /* Stops the loop after the current event. */
 void ifb_sim_request_stop(ifb_sim *sim, ifb_stop why, const char *fmt, ...)

@@ -1,0 +1,594 @@
+/* Tests for the engine core (sim.c, pool.c, rng.c, time.h): event order by (time, insertion),
+ * clamping of past times, every stop condition, heap growth against a sorted reference, pool
+ * reuse and accounting, generator determinism and uniformity, serialization times.
+ * Tests named known_bug_* document defects found in review; they are skipped unless the
+ * environment sets IFB_KNOWN_BUGS=1 (then they fail until the engine is fixed). */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <cmocka.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/pool.h"
+#include "core/rng.h"
+#include "core/sim.h"
+#include "core/time.h"
+
+/* ---- event log shared by the callbacks (through sim->user) ---- */
+
+typedef struct entry {
+    ifb_time t;
+    uint64_t arg;
+} entry;
+
+typedef struct evlog {
+    entry *e;
+    size_t n, cap;
+} evlog;
+
+static void log_push(evlog *l, ifb_time t, uint64_t arg)
+{
+    if (l->n == l->cap) {
+        l->cap = l->cap ? l->cap * 2 : 1024;
+        l->e = realloc(l->e, l->cap * sizeof *l->e);
+        assert_non_null(l->e);
+    }
+    l->e[l->n++] = (entry){t, arg};
+}
+
+static void ev_record(ifb_sim *sim, void *obj, uint64_t arg)
+{
+    (void)obj;
+    log_push(sim->user, sim->now, arg);
+}
+
+static int known_bugs_enabled(void)
+{
+    const char *s = getenv("IFB_KNOWN_BUGS");
+    return s && *s == '1';
+}
+
+/* ---- ordering ---- */
+
+static void test_order_time_then_insertion(void **state)
+{
+    (void)state;
+    enum { N = 2000 };
+    ifb_sim sim;
+    ifb_sim_init(&sim, 1);
+    evlog log = {0};
+    sim.user = &log;
+    ifb_rng r;
+    ifb_rng_seed(&r, 11, 0);
+    ifb_time t[N];
+    for (uint64_t i = 0; i < N; i++) {
+        t[i] = ifb_rng_below(&r, 10) * IFB_NS; /* ten distinct times: many ties */
+        ifb_sim_at(&sim, t[i], ev_record, NULL, i);
+    }
+    assert_int_equal(ifb_sim_run(&sim), IFB_STOP_EMPTY);
+    assert_int_equal(log.n, N);
+    assert_int_equal(sim.events, N);
+    /* expected: for each time in increasing order, the indices scheduled at it, ascending */
+    size_t k = 0;
+    for (ifb_time tt = 0; tt < 10 * IFB_NS; tt += IFB_NS)
+        for (uint64_t i = 0; i < N; i++)
+            if (t[i] == tt) {
+                assert_int_equal(log.e[k].t, tt);
+                assert_int_equal(log.e[k].arg, i);
+                k++;
+            }
+    assert_int_equal(k, N);
+    assert_int_equal(sim.now, 9 * IFB_NS);
+    free(log.e);
+    ifb_sim_destroy(&sim);
+}
+
+/* An event scheduled for "now" from inside an event runs after the events already queued
+ * for that time; one scheduled in the past runs now, never earlier. */
+static void ev_spawn(ifb_sim *sim, void *obj, uint64_t arg)
+{
+    (void)obj;
+    log_push(sim->user, sim->now, arg);
+    if (arg == 1)
+        ifb_sim_after(sim, 0, ev_record, NULL, 3);
+    if (arg == 10)
+        ifb_sim_at(sim, 50, ev_record, NULL, 11); /* in the past */
+}
+
+static void test_same_time_and_past(void **state)
+{
+    (void)state;
+    ifb_sim sim;
+    ifb_sim_init(&sim, 1);
+    evlog log = {0};
+    sim.user = &log;
+    ifb_sim_at(&sim, 5, ev_spawn, NULL, 1);
+    ifb_sim_at(&sim, 5, ev_spawn, NULL, 2);
+    ifb_sim_at(&sim, 100, ev_spawn, NULL, 10);
+    ifb_sim_at(&sim, 100, ev_spawn, NULL, 12);
+    ifb_sim_at(&sim, 101, ev_spawn, NULL, 13);
+    assert_int_equal(ifb_sim_run(&sim), IFB_STOP_EMPTY);
+    const entry want[] = {{5, 1}, {5, 2}, {5, 3}, {100, 10}, {100, 12}, {100, 11}, {101, 13}};
+    assert_int_equal(log.n, 7);
+    for (size_t i = 0; i < 7; i++) {
+        assert_int_equal(log.e[i].t, want[i].t);
+        assert_int_equal(log.e[i].arg, want[i].arg);
+    }
+    /* before the run starts, now is 0: a time in the "past" cannot exist, 0 is fine */
+    free(log.e);
+    ifb_sim_destroy(&sim);
+}
+
+static void test_empty_run(void **state)
+{
+    (void)state;
+    ifb_sim sim;
+    ifb_sim_init(&sim, 9);
+    assert_int_equal(sim.seed, 9);
+    assert_int_equal(sim.until, IFB_TIME_NEVER);
+    assert_int_equal(ifb_sim_run(&sim), IFB_STOP_EMPTY);
+    assert_int_equal(sim.now, 0);
+    assert_int_equal(sim.events, 0);
+    ifb_sim_destroy(&sim);
+}
+
+/* ---- stop conditions ---- */
+
+static void test_until(void **state)
+{
+    (void)state;
+    ifb_sim sim;
+    ifb_sim_init(&sim, 1);
+    evlog log = {0};
+    sim.user = &log;
+    ifb_sim_at(&sim, 10, ev_record, NULL, 1);
+    ifb_sim_at(&sim, 20, ev_record, NULL, 2);
+    ifb_sim_at(&sim, 30, ev_record, NULL, 3);
+    sim.until = 20; /* an event exactly at the limit still runs */
+    assert_int_equal(ifb_sim_run(&sim), IFB_STOP_TIME);
+    assert_int_equal(sim.stop, IFB_STOP_TIME);
+    assert_int_equal(log.n, 2);
+    assert_int_equal(sim.now, 20);
+    assert_int_equal(sim.heap_n, 1);
+
+    sim.until = 25; /* stopping between events leaves now at the limit */
+    assert_int_equal(ifb_sim_run(&sim), IFB_STOP_TIME);
+    assert_int_equal(sim.now, 25);
+    assert_int_equal(log.n, 2);
+
+    sim.until = IFB_TIME_NEVER; /* resuming finishes the queue */
+    assert_int_equal(ifb_sim_run(&sim), IFB_STOP_EMPTY);
+    assert_int_equal(log.n, 3);
+    assert_int_equal(log.e[2].t, 30);
+    assert_int_equal(sim.now, 30);
+    free(log.e);
+    ifb_sim_destroy(&sim);
+}
+
+static void test_max_events(void **state)
+{
+    (void)state;
+    ifb_sim sim;
+    ifb_sim_init(&sim, 1);
+    evlog log = {0};
+    sim.user = &log;
+    for (uint64_t i = 0; i < 10; i++)
+        ifb_sim_at(&sim, i, ev_record, NULL, i);
+    sim.max_events = 3;
+    assert_int_equal(ifb_sim_run(&sim), IFB_STOP_EVENTS);
+    assert_int_equal(sim.events, 3);
+    assert_int_equal(log.n, 3);
+    assert_int_equal(sim.now, 2);
+    sim.max_events = 0; /* no limit */
+    assert_int_equal(ifb_sim_run(&sim), IFB_STOP_EMPTY);
+    assert_int_equal(sim.events, 10);
+    free(log.e);
+    ifb_sim_destroy(&sim);
+}
+
+typedef struct intr_ctx {
+    evlog log;
+    volatile sig_atomic_t flag;
+} intr_ctx;
+
+static void ev_interrupt(ifb_sim *sim, void *obj, uint64_t arg)
+{
+    intr_ctx *c = obj;
+    log_push(&c->log, sim->now, arg);
+    if (arg == 3)
+        c->flag = 1; /* as a signal handler would */
+}
+
+static void test_interrupt(void **state)
+{
+    (void)state;
+    ifb_sim sim;
+    ifb_sim_init(&sim, 1);
+    intr_ctx c = {0};
+    sim.interrupt = &c.flag;
+    for (uint64_t i = 1; i <= 10; i++)
+        ifb_sim_at(&sim, i * 100, ev_interrupt, &c, i);
+    assert_int_equal(ifb_sim_run(&sim), IFB_STOP_INTERRUPT);
+    assert_int_equal(c.log.n, 3);
+    assert_int_equal(sim.events, 3);
+    assert_int_equal(sim.now, 300);
+    /* still set: nothing more runs */
+    assert_int_equal(ifb_sim_run(&sim), IFB_STOP_INTERRUPT);
+    assert_int_equal(sim.events, 3);
+    c.flag = 0;
+    assert_int_equal(ifb_sim_run(&sim), IFB_STOP_EMPTY);
+    assert_int_equal(sim.events, 10);
+    free(c.log.e);
+    ifb_sim_destroy(&sim);
+}
+
+static void ev_stopper(ifb_sim *sim, void *obj, uint64_t arg)
+{
+    (void)obj;
+    log_push(sim->user, sim->now, arg);
+    if (arg == 2)
+        ifb_sim_request_stop(sim, IFB_STOP_REQUESTED, "all %d flows done", 4);
+    if (arg == 5) {
+        ifb_sim_request_stop(sim, IFB_STOP_REQUESTED, "done");
+        ifb_sim_request_stop(sim, IFB_STOP_ERROR, "invariant %s broken", "x"); /* overrides */
+        ifb_sim_request_stop(sim, IFB_STOP_REQUESTED, "late");     /* does not override */
+        ifb_sim_request_stop(sim, IFB_STOP_ERROR, "second error"); /* first error wins */
+    }
+}
+
+static void test_request_stop(void **state)
+{
+    (void)state;
+    ifb_sim sim;
+    ifb_sim_init(&sim, 1);
+    evlog log = {0};
+    sim.user = &log;
+    for (uint64_t i = 1; i <= 8; i++)
+        ifb_sim_at(&sim, i, ev_stopper, NULL, i);
+    assert_int_equal(ifb_sim_run(&sim), IFB_STOP_REQUESTED);
+    assert_int_equal(log.n, 2); /* stops after the current event */
+    assert_string_equal(sim.error, "all 4 flows done");
+    assert_int_equal(ifb_sim_run(&sim), IFB_STOP_ERROR);
+    assert_int_equal(log.n, 5);
+    assert_string_equal(sim.error, "invariant x broken");
+    assert_int_equal(ifb_sim_run(&sim), IFB_STOP_EMPTY);
+    assert_int_equal(log.n, 8);
+    free(log.e);
+    ifb_sim_destroy(&sim);
+}
+
+static void test_stop_names(void **state)
+{
+    (void)state;
+    assert_string_equal(ifb_stop_name(IFB_STOP_NONE), "none");
+    assert_string_equal(ifb_stop_name(IFB_STOP_EMPTY), "done");
+    assert_string_equal(ifb_stop_name(IFB_STOP_TIME), "time-limit");
+    assert_string_equal(ifb_stop_name(IFB_STOP_EVENTS), "event-limit");
+    assert_string_equal(ifb_stop_name(IFB_STOP_INTERRUPT), "interrupted");
+    assert_string_equal(ifb_stop_name(IFB_STOP_REQUESTED), "requested");
+    assert_string_equal(ifb_stop_name(IFB_STOP_ERROR), "error");
+    assert_string_equal(ifb_stop_name((ifb_stop)99), "?");
+}
+
+/* ---- heap growth ---- */
+
+static int cmp_entry(const void *pa, const void *pb)
+{
+    const entry *a = pa, *b = pb;
+    if (a->t != b->t)
+        return a->t < b->t ? -1 : 1;
+    return a->arg < b->arg ? -1 : a->arg > b->arg;
+}
+
+static void test_heap_100k_sorted(void **state)
+{
+    (void)state;
+    enum { N = 100000 };
+    ifb_sim sim;
+    ifb_sim_init(&sim, 1);
+    evlog log = {0};
+    sim.user = &log;
+    entry *ref = malloc(N * sizeof *ref);
+    assert_non_null(ref);
+    ifb_rng r;
+    ifb_rng_seed(&r, 5, 0);
+    for (uint64_t i = 0; i < N; i++) {
+        /* half spread over a wide range, half packed into few values (ties) */
+        ifb_time t = (i & 1) ? ifb_rng_below(&r, IFB_SEC) : ifb_rng_below(&r, 1000) * IFB_US;
+        ref[i] = (entry){t, i};
+        ifb_sim_at(&sim, t, ev_record, NULL, i);
+    }
+    assert_int_equal(sim.heap_n, N);
+    assert_int_equal(sim.heap_peak, N);
+    assert_true(sim.heap_cap >= N);
+    qsort(ref, N, sizeof *ref, cmp_entry); /* (time, insertion index) */
+    assert_int_equal(ifb_sim_run(&sim), IFB_STOP_EMPTY);
+    assert_int_equal(log.n, N);
+    for (size_t i = 0; i < N; i++) {
+        if (log.e[i].t != ref[i].t || log.e[i].arg != ref[i].arg) {
+            print_error("event %zu: got (%llu, %llu) want (%llu, %llu)\n", i,
+                        (unsigned long long)log.e[i].t, (unsigned long long)log.e[i].arg,
+                        (unsigned long long)ref[i].t, (unsigned long long)ref[i].arg);
+            fail();
+        }
+    }
+    free(ref);
+    free(log.e);
+    ifb_sim_destroy(&sim);
+}
+
+/* The hold model: every event reschedules itself, so pushes and pops interleave. */
+typedef struct hold_ctx {
+    ifb_rng r;
+    ifb_time last;
+    int out_of_order;
+} hold_ctx;
+
+static void ev_hold(ifb_sim *sim, void *obj, uint64_t arg)
+{
+    hold_ctx *h = obj;
+    if (sim->now < h->last)
+        h->out_of_order++;
+    h->last = sim->now;
+    ifb_sim_after(sim, ifb_rng_below(&h->r, 1000), ev_hold, h, arg);
+}
+
+static void test_heap_hold_model(void **state)
+{
+    (void)state;
+    ifb_sim sim;
+    ifb_sim_init(&sim, 1);
+    hold_ctx h = {0};
+    ifb_rng_seed(&h.r, 8, 0);
+    for (uint64_t i = 0; i < 3000; i++)
+        ifb_sim_at(&sim, ifb_rng_below(&h.r, 1000), ev_hold, &h, i);
+    sim.max_events = 300000;
+    assert_int_equal(ifb_sim_run(&sim), IFB_STOP_EVENTS);
+    assert_int_equal(sim.events, 300000);
+    assert_int_equal(h.out_of_order, 0);
+    assert_int_equal(sim.heap_n, 3000);
+    ifb_sim_destroy(&sim);
+}
+
+/* ---- known defects (see the file comment) ---- */
+
+/* ifb_sim_after(sim, IFB_TIME_NEVER, ...) ("never", e.g. a disabled timer) computes
+ * now + UINT64_MAX, which wraps to now - 1 and is clamped to now: the event fires at once
+ * instead of never. A saturating add in ifb_sim_after fixes it. */
+static void test_known_bug_after_never_wraps(void **state)
+{
+    (void)state;
+    if (!known_bugs_enabled())
+        skip();
+    ifb_sim sim;
+    ifb_sim_init(&sim, 1);
+    evlog log = {0};
+    sim.user = &log;
+    ifb_sim_at(&sim, 100, ev_record, NULL, 1);
+    assert_int_equal(ifb_sim_run(&sim), IFB_STOP_EMPTY);
+    ifb_sim_after(&sim, IFB_TIME_NEVER, ev_record, NULL, 2);
+    sim.until = 1000;
+    ifb_sim_run(&sim);
+    assert_int_equal(log.n, 1); /* fails: the "never" event ran at t=100 */
+    free(log.e);
+    ifb_sim_destroy(&sim);
+}
+
+/* Stopping on the time limit sets now = until even when until < now (a caller lowering the
+ * limit between runs): simulated time goes backwards. Clamping to max(now, until) fixes it. */
+static void test_known_bug_until_before_now(void **state)
+{
+    (void)state;
+    if (!known_bugs_enabled())
+        skip();
+    ifb_sim sim;
+    ifb_sim_init(&sim, 1);
+    evlog log = {0};
+    sim.user = &log;
+    ifb_sim_at(&sim, 100, ev_record, NULL, 1);
+    ifb_sim_at(&sim, 200, ev_record, NULL, 2);
+    sim.until = 150;
+    assert_int_equal(ifb_sim_run(&sim), IFB_STOP_TIME);
+    assert_int_equal(sim.now, 150);
+    sim.until = 120;
+    assert_int_equal(ifb_sim_run(&sim), IFB_STOP_TIME);
+    assert_true(sim.now >= 150); /* fails: now went back to 120 */
+    free(log.e);
+    ifb_sim_destroy(&sim);
+}
+
+/* ---- pool ---- */
+
+static void test_pool(void **state)
+{
+    (void)state;
+    ifb_pool p;
+    ifb_pool_init(&p, 24, 4);
+    assert_int_equal(p.obj_size, 32); /* rounded to 16 */
+    assert_int_equal(ifb_pool_bytes(&p), 0);
+    unsigned char *o[12];
+    for (int i = 0; i < 10; i++) {
+        o[i] = ifb_pool_get(&p);
+        assert_non_null(o[i]);
+        assert_int_equal((uintptr_t)o[i] % 16, 0);
+        for (size_t k = 0; k < 24; k++)
+            assert_int_equal(o[i][k], 0);
+        for (int j = 0; j < i; j++)
+            assert_true(o[j] != o[i]);
+        memset(o[i], 0xAB, 24);
+    }
+    /* objects do not overlap */
+    for (int i = 0; i < 10; i++)
+        for (int j = 0; j < 10; j++)
+            if (i != j)
+                assert_true(o[i] + 32 <= o[j] || o[j] + 32 <= o[i]);
+    assert_int_equal(p.live, 10);
+    assert_int_equal(p.high_water, 10);
+    assert_int_equal(p.nchunks, 3);
+    assert_int_equal(ifb_pool_bytes(&p), 3 * 4 * 32);
+
+    ifb_pool_put(&p, o[7]);
+    ifb_pool_put(&p, o[3]);
+    assert_int_equal(p.live, 8);
+    unsigned char *a = ifb_pool_get(&p); /* most recently returned first */
+    assert_ptr_equal(a, o[3]);
+    for (size_t k = 0; k < 32; k++)
+        assert_int_equal(a[k], 0); /* zeroed again, link word included */
+    unsigned char *b = ifb_pool_get(&p);
+    assert_ptr_equal(b, o[7]);
+    assert_int_equal(p.live, 10);
+    assert_int_equal(p.high_water, 10);
+    assert_int_equal(p.nchunks, 3); /* reuse, no growth */
+
+    o[10] = ifb_pool_get(&p);
+    o[11] = ifb_pool_get(&p);
+    assert_int_equal(p.high_water, 12);
+    assert_int_equal(p.nchunks, 3);
+    for (int i = 0; i < 12; i++)
+        ifb_pool_put(&p, o[i]);
+    assert_int_equal(p.live, 0);
+    assert_int_equal(p.high_water, 12);
+    for (int i = 0; i < 12; i++)
+        o[i] = ifb_pool_get(&p);
+    assert_int_equal(p.nchunks, 3);
+    ifb_pool_destroy(&p);
+    assert_int_equal(p.nchunks, 0);
+    assert_null(p.chunks);
+
+    ifb_pool_init(&p, 1, 0);
+    assert_true(p.obj_size >= sizeof(void *));
+    assert_int_equal(p.per_chunk, 1024);
+    void *x = ifb_pool_get(&p);
+    assert_non_null(x);
+    assert_int_equal(ifb_pool_bytes(&p), 1024 * p.obj_size);
+    ifb_pool_put(&p, x);
+    ifb_pool_destroy(&p);
+}
+
+/* ---- rng ---- */
+
+static void test_rng_determinism(void **state)
+{
+    (void)state;
+    uint64_t st = 0;
+    assert_int_equal(ifb_splitmix64(&st), 0xe220a8397b1dcdafull); /* reference value */
+    /* Pinned outputs: changing the generator or its seeding changes every result file. */
+    ifb_rng r;
+    ifb_rng_seed(&r, 1, 0);
+    assert_int_equal(ifb_rng_next(&r), 0x37ac0ac2b11390bfull);
+    assert_int_equal(ifb_rng_next(&r), 0xb09aa8b9fbb1b753ull);
+    assert_int_equal(ifb_rng_next(&r), 0x8c6e44e4d1efc436ull);
+
+    ifb_rng a, b, c, d;
+    ifb_rng_seed(&a, 42, 7);
+    ifb_rng_seed(&b, 42, 7);
+    ifb_rng_seed(&c, 42, 8);
+    ifb_rng_seed(&d, 43, 7);
+    int diff_stream = 0, diff_seed = 0;
+    for (int i = 0; i < 1000; i++) {
+        uint64_t va = ifb_rng_next(&a), vb = ifb_rng_next(&b);
+        assert_int_equal(va, vb);
+        diff_stream += ifb_rng_next(&c) != va;
+        diff_seed += ifb_rng_next(&d) != va;
+    }
+    assert_int_equal(diff_stream, 1000);
+    assert_int_equal(diff_seed, 1000);
+    assert_int_equal(ifb_hash64(12345), ifb_hash64(12345));
+    assert_true(ifb_hash64(1) != ifb_hash64(2));
+}
+
+static void test_rng_below_range_and_uniform(void **state)
+{
+    (void)state;
+    ifb_rng r;
+    ifb_rng_seed(&r, 99, 3);
+    const uint64_t ns[] = {1, 2, 3, 7, 10, 1000, 1ull << 32, (1ull << 63) + 1, UINT64_MAX};
+    for (size_t k = 0; k < sizeof ns / sizeof ns[0]; k++)
+        for (int i = 0; i < 10000; i++) {
+            uint64_t v = ifb_rng_below(&r, ns[k]);
+            assert_true(v < ns[k]);
+        }
+    /* chi-square, 10 cells, 100k draws: 9 degrees of freedom, P(chi2 > 40) ~ 1e-5 */
+    enum { CELLS = 10, DRAWS = 100000 };
+    uint64_t cnt[CELLS] = {0};
+    for (int i = 0; i < DRAWS; i++)
+        cnt[ifb_rng_below(&r, CELLS)]++;
+    double chi2 = 0, e = (double)DRAWS / CELLS;
+    for (int i = 0; i < CELLS; i++)
+        chi2 += ((double)cnt[i] - e) * ((double)cnt[i] - e) / e;
+    if (!(chi2 < 40.0)) {
+        print_error("chi-square %g\n", chi2);
+        fail();
+    }
+    /* a range that is not a power of two and large: both halves about equally likely */
+    uint64_t n = 3ull << 62, low = 0;
+    for (int i = 0; i < DRAWS; i++)
+        low += ifb_rng_below(&r, n) < n / 2;
+    assert_true(low > DRAWS / 2 - 1500 && low < DRAWS / 2 + 1500);
+}
+
+static void test_rng_double_and_exp(void **state)
+{
+    (void)state;
+    ifb_rng r;
+    ifb_rng_seed(&r, 1, 1);
+    double sum = 0, esum = 0;
+    enum { N = 200000 };
+    for (int i = 0; i < N; i++) {
+        double u = ifb_rng_double(&r);
+        assert_true(u >= 0.0 && u < 1.0);
+        sum += u;
+        double x = ifb_rng_exp(&r, 5.0);
+        assert_true(x >= 0.0);
+        esum += x;
+    }
+    assert_true(sum / N > 0.49 && sum / N < 0.51);
+    assert_true(esum / N > 4.9 && esum / N < 5.1);
+}
+
+/* ---- time ---- */
+
+static void test_tx_time(void **state)
+{
+    (void)state;
+    const uint64_t G = 1000000000ull;
+    assert_int_equal(ifb_tx_time(4178, 400 * G), 83560);
+    assert_int_equal(ifb_tx_time(1, 3 * G), 2667); /* 2666.67 rounds up */
+    assert_int_equal(ifb_tx_time(1500, 100 * G), 120000);
+    assert_int_equal(ifb_tx_time(64, 25 * G), 20480);
+    assert_int_equal(ifb_tx_time(0, 100 * G), 0);
+    assert_int_equal(ifb_tx_time(1, 8), IFB_SEC);  /* 1 B at 8 b/s: one second */
+    assert_int_equal(ifb_tx_time(3, 7 * G), 3429); /* 3428.57 rounds up */
+    assert_int_equal(ifb_tx_time(7, 7 * G), 8000); /* exact: no rounding */
+    assert_int_equal(ifb_tx_time(1ull << 40, 800 * G), 10995116277760ull); /* no overflow */
+    assert_int_equal(IFB_SEC, 1000 * IFB_MS);
+    assert_true(ifb_time_to_s(IFB_SEC / 2) == 0.5);
+    assert_true(ifb_time_to_us(83560) == 0.08356);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_order_time_then_insertion),
+        cmocka_unit_test(test_same_time_and_past),
+        cmocka_unit_test(test_empty_run),
+        cmocka_unit_test(test_until),
+        cmocka_unit_test(test_max_events),
+        cmocka_unit_test(test_interrupt),
+        cmocka_unit_test(test_request_stop),
+        cmocka_unit_test(test_stop_names),
+        cmocka_unit_test(test_heap_100k_sorted),
+        cmocka_unit_test(test_heap_hold_model),
+        cmocka_unit_test(test_known_bug_after_never_wraps),
+        cmocka_unit_test(test_known_bug_until_before_now),
+        cmocka_unit_test(test_pool),
+        cmocka_unit_test(test_rng_determinism),
+        cmocka_unit_test(test_rng_below_range_and_uniform),
+        cmocka_unit_test(test_rng_double_and_exp),
+        cmocka_unit_test(test_tx_time),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
