@@ -1,0 +1,473 @@
+/* Topology graph (nodes, ports, links) and shortest-path ECMP routing.
+ *
+ * Routing metric is hop count; hosts never forward, so only switches are transit nodes. For a
+ * destination host h, a switch's ECMP group is every egress port whose peer is one hop closer to
+ * h; parallel links are separate members, ports in ascending order. Groups are deduplicated by
+ * their port list, so the whole table needs few groups (all uplinks of every leaf share one).
+ * Hosts attached to the same set of switches see the same switch distances, so one BFS serves
+ * all of them (one BFS per leaf rather than per host).
+ * Left out: weighted metrics, non-minimal paths, link failures (edit the graph and route again). */
+#include <limits.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "topo/topo.h"
+
+void ifb_topo_init(ifb_topo *t)
+{
+    memset(t, 0, sizeof *t);
+}
+
+static void free_route(ifb_topo *t)
+{
+    free(t->route);
+    free(t->groups);
+    free(t->group_ports);
+    t->route = NULL;
+    t->groups = NULL;
+    t->group_ports = NULL;
+    t->ngroups = t->groups_cap = 0;
+    t->ngroup_ports = t->group_ports_cap = 0;
+}
+
+void ifb_topo_free(ifb_topo *t)
+{
+    free_route(t);
+    free(t->nodes);
+    free(t->ports);
+    free(t->links);
+    free(t->host_node);
+    free(t->switch_node);
+    free(t->server_host);
+    free(t->gpu_nic);
+    ifb_topo_init(t);
+}
+
+/* Grows *p (elements of elem bytes, capacity *cap) to hold at least need elements. */
+static int grow(void **p, int *cap, int need, size_t elem)
+{
+    if (need <= *cap)
+        return 0;
+    int nc = *cap > 0 ? *cap : 16;
+    while (nc < need) {
+        if (nc > INT_MAX / 2)
+            return -1;
+        nc *= 2;
+    }
+    void *q = realloc(*p, (size_t)nc * elem);
+    if (!q)
+        return -1;
+    *p = q;
+    *cap = nc;
+    return 0;
+}
+
+int ifb_topo_add_node(ifb_topo *t, ifb_node_kind kind, const char *name, int nports, int tier)
+{
+    if (!name || strlen(name) >= sizeof t->nodes[0].name || nports < 0 ||
+        (kind != IFB_NODE_HOST && kind != IFB_NODE_SWITCH) || nports > INT_MAX - t->nports)
+        return -1;
+    if (t->nnodes == t->nodes_cap) {
+        int cap = t->nodes_cap;
+        if (grow((void **)&t->nodes, &cap, t->nnodes + 1, sizeof *t->nodes))
+            return -1;
+        /* host_node and switch_node share the node capacity (each holds at most nnodes). */
+        int *h = realloc(t->host_node, (size_t)cap * sizeof *h);
+        if (!h)
+            return -1;
+        t->host_node = h;
+        int *s = realloc(t->switch_node, (size_t)cap * sizeof *s);
+        if (!s)
+            return -1;
+        t->switch_node = s;
+        t->nodes_cap = cap;
+    }
+    if (grow((void **)&t->ports, &t->ports_cap, t->nports + nports, sizeof *t->ports))
+        return -1;
+    int id = t->nnodes++;
+    ifb_topo_node *n = &t->nodes[id];
+    memset(n, 0, sizeof *n);
+    n->kind = kind;
+    strcpy(n->name, name);
+    n->nports = nports;
+    n->first_port = t->nports;
+    n->server = -1;
+    if (kind == IFB_NODE_HOST) {
+        n->tier = -1;
+        n->host = t->nhosts;
+        t->host_node[t->nhosts++] = id;
+    } else {
+        n->tier = tier;
+        n->host = t->nswitches;
+        t->switch_node[t->nswitches++] = id;
+    }
+    for (int i = 0; i < nports; i++) {
+        ifb_topo_port *p = &t->ports[t->nports++];
+        p->node = id;
+        p->index = i;
+        p->link = -1;
+        p->peer_node = -1;
+        p->peer_port = -1;
+    }
+    return id;
+}
+
+static const char *kind_name(ifb_node_kind k)
+{
+    return k == IFB_NODE_HOST ? "host" : "switch";
+}
+
+/* Returns the first unconnected port number of node, or -1. */
+static int first_free_port(const ifb_topo *t, int node)
+{
+    const ifb_topo_node *n = &t->nodes[node];
+    for (int i = 0; i < n->nports; i++)
+        if (t->ports[n->first_port + i].link < 0)
+            return i;
+    return -1;
+}
+
+int ifb_topo_connect(ifb_topo *t, int a_node, int b_node, uint64_t rate_bps, ifb_time delay,
+                     ifb_err *e)
+{
+    if (a_node < 0 || a_node >= t->nnodes || b_node < 0 || b_node >= t->nnodes)
+        return ifb_err_msg(e, "link: node id %d or %d out of range (%d nodes)", a_node, b_node,
+                           t->nnodes);
+    const ifb_topo_node *a = &t->nodes[a_node], *b = &t->nodes[b_node];
+    if (a_node == b_node)
+        return ifb_err_msg(e, "link: %s %s cannot be linked to itself", kind_name(a->kind),
+                           a->name);
+    if (rate_bps == 0)
+        return ifb_err_msg(e, "link %s - %s: rate must be above 0 bps", a->name, b->name);
+    int pa = first_free_port(t, a_node);
+    if (pa < 0)
+        return ifb_err_msg(e, "%s %s has no free port (%d port%s)", kind_name(a->kind), a->name,
+                           a->nports, a->nports == 1 ? "" : "s");
+    int pb = first_free_port(t, b_node);
+    if (pb < 0)
+        return ifb_err_msg(e, "%s %s has no free port (%d port%s)", kind_name(b->kind), b->name,
+                           b->nports, b->nports == 1 ? "" : "s");
+    if (grow((void **)&t->links, &t->links_cap, t->nlinks + 1, sizeof *t->links))
+        return ifb_err_msg(e, "out of memory adding link %s - %s", a->name, b->name);
+    int id = t->nlinks++;
+    ifb_topo_link *l = &t->links[id];
+    l->a_node = a_node;
+    l->a_port = pa;
+    l->b_node = b_node;
+    l->b_port = pb;
+    l->rate_bps = rate_bps;
+    l->delay = delay;
+    ifb_topo_port *p = &t->ports[a->first_port + pa], *q = &t->ports[b->first_port + pb];
+    p->link = q->link = id;
+    p->peer_node = b_node;
+    p->peer_port = pb;
+    q->peer_node = a_node;
+    q->peer_port = pa;
+    return id;
+}
+
+int ifb_topo_find_node(const ifb_topo *t, const char *name)
+{
+    for (int i = 0; i < t->nnodes; i++)
+        if (strcmp(t->nodes[i].name, name) == 0)
+            return i;
+    return -1;
+}
+
+/* ---- routing ---- */
+
+/* Open-addressing set of groups keyed by their port list (values are group indices). */
+typedef struct group_set {
+    int *slot;  /* -1 = empty */
+    size_t cap; /* power of two */
+} group_set;
+
+static uint64_t hash_ports(const int *p, int n)
+{
+    uint64_t h = 1469598103934665603ULL ^ (uint64_t)n;
+    for (int i = 0; i < n; i++) {
+        h ^= (uint64_t)(uint32_t)p[i];
+        h *= 1099511628211ULL;
+    }
+    return h ^ (h >> 29);
+}
+
+static int set_resize(group_set *s, const ifb_topo *t, size_t cap)
+{
+    int *slot = malloc(cap * sizeof *slot);
+    if (!slot)
+        return -1;
+    for (size_t i = 0; i < cap; i++)
+        slot[i] = -1;
+    for (int g = 0; g < t->ngroups; g++) {
+        const ifb_topo_group *gr = &t->groups[g];
+        size_t i = hash_ports(&t->group_ports[gr->first], gr->count) & (cap - 1);
+        while (slot[i] >= 0)
+            i = (i + 1) & (cap - 1);
+        slot[i] = g;
+    }
+    free(s->slot);
+    s->slot = slot;
+    s->cap = cap;
+    return 0;
+}
+
+/* Returns the index of the group with exactly these ports, adding it if new; -1 on OOM. */
+static int intern_group(ifb_topo *t, group_set *s, const int *p, int n)
+{
+    if ((size_t)(t->ngroups + 1) * 2 > s->cap && set_resize(s, t, s->cap ? s->cap * 2 : 64))
+        return -1;
+    size_t i = hash_ports(p, n) & (s->cap - 1);
+    for (; s->slot[i] >= 0; i = (i + 1) & (s->cap - 1)) {
+        const ifb_topo_group *g = &t->groups[s->slot[i]];
+        if (g->count == n && memcmp(&t->group_ports[g->first], p, (size_t)n * sizeof *p) == 0)
+            return s->slot[i];
+    }
+    if (grow((void **)&t->groups, &t->groups_cap, t->ngroups + 1, sizeof *t->groups) ||
+        grow((void **)&t->group_ports, &t->group_ports_cap, t->ngroup_ports + n,
+             sizeof *t->group_ports))
+        return -1;
+    int g = t->ngroups++;
+    t->groups[g].first = t->ngroup_ports;
+    t->groups[g].count = n;
+    memcpy(&t->group_ports[t->ngroup_ports], p, (size_t)n * sizeof *p);
+    t->ngroup_ports += n;
+    s->slot[i] = g;
+    return g;
+}
+
+/* A host's key: the sorted, distinct switches it is linked to. */
+typedef struct host_key {
+    int host;
+    int n;
+    const int *sw; /* node ids */
+} host_key;
+
+static int cmp_int(const void *a, const void *b)
+{
+    int x = *(const int *)a, y = *(const int *)b;
+    return (x > y) - (x < y);
+}
+
+static int cmp_key(const void *a, const void *b)
+{
+    const host_key *x = a, *y = b;
+    if (x->n != y->n)
+        return x->n < y->n ? -1 : 1;
+    for (int i = 0; i < x->n; i++)
+        if (x->sw[i] != y->sw[i])
+            return x->sw[i] < y->sw[i] ? -1 : 1;
+    return (x->host > y->host) - (x->host < y->host);
+}
+
+static int same_key(const host_key *x, const host_key *y)
+{
+    return x->n == y->n && memcmp(x->sw, y->sw, (size_t)x->n * sizeof *x->sw) == 0;
+}
+
+static int linked_directly(const ifb_topo *t, int a_node, int b_node)
+{
+    const ifb_topo_node *a = &t->nodes[a_node];
+    for (int i = 0; i < a->nports; i++)
+        if (t->ports[a->first_port + i].peer_node == b_node)
+            return 1;
+    return 0;
+}
+
+typedef struct route_work {
+    int *key_sw; /* concatenated keys */
+    host_key *keys;
+    int *run_of; /* per host: index of its key run */
+    int *dist;   /* per node: hops from the destination host (switches only) */
+    int *queue;
+    int nruns;
+    int *cols; /* [switch index * nruns + run]: group, or DIRECT */
+    int *buf;  /* port list being built */
+    group_set set;
+} route_work;
+
+/* The switch is linked to the destination: its group depends on the host (filled per host). */
+#define DIRECT (-2)
+
+static void work_free(route_work *w)
+{
+    free(w->key_sw);
+    free(w->keys);
+    free(w->run_of);
+    free(w->dist);
+    free(w->queue);
+    free(w->cols);
+    free(w->buf);
+    free(w->set.slot);
+}
+
+/* Group of switch node sw toward a host it is linked to. */
+static int direct_group(ifb_topo *t, route_work *w, int sw, int host_node)
+{
+    const ifb_topo_node *n = &t->nodes[sw];
+    int c = 0;
+    for (int i = 0; i < n->nports; i++)
+        if (t->ports[n->first_port + i].peer_node == host_node)
+            w->buf[c++] = i;
+    return intern_group(t, &w->set, w->buf, c);
+}
+
+/* Fills run `run` of w->cols: every switch's group toward the hosts keys[lo..hi) (all linked
+ * to the same switches, so they see the same switch distances). */
+static int route_key_run(ifb_topo *t, route_work *w, int run, int lo, int hi, ifb_err *e)
+{
+    const host_key *k = &w->keys[lo];
+    const int INF = INT_MAX;
+    for (int i = 0; i < t->nnodes; i++)
+        w->dist[i] = INF;
+    int qh = 0, qt = 0;
+    for (int i = 0; i < k->n; i++) {
+        w->dist[k->sw[i]] = 1;
+        w->queue[qt++] = k->sw[i];
+    }
+    while (qh < qt) {
+        int u = w->queue[qh++];
+        const ifb_topo_node *n = &t->nodes[u];
+        for (int i = 0; i < n->nports; i++) {
+            int v = t->ports[n->first_port + i].peer_node;
+            if (v >= 0 && t->nodes[v].kind == IFB_NODE_SWITCH && w->dist[v] == INF) {
+                w->dist[v] = w->dist[u] + 1;
+                w->queue[qt++] = v;
+            }
+        }
+    }
+    /* Every host must reach every destination of this run: through a switch that reaches the
+     * destination, or over a direct host-host cable. */
+    for (int s = 0; s < t->nhosts; s++) {
+        int sn = t->host_node[s];
+        const ifb_topo_node *n = &t->nodes[sn];
+        int via_switch = 0;
+        for (int i = 0; i < n->nports && !via_switch; i++) {
+            int v = t->ports[n->first_port + i].peer_node;
+            via_switch = v >= 0 && t->nodes[v].kind == IFB_NODE_SWITCH && w->dist[v] != INF;
+        }
+        if (via_switch)
+            continue;
+        for (int j = lo; j < hi; j++) {
+            int dn = t->host_node[w->keys[j].host];
+            if (dn != sn && !linked_directly(t, sn, dn))
+                return ifb_err_msg(e,
+                                   "routing: host %s cannot reach host %s (no path through "
+                                   "switches)",
+                                   n->name, t->nodes[dn].name);
+        }
+    }
+    for (int si = 0; si < t->nswitches; si++) {
+        int sw = t->switch_node[si];
+        int d = w->dist[sw];
+        if (d == INF)
+            return ifb_err_msg(e,
+                               "routing: switch %s cannot reach host %s (it is not connected "
+                               "to the hosts' fabric)",
+                               t->nodes[sw].name, t->nodes[t->host_node[k->host]].name);
+        if (d == 1) {
+            w->cols[(size_t)si * (size_t)w->nruns + (size_t)run] = DIRECT;
+            continue;
+        }
+        const ifb_topo_node *n = &t->nodes[sw];
+        int c = 0;
+        for (int i = 0; i < n->nports; i++) {
+            int v = t->ports[n->first_port + i].peer_node;
+            if (v >= 0 && t->nodes[v].kind == IFB_NODE_SWITCH && w->dist[v] == d - 1)
+                w->buf[c++] = i;
+        }
+        int g = intern_group(t, &w->set, w->buf, c);
+        if (g < 0)
+            return ifb_err_msg(e, "routing: out of memory");
+        w->cols[(size_t)si * (size_t)w->nruns + (size_t)run] = g;
+    }
+    return 0;
+}
+
+int ifb_topo_route(ifb_topo *t, ifb_err *e)
+{
+    free_route(t);
+    if (t->nhosts == 0)
+        return ifb_err_msg(e, "routing: the topology has no hosts");
+    size_t ns = (size_t)t->nswitches, nh = (size_t)t->nhosts;
+    size_t cells = ns * nh;
+    if (ns > 0 && cells / ns != nh)
+        return ifb_err_msg(e, "routing: %d switches x %d hosts is too large", t->nswitches,
+                           t->nhosts);
+    int maxports = 1;
+    for (int i = 0; i < t->nnodes; i++)
+        if (t->nodes[i].nports > maxports)
+            maxports = t->nodes[i].nports;
+    route_work w = {0};
+    size_t nn = (size_t)t->nnodes;
+    t->route = malloc((cells ? cells : 1) * sizeof *t->route);
+    w.key_sw = malloc(((size_t)t->nports + 1) * sizeof *w.key_sw);
+    w.keys = malloc(nh * sizeof *w.keys);
+    w.run_of = malloc(nh * sizeof *w.run_of);
+    w.dist = malloc(nn * sizeof *w.dist);
+    w.queue = malloc(nn * sizeof *w.queue);
+    w.buf = malloc((size_t)maxports * sizeof *w.buf);
+    int rc = 0;
+    if (!t->route || !w.key_sw || !w.keys || !w.run_of || !w.dist || !w.queue || !w.buf) {
+        rc = ifb_err_msg(e, "routing: out of memory");
+        goto out;
+    }
+    int used = 0;
+    for (int h = 0; h < t->nhosts; h++) {
+        const ifb_topo_node *n = &t->nodes[t->host_node[h]];
+        int *sw = &w.key_sw[used];
+        int c = 0;
+        for (int i = 0; i < n->nports; i++) {
+            int v = t->ports[n->first_port + i].peer_node;
+            if (v >= 0 && t->nodes[v].kind == IFB_NODE_SWITCH)
+                sw[c++] = v;
+        }
+        qsort(sw, (size_t)c, sizeof *sw, cmp_int);
+        int u = 0;
+        for (int i = 0; i < c; i++)
+            if (u == 0 || sw[u - 1] != sw[i])
+                sw[u++] = sw[i];
+        w.keys[h] = (host_key){.host = h, .n = u, .sw = sw};
+        used += u;
+    }
+    qsort(w.keys, nh, sizeof *w.keys, cmp_key);
+    int nruns = 0;
+    for (int i = 0; i < t->nhosts; i++) {
+        if (i > 0 && !same_key(&w.keys[i - 1], &w.keys[i]))
+            nruns++;
+        w.run_of[w.keys[i].host] = nruns;
+    }
+    w.nruns = ++nruns;
+    w.cols = malloc(((size_t)nruns * ns + 1) * sizeof *w.cols);
+    if (!w.cols) {
+        rc = ifb_err_msg(e, "routing: out of memory");
+        goto out;
+    }
+    for (int lo = 0, run = 0; lo < t->nhosts; run++) {
+        int hi = lo + 1;
+        while (hi < t->nhosts && same_key(&w.keys[lo], &w.keys[hi]))
+            hi++;
+        if ((rc = route_key_run(t, &w, run, lo, hi, e)) < 0)
+            goto out;
+        lo = hi;
+    }
+    /* Row by row (one switch at a time), as the fabric reads it. */
+    for (size_t si = 0; si < ns; si++) {
+        int *row = &t->route[si * nh];
+        const int *col = &w.cols[si * (size_t)nruns];
+        for (size_t h = 0; h < nh; h++) {
+            int g = col[w.run_of[h]];
+            if (g == DIRECT && (g = direct_group(t, &w, t->switch_node[si], t->host_node[h])) < 0) {
+                rc = ifb_err_msg(e, "routing: out of memory");
+                goto out;
+            }
+            row[h] = g;
+        }
+    }
+out:
+    work_free(&w);
+    if (rc < 0)
+        free_route(t);
+    return rc;
+}
