@@ -2,11 +2,13 @@
  * of a packet for pcap capture and the decoder used to read captures back.
  *
  * RoCEv2 frame: Ethernet II (14) [+ 802.1Q (4)] + IPv4 (20) + UDP (8) + BTH (12) [+ RETH (16)
- * on the first packet of a WRITE] [+ AETH (4) on ACK/NAK] + payload + ICRC (4) + FCS (4), padded
- * to the 64-byte Ethernet minimum; on the wire add preamble+SFD (8) and the inter-frame gap (12).
- * InfiniBand: LRH (8) + BTH (12) [+ RETH] [+ AETH] + payload + ICRC (4) + VCRC (2); the physical
- * layer's start/end delimiters and idles are not modelled. INT-MD adds a 4-byte shim, a 12-byte
- * metadata header and the per-hop stack. */
+ * on the first packet of a WRITE] [+ AETH (4) on ACK/NAK] + payload + pad + ICRC (4) + FCS (4),
+ * padded to the 64-byte Ethernet minimum; on the wire add preamble+SFD (8) and the inter-frame
+ * gap (12). "pad" is the BTH pad (0-3 bytes) that IBA requires to make the payload a whole number
+ * of 4-byte words (BTH PadCnt); without it an InfiniBand LRH, whose length is in words, could not
+ * describe the packet. InfiniBand: LRH (8) + BTH (12) [+ RETH] [+ AETH] + payload + pad + ICRC (4)
+ * + VCRC (2); the physical layer's start/end delimiters and idles are not modelled. INT-MD adds a
+ * 4-byte shim, a 12-byte metadata header and the per-hop stack (RoCEv2 only). */
 #ifndef IFB_WIRE_H
 #define IFB_WIRE_H
 #include <stddef.h>
@@ -36,7 +38,18 @@ enum {
     IFB_ROCE_UDP_PORT = 4791,
     IFB_PFC_ETHERTYPE = 0x8808,
     IFB_PFC_OPCODE = 0x0101,
+    /* UDP destination port announcing INT over UDP (INT spec v2.1 "INT_TBD", NPT=1: the shim keeps
+     * the original port 4791). Neither IANA nor the P4 INT examples fix a value (the p4lang
+     * examples signal INT with a DSCP value instead), so this is our choice: a port from the
+     * dynamic range, which IANA never assigns and which tshark decodes as plain data. */
+    IFB_INT_UDP_PORT = 0xD171,
 };
+
+/* BTH pad bytes after the payload (PadCnt): the payload is padded to a multiple of 4. */
+static inline uint32_t ifb_wire_pad(const ifb_pkt *p)
+{
+    return (4u - (p->payload & 3u)) & 3u;
+}
 
 /* Bytes of transport headers (BTH and extensions) of a packet, ICRC excluded. */
 static inline uint32_t ifb_wire_transport_hdr(const ifb_pkt *p)
@@ -56,12 +69,14 @@ static inline uint32_t ifb_wire_transport_hdr(const ifb_pkt *p)
 static inline uint32_t ifb_wire_frame_len(const ifb_pkt *p)
 {
     if (p->l2 == IFB_L2_IB)
-        return IFB_IB_LRH + ifb_wire_transport_hdr(p) + p->payload + IFB_ICRC + IFB_IB_VCRC;
+        return IFB_IB_LRH + ifb_wire_transport_hdr(p) + p->payload + ifb_wire_pad(p) + IFB_ICRC +
+               IFB_IB_VCRC;
     uint32_t n = IFB_ETH_HDR + ((p->flags & IFB_PF_VLAN) ? IFB_VLAN_TAG : 0);
     if (p->kind == IFB_PK_PFC) {
         n += 2 + 2 + 16; /* opcode, class-enable vector, 8 pause times */
     } else {
-        n += IFB_IPV4_HDR + IFB_UDP_HDR + ifb_wire_transport_hdr(p) + p->payload + IFB_ICRC;
+        n += IFB_IPV4_HDR + IFB_UDP_HDR + ifb_wire_transport_hdr(p) + p->payload + ifb_wire_pad(p) +
+             IFB_ICRC;
         if (p->int_on)
             n += IFB_INT_SHIM + IFB_INT_MD_HDR + (uint32_t)p->int_n * IFB_INT_HOP_BYTES;
     }
@@ -87,13 +102,18 @@ static inline uint16_t ifb_roce_sport(uint32_t lqpn, uint32_t rqpn)
     return (uint16_t)(((fl & 0x3FFF) ^ ((fl & 0xFC000) >> 14)) | 0xC000);
 }
 
-/* Addresses in real bytes: host h is IPv4 10.(h>>16).(h>>8).(h) and MAC 02:00:00:(h>>16):(h>>8):(h);
- * IB LIDs are h+1. */
-/* Writes the frame's real bytes (FCS included) into buf; returns the length or 0 if cap is too
- * small. ICRC and FCS are real CRCs. */
+/* Addresses in real bytes: host h is IPv4 10.(h>>16).(h>>8).(h) and MAC
+ * 02:00:00:(h>>16):(h>>8):(h); IB LIDs are h+1. */
+/* Writes the frame's real bytes (FCS included) into buf; returns the length (always
+ * ifb_wire_frame_len(p)) or 0 if cap is too small or the packet has no consistent encoding (host
+ * index beyond the address plan, a DATA/PROBE packet whose opcode is not an RC SEND/WRITE opcode or
+ * whose FIRST flag disagrees with a WRITE_FIRST/ONLY opcode, PFC over InfiniBand, over-long
+ * packet). ICRC, FCS and VCRC are real CRCs; wire.c says which fields have no source in ifb_pkt. */
 size_t ifb_wire_encode(const ifb_pkt *p, uint8_t *buf, size_t cap);
 /* Parses a frame written by ifb_wire_encode back into header fields. Returns 0 on success,
- * -1 on a malformed or truncated frame (never reads past len). */
+ * -1 on a malformed or truncated frame or a bad CRC (never reads past len). hops may be NULL when
+ * max_hops is 0; out->int_n is the number of INT hops on the wire, of which the first
+ * min(int_n, max_hops) are stored in hops (newest first, as on the wire). */
 int ifb_wire_decode(const uint8_t *buf, size_t len, ifb_l2 l2, ifb_pkt *out, ifb_int_hop *hops,
                     int max_hops);
 

@@ -1,0 +1,423 @@
+/* Fabric construction from a topology, the message API over it, and the NVLink crossbar.
+ * Endpoints are GPUs; a GPU reaches the network through its affine NIC (topology gpu_nic).
+ * Each (source GPU, destination GPU, traffic class) gets its own connection of qps_per_conn
+ * QPs, created on first use, as NCCL and DeepEP create theirs at setup.
+ * NVLink is modelled per message: the source GPU's egress and the destination GPU's ingress are
+ * serializers at the NVLink port rate, plus a fixed latency; messages on one port do not
+ * interleave. */
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/rng.h"
+#include "net/fabric_int.h"
+#include "net/wire.h"
+
+void ifb_fabric_cfg_default(ifb_fabric_cfg *c)
+{
+    memset(c, 0, sizeof *c);
+    c->l2 = IFB_L2_ROCEV2;
+    c->mtu = 4096;
+    c->vlan = 0;
+    c->nic_tx_latency = 1 * IFB_US / 2;
+    c->nic_rx_latency = 1 * IFB_US / 2;
+    c->switch_latency = 560 * IFB_NS;
+    c->cut_through = 1;
+    c->switch_buffer = 200ull * 1000 * 1000;
+    c->dt_alpha = 1.0;
+    c->qps_per_conn = 1;
+    c->ack_every = 16;
+    /* Verbs QP timeout 14 (NCCL_IB_TIMEOUT's long-time default): 4.096 us x 2^14 = 67.1 ms. */
+    c->rto = 4096 * IFB_NS << 14;
+    c->window = 0;
+    c->lb = IFB_LB_ECMP;
+    /* RoCE on priority 3 (vendor practice), the workload classes kept apart so that each can
+     * get its own queue; ACK/NAK/CNP strict on 6 like CNPs on ConnectX (CNP_802P_PRIO 6). */
+    c->tclass[IFB_TC_A2A] = (ifb_class_cfg){.dscp = 26, .queue = 3};
+    c->tclass[IFB_TC_KV] = (ifb_class_cfg){.dscp = 10, .queue = 1};
+    c->tclass[IFB_TC_PP] = (ifb_class_cfg){.dscp = 18, .queue = 2};
+    c->tclass[IFB_TC_COLL] = (ifb_class_cfg){.dscp = 26, .queue = 3};
+    for (int q = 0; q < IFB_NQUEUES; q++)
+        c->queue[q] = (ifb_queue_cfg){.sched = IFB_SCHED_DWRR, .weight = 1};
+    c->queue[6].sched = IFB_SCHED_STRICT;
+    c->queue[7].sched = IFB_SCHED_STRICT;
+    c->ctrl_queue = 6;
+    c->sample_interval = 0;
+    c->record_messages = 1;
+}
+
+ifb_pkt *ifb_fabric_new_pkt(ifb_fabric *f)
+{
+    ifb_pkt *pk = ifb_pool_get(&f->sim->pkt_pool);
+    pk->id = ++f->pkt_seq;
+    f->cnt.pkts_created++;
+    return pk;
+}
+
+void ifb_fabric_free_pkt(ifb_fabric *f, ifb_pkt *pk)
+{
+    f->cnt.pkts_consumed++;
+    ifb_pool_put(&f->sim->pkt_pool, pk);
+}
+
+void ifb_fabric_drop_pkt(ifb_fabric *f, ifb_port *at, ifb_pkt *pk)
+{
+    f->cnt.pkts_dropped++;
+    if (at) {
+        at->st.drops++;
+        at->st.drop_bytes += pk->wire;
+    }
+    ifb_pool_put(&f->sim->pkt_pool, pk);
+}
+
+static void record(ifb_fabric *f, const ifb_msg_info *info)
+{
+    if (info->done > f->last_done)
+        f->last_done = info->done;
+    if (!f->cfg.record_messages)
+        return;
+    if (f->nrecs == f->recs_cap) {
+        size_t cap = f->recs_cap ? f->recs_cap * 2 : 1024;
+        ifb_msg_rec *r = realloc(f->recs, cap * sizeof *r);
+        if (!r)
+            abort();
+        f->recs = r;
+        f->recs_cap = cap;
+    }
+    f->recs[f->nrecs++] = (ifb_msg_rec){info->id,    info->src,   info->dst, info->tclass,
+                                        info->bytes, info->start, info->done};
+}
+
+static void complete(ifb_fabric *f, const ifb_msg *m)
+{
+    ifb_msg_info info = {m->id, m->bytes, m->src, m->dst, m->tclass, m->start, f->sim->now, 0};
+    record(f, &info);
+    if (m->cb)
+        m->cb(f->sim, m->ctx, &info);
+}
+
+void ifb_fabric_msg_delivered(ifb_fabric *f, ifb_msg *m) { complete(f, m); }
+
+static void nvlink_done(ifb_sim *sim, void *obj, uint64_t arg)
+{
+    (void)arg;
+    ifb_fabric *f = sim->fabric;
+    ifb_msg *m = obj;
+    f->cnt.msgs_done++;
+    ifb_sim_work_end(sim);
+    complete(f, m);
+    ifb_pool_put(&f->msg_pool, m);
+}
+
+static ifb_conn *conn_get(ifb_fabric *f, int src, int dst, int tclass)
+{
+    uint64_t key = ((uint64_t)src * (uint64_t)f->nendpoints + (uint64_t)dst) * IFB_TC_COUNT +
+                   (uint64_t)tclass + 1;
+    if ((f->nconns + 1) * 2 > f->conns_cap) {
+        size_t cap = f->conns_cap ? f->conns_cap * 2 : 1024;
+        ifb_conn *n = calloc(cap, sizeof *n);
+        if (!n)
+            abort();
+        for (size_t i = 0; i < f->conns_cap; i++) {
+            if (!f->conns[i].key)
+                continue;
+            size_t j = ifb_hash64(f->conns[i].key) & (cap - 1);
+            while (n[j].key)
+                j = (j + 1) & (cap - 1);
+            n[j] = f->conns[i];
+        }
+        free(f->conns);
+        f->conns = n;
+        f->conns_cap = cap;
+    }
+    size_t j = ifb_hash64(key) & (f->conns_cap - 1);
+    while (f->conns[j].key && f->conns[j].key != key)
+        j = (j + 1) & (f->conns_cap - 1);
+    ifb_conn *c = &f->conns[j];
+    if (c->key)
+        return c;
+    /* Set up the connection: QP pairs between the two GPUs' affine NICs. */
+    const ifb_topo *t = f->topo;
+    int G = t->gpus_per_server, M = t->nics_per_server;
+    int sh = t->server_host[(src / G) * M + t->gpu_nic[src % G]];
+    int dh = t->server_host[(dst / G) * M + t->gpu_nic[dst % G]];
+    c->key = key;
+    c->nqp = (uint32_t)f->cfg.qps_per_conn;
+    c->qps = calloc(c->nqp, sizeof *c->qps);
+    if (!c->qps)
+        abort();
+    const ifb_class_cfg *cc = &f->cfg.tclass[tclass];
+    for (uint32_t i = 0; i < c->nqp; i++) {
+        ifb_qp *s = ifb_nic_new_qp(&f->nics[sh]);
+        ifb_qp *r = ifb_nic_new_qp(&f->nics[dh]);
+        s->dqpn = r->qpn;
+        r->dqpn = s->qpn;
+        s->peer_host = dh;
+        r->peer_host = sh;
+        s->sport = r->sport = ifb_roce_sport(s->qpn, r->qpn);
+        s->queue = r->queue = cc->queue;
+        s->dscp = r->dscp = cc->dscp;
+        c->qps[i] = s;
+    }
+    f->nconns++;
+    return c;
+}
+
+static uint64_t fabric_send(ifb_net *net, int src, int dst, uint64_t bytes, int tclass,
+                            ifb_msg_cb cb, void *ctx)
+{
+    ifb_fabric *f = net->impl;
+    if (src < 0 || dst < 0 || src >= f->nendpoints || dst >= f->nendpoints || tclass < 0 ||
+        tclass >= IFB_TC_COUNT)
+        return 0;
+    ifb_sim *sim = f->sim;
+    ifb_msg *m = ifb_pool_get(&f->msg_pool);
+    m->id = ++f->msg_seq;
+    m->bytes = bytes;
+    m->src = src;
+    m->dst = dst;
+    m->tclass = tclass;
+    m->start = sim->now;
+    m->cb = cb;
+    m->ctx = ctx;
+    f->cnt.msgs_posted++;
+    ifb_sim_work_begin(sim);
+    const ifb_topo *t = f->topo;
+    int G = t->gpus_per_server;
+    if (src / G == dst / G) {
+        f->cnt.nvlink_msgs++;
+        ifb_time done = sim->now;
+        if (src != dst) {
+            ifb_time ser = ifb_tx_time(bytes, t->nvlink_bps);
+            ifb_time s0 = f->nvl_tx_free[src] > sim->now ? f->nvl_tx_free[src] : sim->now;
+            f->nvl_tx_free[src] = s0 + ser;
+            ifb_time arr = s0 + t->nvlink_latency;
+            ifb_time r0 = f->nvl_rx_free[dst] > arr ? f->nvl_rx_free[dst] : arr;
+            f->nvl_rx_free[dst] = r0 + ser;
+            done = r0 + ser;
+        }
+        ifb_sim_at(sim, done, nvlink_done, m, 0);
+        return m->id;
+    }
+    ifb_conn *c = conn_get(f, src, dst, tclass);
+    ifb_qp *qp = c->qps[c->next];
+    c->next = (c->next + 1) % c->nqp;
+    ifb_nic_post(qp->nic, qp, m);
+    return m->id;
+}
+
+static void sampler(ifb_sim *sim, void *obj, uint64_t arg)
+{
+    (void)arg;
+    ifb_fabric *f = obj;
+    f->sampler_armed = 0;
+    if (f->nsamples == f->samples_cap) {
+        size_t cap = f->samples_cap ? f->samples_cap * 2 : 64;
+        uint64_t *s = realloc(f->samples, cap * (size_t)f->nports * sizeof *s);
+        if (!s)
+            abort();
+        f->samples = s;
+        f->samples_cap = cap;
+    }
+    uint64_t *row = f->samples + f->nsamples * (size_t)f->nports;
+    for (int i = 0; i < f->nports; i++) {
+        row[i] = f->ports[i].st.tx_bytes - f->ports[i].sampled_bytes;
+        f->ports[i].sampled_bytes = f->ports[i].st.tx_bytes;
+    }
+    f->nsamples++;
+    /* Keep sampling only while something else is going on, so the run can end. */
+    if (sim->heap_n > sim->daemons || sim->work) {
+        f->sampler_armed = 1;
+        ifb_sim_at_daemon(sim, sim->now + f->cfg.sample_interval, sampler, f, 0);
+    }
+}
+
+int ifb_fabric_create(ifb_fabric **out, ifb_sim *sim, const ifb_topo *t, const ifb_fabric_cfg *cfg,
+                      ifb_err *e)
+{
+    *out = NULL;
+    if (!t->route)
+        return ifb_err_msg(e, "fabric: the topology has no routes (ifb_topo_route not run)");
+    if (t->nservers <= 0 || t->gpus_per_server <= 0 || t->nics_per_server <= 0)
+        return ifb_err_msg(e, "fabric: the topology has no servers");
+    if (cfg->mtu == 0 || cfg->qps_per_conn <= 0 || cfg->ack_every == 0)
+        return ifb_err_msg(e, "fabric: mtu, qps_per_conn and ack_every must be positive");
+    for (int c = 0; c < IFB_TC_COUNT; c++)
+        if (cfg->tclass[c].queue >= IFB_NQUEUES)
+            return ifb_err_msg(e, "fabric: traffic class %d maps to queue %u (0..7 exist)", c,
+                               cfg->tclass[c].queue);
+    ifb_fabric *f = calloc(1, sizeof *f);
+    if (!f)
+        abort();
+    f->sim = sim;
+    f->topo = t;
+    f->cfg = *cfg;
+    sim->fabric = f;
+    f->net = (ifb_net){.impl = f, .send = fabric_send};
+    f->nendpoints = t->nservers * t->gpus_per_server;
+    f->net.nendpoints = f->nendpoints;
+    if (!sim->pkt_pool.obj_size)
+        ifb_pool_init(&sim->pkt_pool, sizeof(ifb_pkt), 4096);
+    ifb_pool_init(&f->msg_pool, sizeof(ifb_msg), 1024);
+    ifb_pool_init(&f->qp_pool, sizeof(ifb_qp), 256);
+    f->nports = t->nports;
+    f->ports = calloc((size_t)t->nports, sizeof *f->ports);
+    f->nswitches = t->nswitches;
+    f->switches = calloc((size_t)(t->nswitches ? t->nswitches : 1), sizeof *f->switches);
+    f->nhosts = t->nhosts;
+    f->nics = calloc((size_t)(t->nhosts ? t->nhosts : 1), sizeof *f->nics);
+    f->nvl_tx_free = calloc((size_t)f->nendpoints, sizeof(ifb_time));
+    f->nvl_rx_free = calloc((size_t)f->nendpoints, sizeof(ifb_time));
+    if (!f->ports || !f->switches || !f->nics || !f->nvl_tx_free || !f->nvl_rx_free)
+        abort();
+    for (int i = 0; i < t->nports; i++) {
+        ifb_port *p = &f->ports[i];
+        const ifb_topo_port *tp = &t->ports[i];
+        p->f = f;
+        p->id = i;
+        p->index = tp->index;
+        if (tp->link >= 0) {
+            const ifb_topo_link *l = &t->links[tp->link];
+            p->rate = l->rate_bps;
+            p->delay = l->delay;
+            p->peer = &f->ports[t->nodes[tp->peer_node].first_port + tp->peer_port];
+        }
+    }
+    for (int n = 0; n < t->nnodes; n++) {
+        const ifb_topo_node *tn = &t->nodes[n];
+        if (tn->kind == IFB_NODE_SWITCH) {
+            ifb_switch *sw = &f->switches[tn->host];
+            sw->node = n;
+            sw->idx = tn->host;
+            sw->seed = ifb_hash64(sim->seed ^ ifb_hash64(0x5eed0000ull + (uint64_t)n));
+            sw->ports = &f->ports[tn->first_port];
+            sw->nports = tn->nports;
+            sw->route = t->route + (size_t)tn->host * (size_t)t->nhosts;
+            for (int k = 0; k < tn->nports; k++)
+                sw->ports[k].sw = sw;
+        } else {
+            ifb_nic *nic = &f->nics[tn->host];
+            nic->f = f;
+            nic->host = tn->host;
+            nic->port = &f->ports[tn->first_port];
+            nic->port->nic = nic;
+            if (!nic->port->peer) {
+                ifb_fabric_destroy(f);
+                return ifb_err_msg(e, "fabric: host %s is not connected", tn->name);
+            }
+        }
+    }
+    if (cfg->sample_interval) {
+        f->sampler_armed = 1;
+        ifb_sim_at_daemon(sim, sim->now + cfg->sample_interval, sampler, f, 0);
+    }
+    *out = f;
+    return 0;
+}
+
+void ifb_fabric_destroy(ifb_fabric *f)
+{
+    if (!f)
+        return;
+    for (size_t i = 0; i < f->conns_cap; i++)
+        free(f->conns ? f->conns[i].qps : NULL);
+    free(f->conns);
+    for (int i = 0; i < f->nhosts; i++)
+        free(f->nics[i].qps);
+    ifb_pool_destroy(&f->msg_pool);
+    ifb_pool_destroy(&f->qp_pool);
+    free(f->ports);
+    free(f->switches);
+    free(f->nics);
+    free(f->nvl_tx_free);
+    free(f->nvl_rx_free);
+    free(f->recs);
+    free(f->samples);
+    free(f->qp_retx);
+    if (f->sim->fabric == f)
+        f->sim->fabric = NULL;
+    free(f);
+}
+
+ifb_net *ifb_fabric_net(ifb_fabric *f) { return &f->net; }
+const ifb_fabric_counters *ifb_fabric_counts(const ifb_fabric *f) { return &f->cnt; }
+int ifb_fabric_nports(const ifb_fabric *f) { return f->nports; }
+const ifb_port_stats *ifb_fabric_port_stats(const ifb_fabric *f, int port)
+{
+    return &f->ports[port].st;
+}
+uint64_t ifb_fabric_port_rate(const ifb_fabric *f, int port) { return f->ports[port].rate; }
+const ifb_topo *ifb_fabric_topo(const ifb_fabric *f) { return f->topo; }
+ifb_time ifb_fabric_last_done(const ifb_fabric *f) { return f->last_done; }
+
+const ifb_msg_rec *ifb_fabric_messages(const ifb_fabric *f, size_t *n)
+{
+    *n = f->nrecs;
+    return f->recs;
+}
+
+const uint64_t *ifb_fabric_util_samples(const ifb_fabric *f, size_t *nsamples)
+{
+    *nsamples = f->nsamples;
+    return f->samples;
+}
+
+uint64_t ifb_fabric_qp_retx(const ifb_fabric *f, size_t *nqps, const uint64_t **per_qp)
+{
+    ifb_fabric *mf = (ifb_fabric *)f;
+    size_t total = 0;
+    for (int i = 0; i < f->nhosts; i++)
+        total += f->nics[i].nqps;
+    free(mf->qp_retx);
+    mf->qp_retx = calloc(total ? total : 1, sizeof *mf->qp_retx);
+    if (!mf->qp_retx)
+        abort();
+    size_t k = 0;
+    uint64_t sum = 0;
+    for (int i = 0; i < f->nhosts; i++)
+        for (uint32_t j = 0; j < f->nics[i].nqps; j++) {
+            mf->qp_retx[k++] = f->nics[i].qps[j]->retx;
+            sum += f->nics[i].qps[j]->retx;
+        }
+    mf->nqp_retx = total;
+    *nqps = total;
+    *per_qp = mf->qp_retx;
+    return sum;
+}
+
+uint64_t ifb_fabric_inflight(const ifb_fabric *f)
+{
+    uint64_t n = 0;
+    for (int i = 0; i < f->nports; i++) {
+        const ifb_port *p = &f->ports[i];
+        for (int q = 0; q < IFB_NQUEUES; q++)
+            for (const ifb_pkt *pk = p->q[q].head; pk; pk = pk->next)
+                n++;
+        for (const ifb_pkt *pk = p->pipe.head; pk; pk = pk->next)
+            n++;
+    }
+    return n;
+}
+
+int ifb_fabric_check_conservation(const ifb_fabric *f, char *msg, size_t cap)
+{
+    uint64_t inflight = ifb_fabric_inflight(f);
+    const ifb_fabric_counters *c = &f->cnt;
+    if (c->pkts_created == c->pkts_consumed + c->pkts_dropped + inflight &&
+        inflight == f->sim->pkt_pool.live)
+        return 0;
+    if (msg)
+        snprintf(msg, cap,
+                 "packet conservation violated: created %" PRIu64 " != consumed %" PRIu64
+                 " + dropped %" PRIu64 " + in flight %" PRIu64 " (pool live %" PRIu64 ")",
+                 c->pkts_created, c->pkts_consumed, c->pkts_dropped, inflight,
+                 f->sim->pkt_pool.live);
+    return -1;
+}
+
+void ifb_fabric_capture(ifb_fabric *f, int port, struct ifb_pcap *pcap)
+{
+    if (port >= 0 && port < f->nports)
+        f->ports[port].pcap = pcap;
+}

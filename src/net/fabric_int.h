@@ -1,0 +1,174 @@
+/* Internal structures of the packet-level fabric, shared by fabric.c (construction, message
+ * API, NVLink), port.c (egress queues, scheduling, links, switching) and nic.c (RoCEv2 RC
+ * transport). Not part of the public API. */
+#ifndef IFB_FABRIC_INT_H
+#define IFB_FABRIC_INT_H
+#include "core/pool.h"
+#include "core/rng.h"
+#include "net/fabric.h"
+
+typedef struct ifb_fifo {
+    ifb_pkt *head, *tail;
+    uint32_t n;
+    uint64_t bytes;
+} ifb_fifo;
+
+static inline void ifb_fifo_push(ifb_fifo *q, ifb_pkt *p)
+{
+    p->next = NULL;
+    if (q->tail)
+        q->tail->next = p;
+    else
+        q->head = p;
+    q->tail = p;
+    q->n++;
+    q->bytes += p->wire;
+}
+
+static inline ifb_pkt *ifb_fifo_pop(ifb_fifo *q)
+{
+    ifb_pkt *p = q->head;
+    if (p) {
+        q->head = p->next;
+        if (!q->head)
+            q->tail = NULL;
+        q->n--;
+        q->bytes -= p->wire;
+        p->next = NULL;
+    }
+    return p;
+}
+
+typedef struct ifb_switch ifb_switch;
+typedef struct ifb_nic ifb_nic;
+typedef struct ifb_qp ifb_qp;
+typedef struct ifb_msg ifb_msg;
+
+typedef struct ifb_port {
+    ifb_fabric *f;
+    int id;            /* topology port id */
+    int index;         /* port number on its node */
+    ifb_switch *sw;    /* owner when on a switch */
+    ifb_nic *nic;      /* owner when on a host */
+    struct ifb_port *peer;
+    uint64_t rate;
+    ifb_time delay;
+    ifb_fifo q[IFB_NQUEUES];
+    uint64_t qbytes;   /* bytes in all egress queues */
+    int32_t deficit[IFB_NQUEUES];
+    uint8_t rr, rr_credited, busy, pipe_armed;
+    uint8_t paused;    /* bitmask of paused priorities (PFC) */
+    ifb_fifo pipe;     /* frames on the link toward the peer, in arrival order */
+    ifb_port_stats st;
+    uint64_t sampled_bytes;
+    struct ifb_pcap *pcap;
+} ifb_port;
+
+struct ifb_switch {
+    int node;
+    int idx;           /* dense switch index */
+    uint64_t seed;     /* ECMP hash seed */
+    uint64_t buf_used;
+    ifb_port *ports;   /* first of its ports in ifb_fabric.ports */
+    int nports;
+    const int *route;  /* route row: destination host -> group */
+};
+
+struct ifb_msg {
+    ifb_msg *next;
+    uint64_t id;
+    uint64_t bytes;
+    int src, dst, tclass;
+    ifb_time start;
+    uint32_t psn0, npkts;
+    ifb_msg_cb cb;
+    void *ctx;
+    ifb_qp *qp;
+};
+
+struct ifb_qp {
+    ifb_nic *nic;
+    uint32_t qpn, dqpn;
+    int peer_host;
+    uint8_t queue, dscp;
+    uint16_t sport;
+    /* requester side */
+    ifb_msg *head, *tail;   /* messages not yet fully acknowledged, in PSN order */
+    ifb_msg *snd_msg;       /* message holding snd_nxt */
+    uint32_t snd_nxt, una, psn_end, max_sent;
+    ifb_time last_progress;
+    ifb_time ready_at;      /* activation time (doorbell + NIC latency) while pending */
+    uint8_t rto_armed, in_rr, in_pend, win_blocked;
+    ifb_qp *rr_next, *pend_next;
+    uint64_t retx;
+    /* responder side */
+    uint32_t epsn, since_ack;
+    uint8_t nak_sent;
+};
+
+struct ifb_nic {
+    ifb_fabric *f;
+    int host;
+    ifb_port *port;
+    ifb_qp **qps;
+    uint32_t nqps, qps_cap;
+    ifb_qp *rr_tail;        /* circular list of QPs with packets to send */
+    ifb_qp *pend_head, *pend_tail;
+    uint8_t wake_armed;
+};
+
+typedef struct ifb_conn {
+    uint64_t key;
+    ifb_qp **qps;
+    uint32_t nqp, next;
+} ifb_conn;
+
+struct ifb_fabric {
+    ifb_sim *sim;
+    const ifb_topo *topo;
+    ifb_fabric_cfg cfg;
+    ifb_net net;
+    int nports;
+    ifb_port *ports;
+    int nswitches;
+    ifb_switch *switches;
+    int nhosts;
+    ifb_nic *nics;
+    int nendpoints;
+    ifb_pool msg_pool;
+    ifb_pool qp_pool;
+    ifb_fabric_counters cnt;
+    uint64_t pkt_seq, msg_seq;
+    ifb_time last_done;
+    /* connections: open addressing on key */
+    ifb_conn *conns;
+    size_t nconns, conns_cap;
+    /* NVLink crossbar: per-GPU serializer free times */
+    ifb_time *nvl_tx_free, *nvl_rx_free;
+    /* outputs */
+    ifb_msg_rec *recs;
+    size_t nrecs, recs_cap;
+    uint64_t *samples;
+    size_t nsamples, samples_cap;
+    uint8_t sampler_armed;
+    uint64_t *qp_retx;
+    size_t nqp_retx;
+};
+
+/* port.c */
+void ifb_port_kick(ifb_port *p);
+void ifb_port_enqueue(ifb_port *p, ifb_pkt *pk);
+void ifb_switch_receive(ifb_switch *sw, ifb_port *in, ifb_pkt *pk);
+void ifb_port_queue_change(ifb_port *p, ifb_time now);
+/* nic.c */
+ifb_pkt *ifb_nic_next(ifb_nic *nic);
+void ifb_nic_receive(ifb_nic *nic, ifb_pkt *pk);
+void ifb_nic_post(ifb_nic *nic, ifb_qp *qp, ifb_msg *m);
+ifb_qp *ifb_nic_new_qp(ifb_nic *nic);
+/* fabric.c */
+ifb_pkt *ifb_fabric_new_pkt(ifb_fabric *f);
+void ifb_fabric_free_pkt(ifb_fabric *f, ifb_pkt *pk);
+void ifb_fabric_drop_pkt(ifb_fabric *f, ifb_port *at, ifb_pkt *pk);
+void ifb_fabric_msg_delivered(ifb_fabric *f, ifb_msg *m);
+
+#endif

@@ -1,0 +1,181 @@
+/* Egress ports, links and switch forwarding.
+ *
+ * A port owns eight egress queues, a scheduler (strict priority above deficit-weighted round
+ * robin) and the link toward its peer. Transmission is store-and-forward at the sender: a frame
+ * is serialized at the port rate, then spends the propagation delay on the link. Frames on the
+ * link sit in the port's own FIFO (`pipe`) and one event delivers the head, so a port never has
+ * more than two events pending (end of serialization, next delivery) however busy it is.
+ * Switch port-to-port latency is folded into the delivery time: from the first bit's arrival
+ * (cut-through) or the last bit's (store-and-forward). Cut-through assumes the egress is not
+ * faster than the ingress, which holds in every topology the builders make.
+ * Switch admission: one shared buffer per switch, dynamic threshold per egress queue
+ * (queue bytes + frame <= alpha x free buffer), drop-tail otherwise. */
+#include "net/fabric_int.h"
+#include "net/pcap.h"
+#include "net/wire.h"
+
+enum { EV_TX_DONE = 0, EV_DELIVER = 1 };
+
+static void port_event(ifb_sim *sim, void *obj, uint64_t arg);
+
+void ifb_port_queue_change(ifb_port *p, ifb_time now)
+{
+    p->st.queue_byte_ps += (double)p->qbytes * (double)(now - p->st.last_change);
+    p->st.last_change = now;
+}
+
+static uint32_t quantum(const ifb_fabric *f, int q)
+{
+    uint32_t w = f->cfg.queue[q].weight ? f->cfg.queue[q].weight : 1;
+    return w * (f->cfg.mtu + 256);
+}
+
+/* Strict-priority queues first, highest index first; then DWRR among the rest. */
+static ifb_pkt *sched_next(ifb_port *p)
+{
+    const ifb_fabric *f = p->f;
+    for (int i = IFB_NQUEUES - 1; i >= 0; i--)
+        if (p->q[i].n && f->cfg.queue[i].sched == IFB_SCHED_STRICT && !(p->paused & (1u << i)))
+            return ifb_fifo_pop(&p->q[i]);
+    for (int n = 0; n < 2 * IFB_NQUEUES; n++) {
+        int i = p->rr;
+        ifb_fifo *q = &p->q[i];
+        if (q->n && f->cfg.queue[i].sched == IFB_SCHED_DWRR && !(p->paused & (1u << i))) {
+            if (!p->rr_credited) {
+                p->deficit[i] += (int32_t)quantum(f, i);
+                p->rr_credited = 1;
+            }
+            if ((int32_t)q->head->wire <= p->deficit[i]) {
+                p->deficit[i] -= (int32_t)q->head->wire;
+                ifb_pkt *pk = ifb_fifo_pop(q);
+                if (!q->n) {
+                    p->deficit[i] = 0;
+                    p->rr = (uint8_t)((i + 1) % IFB_NQUEUES);
+                    p->rr_credited = 0;
+                }
+                return pk;
+            }
+        } else {
+            p->deficit[i] = 0;
+        }
+        p->rr = (uint8_t)((i + 1) % IFB_NQUEUES);
+        p->rr_credited = 0;
+    }
+    return NULL;
+}
+
+static void start_tx(ifb_port *p, ifb_pkt *pk)
+{
+    ifb_fabric *f = p->f;
+    ifb_sim *sim = f->sim;
+    ifb_time now = sim->now;
+    ifb_time ser = ifb_tx_time(pk->wire, p->rate);
+    ifb_time first = now + p->delay;
+    if (p->peer->sw)
+        pk->t = (f->cfg.cut_through ? first : first + ser) + f->cfg.switch_latency;
+    else
+        pk->t = first + ser + f->cfg.nic_rx_latency;
+    p->busy = 1;
+    p->st.tx_bytes += pk->wire;
+    p->st.tx_pkts++;
+    if (pk->kind == IFB_PK_DATA)
+        p->st.tx_payload += pk->payload;
+    sim->pkt_hops++;
+    if (p->pcap)
+        ifb_pcap_write_pkt(p->pcap, now, pk);
+    ifb_fifo_push(&p->pipe, pk);
+    if (!p->pipe_armed) {
+        p->pipe_armed = 1;
+        ifb_sim_at(sim, pk->t, port_event, p, EV_DELIVER);
+    }
+    ifb_sim_at(sim, now + ser, port_event, p, EV_TX_DONE);
+}
+
+void ifb_port_kick(ifb_port *p)
+{
+    if (p->busy || !p->peer)
+        return;
+    ifb_pkt *pk;
+    if (p->nic) {
+        pk = ifb_nic_next(p->nic);
+    } else {
+        if (!p->qbytes)
+            return;
+        ifb_port_queue_change(p, p->f->sim->now);
+        pk = sched_next(p);
+        if (pk) {
+            p->qbytes -= pk->wire;
+            p->sw->buf_used -= pk->wire;
+        }
+    }
+    if (pk)
+        start_tx(p, pk);
+}
+
+static void port_event(ifb_sim *sim, void *obj, uint64_t arg)
+{
+    ifb_port *p = obj;
+    if (arg == EV_TX_DONE) {
+        p->busy = 0;
+        ifb_port_kick(p);
+        return;
+    }
+    ifb_pkt *pk = ifb_fifo_pop(&p->pipe);
+    if (p->pipe.head)
+        ifb_sim_at(sim, p->pipe.head->t, port_event, p, EV_DELIVER);
+    else
+        p->pipe_armed = 0;
+    ifb_port *peer = p->peer;
+    if (peer->sw)
+        ifb_switch_receive(peer->sw, peer, pk);
+    else
+        ifb_nic_receive(peer->nic, pk);
+}
+
+void ifb_port_enqueue(ifb_port *p, ifb_pkt *pk)
+{
+    ifb_fabric *f = p->f;
+    ifb_switch *sw = p->sw;
+    ifb_fifo *q = &p->q[pk->tc];
+    double free_bytes = (double)(f->cfg.switch_buffer - sw->buf_used);
+    if ((double)(q->bytes + pk->wire) > f->cfg.dt_alpha * free_bytes) {
+        ifb_fabric_drop_pkt(f, p, pk);
+        return;
+    }
+    ifb_port_queue_change(p, f->sim->now);
+    pk->enq_t = f->sim->now;
+    ifb_fifo_push(q, pk);
+    p->qbytes += pk->wire;
+    sw->buf_used += pk->wire;
+    if (p->qbytes > p->st.max_queue)
+        p->st.max_queue = p->qbytes;
+    ifb_port_kick(p);
+}
+
+/* 5-tuple hash with the switch's seed; RoCEv2's only per-connection entropy is the UDP source
+ * port, the destination port is always 4791. */
+static inline uint32_t flow_hash(const ifb_switch *sw, const ifb_pkt *pk)
+{
+    uint64_t x = sw->seed ^ ((uint64_t)pk->src << 32 | pk->dst);
+    x ^= ((uint64_t)pk->sport << 16 | IFB_ROCE_UDP_PORT) * 0x9e3779b97f4a7c15ULL;
+    x ^= x >> 33;
+    x *= 0xff51afd7ed558ccdULL;
+    x ^= x >> 33;
+    x *= 0xc4ceb9fe1a85ec53ULL;
+    x ^= x >> 33;
+    return (uint32_t)x;
+}
+
+void ifb_switch_receive(ifb_switch *sw, ifb_port *in, ifb_pkt *pk)
+{
+    ifb_fabric *f = in->f;
+    pk->in_port = (uint16_t)in->index;
+    pk->hops++;
+    const ifb_topo *t = f->topo;
+    const ifb_topo_group *g = &t->groups[sw->route[pk->dst]];
+    int member = 0;
+    if (g->count > 1)
+        member = (int)(((uint64_t)flow_hash(sw, pk) * (uint64_t)g->count) >> 32);
+    ifb_port *out = &sw->ports[t->group_ports[g->first + member]];
+    ifb_port_enqueue(out, pk);
+}
