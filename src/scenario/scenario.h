@@ -1,0 +1,38 @@
+/* Scenario: a YAML file (or the embedded reference) plus --set overrides, turned into a built
+ * topology and a fabric configuration. Every key, unit and default is documented in
+ * docs/scenario.md. Sections other modules own (workload, serving) stay in the cfg tree for
+ * them; ifb_scenario_check_unused() is called once every consumer has read its part. */
+#ifndef IFB_SCENARIO_H
+#define IFB_SCENARIO_H
+#include <stdint.h>
+
+#include "core/err.h"
+#include "net/fabric.h"
+#include "scenario/cfg.h"
+#include "topo/topo.h"
+
+#define IFB_MAX_CAPTURE 16
+
+typedef struct ifb_scenario {
+    ifb_cfg *cfg;
+    char name[128];
+    char source[512];         /* file path or "<embedded NAME>" */
+    uint64_t seed;
+    ifb_topo topo;
+    ifb_fabric_cfg fab;
+    char pcap_file[512];      /* empty = no capture */
+    int capture_ports[IFB_MAX_CAPTURE];
+    int ncapture;
+} ifb_scenario;
+
+/* Loads `path` (NULL = the embedded reference fabric) and applies the overrides in order.
+ * A path that does not exist but names an embedded scenario ("reference-roce.yaml") loads it. */
+int ifb_scenario_load(ifb_scenario *sc, const char *path, const char *const *sets, int nsets,
+                      ifb_err *e);
+/* Reports keys that nobody read (typos). */
+int ifb_scenario_check_unused(ifb_scenario *sc, ifb_err *e);
+void ifb_scenario_free(ifb_scenario *sc);
+
+#define IFB_DEFAULT_SCENARIO "reference-roce.yaml"
+
+#endif

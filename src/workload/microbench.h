@@ -1,0 +1,53 @@
+/* Microbenchmarks on any fabric, modelled on perftest and nccl-tests, driven only through the
+ * message API (net/net.h): pingpong (ib_write_lat), bw (ib_write_bw), incast (N->1),
+ * permutation, alltoall and ring allreduce. Compute is free: these measure the network alone.
+ * Each call runs one size on a fresh simulation the caller created. */
+#ifndef IFB_MICROBENCH_H
+#define IFB_MICROBENCH_H
+#include <stdint.h>
+
+#include "core/err.h"
+#include "core/sim.h"
+#include "net/net.h"
+
+typedef enum ifb_mb_kind {
+    IFB_MB_PINGPONG,
+    IFB_MB_BW,
+    IFB_MB_INCAST,
+    IFB_MB_PERMUTATION,
+    IFB_MB_ALLTOALL,
+    IFB_MB_ALLREDUCE,
+    IFB_MB_COUNT
+} ifb_mb_kind;
+
+extern const char *const ifb_mb_names[IFB_MB_COUNT];
+
+typedef struct ifb_mb_spec {
+    ifb_mb_kind kind;
+    uint64_t bytes;   /* pingpong/bw/incast/permutation: per message; alltoall: per ordered pair;
+                         allreduce: per rank buffer */
+    int iters;        /* pingpong round trips, bw messages */
+    int depth;        /* bw: messages outstanding (perftest tx-depth) */
+    int src, dst;     /* pingpong, bw: endpoints; incast: dst is the receiver */
+    int nranks;       /* participants 0..nranks-1 (0 = every endpoint); incast: senders */
+    int stride;       /* take every stride-th endpoint (e.g. one GPU per NIC), default 1 */
+    int tclass;
+    uint64_t seed;    /* permutation draw */
+} ifb_mb_spec;
+
+typedef struct ifb_mb_result {
+    ifb_time time;       /* first post to last completion */
+    double size_bytes;   /* the nccl-tests "size" column */
+    double algbw;        /* bytes/s */
+    double busbw;        /* bytes/s */
+    double lat_us;       /* pingpong: one-way latency */
+    uint64_t msgs;
+    ifb_time min_done, max_done; /* per-flow completion spread (incast/permutation) */
+    double jain;         /* fairness of per-sender completion rates (incast/permutation) */
+} ifb_mb_result;
+
+/* Posts the pattern on `net`, runs `sim` to completion and fills r. */
+int ifb_mb_run(ifb_sim *sim, ifb_net *net, const ifb_mb_spec *s, ifb_mb_result *r, ifb_err *e);
+int ifb_mb_kind_parse(const char *name);
+
+#endif
