@@ -72,6 +72,7 @@ struct ifb_switch {
     ifb_port *ports;   /* first of its ports in ifb_fabric.ports */
     int nports;
     const int *route;  /* route row: destination host -> group */
+    void *lb;          /* path-selection state (net/lb.c), NULL for plain ECMP */
 };
 
 struct ifb_msg {
@@ -155,6 +156,9 @@ struct ifb_fabric {
     size_t nqp_retx;
 };
 
+/* lb.c: picks the member of ECMP group g for packet pk at switch sw (default: 5-tuple hash). */
+int ifb_lb_select(ifb_switch *sw, const ifb_topo_group *g, const ifb_pkt *pk);
+uint32_t ifb_flow_hash(const ifb_switch *sw, const ifb_pkt *pk);
 /* port.c */
 void ifb_port_kick(ifb_port *p);
 void ifb_port_enqueue(ifb_port *p, ifb_pkt *pk);

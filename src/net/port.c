@@ -152,20 +152,6 @@ void ifb_port_enqueue(ifb_port *p, ifb_pkt *pk)
     ifb_port_kick(p);
 }
 
-/* 5-tuple hash with the switch's seed; RoCEv2's only per-connection entropy is the UDP source
- * port, the destination port is always 4791. */
-static inline uint32_t flow_hash(const ifb_switch *sw, const ifb_pkt *pk)
-{
-    uint64_t x = sw->seed ^ ((uint64_t)pk->src << 32 | pk->dst);
-    x ^= ((uint64_t)pk->sport << 16 | IFB_ROCE_UDP_PORT) * 0x9e3779b97f4a7c15ULL;
-    x ^= x >> 33;
-    x *= 0xff51afd7ed558ccdULL;
-    x ^= x >> 33;
-    x *= 0xc4ceb9fe1a85ec53ULL;
-    x ^= x >> 33;
-    return (uint32_t)x;
-}
-
 void ifb_switch_receive(ifb_switch *sw, ifb_port *in, ifb_pkt *pk)
 {
     ifb_fabric *f = in->f;
@@ -173,9 +159,7 @@ void ifb_switch_receive(ifb_switch *sw, ifb_port *in, ifb_pkt *pk)
     pk->hops++;
     const ifb_topo *t = f->topo;
     const ifb_topo_group *g = &t->groups[sw->route[pk->dst]];
-    int member = 0;
-    if (g->count > 1)
-        member = (int)(((uint64_t)flow_hash(sw, pk) * (uint64_t)g->count) >> 32);
+    int member = g->count > 1 ? ifb_lb_select(sw, g, pk) : 0;
     ifb_port *out = &sw->ports[t->group_ports[g->first + member]];
     ifb_port_enqueue(out, pk);
 }

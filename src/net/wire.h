@@ -113,7 +113,8 @@ size_t ifb_wire_encode(const ifb_pkt *p, uint8_t *buf, size_t cap);
 /* Parses a frame written by ifb_wire_encode back into header fields. Returns 0 on success,
  * -1 on a malformed or truncated frame or a bad CRC (never reads past len). hops may be NULL when
  * max_hops is 0; out->int_n is the number of INT hops on the wire, of which the first
- * min(int_n, max_hops) are stored in hops (newest first, as on the wire). */
+ * min(int_n, max_hops) are stored in hops, in ifb_pkt.int_hops order (hops[0] = first switch
+ * traversed; the wire stack carries the newest hop first). */
 int ifb_wire_decode(const uint8_t *buf, size_t len, ifb_l2 l2, ifb_pkt *out, ifb_int_hop *hops,
                     int max_hops);
 
