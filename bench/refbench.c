@@ -36,8 +36,11 @@ static int run(const char *which, uint64_t seed)
     ifb_topo topo;
     ifb_sim_init(&sim, seed);
     ifb_topo_init(&topo);
-    ifb_server_spec s = {.gpus_per_server = 1, .nics_per_server = 1, .nic_bps = 400000000000ull,
-                         .host_delay = IFB_US, .nvlink_bps = 3600000000000ull,
+    ifb_server_spec s = {.gpus_per_server = 1,
+                         .nics_per_server = 1,
+                         .nic_bps = 400000000000ull,
+                         .host_delay = IFB_US,
+                         .nvlink_bps = 3600000000000ull,
                          .nvlink_latency = IFB_US};
     if (ifb_topo_leaf_spine(&topo, 128, &s, 16, 8, 1, 400000000000ull, IFB_US, 64, &e) ||
         ifb_topo_route(&topo, &e)) {
@@ -76,8 +79,7 @@ static int run(const char *which, uint64_t seed)
            which[0] == 'a' ? "(a) perm" : "(b) a2a", wall, sim_ms, wall / sim_ms,
            (unsigned long long)sim.events, (unsigned long long)sim.pkt_hops,
            (double)sim.pkt_hops / wall, sim.heap_peak, peak_rss_kb() / 1024.0,
-           (unsigned long long)r.msgs,
-           (unsigned long long)ifb_fabric_counts(f)->pkts_dropped,
+           (unsigned long long)r.msgs, (unsigned long long)ifb_fabric_counts(f)->pkts_dropped,
            cons ? msg : "conservation ok");
     ifb_fabric_destroy(f);
     ifb_topo_free(&topo);

@@ -87,14 +87,20 @@ static int parse_int(const char *s, int lo, int hi, int *out)
 static int parse_opts(int argc, char **argv, bench_opts *o, int bench)
 {
     enum { O_DEPTH = 256, O_RANKS, O_STRIDE, O_SRC, O_DST, O_SEED, O_SET, O_JSON };
-    static const struct option longs[] = {
-        {"pattern", required_argument, 0, 'p'}, {"sizes", required_argument, 0, 's'},
-        {"iters", required_argument, 0, 'n'},   {"depth", required_argument, 0, O_DEPTH},
-        {"ranks", required_argument, 0, O_RANKS}, {"stride", required_argument, 0, O_STRIDE},
-        {"src", required_argument, 0, O_SRC},   {"dst", required_argument, 0, O_DST},
-        {"seed", required_argument, 0, O_SEED}, {"set", required_argument, 0, O_SET},
-        {"out", required_argument, 0, 'o'},     {"json", no_argument, 0, O_JSON},
-        {"help", no_argument, 0, 'h'},          {0, 0, 0, 0}};
+    static const struct option longs[] = {{"pattern", required_argument, 0, 'p'},
+                                          {"sizes", required_argument, 0, 's'},
+                                          {"iters", required_argument, 0, 'n'},
+                                          {"depth", required_argument, 0, O_DEPTH},
+                                          {"ranks", required_argument, 0, O_RANKS},
+                                          {"stride", required_argument, 0, O_STRIDE},
+                                          {"src", required_argument, 0, O_SRC},
+                                          {"dst", required_argument, 0, O_DST},
+                                          {"seed", required_argument, 0, O_SEED},
+                                          {"set", required_argument, 0, O_SET},
+                                          {"out", required_argument, 0, 'o'},
+                                          {"json", no_argument, 0, O_JSON},
+                                          {"help", no_argument, 0, 'h'},
+                                          {0, 0, 0, 0}};
     memset(o, 0, sizeof *o);
     o->kind = IFB_MB_ALLTOALL;
     o->seed = -1;
@@ -191,9 +197,9 @@ static void default_sizes(bench_opts *o)
     static const uint64_t lat[] = {2, 64, 512, 4096};
     static const uint64_t bw[] = {4096, 65536, 1 << 20, 8 << 20};
     static const uint64_t coll[] = {1024, 16384, 262144, 1 << 20};
-    const uint64_t *src = o->kind == IFB_MB_PINGPONG ? lat
+    const uint64_t *src = o->kind == IFB_MB_PINGPONG                                    ? lat
                           : (o->kind == IFB_MB_ALLTOALL || o->kind == IFB_MB_ALLREDUCE) ? coll
-                                                                                         : bw;
+                                                                                        : bw;
     for (int i = 0; i < 4; i++)
         o->sizes[i] = src[i];
     o->nsizes = 4;
@@ -237,16 +243,14 @@ int ifb_cmd_bench(int argc, char **argv)
     if (o.dst < 0)
         o.dst = o.kind == IFB_MB_INCAST ? 0 : nep - 1;
     if (o.src >= nep || o.dst >= nep) {
-        fprintf(stderr,
-                "infabric bench: --src/--dst: expected an endpoint in 0..%d, found %d\n",
+        fprintf(stderr, "infabric bench: --src/--dst: expected an endpoint in 0..%d, found %d\n",
                 nep - 1, o.src >= nep ? o.src : o.dst);
         ifb_scenario_free(&sc);
         return IFB_EXIT_INPUT;
     }
     if (o.kind == IFB_MB_PINGPONG || o.kind == IFB_MB_BW) {
         if (o.src == o.dst) {
-            fprintf(stderr, "infabric bench: --src and --dst must differ, found both %d\n",
-                    o.src);
+            fprintf(stderr, "infabric bench: --src and --dst must differ, found both %d\n", o.src);
             ifb_scenario_free(&sc);
             return IFB_EXIT_INPUT;
         }
@@ -331,8 +335,8 @@ int ifb_cmd_bench(int argc, char **argv)
             if (o.kind == IFB_MB_PINGPONG)
                 snprintf(lat, sizeof lat, "%.3f", r->r.lat_us);
             printf("  %12.0f %12.3f %11.2f %11.2f %10s %8" PRIu64 " %7" PRIu64 " %7" PRIu64 "\n",
-                   r->r.size_bytes, ifb_time_to_us(r->r.time), r->r.algbw / 1e9,
-                   r->r.busbw / 1e9, lat, r->r.msgs, r->cnt.pkts_dropped, r->cnt.retx_pkts);
+                   r->r.size_bytes, ifb_time_to_us(r->r.time), r->r.algbw / 1e9, r->r.busbw / 1e9,
+                   lat, r->r.msgs, r->cnt.pkts_dropped, r->cnt.retx_pkts);
         }
     } else {
         ifb_json j;
@@ -425,7 +429,7 @@ static int write_messages(const char *path, const bench_row *rows, int nrows, if
         return -1;
     ifb_csv c;
     ifb_csv_init(&c, f.f);
-    static const char *const hdr[] = {"size", "id",       "src",     "dst",   "tclass",
+    static const char *const hdr[] = {"size",  "id",       "src",     "dst",   "tclass",
                                       "bytes", "start_ps", "done_ps", "fct_us"};
     ifb_csv_header(&c, hdr, 9);
     for (int i = 0; i < nrows; i++) {
@@ -459,9 +463,17 @@ static int write_ports(const char *path, const bench_row *rows, int nrows, ifb_f
         return -1;
     ifb_csv c;
     ifb_csv_init(&c, f.f);
-    static const char *const hdr[] = {"size",     "port",      "node",      "index",
-                                      "rate_bps", "tx_bytes",  "tx_pkts",   "tx_payload",
-                                      "util",     "mean_queue_bytes", "max_queue_bytes",
+    static const char *const hdr[] = {"size",
+                                      "port",
+                                      "node",
+                                      "index",
+                                      "rate_bps",
+                                      "tx_bytes",
+                                      "tx_pkts",
+                                      "tx_payload",
+                                      "util",
+                                      "mean_queue_bytes",
+                                      "max_queue_bytes",
                                       "drops"};
     ifb_csv_header(&c, hdr, 12);
     for (int i = 0; i < nrows; i++) {
@@ -579,8 +591,8 @@ int ifb_cmd_check(int argc, char **argv)
         ifb_scenario_free(&sc);
         return IFB_EXIT_INPUT;
     }
-    printf("%s: ok (%d servers, %d hosts, %d switches, %d links)\n", sc.source,
-           sc.topo.nservers, sc.topo.nhosts, sc.topo.nswitches, sc.topo.nlinks);
+    printf("%s: ok (%d servers, %d hosts, %d switches, %d links)\n", sc.source, sc.topo.nservers,
+           sc.topo.nhosts, sc.topo.nswitches, sc.topo.nlinks);
     ifb_scenario_free(&sc);
     return 0;
 }

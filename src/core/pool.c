@@ -66,4 +66,7 @@ void ifb_pool_put(ifb_pool *p, void *obj)
     p->live--;
 }
 
-size_t ifb_pool_bytes(const ifb_pool *p) { return p->nchunks * p->per_chunk * p->obj_size; }
+size_t ifb_pool_bytes(const ifb_pool *p)
+{
+    return p->nchunks * p->per_chunk * p->obj_size;
+}

@@ -26,7 +26,10 @@ void ifb_rng_seed(ifb_rng *r, uint64_t seed, uint64_t stream)
         r->s[0] = 1;
 }
 
-static inline uint64_t rotl(uint64_t x, int k) { return (x << k) | (x >> (64 - k)); }
+static inline uint64_t rotl(uint64_t x, int k)
+{
+    return (x << k) | (x >> (64 - k));
+}
 
 uint64_t ifb_rng_next(ifb_rng *r)
 {
@@ -56,6 +59,12 @@ uint64_t ifb_rng_below(ifb_rng *r, uint64_t n)
     return (uint64_t)(m >> 64);
 }
 
-double ifb_rng_double(ifb_rng *r) { return (double)(ifb_rng_next(r) >> 11) * 0x1.0p-53; }
+double ifb_rng_double(ifb_rng *r)
+{
+    return (double)(ifb_rng_next(r) >> 11) * 0x1.0p-53;
+}
 
-double ifb_rng_exp(ifb_rng *r, double mean) { return -mean * log1p(-ifb_rng_double(r)); }
+double ifb_rng_exp(ifb_rng *r, double mean)
+{
+    return -mean * log1p(-ifb_rng_double(r));
+}

@@ -44,7 +44,7 @@ static void push(ifb_sim *sim, ifb_time t, ifb_event_fn fn, void *obj, uint64_t 
         sim->heap = h;
         sim->heap_cap = cap;
     }
-    ifb_event ev = {t, sim->seq++, fn, obj, arg, daemon};
+    ifb_event ev = {t, (sim->seq++ << 1) | daemon, fn, obj, arg};
     sim->daemons += daemon;
     size_t i = sim->heap_n++;
     ifb_event *h = sim->heap;
@@ -70,13 +70,19 @@ void ifb_sim_at_daemon(ifb_sim *sim, ifb_time t, ifb_event_fn fn, void *obj, uin
     push(sim, t, fn, obj, arg, 1);
 }
 
+/* Removes the minimum. Floyd's bottom-up variant: the hole left at the root walks down along the
+ * smallest children to a leaf without comparing against the displaced last element, which
+ * nearly always belongs near the bottom, and that element then sifts up from there. This saves
+ * about a third of the comparisons of the textbook sift-down. */
 static void pop(ifb_sim *sim, ifb_event *out)
 {
     ifb_event *h = sim->heap;
     *out = h[0];
-    sim->daemons -= out->daemon;
-    ifb_event last = h[--sim->heap_n];
-    size_t n = sim->heap_n, i = 0;
+    sim->daemons -= out->seq & 1;
+    size_t n = --sim->heap_n;
+    if (!n)
+        return;
+    size_t i = 0;
     for (;;) {
         size_t c = 4 * i + 1;
         if (c >= n)
@@ -86,13 +92,18 @@ static void pop(ifb_sim *sim, ifb_event *out)
         for (size_t k = c + 1; k < end; k++)
             if (before(&h[k], &h[best]))
                 best = k;
-        if (!before(&h[best], &last))
-            break;
         h[i] = h[best];
         i = best;
     }
-    if (n)
-        h[i] = last;
+    ifb_event last = h[n];
+    while (i > 0) {
+        size_t parent = (i - 1) / 4;
+        if (!before(&last, &h[parent]))
+            break;
+        h[i] = h[parent];
+        i = parent;
+    }
+    h[i] = last;
 }
 
 ifb_stop ifb_sim_run(ifb_sim *sim)
@@ -141,7 +152,7 @@ void ifb_sim_request_stop(ifb_sim *sim, ifb_stop why, const char *fmt, ...)
 
 const char *ifb_stop_name(ifb_stop s)
 {
-    static const char *const names[] = {"none", "done", "time-limit", "event-limit",
+    static const char *const names[] = {"none",        "done",      "time-limit", "event-limit",
                                         "interrupted", "requested", "error"};
     return (unsigned)s < sizeof names / sizeof names[0] ? names[s] : "?";
 }

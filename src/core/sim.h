@@ -18,52 +18,52 @@ typedef void (*ifb_event_fn)(ifb_sim *sim, void *obj, uint64_t arg);
 
 typedef struct ifb_event {
     ifb_time t;
-    uint64_t seq;
+    uint64_t seq; /* insertion sequence << 1 | daemon (does not keep the run alive) */
     ifb_event_fn fn;
     void *obj;
     uint64_t arg;
-    uint64_t daemon; /* 1: does not keep the run alive (timers, samplers) */
 } ifb_event;
 
 typedef enum ifb_stop {
     IFB_STOP_NONE = 0,
-    IFB_STOP_EMPTY,       /* no event left: the run ended by itself */
-    IFB_STOP_TIME,        /* reached the time limit */
-    IFB_STOP_EVENTS,      /* reached --max-events */
-    IFB_STOP_INTERRUPT,   /* SIGINT/SIGTERM */
-    IFB_STOP_REQUESTED,   /* a component asked to stop (e.g. all work done) */
-    IFB_STOP_ERROR,       /* an invariant or watchdog fired; see sim->error */
+    IFB_STOP_EMPTY,     /* no event left: the run ended by itself */
+    IFB_STOP_TIME,      /* reached the time limit */
+    IFB_STOP_EVENTS,    /* reached --max-events */
+    IFB_STOP_INTERRUPT, /* SIGINT/SIGTERM */
+    IFB_STOP_REQUESTED, /* a component asked to stop (e.g. all work done) */
+    IFB_STOP_ERROR,     /* an invariant or watchdog fired; see sim->error */
 } ifb_stop;
 
 struct ifb_sim {
     ifb_time now;
     uint64_t seq;
-    uint64_t events;       /* events processed */
+    uint64_t events; /* events processed */
     ifb_event *heap;
     size_t heap_n, heap_cap;
     size_t heap_peak;
-    size_t daemons;        /* daemon events in the heap */
-    uint64_t work;         /* outstanding work items (e.g. messages in flight) */
+    size_t daemons; /* daemon events in the heap */
+    uint64_t work;  /* outstanding work items (e.g. messages in flight) */
     uint64_t seed;
-    ifb_time until;        /* stop before processing an event later than this */
-    uint64_t max_events;   /* 0 = no limit */
+    ifb_time until;      /* stop before processing an event later than this */
+    uint64_t max_events; /* 0 = no limit */
     ifb_stop stop;
     const volatile sig_atomic_t *interrupt; /* optional: non-zero stops the loop */
-    int check;             /* run-time invariant checks on (--check) */
+    int check;                              /* run-time invariant checks on (--check) */
     char error[512];
 
-    ifb_pool pkt_pool;     /* all packets of this simulation */
-    uint64_t pkt_hops;     /* packet transmissions over any link (speed metric) */
+    ifb_pool pkt_pool; /* all packets of this simulation */
+    uint64_t pkt_hops; /* packet transmissions over any link (speed metric) */
 
-    void *fabric;          /* the fabric of this run (net/fabric.h) */
-    void *user;            /* free for the driver (workload, bench) */
+    void *fabric; /* the fabric of this run (net/fabric.h) */
+    void *user;   /* free for the driver (workload, bench) */
 };
 
 void ifb_sim_init(ifb_sim *sim, uint64_t seed);
 void ifb_sim_destroy(ifb_sim *sim);
 /* Schedules fn(sim, obj, arg) at absolute time t (>= now). */
 void ifb_sim_at(ifb_sim *sim, ifb_time t, ifb_event_fn fn, void *obj, uint64_t arg);
-static inline void ifb_sim_after(ifb_sim *sim, ifb_time dt, ifb_event_fn fn, void *obj, uint64_t arg)
+static inline void ifb_sim_after(ifb_sim *sim, ifb_time dt, ifb_event_fn fn, void *obj,
+                                 uint64_t arg)
 {
     /* saturate: "after forever" must not wrap around to the past */
     ifb_sim_at(sim, dt > IFB_TIME_NEVER - sim->now ? IFB_TIME_NEVER : sim->now + dt, fn, obj, arg);
@@ -73,9 +73,16 @@ static inline void ifb_sim_after(ifb_sim *sim, ifb_time dt, ifb_event_fn fn, voi
  * retransmission timer still fires while a message is in flight, but no timer keeps the clock
  * running after the last one completes. */
 void ifb_sim_at_daemon(ifb_sim *sim, ifb_time t, ifb_event_fn fn, void *obj, uint64_t arg);
-static inline void ifb_sim_work_begin(ifb_sim *sim) { sim->work++; }
-static inline void ifb_sim_work_end(ifb_sim *sim) { sim->work--; }
-/* Runs until the queue empties (daemons aside), time passes sim->until, or a stop condition. Returns why. */
+static inline void ifb_sim_work_begin(ifb_sim *sim)
+{
+    sim->work++;
+}
+static inline void ifb_sim_work_end(ifb_sim *sim)
+{
+    sim->work--;
+}
+/* Runs until the queue empties (daemons aside), time passes sim->until, or a stop condition.
+ * Returns why. */
 ifb_stop ifb_sim_run(ifb_sim *sim);
 /* Stops the loop after the current event. */
 void ifb_sim_request_stop(ifb_sim *sim, ifb_stop why, const char *fmt, ...)

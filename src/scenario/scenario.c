@@ -31,8 +31,7 @@ static int get_delay(ifb_cfg *c, const char *prefix, ifb_time def, ifb_time *out
     snprintf(kd, sizeof kd, "topology.%s_delay", prefix);
     snprintf(kc, sizeof kc, "topology.%s_cable", prefix);
     if (ifb_cfg_has(c, kd) && ifb_cfg_has(c, kc))
-        return ifb_cfg_errf(c, kc, e, "either a cable length or a delay", "both %s and %s",
-                            kd, kc);
+        return ifb_cfg_errf(c, kc, e, "either a cable length or a delay", "both %s and %s", kd, kc);
     if (ifb_cfg_has(c, kc)) {
         uint64_t mm;
         if (ifb_cfg_get_distance(c, kc, 0, &mm, e))
@@ -110,13 +109,22 @@ static int load_topology(ifb_scenario *sc, ifb_err *e)
         rc = ifb_topo_fat_tree(&sc->topo, k, &s, fabric_bps, fabric_delay, &be);
         break;
     case TK_RAIL:
-        rc = ifb_topo_rail(&sc->topo, servers, &s, spines, uplinks, fabric_bps, fabric_delay,
-                           ports, &be);
+        rc = ifb_topo_rail(&sc->topo, servers, &s, spines, uplinks, fabric_bps, fabric_delay, ports,
+                           &be);
         break;
     case TK_FILE:
         if (!file)
             return ifb_cfg_errf(c, "topology", e, "a topology.file for kind: file", "none");
-        rc = ifb_topo_load(&sc->topo, file, &s, &be);
+        {
+            /* A relative topology file is found next to the scenario file. */
+            char full[1024];
+            const char *slash = strrchr(sc->source, '/');
+            if (file[0] != '/' && slash && sc->source[0] != '<')
+                snprintf(full, sizeof full, "%.*s/%s", (int)(slash - sc->source), sc->source, file);
+            else
+                snprintf(full, sizeof full, "%s", file);
+            rc = ifb_topo_load(&sc->topo, full, &s, &be);
+        }
         if (rc) {
             snprintf(e->msg, sizeof e->msg, "%s", be.msg);
             return -1;
@@ -164,12 +172,11 @@ static int load_fabric(ifb_scenario *sc, ifb_err *e)
         ifb_cfg_get_int(c, "fabric.nic.window", f->window, 0, 1 << 24, &win, e) ||
         ifb_cfg_get_enum(c, "fabric.load_balancing", lb_names, lb, &lb, e) ||
         ifb_cfg_get_int(c, "fabric.ctrl_queue", f->ctrl_queue, 0, IFB_NQUEUES - 1, &ctrl, e) ||
-        ifb_cfg_get_time(c, "output.sample_interval", f->sample_interval, &f->sample_interval,
-                         e))
+        ifb_cfg_get_time(c, "output.sample_interval", f->sample_interval, &f->sample_interval, e))
         return -1;
     if (mtu < 256 || mtu > 9000)
-        return ifb_cfg_errf(c, "fabric.mtu", e, "a payload MTU between 256B and 9000B",
-                            "%llu B", (unsigned long long)mtu);
+        return ifb_cfg_errf(c, "fabric.mtu", e, "a payload MTU between 256B and 9000B", "%llu B",
+                            (unsigned long long)mtu);
     if (l2 == IFB_L2_IB)
         return ifb_cfg_errf(c, "fabric.kind", e, "roce (the InfiniBand fabric is not built yet)",
                             "infiniband");
@@ -259,8 +266,8 @@ static int load_output(ifb_scenario *sc, ifb_err *e)
             return -1;
         int p = find_port(&sc->topo, spec);
         if (p < 0)
-            return ifb_cfg_errf(c, k, e, "a port as NODE or NODE:PORT of this topology",
-                                "'%s'", spec);
+            return ifb_cfg_errf(c, k, e, "a port as NODE or NODE:PORT of this topology", "'%s'",
+                                spec);
         sc->capture_ports[sc->ncapture++] = p;
     }
     if (pf)
@@ -283,8 +290,9 @@ int ifb_scenario_load(ifb_scenario *sc, const char *path, const char *const *set
         const char *base = strrchr(name, '/') ? strrchr(name, '/') + 1 : name;
         const char *text = ifb_embedded_file(base);
         if (!text)
-            return ifb_err_msg(e, "cannot open %s: no such file, and no embedded scenario of "
-                                  "that name",
+            return ifb_err_msg(e,
+                               "cannot open %s: no such file, and no embedded scenario of "
+                               "that name",
                                path);
         snprintf(sc->source, sizeof sc->source, "<embedded %s>", base);
         sc->cfg = ifb_cfg_load_string(text, sc->source, e);

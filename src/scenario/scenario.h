@@ -16,11 +16,11 @@
 typedef struct ifb_scenario {
     ifb_cfg *cfg;
     char name[128];
-    char source[512];         /* file path or "<embedded NAME>" */
+    char source[512]; /* file path or "<embedded NAME>" */
     uint64_t seed;
     ifb_topo topo;
     ifb_fabric_cfg fab;
-    char pcap_file[512];      /* empty = no capture */
+    char pcap_file[512]; /* empty = no capture */
     int capture_ports[IFB_MAX_CAPTURE];
     int ncapture;
 } ifb_scenario;

@@ -22,14 +22,14 @@ typedef struct mb_state {
     ifb_sim *sim;
     ifb_net *net;
     const ifb_mb_spec *s;
-    int n;            /* ranks */
-    int *ep;          /* rank -> endpoint */
-    int left;         /* pingpong: legs left; bw: messages left to post */
-    uint64_t done;    /* completions */
+    int n;         /* ranks */
+    int *ep;       /* rank -> endpoint */
+    int left;      /* pingpong: legs left; bw: messages left to post */
+    uint64_t done; /* completions */
     ifb_time t0, last, first_done;
-    ifb_time *flow_done;  /* per sender (incast, permutation) */
+    ifb_time *flow_done; /* per sender (incast, permutation) */
     /* allreduce */
-    int *step;        /* per rank: chunks received */
+    int *step; /* per rank: chunks received */
     uint64_t chunk;
     int err;
 } mb_state;
@@ -119,8 +119,7 @@ int ifb_mb_run(ifb_sim *sim, ifb_net *net, const ifb_mb_spec *s, ifb_mb_result *
         st.n = s->nranks > 0 ? s->nranks : avail - 1;
     if (st.n > avail || st.n < 1)
         return ifb_err_msg(e, "bench %s: %d ranks requested, the fabric has %d endpoints%s",
-                           ifb_mb_names[s->kind], st.n, avail,
-                           stride > 1 ? " at this stride" : "");
+                           ifb_mb_names[s->kind], st.n, avail, stride > 1 ? " at this stride" : "");
     if ((s->kind == IFB_MB_PINGPONG || s->kind == IFB_MB_BW || s->kind == IFB_MB_INCAST) &&
         (s->dst < 0 || s->dst >= net->nendpoints || s->src < 0 || s->src >= net->nendpoints))
         return ifb_err_msg(e, "bench %s: endpoint out of range (the fabric has %d endpoints)",

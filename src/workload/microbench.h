@@ -24,26 +24,26 @@ extern const char *const ifb_mb_names[IFB_MB_COUNT];
 
 typedef struct ifb_mb_spec {
     ifb_mb_kind kind;
-    uint64_t bytes;   /* pingpong/bw/incast/permutation: per message; alltoall: per ordered pair;
-                         allreduce: per rank buffer */
-    int iters;        /* pingpong round trips, bw messages */
-    int depth;        /* bw: messages outstanding (perftest tx-depth) */
-    int src, dst;     /* pingpong, bw: endpoints; incast: dst is the receiver */
-    int nranks;       /* participants 0..nranks-1 (0 = every endpoint); incast: senders */
-    int stride;       /* take every stride-th endpoint (e.g. one GPU per NIC), default 1 */
+    uint64_t bytes; /* pingpong/bw/incast/permutation: per message; alltoall: per ordered pair;
+                       allreduce: per rank buffer */
+    int iters;      /* pingpong round trips, bw messages */
+    int depth;      /* bw: messages outstanding (perftest tx-depth) */
+    int src, dst;   /* pingpong, bw: endpoints; incast: dst is the receiver */
+    int nranks;     /* participants 0..nranks-1 (0 = every endpoint); incast: senders */
+    int stride;     /* take every stride-th endpoint (e.g. one GPU per NIC), default 1 */
     int tclass;
-    uint64_t seed;    /* permutation draw */
+    uint64_t seed; /* permutation draw */
 } ifb_mb_spec;
 
 typedef struct ifb_mb_result {
-    ifb_time time;       /* first post to last completion */
-    double size_bytes;   /* the nccl-tests "size" column */
-    double algbw;        /* bytes/s */
-    double busbw;        /* bytes/s */
-    double lat_us;       /* pingpong: one-way latency */
+    ifb_time time;     /* first post to last completion */
+    double size_bytes; /* the nccl-tests "size" column */
+    double algbw;      /* bytes/s */
+    double busbw;      /* bytes/s */
+    double lat_us;     /* pingpong: one-way latency */
     uint64_t msgs;
     ifb_time min_done, max_done; /* per-flow completion spread (incast/permutation) */
-    double jain;         /* fairness of per-sender completion rates (incast/permutation) */
+    double jain;                 /* fairness of per-sender completion rates (incast/permutation) */
 } ifb_mb_result;
 
 /* Posts the pattern on `net`, runs `sim` to completion and fills r. */

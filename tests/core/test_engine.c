@@ -1,8 +1,8 @@
 /* Tests for the engine core (sim.c, pool.c, rng.c, time.h): event order by (time, insertion),
  * clamping of past times, every stop condition, heap growth against a sorted reference, pool
  * reuse and accounting, generator determinism and uniformity, serialization times.
- * Tests named known_bug_* document defects found in review; they are skipped unless the
- * environment sets IFB_KNOWN_BUGS=1 (then they fail until the engine is fixed). */
+ * The last two tests are regressions for defects these tests found (saturating
+ * ifb_sim_after, time never moving backwards at a time-limit stop). */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -45,11 +45,6 @@ static void ev_record(ifb_sim *sim, void *obj, uint64_t arg)
     log_push(sim->user, sim->now, arg);
 }
 
-static int known_bugs_enabled(void)
-{
-    const char *s = getenv("IFB_KNOWN_BUGS");
-    return s && *s == '1';
-}
 
 /* ---- ordering ---- */
 
@@ -353,16 +348,14 @@ static void test_heap_hold_model(void **state)
     ifb_sim_destroy(&sim);
 }
 
-/* ---- known defects (see the file comment) ---- */
+/* ---- regressions: defects found by these tests and fixed in sim.c/sim.h ---- */
 
 /* ifb_sim_after(sim, IFB_TIME_NEVER, ...) ("never", e.g. a disabled timer) computes
  * now + UINT64_MAX, which wraps to now - 1 and is clamped to now: the event fires at once
  * instead of never. A saturating add in ifb_sim_after fixes it. */
-static void test_known_bug_after_never_wraps(void **state)
+static void test_after_never_does_not_wrap(void **state)
 {
     (void)state;
-    if (!known_bugs_enabled())
-        skip();
     ifb_sim sim;
     ifb_sim_init(&sim, 1);
     evlog log = {0};
@@ -372,18 +365,16 @@ static void test_known_bug_after_never_wraps(void **state)
     ifb_sim_after(&sim, IFB_TIME_NEVER, ev_record, NULL, 2);
     sim.until = 1000;
     ifb_sim_run(&sim);
-    assert_int_equal(log.n, 1); /* fails: the "never" event ran at t=100 */
+    assert_int_equal(log.n, 1); /* the "never" event must not run */
     free(log.e);
     ifb_sim_destroy(&sim);
 }
 
 /* Stopping on the time limit sets now = until even when until < now (a caller lowering the
  * limit between runs): simulated time goes backwards. Clamping to max(now, until) fixes it. */
-static void test_known_bug_until_before_now(void **state)
+static void test_until_before_now_keeps_time(void **state)
 {
     (void)state;
-    if (!known_bugs_enabled())
-        skip();
     ifb_sim sim;
     ifb_sim_init(&sim, 1);
     evlog log = {0};
@@ -582,8 +573,8 @@ int main(void)
         cmocka_unit_test(test_stop_names),
         cmocka_unit_test(test_heap_100k_sorted),
         cmocka_unit_test(test_heap_hold_model),
-        cmocka_unit_test(test_known_bug_after_never_wraps),
-        cmocka_unit_test(test_known_bug_until_before_now),
+        cmocka_unit_test(test_after_never_does_not_wrap),
+        cmocka_unit_test(test_until_before_now_keeps_time),
         cmocka_unit_test(test_pool),
         cmocka_unit_test(test_rng_determinism),
         cmocka_unit_test(test_rng_below_range_and_uniform),

@@ -1,12 +1,12 @@
 /* Whole tiny simulations of the RoCEv2 fabric checked against closed-form values:
  * one-way latency through one switch, single-flow goodput, incast fairness, plus packet
  * conservation and determinism. */
+#include <cmocka.h>
+#include <math.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
-#include <cmocka.h>
-#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -29,8 +29,11 @@ static void make_single(world *w, int nservers, ifb_fabric_cfg *cfg, ifb_time ho
     ifb_err e = {{0}};
     ifb_sim_init(&w->sim, 1);
     ifb_topo_init(&w->topo);
-    ifb_server_spec s = {.gpus_per_server = 1, .nics_per_server = 1, .nic_bps = G400,
-                         .host_delay = host_delay, .nvlink_bps = 3600000000000ull,
+    ifb_server_spec s = {.gpus_per_server = 1,
+                         .nics_per_server = 1,
+                         .nic_bps = G400,
+                         .host_delay = host_delay,
+                         .nvlink_bps = 3600000000000ull,
                          .nvlink_latency = IFB_US};
     assert_int_equal(ifb_topo_single_switch(&w->topo, nservers, &s, 64, &e), 0);
     assert_int_equal(ifb_topo_route(&w->topo, &e), 0);
@@ -42,8 +45,11 @@ static void make_leaf_spine(world *w, uint64_t seed, ifb_fabric_cfg *cfg)
     ifb_err e = {{0}};
     ifb_sim_init(&w->sim, seed);
     ifb_topo_init(&w->topo);
-    ifb_server_spec s = {.gpus_per_server = 1, .nics_per_server = 1, .nic_bps = G400,
-                         .host_delay = IFB_US, .nvlink_bps = 3600000000000ull,
+    ifb_server_spec s = {.gpus_per_server = 1,
+                         .nics_per_server = 1,
+                         .nic_bps = G400,
+                         .host_delay = IFB_US,
+                         .nvlink_bps = 3600000000000ull,
                          .nvlink_latency = IFB_US};
     assert_int_equal(ifb_topo_leaf_spine(&w->topo, 32, &s, 4, 4, 1, G400, IFB_US, 64, &e), 0);
     assert_int_equal(ifb_topo_route(&w->topo, &e), 0);
@@ -78,8 +84,8 @@ static void pingpong_latency(int cut_through)
     ifb_time prop = 25 * IFB_NS; /* 5 m at 5 ns/m */
     world w;
     make_single(&w, 2, &cfg, prop);
-    ifb_pkt p = {.kind = IFB_PK_DATA, .opcode = IFB_OP_WRITE_ONLY, .flags = IFB_PF_FIRST,
-                 .payload = 64};
+    ifb_pkt p = {
+        .kind = IFB_PK_DATA, .opcode = IFB_OP_WRITE_ONLY, .flags = IFB_PF_FIRST, .payload = 64};
     uint32_t wire = ifb_wire_len(&p);
     assert_int_equal(wire, 8 + 14 + 20 + 8 + 12 + 16 + 64 + 4 + 4 + 12);
     ifb_time ser = ifb_tx_time(wire, G400);
@@ -116,8 +122,8 @@ static void test_single_flow_goodput(void **state)
     ifb_fabric_cfg_default(&cfg);
     world w;
     make_single(&w, 2, &cfg, 25 * IFB_NS);
-    ifb_mb_spec s = {.kind = IFB_MB_BW, .bytes = 1 << 20, .iters = 64, .depth = 8, .src = 0,
-                     .dst = 1};
+    ifb_mb_spec s = {
+        .kind = IFB_MB_BW, .bytes = 1 << 20, .iters = 64, .depth = 8, .src = 0, .dst = 1};
     ifb_mb_result r;
     ifb_err e;
     assert_int_equal(ifb_mb_run(&w.sim, ifb_fabric_net(w.fab), &s, &r, &e), 0);
@@ -234,8 +240,11 @@ static void test_nvlink(void **state)
     world w;
     ifb_sim_init(&w.sim, 1);
     ifb_topo_init(&w.topo);
-    ifb_server_spec s = {.gpus_per_server = 8, .nics_per_server = 4, .nic_bps = G400,
-                         .host_delay = 25 * IFB_NS, .nvlink_bps = 3600000000000ull,
+    ifb_server_spec s = {.gpus_per_server = 8,
+                         .nics_per_server = 4,
+                         .nic_bps = G400,
+                         .host_delay = 25 * IFB_NS,
+                         .nvlink_bps = 3600000000000ull,
                          .nvlink_latency = IFB_US};
     assert_int_equal(ifb_topo_single_switch(&w.topo, 2, &s, 64, &e), 0);
     assert_int_equal(ifb_topo_route(&w.topo, &e), 0);
@@ -252,9 +261,12 @@ static void test_nvlink(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_latency_cut_through), cmocka_unit_test(test_latency_store_forward),
-        cmocka_unit_test(test_single_flow_goodput), cmocka_unit_test(test_incast_fair),
-        cmocka_unit_test(test_determinism),         cmocka_unit_test(test_drop_and_recover),
+        cmocka_unit_test(test_latency_cut_through),
+        cmocka_unit_test(test_latency_store_forward),
+        cmocka_unit_test(test_single_flow_goodput),
+        cmocka_unit_test(test_incast_fair),
+        cmocka_unit_test(test_determinism),
+        cmocka_unit_test(test_drop_and_recover),
         cmocka_unit_test(test_nvlink),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

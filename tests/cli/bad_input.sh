@@ -1,0 +1,36 @@
+#!/usr/bin/env bash
+# Bad input never crashes: each case exits with status 2 and one message that names the file,
+# the line (where there is one), the key, and what was expected and found.
+set -u
+bin=$(cd "$(dirname "$1")" && pwd)/$(basename "$1")
+here=$(cd "$(dirname "$0")" && pwd)
+d=$here/data
+fails=0; passes=0
+expect() { # expect NAME STATUS 'grep -E pattern' -- command...
+    local name=$1 want=$2 pat=$3; shift 3
+    local out rc
+    out=$("$@" 2>&1 >/dev/null); rc=$?
+    if [ "$rc" -ne "$want" ]; then
+        echo "FAIL $name: exit $rc, expected $want; stderr: $out"; fails=$((fails+1)); return
+    fi
+    if ! grep -Eq -- "$pat" <<<"$out"; then
+        echo "FAIL $name: message does not match /$pat/: $out"; fails=$((fails+1)); return
+    fi
+    if [ "$rc" -ge 128 ]; then echo "FAIL $name: crashed"; fails=$((fails+1)); return; fi
+    echo "ok   $name: $out"; passes=$((passes+1))
+}
+expect malformed-yaml 2 'malformed.yaml:[45]: expected valid YAML' "$bin" check "$d/malformed.yaml"
+expect unknown-key 2 "unknown_key.yaml:5: fabric.swich: .*did you mean 'switch'" "$bin" check "$d/unknown_key.yaml"
+expect missing-unit 2 "no_unit.yaml:3: topology.nic_rate: expected .*found.*400" "$bin" check "$d/no_unit.yaml"
+expect zero-rate 2 "zero_rate.yaml:3: topology.nic_rate: expected .*found.*0Gbps" "$bin" check "$d/zero_rate.yaml"
+expect negative-rate 2 "negative_rate.yaml:3: topology.nic_rate: expected .*found.*-400Gbps" "$bin" check "$d/negative_rate.yaml"
+expect wrong-unit 2 "--set topology.nic_rate: expected .*found.*560ns" "$bin" check "$d/../../../scenarios/reference-roce.yaml" --set topology.nic_rate=560ns
+expect too-many-hosts 2 "too_many_hosts.yaml:.*topology.*80 hosts|too_many_hosts.yaml:.*(port|host)" "$bin" check "$d/too_many_hosts.yaml"
+expect missing-link-node 2 "missing_link_node.topo:5: .*sw9" "$bin" check "$d/file_topo.yaml"
+expect missing-file 2 "cannot open .*nope.yaml" "$bin" check "$d/nope.yaml"
+expect bench-missing-host 2 "--dst: expected an endpoint in 0..15, found 99" "$bin" bench --pattern pingpong --dst 99
+expect bench-bad-pattern 2 "--pattern: expected .*found 'ring'" "$bin" bench --pattern ring
+expect bench-bad-size 2 "--sizes: expected .*found '64'" "$bin" bench --sizes 64
+expect unknown-command 2 "unknown command 'frobnicate'" "$bin" frobnicate
+echo "$passes passed, $fails failed"
+[ "$fails" -eq 0 ]

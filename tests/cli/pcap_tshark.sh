@@ -1,0 +1,27 @@
+#!/usr/bin/env bash
+# A bench run captures a NIC port to pcap; tshark decodes the RoCEv2 packets' BTH opcode,
+# destination QP and PSN, and they are what the run sent: 10 WRITE_ONLY from the first QP
+# (PSN 0..9) to its peer and the ACKs coming back.
+set -eu
+bin=$1
+if ! command -v tshark >/dev/null; then echo "tshark not installed: skipped"; exit 0; fi
+tmp=$(mktemp -d); trap 'rm -rf "$tmp"' EXIT
+"$bin" bench --pattern pingpong --sizes 64B --iters 5 --src 0 --dst 8 \
+    --set output.pcap.file="$tmp/cap.pcap" --set 'output.pcap.ports=[s0n0]' >/dev/null
+tshark -r "$tmp/cap.pcap" -o eth.fcs:Always -o eth.check_fcs:TRUE --disable-protocol rpcordma \
+    -T fields -e infiniband.bth.opcode -e infiniband.bth.destqp -e infiniband.bth.psn \
+    -e eth.fcs.status -e _ws.malformed > "$tmp/out.txt"
+# s0n0 sends: 5 WRITE_ONLY (opcode 10) on QP pair 0x100 -> peer 0x100 (PSN 0..4) and ACKs (17)
+writes=$(awk '$1 == 10' "$tmp/out.txt" | wc -l)
+acks=$(awk '$1 == 17' "$tmp/out.txt" | wc -l)
+psns=$(awk '$1 == 10 {print $3}' "$tmp/out.txt" | tr '\n' ' ')
+qps=$(awk '$1 == 10 {print $2}' "$tmp/out.txt" | sort -u | tr '\n' ' ')
+bad=$(awk '$4 != 1 || $5 != ""' "$tmp/out.txt" | wc -l)
+fail=0
+[ "$writes" -eq 5 ] || { echo "FAIL: $writes WRITE_ONLY packets, expected 5"; fail=1; }
+[ "$acks" -eq 5 ] || { echo "FAIL: $acks ACKs, expected 5"; fail=1; }
+[ "$psns" = "0 1 2 3 4 " ] || { echo "FAIL: PSNs '$psns', expected 0..4"; fail=1; }
+[ "$qps" = "0x000100 " ] || { echo "FAIL: destination QPs '$qps', expected 0x000100"; fail=1; }
+[ "$bad" -eq 0 ] || { echo "FAIL: $bad packets with a bad FCS or malformed"; cat "$tmp/out.txt"; fail=1; }
+[ $fail -eq 0 ] && echo "5 passed, 0 failed"
+exit $fail
