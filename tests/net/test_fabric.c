@@ -1,12 +1,14 @@
 /* Whole tiny simulations of the RoCEv2 fabric checked against closed-form values:
  * one-way latency through one switch, single-flow goodput, incast fairness, plus packet
  * conservation and determinism. */
-#include <cmocka.h>
-#include <math.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
+
+#include <cmocka.h>
+
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
