@@ -52,7 +52,7 @@ static void bench_usage(FILE *f)
           "      --src A --dst B  endpoints for pingpong/bw; --dst is the incast receiver\n"
           "      --seed N         override the scenario seed\n"
           "      --set KEY=VALUE  override a scenario value (repeatable)\n"
-          "  -o, --out DIR        write summary.json, messages.csv, ports.csv, util.csv\n"
+          "  -o, --out DIR        write summary.json, messages.csv, ports.csv, qps.csv, util.csv\n"
           "      --json           JSON on stdout instead of the table\n"
           "Endpoints are GPUs, numbered server * gpus_per_server + gpu.\n",
           f);
@@ -542,6 +542,34 @@ static int write_util(const char *path, const ifb_scenario *sc, const bench_row 
     return ifb_ofile_commit(&f, e);
 }
 
+static int write_qps(const char *path, const bench_row *rows, int nrows, ifb_fabric **fabs,
+                     ifb_err *e)
+{
+    ifb_ofile f;
+    if (ifb_ofile_open(&f, path, e))
+        return -1;
+    ifb_csv c;
+    ifb_csv_init(&c, f.f);
+    static const char *const hdr[] = {"size", "qp", "retransmitted_pkts"};
+    ifb_csv_header(&c, hdr, 3);
+    for (int i = 0; i < nrows; i++) {
+        size_t n;
+        const uint64_t *retx;
+        ifb_fabric_qp_retx(fabs[i], &n, &retx);
+        for (size_t k = 0; k < n; k++) {
+            ifb_csv_uint(&c, rows[i].bytes);
+            ifb_csv_uint(&c, k);
+            ifb_csv_uint(&c, retx[k]);
+            ifb_csv_end_row(&c);
+        }
+    }
+    if (ifb_csv_finish(&c, e)) {
+        ifb_ofile_abort(&f);
+        return -1;
+    }
+    return ifb_ofile_commit(&f, e);
+}
+
 static int write_outputs(const bench_opts *o, const ifb_scenario *sc, const bench_row *rows,
                          int nrows, ifb_fabric **fabs, int partial, ifb_err *e)
 {
@@ -553,6 +581,9 @@ static int write_outputs(const bench_opts *o, const ifb_scenario *sc, const benc
         return -1;
     snprintf(p, sizeof p, "%s/ports.csv", o->outdir);
     if (write_ports(p, rows, nrows, fabs, e))
+        return -1;
+    snprintf(p, sizeof p, "%s/qps.csv", o->outdir);
+    if (write_qps(p, rows, nrows, fabs, e))
         return -1;
     snprintf(p, sizeof p, "%s/util.csv", o->outdir);
     if (write_util(p, sc, rows, nrows, fabs, e))
