@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 void ifb_sim_init(ifb_sim *sim, uint64_t seed)
 {
@@ -106,9 +107,68 @@ static void pop(ifb_sim *sim, ifb_event *out)
     h[i] = last;
 }
 
+int ifb_sim_add_checker(ifb_sim *sim, const char *name, ifb_check_fn fn, void *ctx)
+{
+    if (sim->ncheckers == IFB_MAX_CHECKERS)
+        return -1;
+    sim->checker_name[sim->ncheckers] = name;
+    sim->checker_ctx[sim->ncheckers] = ctx;
+    sim->checkers[sim->ncheckers++] = fn;
+    return 0;
+}
+
+int ifb_sim_check_now(ifb_sim *sim)
+{
+    for (int i = 0; i < sim->ncheckers; i++) {
+        char msg[700];
+        msg[0] = '\0';
+        if (sim->checkers[i](sim, sim->checker_ctx[i], msg, sizeof msg)) {
+            sim->stop = IFB_STOP_ERROR;
+            snprintf(sim->error, sizeof sim->error, "invariant %s violated at t=%.6f us: %s",
+                     sim->checker_name[i], ifb_time_to_us(sim->now), msg);
+            return -1;
+        }
+    }
+    return 0;
+}
+
+static void watchdog_tick(ifb_sim *sim, void *obj, uint64_t last_progress)
+{
+    (void)obj;
+    if (sim->work && sim->progress == last_progress) {
+        char diag[700] = "";
+        if (sim->diag)
+            sim->diag(sim, sim->diag_ctx, diag, sizeof diag);
+        ifb_sim_request_stop(sim, IFB_STOP_ERROR,
+                             "watchdog: nothing delivered for %.3f us of simulated time while "
+                             "%llu messages are outstanding (deadlock, routing loop or black "
+                             "hole?) %s",
+                             ifb_time_to_us(sim->watchdog), (unsigned long long)sim->work, diag);
+        return;
+    }
+    ifb_sim_at_daemon(sim, sim->now + sim->watchdog, watchdog_tick, NULL, sim->progress);
+}
+
+void ifb_sim_start_watchdog(ifb_sim *sim)
+{
+    if (sim->watchdog)
+        ifb_sim_at_daemon(sim, sim->now + sim->watchdog, watchdog_tick, NULL, sim->progress);
+}
+
+static double wall_seconds(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
+}
+
 ifb_stop ifb_sim_run(ifb_sim *sim)
 {
     sim->stop = IFB_STOP_NONE;
+    double wall0 = sim->max_wall > 0 ? wall_seconds() : 0;
+    uint64_t check_every = sim->check_every ? sim->check_every : 4096;
+    ifb_time last_t = sim->now;
+    uint64_t same_t = 0;
     while (sim->stop == IFB_STOP_NONE) {
         if (sim->heap_n == sim->daemons && sim->work == 0) {
             sim->stop = IFB_STOP_EMPTY;
@@ -130,10 +190,36 @@ ifb_stop ifb_sim_run(ifb_sim *sim)
         }
         ifb_event ev;
         pop(sim, &ev);
+        if (ev.t < sim->now) { /* cannot happen by construction; --check proves it */
+            ifb_sim_request_stop(sim, IFB_STOP_ERROR,
+                                 "invariant event-time violated: event at %llu ps after %llu ps",
+                                 (unsigned long long)ev.t, (unsigned long long)sim->now);
+            break;
+        }
         sim->now = ev.t;
         sim->events++;
         ev.fn(sim, ev.obj, ev.arg);
+        if ((sim->events & 0xffff) == 0 && sim->max_wall > 0 &&
+            wall_seconds() - wall0 > sim->max_wall) {
+            ifb_sim_request_stop(sim, IFB_STOP_WALL, "stopped after %.1f s of wall time",
+                                 sim->max_wall);
+        }
+        if (sim->stall_events) {
+            if (sim->now != last_t) {
+                last_t = sim->now;
+                same_t = 0;
+            } else if (++same_t > sim->stall_events) {
+                ifb_sim_request_stop(sim, IFB_STOP_ERROR,
+                                     "watchdog: %llu events without simulated time advancing "
+                                     "at t=%.6f us (a zero-delay event loop)",
+                                     (unsigned long long)same_t, ifb_time_to_us(sim->now));
+            }
+        }
+        if (sim->check && sim->ncheckers && sim->events % check_every == 0)
+            ifb_sim_check_now(sim);
     }
+    if (sim->check && sim->ncheckers && sim->stop != IFB_STOP_ERROR)
+        ifb_sim_check_now(sim);
     return sim->stop;
 }
 
@@ -153,6 +239,6 @@ void ifb_sim_request_stop(ifb_sim *sim, ifb_stop why, const char *fmt, ...)
 const char *ifb_stop_name(ifb_stop s)
 {
     static const char *const names[] = {"none",        "done",      "time-limit", "event-limit",
-                                        "interrupted", "requested", "error"};
+                                        "interrupted", "requested", "error",      "wall-limit"};
     return (unsigned)s < sizeof names / sizeof names[0] ? names[s] : "?";
 }

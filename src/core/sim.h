@@ -32,7 +32,15 @@ typedef enum ifb_stop {
     IFB_STOP_INTERRUPT, /* SIGINT/SIGTERM */
     IFB_STOP_REQUESTED, /* a component asked to stop (e.g. all work done) */
     IFB_STOP_ERROR,     /* an invariant or watchdog fired; see sim->error */
+    IFB_STOP_WALL,      /* reached --max-wall */
 } ifb_stop;
+
+/* A run-time invariant checker (--check): returns 0, or -1 after writing what is wrong into
+ * msg. Checkers are called every `check_every` events and once when the run ends. */
+typedef int (*ifb_check_fn)(ifb_sim *sim, void *ctx, char *msg, size_t cap);
+/* Watchdog diagnosis: writes what is stuck where (paused ports, pending messages). */
+typedef void (*ifb_diag_fn)(ifb_sim *sim, void *ctx, char *msg, size_t cap);
+#define IFB_MAX_CHECKERS 8
 
 struct ifb_sim {
     ifb_time now;
@@ -49,7 +57,21 @@ struct ifb_sim {
     ifb_stop stop;
     const volatile sig_atomic_t *interrupt; /* optional: non-zero stops the loop */
     int check;                              /* run-time invariant checks on (--check) */
-    char error[512];
+    uint64_t check_every;                   /* events between checks (default 4096) */
+    ifb_check_fn checkers[IFB_MAX_CHECKERS];
+    void *checker_ctx[IFB_MAX_CHECKERS];
+    const char *checker_name[IFB_MAX_CHECKERS];
+    int ncheckers;
+    double max_wall; /* seconds of wall time, 0 = no limit */
+    /* Watchdog: `progress` is bumped by components whenever something is delivered. If work is
+     * outstanding and progress has not moved for `watchdog` of simulated time, or simulated time
+     * has not moved for `stall_events` events, the run stops with a diagnosis. */
+    uint64_t progress;
+    ifb_time watchdog;     /* 0 = off */
+    uint64_t stall_events; /* 0 = off */
+    ifb_diag_fn diag;
+    void *diag_ctx;
+    char error[1024];
 
     ifb_pool pkt_pool; /* all packets of this simulation */
     uint64_t pkt_hops; /* packet transmissions over any link (speed metric) */
@@ -80,6 +102,7 @@ static inline void ifb_sim_work_begin(ifb_sim *sim)
 static inline void ifb_sim_work_end(ifb_sim *sim)
 {
     sim->work--;
+    sim->progress++;
 }
 /* Runs until the queue empties (daemons aside), time passes sim->until, or a stop condition.
  * Returns why. */
@@ -88,5 +111,11 @@ ifb_stop ifb_sim_run(ifb_sim *sim);
 void ifb_sim_request_stop(ifb_sim *sim, ifb_stop why, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 const char *ifb_stop_name(ifb_stop s);
+/* Registers an invariant checker (no-op beyond IFB_MAX_CHECKERS; returns -1 then). */
+int ifb_sim_add_checker(ifb_sim *sim, const char *name, ifb_check_fn fn, void *ctx);
+/* Runs every checker now; on a violation stops the run with IFB_STOP_ERROR and returns -1. */
+int ifb_sim_check_now(ifb_sim *sim);
+/* Arms the progress watchdog (call after setting sim->watchdog, before running). */
+void ifb_sim_start_watchdog(ifb_sim *sim);
 
 #endif
