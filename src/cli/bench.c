@@ -27,6 +27,10 @@ typedef struct bench_opts {
     int nsizes;
     int iters, depth, ranks, stride, src, dst;
     int json;
+    int check;
+    uint64_t max_events;
+    double max_wall;
+    ifb_time watchdog;
     const char *outdir;
     int64_t seed; /* -1: the scenario's */
 } bench_opts;
@@ -37,6 +41,7 @@ typedef struct bench_row {
     ifb_fabric_counters cnt;
     ifb_time sim_end;
     uint64_t events;
+    ifb_stop stop;
 } bench_row;
 
 static void bench_usage(FILE *f)
@@ -54,6 +59,11 @@ static void bench_usage(FILE *f)
           "      --set KEY=VALUE  override a scenario value (repeatable)\n"
           "  -o, --out DIR        write summary.json, messages.csv, ports.csv, qps.csv, util.csv\n"
           "      --json           JSON on stdout instead of the table\n"
+          "      --check          verify invariants while running (slower)\n"
+          "      --max-events N   stop each run after N events (partial results)\n"
+          "      --max-wall S     stop each run after S seconds of wall time (partial)\n"
+          "      --watchdog TIME  stop if nothing is delivered for TIME of simulated time\n"
+          "                       while messages are outstanding (default 50ms, 0 = off)\n"
           "Endpoints are GPUs, numbered server * gpus_per_server + gpu.\n",
           f);
 }
@@ -86,7 +96,20 @@ static int parse_int(const char *s, int lo, int hi, int *out)
 /* Parses options shared by bench and check. Returns 0, 1 for --help, -1 on error. */
 static int parse_opts(int argc, char **argv, bench_opts *o, int bench)
 {
-    enum { O_DEPTH = 256, O_RANKS, O_STRIDE, O_SRC, O_DST, O_SEED, O_SET, O_JSON };
+    enum {
+        O_DEPTH = 256,
+        O_RANKS,
+        O_STRIDE,
+        O_SRC,
+        O_DST,
+        O_SEED,
+        O_SET,
+        O_JSON,
+        O_CHECK,
+        O_MAXEV,
+        O_MAXWALL,
+        O_WATCHDOG
+    };
     static const struct option longs[] = {{"pattern", required_argument, 0, 'p'},
                                           {"sizes", required_argument, 0, 's'},
                                           {"iters", required_argument, 0, 'n'},
@@ -100,11 +123,16 @@ static int parse_opts(int argc, char **argv, bench_opts *o, int bench)
                                           {"out", required_argument, 0, 'o'},
                                           {"json", no_argument, 0, O_JSON},
                                           {"help", no_argument, 0, 'h'},
+                                          {"check", no_argument, 0, O_CHECK},
+                                          {"max-events", required_argument, 0, O_MAXEV},
+                                          {"max-wall", required_argument, 0, O_MAXWALL},
+                                          {"watchdog", required_argument, 0, O_WATCHDOG},
                                           {0, 0, 0, 0}};
     memset(o, 0, sizeof *o);
     o->kind = IFB_MB_ALLTOALL;
     o->seed = -1;
     o->dst = -1;
+    o->watchdog = 50 * IFB_MS;
     optind = 1;
     opterr = 0;
     int c;
@@ -167,6 +195,29 @@ static int parse_opts(int argc, char **argv, bench_opts *o, int bench)
             break;
         case O_JSON:
             o->json = 1;
+            break;
+        case O_CHECK:
+            o->check = 1;
+            break;
+        case O_MAXEV: {
+            char *end;
+            unsigned long long v = strtoull(optarg, &end, 10);
+            if (!*optarg || *end || v == 0 || optarg[0] == '-')
+                bad = "--max-events: expected a positive integer";
+            o->max_events = v;
+            break;
+        }
+        case O_MAXWALL: {
+            char *end;
+            double v = strtod(optarg, &end);
+            if (!*optarg || *end || !(v > 0))
+                bad = "--max-wall: expected a positive number of seconds";
+            o->max_wall = v;
+            break;
+        }
+        case O_WATCHDOG:
+            if (ifb_parse_time(optarg, &o->watchdog))
+                bad = "--watchdog: expected a time with a unit, e.g. 10ms";
             break;
         case 'h':
             return 1;
@@ -275,6 +326,11 @@ int ifb_cmd_bench(int argc, char **argv)
         ifb_sim *sim = &sims[i];
         ifb_sim_init(sim, seed);
         sim->interrupt = &ifb_cli_interrupted;
+        sim->check = o.check;
+        sim->max_events = o.max_events;
+        sim->max_wall = o.max_wall;
+        sim->watchdog = o.watchdog;
+        sim->stall_events = 10000000;
         if (ifb_fabric_create(&fabs[i], sim, &sc.topo, &sc.fab, &e)) {
             fprintf(stderr, "infabric: %s\n", e.msg);
             status = IFB_EXIT_INPUT;
@@ -283,6 +339,7 @@ int ifb_cmd_bench(int argc, char **argv)
         }
         for (int k = 0; pcap && k < sc.ncapture; k++)
             ifb_fabric_capture(fabs[i], sc.capture_ports[k], pcap);
+        ifb_sim_start_watchdog(sim);
         ifb_mb_spec spec = {.kind = (ifb_mb_kind)o.kind,
                             .bytes = o.sizes[i],
                             .iters = o.iters ? o.iters : (o.kind == IFB_MB_PINGPONG ? 100 : 64),
@@ -300,9 +357,19 @@ int ifb_cmd_bench(int argc, char **argv)
         row->cnt = *ifb_fabric_counts(fabs[i]);
         row->sim_end = sim->now;
         row->events = sim->events;
-        if (sim->stop == IFB_STOP_INTERRUPT) {
+        row->stop = sim->stop;
+        if (sim->stop == IFB_STOP_INTERRUPT || sim->stop == IFB_STOP_WALL ||
+            sim->stop == IFB_STOP_EVENTS) {
+            fprintf(stderr, "infabric: run stopped (%s) at t=%.3f us: results are partial\n",
+                    ifb_stop_name(sim->stop), ifb_time_to_us(sim->now));
             partial = 1;
             status = IFB_EXIT_INTERRUPTED;
+            break;
+        }
+        if (sim->stop == IFB_STOP_ERROR) {
+            fprintf(stderr, "infabric: %s\n", sim->error);
+            partial = 1;
+            status = IFB_EXIT_FAIL;
             break;
         }
         if (rc) {
@@ -392,6 +459,8 @@ static int write_summary(const char *path, const bench_opts *o, const ifb_scenar
         const bench_row *r = &rows[i];
         ifb_json_obj_begin(&j);
         ifb_json_kuint(&j, "bytes", r->bytes);
+        ifb_json_kbool(&j, "complete", r->stop == IFB_STOP_EMPTY);
+        ifb_json_kstr(&j, "stop", ifb_stop_name(r->stop));
         ifb_json_kdouble(&j, "size_bytes", r->r.size_bytes);
         ifb_json_kuint(&j, "time_ps", r->r.time);
         ifb_json_kdouble(&j, "algbw_Bps", r->r.algbw);
