@@ -3,7 +3,7 @@
 # then the same suite under AddressSanitizer + UndefinedBehaviorSanitizer.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-tools/deps.sh build-essential cmake ninja-build pkg-config libyaml-dev libjansson-dev libcmocka-dev tshark python3
+tools/deps.sh build-essential cmake ninja-build pkg-config libyaml-dev libjansson-dev libcmocka-dev tshark python3 chromium
 jobs=$(nproc)
 cmake -S . -B build -G Ninja -DCMAKE_BUILD_TYPE=Release >/dev/null
 cmake --build build
