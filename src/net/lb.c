@@ -1,7 +1,27 @@
-/* Path selection inside an ECMP group. Per-flow ECMP hashes the 5-tuple with a per-switch seed
- * (RoCEv2's only per-connection entropy is the UDP source port: the destination port is always
- * 4791), so every packet of a QP takes the same path, and seeds differ per switch so tiers do
- * not polarize. */
+/* Path selection inside an ECMP group (see lb.h for the modes and what is left out).
+ *
+ * Per-flow ECMP hashes the 5-tuple with a per-switch seed (RoCEv2's only per-connection entropy
+ * is the UDP source port: the destination port is always 4791), so every packet of a QP takes
+ * the same path, and seeds differ per switch so tiers do not polarize. The other modes keep
+ * their state behind ifb_switch.lb: a flowlet table, per-group round-robin/DRILL memory, a
+ * lazily sampled quality per egress port, and WCMP slot tables shared by every switch (a table
+ * holds member indices, so groups with the same weights share one).
+ *
+ * Quality follows the SAI ARS profile: at every sampling boundary a port's EWMA of transmitted
+ * bytes ("past load") and of queued bytes ("future load") is updated, weighted, normalized to
+ * the bytes the link carries in one interval, and quantized into equal-width bands (band 0 =
+ * idle). Sampling is done lazily when a packet asks for the quality, from the port's byte
+ * counter and queue; intervals nobody looked at share the bytes sent meanwhile evenly, which is
+ * what a periodic sampler would have seen on average. Lower band is better; ties are broken at
+ * random, so a switch with no load information yet behaves like random choice. */
+#include "net/lb.h"
+
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/rng.h"
 #include "net/fabric_int.h"
 #include "net/wire.h"
 
@@ -17,7 +37,781 @@ uint32_t ifb_flow_hash(const ifb_switch *sw, const ifb_pkt *pk)
     return (uint32_t)x;
 }
 
+static inline int ecmp_pick(uint32_t h, int count)
+{
+    return (int)(((uint64_t)h * (uint64_t)count) >> 32);
+}
+
+/* ---- State ---------------------------------------------------------------------------------- */
+
+typedef struct lb_shared {
+    ifb_lb_cfg cfg;
+    ifb_fabric *f;
+    const ifb_topo *t;
+    int use_wcmp, use_flowlet, use_quality, use_group_mem;
+    /* WCMP: ntables tables of cfg.wcmp_width member indices; idx[switch * nhosts + host] */
+    uint16_t *tables;
+    uint32_t ntables, tables_cap;
+    uint32_t *idx;
+} lb_shared;
+
+typedef struct lb_flowlet {
+    ifb_time last; /* arrival of the flow's latest packet */
+    uint32_t tag;  /* flow hash of the last owner (statistics only: hardware keeps no tag) */
+    uint16_t member;
+    uint8_t live;
+} lb_flowlet;
+
+typedef struct lb_quality {
+    uint64_t k;       /* index of the last sampling interval folded in */
+    uint64_t tx_mark; /* port tx_bytes at that boundary */
+    double ewma_tx, ewma_q;
+    uint8_t band;
+} lb_quality;
+
+typedef struct lb_group_mem {
+    uint16_t rr;   /* next member for round robin */
+    uint16_t best; /* DRILL's remembered best member */
+} lb_group_mem;
+
+typedef struct lb_sw {
+    const lb_shared *sh;
+    ifb_rng rng;
+    lb_flowlet *fl;       /* cfg.flowlet_table entries, or NULL */
+    lb_quality *pq;       /* one per port of the switch, or NULL */
+    lb_group_mem *gm;     /* one per topology group, or NULL */
+    const uint32_t *widx; /* this switch's row of sh->idx, or NULL */
+    ifb_lb_stats st;
+} lb_sw;
+
+/* ---- Quality -------------------------------------------------------------------------------- */
+
+static void quality_update(const lb_shared *sh, lb_quality *q, const ifb_port *p, ifb_time now)
+{
+    const ifb_lb_cfg *c = &sh->cfg;
+    uint64_t k = now / c->quality_interval;
+    if (k == q->k)
+        return;
+    uint64_t n = k - q->k;
+    double s_tx = (double)(p->st.tx_bytes - q->tx_mark) / (double)n;
+    double s_q = (double)p->qbytes;
+    double keep = n == 1 ? 1.0 - c->quality_ewma : pow(1.0 - c->quality_ewma, (double)n);
+    q->ewma_tx = s_tx + (q->ewma_tx - s_tx) * keep;
+    q->ewma_q = s_q + (q->ewma_q - s_q) * keep;
+    q->k = k;
+    q->tx_mark = p->st.tx_bytes;
+    /* bytes the link carries in one interval: the unit both loads are measured in */
+    double cap = (double)p->rate / 8.0 * ifb_time_to_s(c->quality_interval);
+    double m =
+        cap > 0 ? (c->quality_tx_weight * q->ewma_tx + c->quality_q_weight * q->ewma_q) / cap : 1e9;
+    double b = m * (double)c->quality_bands;
+    q->band = (uint8_t)(b >= (double)(c->quality_bands - 1) ? c->quality_bands - 1 : (int)b);
+}
+
+static inline ifb_port *member_port(ifb_switch *sw, const ifb_topo *t, const ifb_topo_group *g,
+                                    int i)
+{
+    return &sw->ports[t->group_ports[g->first + i]];
+}
+
+/* Instantaneous load: bytes queued; a port busy serializing counts one more byte, so that
+ * packets arriving together at idle ports still spread. */
+static inline uint64_t inst_load(const ifb_port *p)
+{
+    return p->qbytes + (p->busy ? 1u : 0u);
+}
+
+/* Member with the best quality band; ties at random, or (quality_ties: least_loaded) by the
+ * instantaneous load and then at random. */
+static int pick_quality(lb_sw *s, ifb_switch *sw, const ifb_topo_group *g, ifb_time now)
+{
+    const lb_shared *sh = s->sh;
+    uint16_t ties[IFB_LB_MAX_MEMBERS];
+    int nt = 0, best = 256;
+    int by_load = sh->cfg.quality_ties == IFB_LB_PICK_LEAST_LOADED;
+    uint64_t bl = UINT64_MAX;
+    for (int i = 0; i < g->count; i++) {
+        int pi = sh->t->group_ports[g->first + i];
+        lb_quality *q = &s->pq[pi];
+        quality_update(sh, q, &sw->ports[pi], now);
+        uint64_t l = by_load ? inst_load(&sw->ports[pi]) : 0;
+        if (q->band < best || (q->band == best && l < bl)) {
+            best = q->band;
+            bl = l;
+            nt = 0;
+        }
+        if (q->band == best && l == bl)
+            ties[nt++] = (uint16_t)i;
+    }
+    return nt == 1 ? ties[0] : ties[ifb_rng_below(&s->rng, (uint64_t)nt)];
+}
+
+static int pick_least_loaded(lb_sw *s, ifb_switch *sw, const ifb_topo_group *g)
+{
+    uint16_t ties[IFB_LB_MAX_MEMBERS];
+    int nt = 0;
+    uint64_t best = UINT64_MAX;
+    for (int i = 0; i < g->count; i++) {
+        uint64_t l = inst_load(member_port(sw, s->sh->t, g, i));
+        if (l < best) {
+            best = l;
+            nt = 0;
+        }
+        if (l == best)
+            ties[nt++] = (uint16_t)i;
+    }
+    return nt == 1 ? ties[0] : ties[ifb_rng_below(&s->rng, (uint64_t)nt)];
+}
+
+/* A uniformly random member or, with `weighted`, a random slot of the group's WCMP table, so
+ * random choices follow the weights on asymmetric fabrics. */
+static int random_member(lb_sw *s, const ifb_topo_group *g, const ifb_pkt *pk)
+{
+    const lb_shared *sh = s->sh;
+    if (s->widx && sh->cfg.weighted) {
+        const uint16_t *tab = sh->tables + (size_t)s->widx[pk->dst] * sh->cfg.wcmp_width;
+        int m = tab[ifb_rng_below(&s->rng, sh->cfg.wcmp_width)];
+        if (m < g->count)
+            return m;
+    }
+    return (int)ifb_rng_below(&s->rng, (uint64_t)g->count);
+}
+
+enum { PICK_RANDOM, PICK_LEAST, PICK_QUALITY };
+
+static int pick_new(lb_sw *s, ifb_switch *sw, const ifb_topo_group *g, const ifb_pkt *pk, int how,
+                    ifb_time now)
+{
+    switch (how) {
+    case PICK_LEAST:
+        return pick_least_loaded(s, sw, g);
+    case PICK_QUALITY:
+        return pick_quality(s, sw, g, now);
+    default:
+        return random_member(s, g, pk);
+    }
+}
+
+/* A flow keeps its member while its packets are at most `gap` apart. The table is indexed by the
+ * flow hash without a tag, as in switch silicon: flows that share an entry share a member. */
+static int flowlet_select(lb_sw *s, ifb_switch *sw, const ifb_topo_group *g, const ifb_pkt *pk,
+                          ifb_time gap, int how)
+{
+    ifb_time now = s->sh->f->sim->now;
+    uint32_t h = ifb_flow_hash(sw, pk);
+    lb_flowlet *fe = &s->fl[((uint64_t)h * s->sh->cfg.flowlet_table) >> 32];
+    if (fe->live && now - fe->last <= gap && fe->member < g->count) {
+        if (fe->tag != h)
+            s->st.collisions++;
+        fe->last = now;
+        fe->tag = h;
+        return fe->member;
+    }
+    int m = pick_new(s, sw, g, pk, how, now);
+    s->st.flowlets++;
+    fe->live = 1;
+    fe->last = now;
+    fe->tag = h;
+    fe->member = (uint16_t)m;
+    return m;
+}
+
+static int spray_select(lb_sw *s, ifb_switch *sw, const ifb_topo_group *g, const ifb_pkt *pk,
+                        int kind)
+{
+    const lb_shared *sh = s->sh;
+    lb_group_mem *gm = &s->gm[g - sh->t->groups];
+    switch (kind) {
+    case IFB_LB_SPRAY_ROUND_ROBIN: {
+        int m = gm->rr < g->count ? gm->rr : 0;
+        gm->rr = (uint16_t)(m + 1 == g->count ? 0 : m + 1);
+        return m;
+    }
+    case IFB_LB_SPRAY_DRILL: {
+        /* d random samples, then the remembered best only if strictly better (so ties keep
+         * spreading instead of sticking to one port) */
+        int best = -1;
+        uint64_t bl = UINT64_MAX;
+        for (int i = 0; i < sh->cfg.drill_choices; i++) {
+            int m = random_member(s, g, pk);
+            uint64_t l = inst_load(member_port(sw, sh->t, g, m));
+            if (l < bl) {
+                bl = l;
+                best = m;
+            }
+        }
+        if (gm->best < g->count && inst_load(member_port(sw, sh->t, g, gm->best)) < bl)
+            best = gm->best;
+        gm->best = (uint16_t)best;
+        return best;
+    }
+    default:
+        return random_member(s, g, pk);
+    }
+}
+
 int ifb_lb_select(ifb_switch *sw, const ifb_topo_group *g, const ifb_pkt *pk)
 {
-    return (int)(((uint64_t)ifb_flow_hash(sw, pk) * (uint64_t)g->count) >> 32);
+    lb_sw *s = sw->lb;
+    if (!s)
+        return ecmp_pick(ifb_flow_hash(sw, pk), g->count);
+    const lb_shared *sh = s->sh;
+    const ifb_lb_qcfg *qc = &sh->cfg.q[pk->tc & (IFB_NQUEUES - 1)];
+    s->st.selects++;
+    switch (qc->mode) {
+    case IFB_LBA_WCMP: {
+        const uint16_t *tab = sh->tables + (size_t)s->widx[pk->dst] * sh->cfg.wcmp_width;
+        uint32_t h = ifb_flow_hash(sw, pk);
+        int m = tab[((uint64_t)h * sh->cfg.wcmp_width) >> 32];
+        /* a route changed without ifb_lb_recompute: stay inside the group */
+        return m < g->count ? m : ecmp_pick(h, g->count);
+    }
+    case IFB_LBA_FLOWLET:
+        return flowlet_select(s, sw, g, pk, qc->flowlet_gap,
+                              qc->flowlet_pick == IFB_LB_PICK_LEAST_LOADED ? PICK_LEAST
+                                                                           : PICK_RANDOM);
+    case IFB_LBA_SPRAY:
+        return spray_select(s, sw, g, pk, qc->spray);
+    case IFB_LBA_ADAPTIVE:
+        if (qc->unit == IFB_LB_UNIT_PACKET)
+            return pick_quality(s, sw, g, sh->f->sim->now);
+        return flowlet_select(s, sw, g, pk, qc->flowlet_gap, PICK_QUALITY);
+    default:
+        return ecmp_pick(ifb_flow_hash(sw, pk), g->count);
+    }
+}
+
+/* ---- WCMP tables ---------------------------------------------------------------------------- */
+
+/* Capacity from switch index si to host h along shortest paths: the sum over members of
+ * min(member link rate, capacity beyond it). memo[si] = -1 until computed. */
+static double capacity_to(const ifb_fabric *f, int si, int h, double *memo, int depth)
+{
+    if (memo[si] >= 0)
+        return memo[si];
+    const ifb_topo *t = f->topo;
+    const ifb_switch *sw = &f->switches[si];
+    const ifb_topo_group *g = &t->groups[sw->route[h]];
+    double sum = 0;
+    for (int i = 0; i < g->count; i++) {
+        const ifb_port *p = &sw->ports[t->group_ports[g->first + i]];
+        double r = (double)p->rate;
+        if (p->peer && p->peer->sw && depth < f->nswitches) {
+            double beyond = capacity_to(f, p->peer->sw->idx, h, memo, depth + 1);
+            if (beyond < r)
+                r = beyond;
+        }
+        sum += r;
+    }
+    memo[si] = sum;
+    return sum;
+}
+
+static uint32_t intern_table(lb_shared *sh, const uint16_t *tab)
+{
+    size_t w = sh->cfg.wcmp_width;
+    for (uint32_t i = 0; i < sh->ntables; i++)
+        if (!memcmp(sh->tables + (size_t)i * w, tab, w * sizeof *tab))
+            return i;
+    if (sh->ntables == sh->tables_cap) {
+        sh->tables_cap = sh->tables_cap ? 2 * sh->tables_cap : 16;
+        sh->tables = realloc(sh->tables, (size_t)sh->tables_cap * w * sizeof *tab);
+        if (!sh->tables)
+            abort();
+    }
+    memcpy(sh->tables + (size_t)sh->ntables * w, tab, w * sizeof *tab);
+    return sh->ntables++;
+}
+
+/* Largest-remainder apportionment of `width` slots to weights; every member with a positive
+ * weight keeps at least one slot (as WCMP replicates each next hop at least once). */
+static void apportion(const double *w, int n, uint32_t width, uint16_t *tab)
+{
+    double sum = 0;
+    for (int i = 0; i < n; i++)
+        sum += w[i];
+    uint32_t slots[IFB_LB_MAX_MEMBERS];
+    double frac[IFB_LB_MAX_MEMBERS];
+    uint32_t used = 0;
+    for (int i = 0; i < n; i++) {
+        double q = w[i] * (double)width / sum;
+        slots[i] = (uint32_t)q;
+        frac[i] = q - (double)slots[i];
+        used += slots[i];
+    }
+    while (used < width) {
+        int bi = 0;
+        for (int i = 1; i < n; i++)
+            if (frac[i] > frac[bi])
+                bi = i;
+        slots[bi]++;
+        frac[bi] = -1;
+        used++;
+    }
+    for (int i = 0; i < n; i++) {
+        if (w[i] > 0 && slots[i] == 0) {
+            int big = 0;
+            for (int j = 1; j < n; j++)
+                if (slots[j] > slots[big])
+                    big = j;
+            slots[big]--;
+            slots[i] = 1;
+        }
+    }
+    uint32_t k = 0;
+    for (int i = 0; i < n; i++)
+        for (uint32_t j = 0; j < slots[i]; j++)
+            tab[k++] = (uint16_t)i;
+}
+
+static int build_wcmp(lb_shared *sh, ifb_err *e)
+{
+    ifb_fabric *f = sh->f;
+    const ifb_topo *t = sh->t;
+    const ifb_lb_cfg *c = &sh->cfg;
+    const char *file = c->src_file[0] ? c->src_file : NULL;
+    /* explicit weights per topology port id, NAN where none */
+    double *ovr = malloc((size_t)(t->nports ? t->nports : 1) * sizeof *ovr);
+    double *memo = malloc((size_t)(f->nswitches ? f->nswitches : 1) * sizeof *memo);
+    uint16_t *tab = malloc(c->wcmp_width * sizeof *tab);
+    free(sh->idx);
+    sh->idx = malloc((size_t)(f->nswitches ? f->nswitches : 1) *
+                     (size_t)(t->nhosts ? t->nhosts : 1) * sizeof *sh->idx);
+    if (!ovr || !memo || !tab || !sh->idx)
+        abort();
+    sh->ntables = 0;
+    int rc = 0;
+    for (int i = 0; i < t->nports; i++)
+        ovr[i] = NAN;
+    for (int i = 0; i < c->nweights && !rc; i++) {
+        const ifb_lb_weight *w = &c->weights[i];
+        char key[160];
+        int n = ifb_topo_find_node(t, w->sw);
+        if (n < 0 || t->nodes[n].kind != IFB_NODE_SWITCH) {
+            snprintf(key, sizeof key, "%s[%d].switch", c->weights_key, i);
+            rc = ifb_err_set(e, file, w->line, key, "the name of a switch of the topology", "'%s'",
+                             w->sw);
+        } else if (w->port < 0 || w->port >= t->nodes[n].nports) {
+            snprintf(key, sizeof key, "%s[%d].port", c->weights_key, i);
+            rc = ifb_err_set(e, file, w->line, key, "a port number of the switch",
+                             "%d (switch %s has ports 0..%d)", w->port, w->sw,
+                             t->nodes[n].nports - 1);
+        } else {
+            ovr[t->nodes[n].first_port + w->port] = (double)w->weight;
+        }
+    }
+    double wv[IFB_LB_MAX_MEMBERS];
+    for (int h = 0; h < t->nhosts && !rc; h++) {
+        for (int s = 0; s < f->nswitches; s++)
+            memo[s] = -1;
+        for (int s = 0; s < f->nswitches && !rc; s++) {
+            const ifb_switch *sw = &f->switches[s];
+            const ifb_topo_group *g = &t->groups[sw->route[h]];
+            if (g->count > IFB_LB_MAX_MEMBERS) {
+                rc = ifb_err_msg(e,
+                                 "load balancing: switch %s has a group of %d members toward "
+                                 "host %s; at most %d are supported",
+                                 t->nodes[sw->node].name, g->count, t->nodes[t->host_node[h]].name,
+                                 IFB_LB_MAX_MEMBERS);
+                break;
+            }
+            if ((uint32_t)g->count > c->wcmp_width) {
+                rc = ifb_err_set(e, file, 0, "load_balancing.wcmp_width",
+                                 "at least as many slots as the widest group",
+                                 "%u slots for %d members (switch %s)", c->wcmp_width, g->count,
+                                 t->nodes[sw->node].name);
+                break;
+            }
+            double sum = 0;
+            for (int i = 0; i < g->count; i++) {
+                const ifb_port *p = &sw->ports[t->group_ports[g->first + i]];
+                double w = (double)p->rate;
+                if (c->wcmp_source == IFB_LB_W_CAPACITY && p->peer && p->peer->sw) {
+                    double beyond = capacity_to(f, p->peer->sw->idx, h, memo, 1);
+                    if (beyond < w)
+                        w = beyond;
+                }
+                w /= 1e9; /* computed weights in Gb/s, the unit explicit weights are given in */
+                if (!isnan(ovr[p->id]))
+                    w = ovr[p->id];
+                wv[i] = w;
+                sum += w;
+            }
+            if (!(sum > 0)) {
+                char ports[256] = "";
+                size_t len = 0;
+                for (int i = 0; i < g->count && len < sizeof ports - 8; i++)
+                    len += (size_t)snprintf(ports + len, sizeof ports - len, "%s%d", i ? ", " : "",
+                                            t->group_ports[g->first + i]);
+                rc = ifb_err_set(e, file, c->weights_line, c->weights_key,
+                                 "at least one member with a weight above 0 in every group",
+                                 "switch %s toward host %s: all %d members (ports %s) weigh 0",
+                                 t->nodes[sw->node].name, t->nodes[t->host_node[h]].name, g->count,
+                                 ports);
+                break;
+            }
+            apportion(wv, g->count, c->wcmp_width, tab);
+            sh->idx[(size_t)s * (size_t)t->nhosts + (size_t)h] = intern_table(sh, tab);
+        }
+    }
+    free(ovr);
+    free(memo);
+    free(tab);
+    return rc;
+}
+
+/* ---- Attach --------------------------------------------------------------------------------- */
+
+void ifb_lb_detach(ifb_fabric *f)
+{
+    if (!f || !f->nswitches || !f->switches[0].lb)
+        return;
+    lb_sw *s0 = f->switches[0].lb;
+    lb_shared *sh = (lb_shared *)s0->sh;
+    for (int i = 0; i < f->nswitches; i++) {
+        lb_sw *s = f->switches[i].lb;
+        if (s) {
+            free(s->fl);
+            free(s->pq);
+            free(s->gm);
+            free(s);
+        }
+        f->switches[i].lb = NULL;
+    }
+    free(sh->tables);
+    free(sh->idx);
+    free(sh);
+}
+
+int ifb_lb_recompute(ifb_fabric *f, ifb_err *e)
+{
+    if (!f->nswitches || !f->switches[0].lb)
+        return 0;
+    lb_shared *sh = (lb_shared *)((lb_sw *)f->switches[0].lb)->sh;
+    if (!sh->use_wcmp)
+        return 0;
+    if (build_wcmp(sh, e))
+        return -1;
+    for (int i = 0; i < f->nswitches; i++)
+        ((lb_sw *)f->switches[i].lb)->widx = sh->idx + (size_t)i * (size_t)sh->t->nhosts;
+    return 0;
+}
+
+int ifb_lb_attach(ifb_fabric *f, const ifb_lb_cfg *cfg, ifb_err *e)
+{
+    ifb_lb_detach(f);
+    const ifb_topo *t = f->topo;
+    if (cfg->flowlet_table == 0)
+        return ifb_err_set(e, cfg->src_file[0] ? cfg->src_file : NULL, 0,
+                           "load_balancing.flowlet_table", "a flowlet table of at least 1 entry",
+                           "0");
+    if (cfg->wcmp_width == 0 || cfg->wcmp_width > 65536)
+        return ifb_err_set(e, NULL, 0, "load_balancing.wcmp_width", "1 to 65536 slots", "%u",
+                           cfg->wcmp_width);
+    if (cfg->quality_interval == 0 || cfg->quality_bands < 1 || cfg->quality_bands > 8 ||
+        !(cfg->quality_ewma > 0 && cfg->quality_ewma <= 1) || cfg->drill_choices < 1)
+        return ifb_err_msg(e, "load balancing: quality_interval must be above 0, quality_bands "
+                              "1..8, quality_ewma in (0, 1], drill_choices >= 1");
+    if (!f->nswitches)
+        return 0; /* hosts only: nothing ever selects */
+    lb_shared *sh = calloc(1, sizeof *sh);
+    if (!sh)
+        abort();
+    sh->cfg = *cfg;
+    sh->f = f;
+    sh->t = t;
+    sh->use_wcmp = cfg->weighted;
+    for (int q = 0; q < IFB_NQUEUES; q++) {
+        const ifb_lb_qcfg *qc = &cfg->q[q];
+        if (qc->mode >= IFB_LBA_COUNT) {
+            free(sh);
+            return ifb_err_set(e, NULL, 0, "load_balancing.mode",
+                               "ecmp, wcmp, flowlet, spray or adaptive", "mode %d for queue %d",
+                               qc->mode, q);
+        }
+        sh->use_wcmp |= qc->mode == IFB_LBA_WCMP;
+        sh->use_flowlet |= qc->mode == IFB_LBA_FLOWLET ||
+                           (qc->mode == IFB_LBA_ADAPTIVE && qc->unit == IFB_LB_UNIT_FLOWLET);
+        sh->use_quality |= qc->mode == IFB_LBA_ADAPTIVE;
+        sh->use_group_mem |= qc->mode == IFB_LBA_SPRAY;
+    }
+    if (sh->use_wcmp && build_wcmp(sh, e)) {
+        free(sh->tables);
+        free(sh->idx);
+        free(sh);
+        return -1;
+    }
+    ifb_time now = f->sim->now;
+    for (int i = 0; i < f->nswitches; i++) {
+        ifb_switch *sw = &f->switches[i];
+        lb_sw *s = calloc(1, sizeof *s);
+        if (!s)
+            abort();
+        s->sh = sh;
+        ifb_rng_seed(&s->rng, f->sim->seed, 0x1b5e1ec700000000ull + (uint64_t)sw->idx);
+        if (sh->use_flowlet) {
+            s->fl = calloc(cfg->flowlet_table, sizeof *s->fl);
+            if (!s->fl)
+                abort();
+        }
+        if (sh->use_quality) {
+            s->pq = calloc((size_t)(sw->nports ? sw->nports : 1), sizeof *s->pq);
+            if (!s->pq)
+                abort();
+            for (int k = 0; k < sw->nports; k++) {
+                s->pq[k].k = now / cfg->quality_interval;
+                s->pq[k].tx_mark = sw->ports[k].st.tx_bytes;
+            }
+        }
+        if (sh->use_group_mem) {
+            s->gm = calloc((size_t)(t->ngroups ? t->ngroups : 1), sizeof *s->gm);
+            if (!s->gm)
+                abort();
+        }
+        if (sh->use_wcmp)
+            s->widx = sh->idx + (size_t)i * (size_t)t->nhosts;
+        sw->lb = s;
+    }
+    return 0;
+}
+
+void ifb_lb_get_stats(const ifb_fabric *f, ifb_lb_stats *out)
+{
+    memset(out, 0, sizeof *out);
+    for (int i = 0; i < f->nswitches; i++) {
+        const lb_sw *s = f->switches[i].lb;
+        if (!s)
+            continue;
+        out->selects += s->st.selects;
+        out->flowlets += s->st.flowlets;
+        out->collisions += s->st.collisions;
+    }
+}
+
+/* ---- Configuration -------------------------------------------------------------------------- */
+
+static const char *const mode_names[] = {"ecmp", "wcmp", "flowlet", "spray", "adaptive", NULL};
+static const char *const pick_names[] = {"random", "least_loaded", NULL};
+static const char *const spray_names[] = {"random", "round_robin", "drill", NULL};
+static const char *const unit_names[] = {"flowlet", "packet", NULL};
+static const char *const wsrc_names[] = {"capacity", "link_rate", NULL};
+
+const char *ifb_lb_algo_name(int algo)
+{
+    return algo >= 0 && algo < IFB_LBA_COUNT ? mode_names[algo] : "?";
+}
+
+void ifb_lb_cfg_default(ifb_lb_cfg *c)
+{
+    memset(c, 0, sizeof *c);
+    for (int q = 0; q < IFB_NQUEUES; q++)
+        c->q[q] = (ifb_lb_qcfg){.mode = IFB_LBA_ECMP,
+                                .flowlet_pick = IFB_LB_PICK_RANDOM,
+                                .spray = IFB_LB_SPRAY_RANDOM,
+                                .unit = IFB_LB_UNIT_FLOWLET,
+                                /* The gap must exceed the largest queueing-delay
+                                 * difference between two paths or a new flowlet overtakes the
+                                 * old one (a NAK and a go-back-N resend on today's NICs). In a
+                                 * 2-tier fabric two hops queue; with ECN-managed RoCE queues
+                                 * (Kmax ~1 MB: SONiC 2 MB, ConWeave 400 KB) that is <= 2 MB =
+                                 * 40 us at 400 Gb/s, 20 us at 800 Gb/s. 50 us allows 2.5 MB,
+                                 * twice ConWeave's 100 us at 100 Gb/s (1.25 MB); SAI's 256 us
+                                 * (12.8 MB at 400 G) would almost never re-path RDMA. */
+                                .flowlet_gap = 50 * IFB_US};
+    c->flowlet_table = 4096;
+    c->wcmp_width = 256;
+    c->wcmp_source = IFB_LB_W_CAPACITY;
+    c->drill_choices = 2;
+    c->quality_interval = 16 * IFB_US; /* SAI ARS SAMPLING_INTERVAL default */
+    c->quality_ewma = 0.5;
+    c->quality_tx_weight = 1.0;
+    c->quality_q_weight = 1.0;
+    c->quality_bands = 8;
+    snprintf(c->weights_key, sizeof c->weights_key, "load_balancing.wcmp_weights");
+}
+
+static int get_enum8(ifb_cfg *c, const char *path, const char *const *names, uint8_t *v, ifb_err *e)
+{
+    int x;
+    if (ifb_cfg_get_enum(c, path, names, *v, &x, e))
+        return -1;
+    *v = (uint8_t)x;
+    return 0;
+}
+
+/* The per-queue keys at `base` (the prefix itself or one per_class entry). */
+static int load_qcfg(ifb_cfg *c, const char *base, ifb_lb_qcfg *q, ifb_err *e)
+{
+    char k[160];
+#define KEY(name) (snprintf(k, sizeof k, "%s.%s", base, name), k)
+    if (get_enum8(c, KEY("mode"), mode_names, &q->mode, e) ||
+        get_enum8(c, KEY("flowlet_pick"), pick_names, &q->flowlet_pick, e) ||
+        get_enum8(c, KEY("spray"), spray_names, &q->spray, e) ||
+        get_enum8(c, KEY("adaptive"), unit_names, &q->unit, e) ||
+        ifb_cfg_get_time(c, KEY("flowlet_gap"), q->flowlet_gap, &q->flowlet_gap, e))
+        return -1;
+#undef KEY
+    return 0;
+}
+
+int ifb_lb_cfg_load(ifb_cfg *c, const char *prefix, ifb_lb_cfg *out, ifb_err *e)
+{
+    ifb_lb_cfg *r = malloc(sizeof *r);
+    if (!r)
+        abort();
+    ifb_lb_cfg_default(r);
+    const char *file = NULL;
+    int line = ifb_cfg_where(c, prefix, &file);
+    if (file)
+        snprintf(r->src_file, sizeof r->src_file, "%s", file);
+    snprintf(r->weights_key, sizeof r->weights_key, "%s.wcmp_weights", prefix);
+    r->weights_line = line > 0 ? line : 0;
+    int rc = -1;
+    char k[192];
+    ifb_cfg_kind kind = ifb_cfg_type(c, prefix);
+    if (kind == IFB_CFG_SCALAR) {
+        /* `load_balancing: spray` is the mode of every queue, all else default */
+        uint8_t m = IFB_LBA_ECMP;
+        if (get_enum8(c, prefix, mode_names, &m, e))
+            goto out;
+        for (int q = 0; q < IFB_NQUEUES; q++)
+            r->q[q].mode = m;
+        *out = *r;
+        rc = 0;
+        goto out;
+    }
+    if (kind == IFB_CFG_ABSENT) {
+        *out = *r;
+        rc = 0;
+        goto out;
+    }
+    if (kind != IFB_CFG_MAP) {
+        ifb_cfg_errf(c, prefix, e, "a map of load-balancing keys or a mode name", "a sequence");
+        goto out;
+    }
+    int64_t ft, ww, dc, nb;
+    bool weighted = false;
+#define KEY(name) (snprintf(k, sizeof k, "%s.%s", prefix, name), k)
+    if (load_qcfg(c, prefix, &r->q[0], e) ||
+        ifb_cfg_get_int(c, KEY("flowlet_table"), r->flowlet_table, INT64_MIN, INT64_MAX, &ft, e) ||
+        ifb_cfg_get_int(c, KEY("wcmp_width"), r->wcmp_width, INT64_MIN, INT64_MAX, &ww, e) ||
+        get_enum8(c, KEY("wcmp_weights"), wsrc_names, &r->wcmp_source, e) ||
+        ifb_cfg_get_int(c, KEY("drill_choices"), r->drill_choices, 1, IFB_LB_MAX_MEMBERS, &dc, e) ||
+        ifb_cfg_get_time(c, KEY("quality_interval"), r->quality_interval, &r->quality_interval,
+                         e) ||
+        ifb_cfg_get_double(c, KEY("quality_ewma"), r->quality_ewma, 1e-6, 1.0, &r->quality_ewma,
+                           e) ||
+        ifb_cfg_get_double(c, KEY("quality_tx_weight"), r->quality_tx_weight, 0, 1e6,
+                           &r->quality_tx_weight, e) ||
+        ifb_cfg_get_double(c, KEY("quality_queue_weight"), r->quality_q_weight, 0, 1e6,
+                           &r->quality_q_weight, e) ||
+        ifb_cfg_get_int(c, KEY("quality_bands"), r->quality_bands, 1, 8, &nb, e) ||
+        get_enum8(c, KEY("quality_ties"), pick_names, &r->quality_ties, e) ||
+        ifb_cfg_get_bool(c, KEY("weighted"), false, &weighted, e))
+        goto out;
+    if (ft < 1 || ft > (1 << 24)) {
+        ifb_cfg_errf(c, KEY("flowlet_table"), e,
+                     "a flowlet table of 1 to 16777216 entries per switch", "%lld", (long long)ft);
+        goto out;
+    }
+    if (ww < 1 || ww > 65536) {
+        ifb_cfg_errf(c, KEY("wcmp_width"), e, "1 to 65536 slots per group", "%lld", (long long)ww);
+        goto out;
+    }
+    if (r->quality_interval == 0) {
+        ifb_cfg_errf(c, KEY("quality_interval"), e, "a sampling interval above 0", "0");
+        goto out;
+    }
+    r->weighted = weighted;
+    r->flowlet_table = (uint32_t)ft;
+    r->wcmp_width = (uint32_t)ww;
+    r->drill_choices = (int)dc;
+    r->quality_bands = (int)nb;
+    for (int q = 1; q < IFB_NQUEUES; q++)
+        r->q[q] = r->q[0];
+
+    /* explicit WCMP weights */
+    int nw;
+    if (ifb_cfg_seq_len(c, KEY("weights"), &nw, e))
+        goto out;
+    if (nw > IFB_LB_MAX_WEIGHTS) {
+        ifb_cfg_errf(c, KEY("weights"), e, "at most 256 explicit weights", "%d", nw);
+        goto out;
+    }
+    if (nw >= 0) {
+        snprintf(r->weights_key, sizeof r->weights_key, "%s.weights", prefix);
+        r->weights_line = ifb_cfg_where(c, k, NULL);
+        if (r->weights_line < 0)
+            r->weights_line = 0;
+    }
+    for (int i = 0; i < nw; i++) {
+        char ks[224], kp[224], kw[224];
+        snprintf(ks, sizeof ks, "%s.weights[%d].switch", prefix, i);
+        snprintf(kp, sizeof kp, "%s.weights[%d].port", prefix, i);
+        snprintf(kw, sizeof kw, "%s.weights[%d].weight", prefix, i);
+        const char *name = NULL;
+        int64_t port = -1;
+        double w = -1;
+        if (ifb_cfg_get_string(c, ks, NULL, &name, e) ||
+            ifb_cfg_get_int(c, kp, -1, 0, 1 << 16, &port, e) ||
+            ifb_cfg_get_double(c, kw, -1, 0, 1e12, &w, e))
+            goto out;
+        if (!name || port < 0 || w < 0) {
+            ifb_cfg_errf(c,
+                         !name      ? ks
+                         : port < 0 ? kp
+                                    : kw,
+                         e, "switch, port and weight in every weights entry", "a missing key");
+            goto out;
+        }
+        if (strlen(name) >= sizeof r->weights[i].sw) {
+            ifb_cfg_errf(c, ks, e, "a switch name shorter than 32 bytes", "'%s'", name);
+            goto out;
+        }
+        ifb_lb_weight *wt = &r->weights[i];
+        snprintf(wt->sw, sizeof wt->sw, "%s", name);
+        wt->port = (int)port;
+        wt->weight = (uint64_t)w;
+        if ((double)wt->weight != w) {
+            ifb_cfg_errf(c, kw, e, "a whole number weight", "%g", w);
+            goto out;
+        }
+        wt->line = ifb_cfg_where(c, ks, NULL);
+        r->nweights = i + 1;
+    }
+
+    /* per-class (per egress queue) overrides */
+    int nc;
+    if (ifb_cfg_map_len(c, KEY("per_class"), &nc, e))
+        goto out;
+    for (int i = 0; i < nc; i++) {
+        snprintf(k, sizeof k, "%s.per_class", prefix);
+        const char *qk = ifb_cfg_map_key(c, k, i, NULL);
+        char *end;
+        long qn = qk ? strtol(qk, &end, 10) : -1;
+        char base[224];
+        snprintf(base, sizeof base, "%s.per_class.%s", prefix, qk ? qk : "?");
+        if (!qk || *end || end == qk || qn < 0 || qn >= IFB_NQUEUES) {
+            ifb_cfg_errf(c, base, e, "an egress queue number 0..7 as the key", "'%s'",
+                         qk ? qk : "?");
+            goto out;
+        }
+        ifb_lb_qcfg *q = &r->q[qn];
+        if (ifb_cfg_type(c, base) == IFB_CFG_SCALAR) {
+            if (get_enum8(c, base, mode_names, &q->mode, e))
+                goto out;
+        } else if (ifb_cfg_type(c, base) == IFB_CFG_MAP) {
+            if (load_qcfg(c, base, q, e))
+                goto out;
+        } else {
+            ifb_cfg_errf(c, base, e, "a mode name or a map of per-queue keys", "a sequence");
+            goto out;
+        }
+    }
+#undef KEY
+    *out = *r;
+    rc = 0;
+out:
+    free(r);
+    return rc;
 }
