@@ -490,173 +490,139 @@ static int write_summary(const char *path, const bench_opts *o, const ifb_scenar
     return ifb_ofile_commit(&f, e);
 }
 
-static int write_messages(const char *path, const bench_row *rows, int nrows, ifb_fabric **fabs,
-                          ifb_err *e)
+/* What the CSV row writers need. */
+typedef struct out_ctx {
+    const ifb_scenario *sc;
+    const bench_row *rows;
+    int nrows;
+    ifb_fabric **fabs;
+} out_ctx;
+
+static void rows_messages(ifb_csv *c, const void *ctx)
 {
-    ifb_ofile f;
-    if (ifb_ofile_open(&f, path, e))
-        return -1;
-    ifb_csv c;
-    ifb_csv_init(&c, f.f);
-    static const char *const hdr[] = {"size",  "id",       "src",     "dst",   "tclass",
-                                      "bytes", "start_ps", "done_ps", "fct_us"};
-    ifb_csv_header(&c, hdr, 9);
-    for (int i = 0; i < nrows; i++) {
+    const out_ctx *x = ctx;
+    for (int i = 0; i < x->nrows; i++) {
         size_t n;
-        const ifb_msg_rec *m = ifb_fabric_messages(fabs[i], &n);
+        const ifb_msg_rec *m = ifb_fabric_messages(x->fabs[i], &n);
         for (size_t k = 0; k < n; k++) {
-            ifb_csv_uint(&c, rows[i].bytes);
-            ifb_csv_uint(&c, m[k].id);
-            ifb_csv_int(&c, m[k].src);
-            ifb_csv_int(&c, m[k].dst);
-            ifb_csv_int(&c, m[k].tclass);
-            ifb_csv_uint(&c, m[k].bytes);
-            ifb_csv_uint(&c, m[k].start);
-            ifb_csv_uint(&c, m[k].done);
-            ifb_csv_double(&c, ifb_time_to_us(m[k].done - m[k].start));
-            ifb_csv_end_row(&c);
+            ifb_csv_uint(c, x->rows[i].bytes);
+            ifb_csv_uint(c, m[k].id);
+            ifb_csv_int(c, m[k].src);
+            ifb_csv_int(c, m[k].dst);
+            ifb_csv_int(c, m[k].tclass);
+            ifb_csv_uint(c, m[k].bytes);
+            ifb_csv_uint(c, m[k].start);
+            ifb_csv_uint(c, m[k].done);
+            ifb_csv_double(c, ifb_time_to_us(m[k].done - m[k].start));
+            ifb_csv_end_row(c);
         }
     }
-    if (ifb_csv_finish(&c, e)) {
-        ifb_ofile_abort(&f);
-        return -1;
-    }
-    return ifb_ofile_commit(&f, e);
 }
 
-static int write_ports(const char *path, const bench_row *rows, int nrows, ifb_fabric **fabs,
-                       ifb_err *e)
+static void rows_ports(ifb_csv *c, const void *ctx)
 {
-    ifb_ofile f;
-    if (ifb_ofile_open(&f, path, e))
-        return -1;
-    ifb_csv c;
-    ifb_csv_init(&c, f.f);
-    static const char *const hdr[] = {"size",
-                                      "port",
-                                      "node",
-                                      "index",
-                                      "rate_bps",
-                                      "tx_bytes",
-                                      "tx_pkts",
-                                      "tx_payload",
-                                      "util",
-                                      "mean_queue_bytes",
-                                      "max_queue_bytes",
-                                      "drops"};
-    ifb_csv_header(&c, hdr, 12);
-    for (int i = 0; i < nrows; i++) {
-        const ifb_topo *t = ifb_fabric_topo(fabs[i]);
-        ifb_time end = rows[i].sim_end ? rows[i].sim_end : 1;
-        for (int p = 0; p < ifb_fabric_nports(fabs[i]); p++) {
-            const ifb_port_stats *st = ifb_fabric_port_stats(fabs[i], p);
-            uint64_t rate = ifb_fabric_port_rate(fabs[i], p);
+    const out_ctx *x = ctx;
+    for (int i = 0; i < x->nrows; i++) {
+        const ifb_topo *t = ifb_fabric_topo(x->fabs[i]);
+        ifb_time end = x->rows[i].sim_end ? x->rows[i].sim_end : 1;
+        for (int p = 0; p < ifb_fabric_nports(x->fabs[i]); p++) {
+            const ifb_port_stats *st = ifb_fabric_port_stats(x->fabs[i], p);
+            uint64_t rate = ifb_fabric_port_rate(x->fabs[i], p);
             if (!rate)
                 continue;
-            double q_integral = st->queue_byte_ps; /* up to the last queue change */
-            ifb_csv_uint(&c, rows[i].bytes);
-            ifb_csv_int(&c, p);
-            ifb_csv_str(&c, t->nodes[t->ports[p].node].name);
-            ifb_csv_int(&c, t->ports[p].index);
-            ifb_csv_uint(&c, rate);
-            ifb_csv_uint(&c, st->tx_bytes);
-            ifb_csv_uint(&c, st->tx_pkts);
-            ifb_csv_uint(&c, st->tx_payload);
-            ifb_csv_double(&c, (double)st->tx_bytes * 8.0 / ((double)rate * ifb_time_to_s(end)));
-            ifb_csv_double(&c, q_integral / (double)end);
-            ifb_csv_uint(&c, st->max_queue);
-            ifb_csv_uint(&c, st->drops);
-            ifb_csv_end_row(&c);
+            ifb_csv_uint(c, x->rows[i].bytes);
+            ifb_csv_int(c, p);
+            ifb_csv_str(c, t->nodes[t->ports[p].node].name);
+            ifb_csv_int(c, t->ports[p].index);
+            ifb_csv_uint(c, rate);
+            ifb_csv_uint(c, st->tx_bytes);
+            ifb_csv_uint(c, st->tx_pkts);
+            ifb_csv_uint(c, st->tx_payload);
+            ifb_csv_double(c, (double)st->tx_bytes * 8.0 / ((double)rate * ifb_time_to_s(end)));
+            ifb_csv_double(c, st->queue_byte_ps / (double)end);
+            ifb_csv_uint(c, st->max_queue);
+            ifb_csv_uint(c, st->drops);
+            ifb_csv_end_row(c);
         }
     }
-    if (ifb_csv_finish(&c, e)) {
-        ifb_ofile_abort(&f);
-        return -1;
-    }
-    return ifb_ofile_commit(&f, e);
 }
 
-static int write_util(const char *path, const ifb_scenario *sc, const bench_row *rows, int nrows,
-                      ifb_fabric **fabs, ifb_err *e)
+static void rows_util(ifb_csv *c, const void *ctx)
 {
-    ifb_ofile f;
-    if (ifb_ofile_open(&f, path, e))
-        return -1;
-    ifb_csv c;
-    ifb_csv_init(&c, f.f);
-    static const char *const hdr[] = {"size", "t_us", "port", "util"};
-    ifb_csv_header(&c, hdr, 4);
-    ifb_time dt = sc->fab.sample_interval;
-    for (int i = 0; i < nrows && dt; i++) {
+    const out_ctx *x = ctx;
+    ifb_time dt = x->sc->fab.sample_interval;
+    for (int i = 0; i < x->nrows && dt; i++) {
         size_t ns;
-        const uint64_t *s = ifb_fabric_util_samples(fabs[i], &ns);
-        int np = ifb_fabric_nports(fabs[i]);
+        const uint64_t *s = ifb_fabric_util_samples(x->fabs[i], &ns);
+        int np = ifb_fabric_nports(x->fabs[i]);
         for (size_t k = 0; k < ns; k++)
             for (int p = 0; p < np; p++) {
-                uint64_t rate = ifb_fabric_port_rate(fabs[i], p);
+                uint64_t rate = ifb_fabric_port_rate(x->fabs[i], p);
                 if (!rate)
                     continue;
-                ifb_csv_uint(&c, rows[i].bytes);
-                ifb_csv_double(&c, ifb_time_to_us((ifb_time)(k + 1) * dt));
-                ifb_csv_int(&c, p);
-                ifb_csv_double(&c, (double)s[k * (size_t)np + (size_t)p] * 8.0 /
-                                       ((double)rate * ifb_time_to_s(dt)));
-                ifb_csv_end_row(&c);
+                ifb_csv_uint(c, x->rows[i].bytes);
+                ifb_csv_double(c, ifb_time_to_us((ifb_time)(k + 1) * dt));
+                ifb_csv_int(c, p);
+                ifb_csv_double(c, (double)s[k * (size_t)np + (size_t)p] * 8.0 /
+                                      ((double)rate * ifb_time_to_s(dt)));
+                ifb_csv_end_row(c);
             }
     }
-    if (ifb_csv_finish(&c, e)) {
-        ifb_ofile_abort(&f);
-        return -1;
-    }
-    return ifb_ofile_commit(&f, e);
 }
 
-static int write_qps(const char *path, const bench_row *rows, int nrows, ifb_fabric **fabs,
-                     ifb_err *e)
+static void rows_qps(ifb_csv *c, const void *ctx)
 {
-    ifb_ofile f;
-    if (ifb_ofile_open(&f, path, e))
-        return -1;
-    ifb_csv c;
-    ifb_csv_init(&c, f.f);
-    static const char *const hdr[] = {"size", "qp", "retransmitted_pkts"};
-    ifb_csv_header(&c, hdr, 3);
-    for (int i = 0; i < nrows; i++) {
+    const out_ctx *x = ctx;
+    for (int i = 0; i < x->nrows; i++) {
         size_t n;
         const uint64_t *retx;
-        ifb_fabric_qp_retx(fabs[i], &n, &retx);
+        ifb_fabric_qp_retx(x->fabs[i], &n, &retx);
         for (size_t k = 0; k < n; k++) {
-            ifb_csv_uint(&c, rows[i].bytes);
-            ifb_csv_uint(&c, k);
-            ifb_csv_uint(&c, retx[k]);
-            ifb_csv_end_row(&c);
+            ifb_csv_uint(c, x->rows[i].bytes);
+            ifb_csv_uint(c, k);
+            ifb_csv_uint(c, retx[k]);
+            ifb_csv_end_row(c);
         }
     }
-    if (ifb_csv_finish(&c, e)) {
-        ifb_ofile_abort(&f);
-        return -1;
-    }
-    return ifb_ofile_commit(&f, e);
 }
 
 static int write_outputs(const bench_opts *o, const ifb_scenario *sc, const bench_row *rows,
                          int nrows, ifb_fabric **fabs, int partial, ifb_err *e)
 {
+    static const char *const h_msg[] = {"size",  "id",       "src",     "dst",   "tclass",
+                                        "bytes", "start_ps", "done_ps", "fct_us"};
+    static const char *const h_port[] = {"size",
+                                         "port",
+                                         "node",
+                                         "index",
+                                         "rate_bps",
+                                         "tx_bytes",
+                                         "tx_pkts",
+                                         "tx_payload",
+                                         "util",
+                                         "mean_queue_bytes",
+                                         "max_queue_bytes",
+                                         "drops"};
+    static const char *const h_qp[] = {"size", "qp", "retransmitted_pkts"};
+    static const char *const h_util[] = {"size", "t_us", "port", "util"};
+    static const struct {
+        const char *name;
+        const char *const *hdr;
+        size_t n;
+        ifb_csv_rows_fn rows;
+    } files[] = {{"messages.csv", h_msg, 9, rows_messages},
+                 {"ports.csv", h_port, 12, rows_ports},
+                 {"qps.csv", h_qp, 3, rows_qps},
+                 {"util.csv", h_util, 4, rows_util}};
     if (ifb_mkdirs(o->outdir, e))
         return -1;
+    out_ctx x = {sc, rows, nrows, fabs};
     char p[1024];
-    snprintf(p, sizeof p, "%s/messages.csv", o->outdir);
-    if (write_messages(p, rows, nrows, fabs, e))
-        return -1;
-    snprintf(p, sizeof p, "%s/ports.csv", o->outdir);
-    if (write_ports(p, rows, nrows, fabs, e))
-        return -1;
-    snprintf(p, sizeof p, "%s/qps.csv", o->outdir);
-    if (write_qps(p, rows, nrows, fabs, e))
-        return -1;
-    snprintf(p, sizeof p, "%s/util.csv", o->outdir);
-    if (write_util(p, sc, rows, nrows, fabs, e))
-        return -1;
+    for (size_t i = 0; i < sizeof files / sizeof files[0]; i++) {
+        snprintf(p, sizeof p, "%s/%s", o->outdir, files[i].name);
+        if (ifb_csv_write_file(p, files[i].hdr, files[i].n, files[i].rows, &x, e))
+            return -1;
+    }
     /* The summary last: its presence says the folder is complete (or marked partial). */
     snprintf(p, sizeof p, "%s/summary.json", o->outdir);
     return write_summary(p, o, sc, rows, nrows, partial, e);

@@ -704,3 +704,20 @@ int ifb_csv_finish(ifb_csv *c, ifb_err *err)
         return ifb_err_msg(err, "CSV writer: write error: %s", strerror(errno));
     return 0;
 }
+
+int ifb_csv_write_file(const char *path, const char *const *header, size_t ncols,
+                       ifb_csv_rows_fn rows, const void *ctx, ifb_err *err)
+{
+    ifb_ofile o;
+    if (ifb_ofile_open(&o, path, err))
+        return -1;
+    ifb_csv c;
+    ifb_csv_init(&c, o.f);
+    ifb_csv_header(&c, header, ncols);
+    rows(&c, ctx);
+    if (ifb_csv_finish(&c, err)) {
+        ifb_ofile_abort(&o);
+        return -1;
+    }
+    return ifb_ofile_commit(&o, err);
+}

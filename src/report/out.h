@@ -134,4 +134,9 @@ int ifb_csv_end_row(ifb_csv *c);
 /* Checks that no row is half-written and nothing failed. Returns 0 or -1 with err. */
 int ifb_csv_finish(ifb_csv *c, ifb_err *err);
 
+/* A whole CSV file, atomically: the header, then rows(c, ctx) writes the rows. */
+typedef void (*ifb_csv_rows_fn)(ifb_csv *c, const void *ctx);
+int ifb_csv_write_file(const char *path, const char *const *header, size_t ncols,
+                       ifb_csv_rows_fn rows, const void *ctx, ifb_err *err);
+
 #endif
