@@ -12,6 +12,7 @@
 
 #include "core/rng.h"
 #include "net/fabric_int.h"
+#include "net/pfc.h"
 #include "net/wire.h"
 
 void ifb_fabric_cfg_default(ifb_fabric_cfg *c)
@@ -38,13 +39,36 @@ void ifb_fabric_cfg_default(ifb_fabric_cfg *c)
     c->tclass[IFB_TC_KV] = (ifb_class_cfg){.dscp = 10, .queue = 1};
     c->tclass[IFB_TC_PP] = (ifb_class_cfg){.dscp = 18, .queue = 2};
     c->tclass[IFB_TC_COLL] = (ifb_class_cfg){.dscp = 26, .queue = 3};
+    /* ECN off until asked for; when on, ConWeave's run.py band for every speed (100 KB / 400 KB
+     * / 0.2: HPCC's rate-scaled band is "too large" at 400G by its own authors' follow-up). */
     for (int q = 0; q < IFB_NQUEUES; q++)
-        c->queue[q] = (ifb_queue_cfg){.sched = IFB_SCHED_DWRR, .weight = 1};
+        c->queue[q] = (ifb_queue_cfg){.sched = IFB_SCHED_DWRR,
+                                      .weight = 1,
+                                      .ecn_kmin = 100000,
+                                      .ecn_kmax = 400000,
+                                      .ecn_pmax = 0.2};
     c->queue[6].sched = IFB_SCHED_STRICT;
     c->queue[7].sched = IFB_SCHED_STRICT;
     c->ctrl_queue = 6;
     c->sample_interval = 0;
     c->record_messages = 1;
+    c->ecn_at_enqueue = 0;
+    /* PFC off; when on, the SONiC lossless PG profile of a 400G Teralynx 10 switch (Asterfusion
+     * CX864E-N: size 1518, dynamic_th 1 = alpha 2, xon_offset 9408) and mlx5 headroom. */
+    c->pfc = 0;
+    c->pfc_prios = 0;
+    c->pfc_headroom = IFB_PFC_AUTO;
+    c->pfc_reserved = 1518;
+    c->pfc_alpha = 2.0;
+    c->pfc_xoff = 0;
+    c->pfc_xon = 0;
+    c->pfc_xon_offset = 9408;
+    c->pfc_quanta = 0xffff;
+    c->pfc_storm_time = 1 * IFB_MS;
+    c->pfc_deadlock_time = 100 * IFB_MS;
+    c->dcqcn = 0;
+    ifb_dcqcn_profile(IFB_DCQCN_NVIDIA_CX, &c->dcqcn_p);
+    c->rate_sample_interval = 0;
 }
 
 ifb_pkt *ifb_fabric_new_pkt(ifb_fabric *f)
@@ -97,7 +121,10 @@ static void complete(ifb_fabric *f, const ifb_msg *m)
         m->cb(f->sim, m->ctx, &info);
 }
 
-void ifb_fabric_msg_delivered(ifb_fabric *f, ifb_msg *m) { complete(f, m); }
+void ifb_fabric_msg_delivered(ifb_fabric *f, ifb_msg *m)
+{
+    complete(f, m);
+}
 
 static void nvlink_done(ifb_sim *sim, void *obj, uint64_t arg)
 {
@@ -105,6 +132,7 @@ static void nvlink_done(ifb_sim *sim, void *obj, uint64_t arg)
     ifb_fabric *f = sim->fabric;
     ifb_msg *m = obj;
     f->cnt.msgs_done++;
+    sim->progress++; /* for the watchdog: data was delivered */
     ifb_sim_work_end(sim);
     complete(f, m);
     ifb_pool_put(&f->msg_pool, m);
@@ -233,6 +261,143 @@ static void sampler(ifb_sim *sim, void *obj, uint64_t arg)
     }
 }
 
+/* Consistency of the ECN, PFC and DCQCN settings (the scenario loader reports the same
+ * problems against its keys; this guards the C API). */
+static int check_cc(const ifb_fabric_cfg *c, ifb_err *e)
+{
+    uint8_t lossless = 0;
+    for (int q = 0; q < IFB_NQUEUES; q++) {
+        const ifb_queue_cfg *qc = &c->queue[q];
+        if (qc->lossless)
+            lossless |= (uint8_t)(1u << q);
+        if (qc->ecn && (qc->ecn_kmax < qc->ecn_kmin || !(qc->ecn_pmax > 0 && qc->ecn_pmax <= 1)))
+            return ifb_err_msg(e, "fabric: queue %d ECN needs kmin <= kmax and 0 < pmax <= 1", q);
+    }
+    if (c->pfc) {
+        uint8_t prios = c->pfc_prios ? c->pfc_prios : lossless;
+        if (!lossless)
+            return ifb_err_msg(e, "fabric: PFC is on but no queue is lossless");
+        if (c->l2 == IFB_L2_IB)
+            return ifb_err_msg(e, "fabric: PFC is an Ethernet mechanism (InfiniBand uses credits)");
+        for (int q = 0; q < IFB_NQUEUES; q++) {
+            if ((prios & (1u << q)) && !(lossless & (1u << q)))
+                return ifb_err_msg(e, "fabric: PFC pauses priority %d, which is not lossless", q);
+            if (!(prios & (1u << q)) && (lossless & (1u << q)))
+                return ifb_err_msg(e, "fabric: lossless queue %d is not a PFC priority", q);
+        }
+        if (c->pfc_headroom == 0)
+            return ifb_err_msg(e, "fabric: lossless queues with no PFC headroom");
+        if (c->pfc_xoff && c->pfc_xon > c->pfc_xoff)
+            return ifb_err_msg(e, "fabric: PFC XON threshold %llu B above XOFF %llu B",
+                               (unsigned long long)c->pfc_xon, (unsigned long long)c->pfc_xoff);
+        if (!c->pfc_xoff && !(c->pfc_alpha > 0))
+            return ifb_err_msg(e, "fabric: PFC dynamic threshold alpha must be positive");
+        if (c->pfc_quanta == 0)
+            return ifb_err_msg(e, "fabric: PFC pause quanta must be positive (0 means XON)");
+    }
+    if (c->dcqcn) {
+        const ifb_dcqcn_params *p = &c->dcqcn_p;
+        if (p->cnp_prio >= IFB_NQUEUES || p->cnp_dscp > 63)
+            return ifb_err_msg(e, "fabric: DCQCN CNP priority %u / DSCP %u out of range",
+                               p->cnp_prio, p->cnp_dscp);
+        if (!(p->g > 0 && p->g < 1) || !(p->alpha_init >= 0 && p->alpha_init <= 1) ||
+            !p->alpha_period || !p->inc_timer || !p->min_rate ||
+            !(p->max_dec > 0 && p->max_dec <= 1) || !(p->first_rate >= 0 && p->first_rate <= 1))
+            return ifb_err_msg(e, "fabric: DCQCN parameters out of range (0 < g < 1, alpha in "
+                                  "[0,1], positive periods and min rate, 0 < max_dec <= 1)");
+    }
+    return 0;
+}
+
+/* Per-switch PFC headroom and shared pool, ECN generators, per-NIC DCQCN steps. */
+static int setup_cc(ifb_fabric *f, ifb_err *e)
+{
+    const ifb_fabric_cfg *c = &f->cfg;
+    uint8_t lossless = 0;
+    for (int q = 0; q < IFB_NQUEUES; q++) {
+        if (c->queue[q].lossless)
+            lossless |= (uint8_t)(1u << q);
+        if (c->queue[q].ecn) {
+            if (c->ecn_at_enqueue)
+                f->ecn_enq_mask |= (uint8_t)(1u << q);
+            else
+                f->ecn_deq_mask |= (uint8_t)(1u << q);
+        }
+    }
+    f->pfc_mask = c->pfc ? (c->pfc_prios ? c->pfc_prios : lossless) : 0;
+    int nl = 0;
+    for (int q = 0; q < IFB_NQUEUES; q++)
+        nl += (f->pfc_mask >> q) & 1;
+    int warned = 0;
+    for (int i = 0; i < f->nswitches; i++) {
+        ifb_switch *sw = &f->switches[i];
+        ifb_rng_seed(&sw->rng, f->sim->seed, 0xEC40000000ull + (uint64_t)sw->idx);
+        uint64_t held = 0;
+        for (int k = 0; k < sw->nports && nl; k++) {
+            ifb_port *p = &sw->ports[k];
+            if (!p->peer)
+                continue;
+            p->headroom = c->pfc_headroom == IFB_PFC_AUTO
+                              ? ifb_pfc_headroom(p->rate, p->delay / 5, c->mtu) /* 5 ns/m */
+                              : c->pfc_headroom;
+            uint64_t need = ifb_pfc_need(f, p);
+            if (p->headroom < need && !warned) {
+                warned = 1;
+                const ifb_topo_node *n = &f->topo->nodes[sw->node];
+                fprintf(stderr,
+                        "infabric: warning: PFC headroom %llu B on %s:%d is below the %llu B its "
+                        "link round trip can deliver after XOFF; lossless queues may drop\n",
+                        (unsigned long long)p->headroom, n->name, p->index,
+                        (unsigned long long)need);
+            }
+            held += (uint64_t)nl * (p->headroom + c->pfc_reserved);
+        }
+        if (nl && held >= c->switch_buffer)
+            return ifb_err_msg(e,
+                               "fabric: switch %s: PFC headroom and reserve take %llu B of its "
+                               "%llu B buffer, leaving no shared pool; raise the switch buffer or "
+                               "lower the PFC headroom",
+                               f->topo->nodes[sw->node].name, (unsigned long long)held,
+                               (unsigned long long)c->switch_buffer);
+        sw->shared_size = c->switch_buffer - held;
+    }
+    const ifb_dcqcn_params *dp = &c->dcqcn_p;
+    for (int i = 0; i < f->nhosts; i++) {
+        ifb_nic *nic = &f->nics[i];
+        double scale = dp->scale_ai ? (double)nic->port->rate / 25e9 : 1.0;
+        nic->ai = (uint64_t)((double)dp->rate_ai * scale);
+        nic->hai = (uint64_t)((double)dp->rate_hai * scale);
+        nic->thr_wake_at = IFB_TIME_NEVER;
+    }
+    return 0;
+}
+
+static void rate_sampler(ifb_sim *sim, void *obj, uint64_t arg)
+{
+    (void)arg;
+    ifb_fabric *f = obj;
+    for (int h = 0; h < f->nhosts; h++) {
+        const ifb_nic *nic = &f->nics[h];
+        for (uint32_t j = 0; j < nic->nqps; j++) {
+            const ifb_qp *qp = nic->qps[j];
+            if (!qp->limited && qp->una >= qp->psn_end)
+                continue;
+            if (f->nrsamples == f->rsamples_cap) {
+                size_t cap = f->rsamples_cap ? f->rsamples_cap * 2 : 1024;
+                ifb_rate_sample *r = realloc(f->rsamples, cap * sizeof *r);
+                if (!r)
+                    abort();
+                f->rsamples = r;
+                f->rsamples_cap = cap;
+            }
+            f->rsamples[f->nrsamples++] =
+                (ifb_rate_sample){sim->now, h, qp->qpn, qp->limited ? qp->rc : nic->port->rate};
+        }
+    }
+    if (sim->heap_n > sim->daemons || sim->work)
+        ifb_sim_at_daemon(sim, sim->now + f->cfg.rate_sample_interval, rate_sampler, f, 0);
+}
+
 int ifb_fabric_create(ifb_fabric **out, ifb_sim *sim, const ifb_topo *t, const ifb_fabric_cfg *cfg,
                       ifb_err *e)
 {
@@ -247,6 +412,8 @@ int ifb_fabric_create(ifb_fabric **out, ifb_sim *sim, const ifb_topo *t, const i
         if (cfg->tclass[c].queue >= IFB_NQUEUES)
             return ifb_err_msg(e, "fabric: traffic class %d maps to queue %u (0..7 exist)", c,
                                cfg->tclass[c].queue);
+    if (check_cc(cfg, e))
+        return -1;
     ifb_fabric *f = calloc(1, sizeof *f);
     if (!f)
         abort();
@@ -308,10 +475,16 @@ int ifb_fabric_create(ifb_fabric **out, ifb_sim *sim, const ifb_topo *t, const i
             }
         }
     }
+    if (setup_cc(f, e)) {
+        ifb_fabric_destroy(f);
+        return -1;
+    }
     if (cfg->sample_interval) {
         f->sampler_armed = 1;
         ifb_sim_at_daemon(sim, sim->now + cfg->sample_interval, sampler, f, 0);
     }
+    if (cfg->rate_sample_interval)
+        ifb_sim_at_daemon(sim, sim->now + cfg->rate_sample_interval, rate_sampler, f, 0);
     *out = f;
     return 0;
 }
@@ -323,8 +496,11 @@ void ifb_fabric_destroy(ifb_fabric *f)
     for (size_t i = 0; i < f->conns_cap; i++)
         free(f->conns ? f->conns[i].qps : NULL);
     free(f->conns);
-    for (int i = 0; i < f->nhosts; i++)
+    for (int i = 0; i < f->nhosts; i++) {
         free(f->nics[i].qps);
+        free(f->nics[i].thr);
+    }
+    free(f->rsamples);
     ifb_pool_destroy(&f->msg_pool);
     ifb_pool_destroy(&f->qp_pool);
     free(f->ports);
@@ -340,16 +516,34 @@ void ifb_fabric_destroy(ifb_fabric *f)
     free(f);
 }
 
-ifb_net *ifb_fabric_net(ifb_fabric *f) { return &f->net; }
-const ifb_fabric_counters *ifb_fabric_counts(const ifb_fabric *f) { return &f->cnt; }
-int ifb_fabric_nports(const ifb_fabric *f) { return f->nports; }
+ifb_net *ifb_fabric_net(ifb_fabric *f)
+{
+    return &f->net;
+}
+const ifb_fabric_counters *ifb_fabric_counts(const ifb_fabric *f)
+{
+    return &f->cnt;
+}
+int ifb_fabric_nports(const ifb_fabric *f)
+{
+    return f->nports;
+}
 const ifb_port_stats *ifb_fabric_port_stats(const ifb_fabric *f, int port)
 {
     return &f->ports[port].st;
 }
-uint64_t ifb_fabric_port_rate(const ifb_fabric *f, int port) { return f->ports[port].rate; }
-const ifb_topo *ifb_fabric_topo(const ifb_fabric *f) { return f->topo; }
-ifb_time ifb_fabric_last_done(const ifb_fabric *f) { return f->last_done; }
+uint64_t ifb_fabric_port_rate(const ifb_fabric *f, int port)
+{
+    return f->ports[port].rate;
+}
+const ifb_topo *ifb_fabric_topo(const ifb_fabric *f)
+{
+    return f->topo;
+}
+ifb_time ifb_fabric_last_done(const ifb_fabric *f)
+{
+    return f->last_done;
+}
 
 const ifb_msg_rec *ifb_fabric_messages(const ifb_fabric *f, size_t *n)
 {
@@ -396,6 +590,10 @@ uint64_t ifb_fabric_inflight(const ifb_fabric *f)
                 n++;
         for (const ifb_pkt *pk = p->pipe.head; pk; pk = pk->next)
             n++;
+        for (const ifb_pkt *pk = p->pfcq.head; pk; pk = pk->next)
+            n++;
+        for (const ifb_pkt *pk = p->pfc_pipe.head; pk; pk = pk->next)
+            n++;
     }
     return n;
 }
@@ -420,4 +618,81 @@ void ifb_fabric_capture(ifb_fabric *f, int port, struct ifb_pcap *pcap)
 {
     if (port >= 0 && port < f->nports)
         f->ports[port].pcap = pcap;
+}
+
+const ifb_port_cc_stats *ifb_fabric_port_cc(const ifb_fabric *f, int port)
+{
+    return &f->ports[port].cc;
+}
+
+ifb_time ifb_fabric_port_paused_time(const ifb_fabric *f, int port, int prio)
+{
+    const ifb_port *p = &f->ports[port];
+    ifb_time t = p->cc.paused[prio];
+    if (p->paused & (1u << prio))
+        t += f->sim->now - p->paused_since[prio];
+    return t;
+}
+
+uint64_t ifb_fabric_port_queue_bytes(const ifb_fabric *f, int port)
+{
+    const ifb_port *p = &f->ports[port];
+    uint64_t b = 0;
+    for (int q = 0; q < IFB_NQUEUES; q++)
+        b += p->q[q].bytes;
+    return b;
+}
+
+uint64_t ifb_fabric_port_headroom(const ifb_fabric *f, int port)
+{
+    return f->pfc_mask ? f->ports[port].headroom : 0;
+}
+
+int ifb_fabric_paused_ports(const ifb_fabric *f, ifb_time min_paused, ifb_paused_port *out, int cap)
+{
+    int n = 0;
+    ifb_time now = f->sim->now;
+    for (int i = 0; i < f->nports; i++) {
+        const ifb_port *p = &f->ports[i];
+        if (!p->paused)
+            continue;
+        for (int q = 0; q < IFB_NQUEUES; q++) {
+            if (!(p->paused & (1u << q)) || now - p->paused_since[q] < min_paused)
+                continue;
+            if (n < cap)
+                out[n] = (ifb_paused_port){i, q, p->paused_since[q]};
+            n++;
+        }
+    }
+    return n;
+}
+
+const ifb_rate_sample *ifb_fabric_rate_samples(const ifb_fabric *f, size_t *n)
+{
+    *n = f->nrsamples;
+    return f->rsamples;
+}
+
+int ifb_fabric_write_rate_csv(const ifb_fabric *f, FILE *out)
+{
+    if (fprintf(out, "time_us,host,qpn,rate_gbps\n") < 0)
+        return -1;
+    for (size_t i = 0; i < f->nrsamples; i++) {
+        const ifb_rate_sample *r = &f->rsamples[i];
+        if (fprintf(out, "%.3f,%d,%" PRIu32 ",%.6f\n", ifb_time_to_us(r->t), r->host, r->qpn,
+                    (double)r->rate_bps / 1e9) < 0)
+            return -1;
+    }
+    return 0;
+}
+
+uint64_t ifb_fabric_qp_rate(const ifb_fabric *f, int host, uint32_t qpn)
+{
+    if (host < 0 || host >= f->nhosts)
+        return 0;
+    const ifb_nic *nic = &f->nics[host];
+    for (uint32_t j = 0; j < nic->nqps; j++)
+        if (nic->qps[j]->qpn == qpn)
+            return nic->qps[j]->limited ? nic->qps[j]->rc : nic->port->rate;
+    return 0;
 }

@@ -3,8 +3,12 @@
  * It implements the message API (net/net.h): messages between GPUs on one server cross the
  * NVLink crossbar model, others go through each GPU's affine NIC as RDMA WRITEs.
  *
- * Left out here (see the lossless and data-plane modules): PFC, ECN/DCQCN, adaptive routing,
- * INT. The NVLink crossbar is a message-level model (per-GPU egress and ingress serializers). */
+ * Lossless Ethernet (net/pfc.c, net/dcqcn.c): RED-like ECN marking per egress queue, 802.1Qbb
+ * PFC with per (ingress port, priority) shared-buffer accounting, and DCQCN at the NICs.
+ *
+ * Left out here (see the data-plane modules): adaptive routing, INT. NICs honour PFC but never
+ * send it (their receive buffer is infinite). The NVLink crossbar is a message-level model
+ * (per-GPU egress and ingress serializers). */
 #ifndef IFB_FABRIC_H
 #define IFB_FABRIC_H
 #include <stdint.h>
@@ -12,6 +16,7 @@
 
 #include "core/err.h"
 #include "core/sim.h"
+#include "net/dcqcn.h"
 #include "net/net.h"
 #include "net/pkt.h"
 #include "topo/topo.h"
@@ -32,30 +37,56 @@ typedef struct ifb_class_cfg {
 } ifb_class_cfg;
 
 typedef struct ifb_queue_cfg {
-    uint8_t sched;   /* ifb_sched_kind */
-    uint32_t weight; /* DWRR weight (quantum = weight x MTU-sized frame) */
+    uint8_t sched;     /* ifb_sched_kind */
+    uint32_t weight;   /* DWRR weight (quantum = weight x MTU-sized frame) */
+    uint8_t lossless;  /* PFC pauses this priority instead of dropping (when cfg.pfc is on) */
+    uint8_t ecn;       /* RED-like ECN marking of ECT packets on this queue */
+    uint64_t ecn_kmin; /* bytes queued below which nothing is marked */
+    uint64_t ecn_kmax; /* bytes queued above which every ECT packet is marked */
+    double ecn_pmax;   /* marking probability at kmax (linear from 0 at kmin) */
 } ifb_queue_cfg;
+
+/* cfg.pfc_headroom value asking for the mlx5 driver formula per port (net/pfc.h). */
+#define IFB_PFC_AUTO UINT64_MAX
 
 typedef struct ifb_fabric_cfg {
     ifb_l2 l2;
-    uint32_t mtu;               /* payload bytes per packet */
-    int vlan;                   /* carry an 802.1Q tag (PCP = queue) */
-    ifb_time nic_tx_latency;    /* doorbell to first bit on the wire */
-    ifb_time nic_rx_latency;    /* last bit in to data placed */
-    ifb_time switch_latency;    /* port to port */
-    int cut_through;            /* latency counted from the first bit (else from the last) */
-    uint64_t switch_buffer;     /* shared buffer bytes per switch */
-    double dt_alpha;            /* dynamic-threshold alpha for every egress queue */
-    int qps_per_conn;           /* QPs per (src GPU, dst GPU, class); messages round-robin */
-    uint32_t ack_every;         /* ACK coalescing: one ACK per this many packets (and at message end) */
-    ifb_time rto;               /* retransmission timeout */
-    uint32_t window;            /* max packets in flight per QP, 0 = unlimited */
+    uint32_t mtu;            /* payload bytes per packet */
+    int vlan;                /* carry an 802.1Q tag (PCP = queue) */
+    ifb_time nic_tx_latency; /* doorbell to first bit on the wire */
+    ifb_time nic_rx_latency; /* last bit in to data placed */
+    ifb_time switch_latency; /* port to port */
+    int cut_through;         /* latency counted from the first bit (else from the last) */
+    uint64_t switch_buffer;  /* shared buffer bytes per switch */
+    double dt_alpha;         /* dynamic-threshold alpha for every egress queue */
+    int qps_per_conn;        /* QPs per (src GPU, dst GPU, class); messages round-robin */
+    uint32_t ack_every; /* ACK coalescing: one ACK per this many packets (and at message end) */
+    ifb_time rto;       /* retransmission timeout */
+    uint32_t window;    /* max packets in flight per QP, 0 = unlimited */
     ifb_lb_mode lb;
     ifb_class_cfg tclass[IFB_TC_COUNT];
     ifb_queue_cfg queue[IFB_NQUEUES];
-    uint8_t ctrl_queue;         /* queue for ACK/NAK/CNP */
-    ifb_time sample_interval;   /* port utilization sampling, 0 = off */
-    int record_messages;        /* keep a record per message for the outputs */
+    uint8_t ctrl_queue;       /* queue for ACK/NAK/CNP */
+    ifb_time sample_interval; /* port utilization sampling, 0 = off */
+    int record_messages;      /* keep a record per message for the outputs */
+    /* ECN (per queue settings in queue[]) */
+    int ecn_at_enqueue; /* mark when a packet is queued (default: when it leaves) */
+    /* PFC (802.1Qbb), lossless queues in queue[] */
+    int pfc;                    /* on: lossless queues pause instead of dropping */
+    uint8_t pfc_prios;          /* priorities PFC acts on; 0 = every lossless queue */
+    uint64_t pfc_headroom;      /* bytes per (switch port, lossless priority); IFB_PFC_AUTO */
+    uint64_t pfc_reserved;      /* bytes reserved per (ingress port, lossless priority) */
+    double pfc_alpha;           /* dynamic shared threshold: alpha x free shared buffer */
+    uint64_t pfc_xoff;          /* static shared threshold per PG instead (0 = dynamic) */
+    uint64_t pfc_xon;           /* static resume threshold (with pfc_xoff) */
+    uint64_t pfc_xon_offset;    /* dynamic: resume once shared use + offset <= threshold */
+    uint16_t pfc_quanta;        /* pause time in XOFF frames, quanta of 512 bit times */
+    ifb_time pfc_storm_time;    /* paused continuously this long: a pause storm (counted) */
+    ifb_time pfc_deadlock_time; /* paused continuously this long: stop the run (0 = never) */
+    /* DCQCN */
+    int dcqcn;                     /* on: NICs send CNPs and rate-limit QPs */
+    ifb_dcqcn_params dcqcn_p;      /* profile values (ifb_dcqcn_profile) with overrides */
+    ifb_time rate_sample_interval; /* per-QP rate trace, 0 = off */
 } ifb_fabric_cfg;
 
 /* Defaults: RoCEv2, 4096 B MTU, no VLAN, 1 us NIC latency each way... documented in
@@ -65,9 +96,9 @@ void ifb_fabric_cfg_default(ifb_fabric_cfg *c);
 typedef struct ifb_fabric ifb_fabric;
 
 typedef struct ifb_port_stats {
-    uint64_t tx_bytes;    /* wire bytes transmitted */
+    uint64_t tx_bytes; /* wire bytes transmitted */
     uint64_t tx_pkts;
-    uint64_t tx_payload;  /* payload bytes of data packets transmitted */
+    uint64_t tx_payload; /* payload bytes of data packets transmitted */
     uint64_t drops;
     uint64_t drop_bytes;
     uint64_t max_queue;   /* peak queued bytes across the port's queues */
@@ -83,8 +114,8 @@ typedef struct ifb_msg_rec {
 } ifb_msg_rec;
 
 typedef struct ifb_fabric_counters {
-    uint64_t pkts_created;   /* every packet a NIC or switch created (data, ACK, NAK, CNP, PFC) */
-    uint64_t pkts_consumed;  /* packets that reached their destination and were freed */
+    uint64_t pkts_created;  /* every packet a NIC or switch created (data, ACK, NAK, CNP, PFC) */
+    uint64_t pkts_consumed; /* packets that reached their destination and were freed */
     uint64_t pkts_dropped;
     uint64_t data_pkts_sent; /* data packets put on the wire by NICs, retransmissions included */
     uint64_t retx_pkts;
@@ -92,7 +123,40 @@ typedef struct ifb_fabric_counters {
     uint64_t naks;
     uint64_t msgs_posted, msgs_done;
     uint64_t nvlink_msgs;
+    uint64_t ecn_marks; /* packets marked CE by switches */
+    uint64_t cnps_sent, cnps_rcvd;
+    uint64_t pfc_xoff_sent;  /* PFC frames pausing at least one priority (refreshes included) */
+    uint64_t pfc_xon_sent;   /* PFC frames resuming (quanta 0) */
+    uint64_t pfc_rcvd;       /* PFC frames received by any port */
+    uint64_t lossless_drops; /* drops of lossless-class packets while PFC is on (headroom full) */
+    uint64_t pfc_storms;     /* (port, priority) paused longer than pfc_storm_time */
+    uint64_t dcqcn_decreases, dcqcn_increases;
 } ifb_fabric_counters;
+
+/* Congestion-control counters of one port. "pause" counts XOFF frames (refreshes included),
+ * "xon" frames with quanta 0, per priority. */
+typedef struct ifb_port_cc_stats {
+    uint64_t ecn_marks;      /* packets this egress port marked CE */
+    uint64_t lossless_drops; /* lossless-class packets dropped that came in on this port */
+    uint64_t pause_tx[IFB_NQUEUES], xon_tx[IFB_NQUEUES]; /* sent toward the peer */
+    uint64_t pause_rx[IFB_NQUEUES], xon_rx[IFB_NQUEUES]; /* received from the peer */
+    ifb_time paused[IFB_NQUEUES]; /* time this port could not send the priority (closed spans) */
+    uint64_t storms;
+} ifb_port_cc_stats;
+
+/* One paused (port, priority): see ifb_fabric_paused_ports. */
+typedef struct ifb_paused_port {
+    int port, prio;
+    ifb_time since;
+} ifb_paused_port;
+
+/* One sample of a QP's DCQCN rate (line rate while no limiter is active). */
+typedef struct ifb_rate_sample {
+    ifb_time t;
+    int host;
+    uint32_t qpn;
+    uint64_t rate_bps;
+} ifb_rate_sample;
 
 int ifb_fabric_create(ifb_fabric **out, ifb_sim *sim, const ifb_topo *topo,
                       const ifb_fabric_cfg *cfg, ifb_err *e);
@@ -118,6 +182,27 @@ const uint64_t *ifb_fabric_util_samples(const ifb_fabric *f, size_t *nsamples);
 uint64_t ifb_fabric_qp_retx(const ifb_fabric *f, size_t *nqps, const uint64_t **per_qp);
 /* Time at which the last message completed. */
 ifb_time ifb_fabric_last_done(const ifb_fabric *f);
+
+/* Lossless Ethernet metrics. */
+const ifb_port_cc_stats *ifb_fabric_port_cc(const ifb_fabric *f, int port);
+/* Paused time of the port's priority up to now, the current span included. */
+ifb_time ifb_fabric_port_paused_time(const ifb_fabric *f, int port, int prio);
+/* Bytes queued in the port's egress queues now. */
+uint64_t ifb_fabric_port_queue_bytes(const ifb_fabric *f, int port);
+/* Headroom (bytes per lossless priority) the port's ingress reserves; 0 if PFC is off. */
+uint64_t ifb_fabric_port_headroom(const ifb_fabric *f, int port);
+/* The (port, priority) pairs paused now for at least min_paused; fills up to cap entries and
+ * returns how many there are. A pair paused longer than pfc_storm_time is a pause storm (a PFC
+ * deadlock if it never ends). */
+int ifb_fabric_paused_ports(const ifb_fabric *f, ifb_time min_paused, ifb_paused_port *out,
+                            int cap);
+/* Per-QP DCQCN rate trace (cfg.rate_sample_interval): sender QPs with data outstanding or a
+ * rate limiter active, sampled at each interval. */
+const ifb_rate_sample *ifb_fabric_rate_samples(const ifb_fabric *f, size_t *n);
+/* Writes the trace as CSV: "time_us,host,qpn,rate_gbps". Returns 0, or -1 on a write error. */
+int ifb_fabric_write_rate_csv(const ifb_fabric *f, FILE *out);
+/* Current DCQCN rate of QP qpn on host (line rate without a limiter, 0 if no such QP). */
+uint64_t ifb_fabric_qp_rate(const ifb_fabric *f, int host, uint32_t qpn);
 
 /* Capture every frame leaving the given topology ports to a pcap file (net/pcap.h). */
 struct ifb_pcap;

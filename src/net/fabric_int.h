@@ -46,33 +46,49 @@ typedef struct ifb_msg ifb_msg;
 
 typedef struct ifb_port {
     ifb_fabric *f;
-    int id;            /* topology port id */
-    int index;         /* port number on its node */
-    ifb_switch *sw;    /* owner when on a switch */
-    ifb_nic *nic;      /* owner when on a host */
+    int id;         /* topology port id */
+    int index;      /* port number on its node */
+    ifb_switch *sw; /* owner when on a switch */
+    ifb_nic *nic;   /* owner when on a host */
     struct ifb_port *peer;
     uint64_t rate;
     ifb_time delay;
     ifb_fifo q[IFB_NQUEUES];
-    uint64_t qbytes;   /* bytes in all egress queues */
+    uint64_t qbytes; /* bytes in all egress queues */
     int32_t deficit[IFB_NQUEUES];
     uint8_t rr, rr_credited, busy, pipe_armed;
-    uint8_t paused;    /* bitmask of paused priorities (PFC) */
-    ifb_fifo pipe;     /* frames on the link toward the peer, in arrival order */
+    uint8_t paused; /* bitmask of paused priorities (PFC) */
+    ifb_fifo pipe;  /* frames on the link toward the peer, in arrival order */
     ifb_port_stats st;
     uint64_t sampled_bytes;
     struct ifb_pcap *pcap;
+    /* PFC, egress side: pause frames to send (ahead of data) and those on the link, which
+     * reach the peer's MAC without the switch/NIC latency data frames have */
+    ifb_fifo pfcq, pfc_pipe;
+    uint8_t pfc_pipe_armed, pause_armed, refresh_armed, storm;
+    ifb_time pause_until[IFB_NQUEUES], paused_since[IFB_NQUEUES];
+    ifb_time pause_timer_at;
+    /* PFC, ingress side (switch ports): this port's priority groups in the shared buffer */
+    uint64_t pg_bytes[IFB_NQUEUES];  /* reserved + shared part */
+    uint64_t pg_hdrm[IFB_NQUEUES];   /* headroom part */
+    uint64_t headroom;               /* per lossless priority */
+    uint8_t xoff;                    /* priorities this port has paused upstream */
+    ifb_time xoff_next[IFB_NQUEUES]; /* refresh due */
+    ifb_port_cc_stats cc;
 } ifb_port;
 
 struct ifb_switch {
     int node;
-    int idx;           /* dense switch index */
-    uint64_t seed;     /* ECMP hash seed */
+    int idx;       /* dense switch index */
+    uint64_t seed; /* ECMP hash seed */
     uint64_t buf_used;
-    ifb_port *ports;   /* first of its ports in ifb_fabric.ports */
+    ifb_port *ports; /* first of its ports in ifb_fabric.ports */
     int nports;
-    const int *route;  /* route row: destination host -> group */
-    void *lb;          /* path-selection state (net/lb.c), NULL for plain ECMP */
+    const int *route;             /* route row: destination host -> group */
+    void *lb;                     /* path-selection state (net/lb.c), NULL for plain ECMP */
+    ifb_rng rng;                  /* ECN marking draws */
+    uint64_t shared_size;         /* buffer less every port's headroom and reserve (PFC) */
+    uint64_t hdrm_used, rsv_used; /* bytes in headroom / reserved space */
 };
 
 struct ifb_msg {
@@ -94,17 +110,32 @@ struct ifb_qp {
     uint8_t queue, dscp;
     uint16_t sport;
     /* requester side */
-    ifb_msg *head, *tail;   /* messages not yet fully acknowledged, in PSN order */
-    ifb_msg *snd_msg;       /* message holding snd_nxt */
+    ifb_msg *head, *tail; /* messages not yet fully acknowledged, in PSN order */
+    ifb_msg *snd_msg;     /* message holding snd_nxt */
     uint32_t snd_nxt, una, psn_end, max_sent;
     ifb_time last_progress;
-    ifb_time ready_at;      /* activation time (doorbell + NIC latency) while pending */
+    ifb_time ready_at; /* activation time (doorbell + NIC latency) while pending */
     uint8_t rto_armed, in_rr, in_pend, win_blocked;
     ifb_qp *rr_next, *pend_next;
     uint64_t retx;
     /* responder side */
     uint32_t epsn, since_ack;
     uint8_t nak_sent;
+    /* DCQCN: notification point (responder) */
+    uint8_t cnp_any;
+    ifb_time cnp_last;
+    /* DCQCN: reaction point (requester); the NIC skips the QP until next_tx */
+    uint8_t in_thr, in_plist; /* in the NIC's throttled heap / a paused-priority list */
+    uint8_t limited;          /* a rate limiter is active (after the first CNP) */
+    uint8_t inc_armed, dec_armed, dec_pending, cnp_in_period;
+    uint32_t t_stage, bc_stage;
+    uint64_t rc, rt; /* current and target rate, bits/s */
+    double alpha;
+    ifb_time alpha_t; /* alpha is current as of this time */
+    ifb_time inc_deadline, last_dec, next_tx;
+    ifb_time pace_base; /* the last packet's slot start: next_tx = it + wire / RC */
+    uint32_t pace_wire, thr_idx;
+    uint64_t bc_bytes;
 };
 
 struct ifb_nic {
@@ -113,9 +144,15 @@ struct ifb_nic {
     ifb_port *port;
     ifb_qp **qps;
     uint32_t nqps, qps_cap;
-    ifb_qp *rr_tail;        /* circular list of QPs with packets to send */
+    ifb_qp *rr_tail; /* circular list of QPs with packets to send */
     ifb_qp *pend_head, *pend_tail;
     uint8_t wake_armed;
+    /* DCQCN: QPs waiting for their rate limiter (min-heap on next_tx) */
+    ifb_qp **thr;
+    uint32_t nthr, thr_cap;
+    ifb_time thr_wake_at;       /* earliest armed wake-up, IFB_TIME_NEVER if none */
+    ifb_qp *plist[IFB_NQUEUES]; /* QPs of a paused priority (linked through rr_next) */
+    uint64_t ai, hai;           /* DCQCN increase steps at this NIC's rate */
 };
 
 typedef struct ifb_conn {
@@ -154,6 +191,11 @@ struct ifb_fabric {
     uint8_t sampler_armed;
     uint64_t *qp_retx;
     size_t nqp_retx;
+    /* lossless Ethernet */
+    uint8_t pfc_mask;                   /* priorities PFC acts on (0 when off) */
+    uint8_t ecn_deq_mask, ecn_enq_mask; /* queues marking at dequeue / enqueue */
+    ifb_rate_sample *rsamples;
+    size_t nrsamples, rsamples_cap;
 };
 
 /* lb.c: picks the member of ECMP group g for packet pk at switch sw (default: 5-tuple hash). */
@@ -169,6 +211,19 @@ ifb_pkt *ifb_nic_next(ifb_nic *nic);
 void ifb_nic_receive(ifb_nic *nic, ifb_pkt *pk);
 void ifb_nic_post(ifb_nic *nic, ifb_qp *qp, ifb_msg *m);
 ifb_qp *ifb_nic_new_qp(ifb_nic *nic);
+/* nic.c: a PFC resume of priority prio at the NIC's port */
+void ifb_nic_unpause(ifb_nic *nic, int prio);
+/* nic.c: qp's rate changed: re-space its next packet at the new rate (the limiter's gap) */
+void ifb_nic_repace(ifb_nic *nic, ifb_qp *qp);
+/* pfc.c */
+uint64_t ifb_pfc_need(const ifb_fabric *f, const ifb_port *p);
+int ifb_pfc_admit(ifb_switch *sw, ifb_port *in, ifb_pkt *pk);
+void ifb_pfc_release(ifb_switch *sw, ifb_pkt *pk);
+void ifb_pfc_receive(ifb_port *p, ifb_pkt *pk);
+/* dcqcn.c */
+void ifb_dcqcn_on_cnp(ifb_fabric *f, ifb_qp *qp);
+void ifb_dcqcn_on_send(ifb_fabric *f, ifb_qp *qp, uint32_t wire);
+void ifb_dcqcn_resume(ifb_fabric *f, ifb_qp *qp);
 /* fabric.c */
 ifb_pkt *ifb_fabric_new_pkt(ifb_fabric *f);
 void ifb_fabric_free_pkt(ifb_fabric *f, ifb_pkt *pk);

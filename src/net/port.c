@@ -9,12 +9,22 @@
  * (cut-through) or the last bit's (store-and-forward). Cut-through assumes the egress is not
  * faster than the ingress, which holds in every topology the builders make.
  * Switch admission: one shared buffer per switch, dynamic threshold per egress queue
- * (queue bytes + frame <= alpha x free buffer), drop-tail otherwise. */
+ * (queue bytes + frame <= alpha x free shared buffer), drop-tail otherwise; with PFC on,
+ * lossless queues are admitted by their ingress priority group instead (pfc.c) and the shared
+ * buffer excludes every port's reserve and headroom.
+ * ECN: RED-like marking per egress queue (no mark up to kmin bytes queued, probability rising
+ * linearly to pmax at kmax, every ECT packet above), drawn from the switch's own generator.
+ * The default marks at dequeue, against the bytes the packet leaves behind in its queue: the
+ * mark then reports the queue as it is when the packet leaves rather than when it arrived, a
+ * queueing delay sooner, which is what DCQCN's loop wants (HPCC ns-3 and ConnectX-era switch
+ * practice mark at egress too); cfg.ecn_at_enqueue marks on arrival against the queue it joins.
+ * PFC frames leave ahead of any data and travel in their own link FIFO (`pfc_pipe`): they reach
+ * the peer's MAC after serialization and propagation only, with no switch or NIC latency. */
 #include "net/fabric_int.h"
 #include "net/pcap.h"
 #include "net/wire.h"
 
-enum { EV_TX_DONE = 0, EV_DELIVER = 1 };
+enum { EV_TX_DONE = 0, EV_DELIVER = 1, EV_DELIVER_PFC = 2 };
 
 static void port_event(ifb_sim *sim, void *obj, uint64_t arg);
 
@@ -83,6 +93,16 @@ static void start_tx(ifb_port *p, ifb_pkt *pk)
     sim->pkt_hops++;
     if (p->pcap)
         ifb_pcap_write_pkt(p->pcap, now, pk);
+    if (pk->kind == IFB_PK_PFC) {
+        pk->t = first + ser;
+        ifb_fifo_push(&p->pfc_pipe, pk);
+        if (!p->pfc_pipe_armed) {
+            p->pfc_pipe_armed = 1;
+            ifb_sim_at(sim, pk->t, port_event, p, EV_DELIVER_PFC);
+        }
+        ifb_sim_at(sim, now + ser, port_event, p, EV_TX_DONE);
+        return;
+    }
     ifb_fifo_push(&p->pipe, pk);
     if (!p->pipe_armed) {
         p->pipe_armed = 1;
@@ -91,22 +111,51 @@ static void start_tx(ifb_port *p, ifb_pkt *pk)
     ifb_sim_at(sim, now + ser, port_event, p, EV_TX_DONE);
 }
 
+static void ecn_mark(ifb_port *p, ifb_pkt *pk, uint64_t qlen)
+{
+    ifb_fabric *f = p->f;
+    const ifb_queue_cfg *qc = &f->cfg.queue[pk->tc];
+    if (qlen <= qc->ecn_kmin || pk->ecn == IFB_ECN_NOT_ECT || pk->ecn == IFB_ECN_CE)
+        return;
+    if (qlen <= qc->ecn_kmax) {
+        double prob =
+            qc->ecn_pmax * (double)(qlen - qc->ecn_kmin) / (double)(qc->ecn_kmax - qc->ecn_kmin);
+        if (ifb_rng_double(&p->sw->rng) >= prob)
+            return;
+    }
+    pk->ecn = IFB_ECN_CE;
+    p->cc.ecn_marks++;
+    f->cnt.ecn_marks++;
+}
+
 void ifb_port_kick(ifb_port *p)
 {
     if (p->busy || !p->peer)
         return;
     ifb_pkt *pk;
-    if (p->nic) {
+    if (p->pfcq.n) {
+        pk = ifb_fifo_pop(&p->pfcq);
+    } else if (p->nic) {
         pk = ifb_nic_next(p->nic);
     } else {
         if (!p->qbytes)
             return;
-        ifb_port_queue_change(p, p->f->sim->now);
+        ifb_fabric *f = p->f;
+        ifb_port_queue_change(p, f->sim->now);
         pk = sched_next(p);
-        if (pk) {
-            p->qbytes -= pk->wire;
+        if (!pk)
+            return;
+        uint8_t bit = (uint8_t)(1u << pk->tc);
+        p->qbytes -= pk->wire;
+        if (f->ecn_deq_mask & bit)
+            ecn_mark(p, pk, p->q[pk->tc].bytes);
+        start_tx(p, pk);
+        /* after start_tx: an XON this release sends must find this port busy */
+        if (f->pfc_mask & bit)
+            ifb_pfc_release(p->sw, pk);
+        else
             p->sw->buf_used -= pk->wire;
-        }
+        return;
     }
     if (pk)
         start_tx(p, pk);
@@ -118,6 +167,15 @@ static void port_event(ifb_sim *sim, void *obj, uint64_t arg)
     if (arg == EV_TX_DONE) {
         p->busy = 0;
         ifb_port_kick(p);
+        return;
+    }
+    if (arg == EV_DELIVER_PFC) {
+        ifb_pkt *pk = ifb_fifo_pop(&p->pfc_pipe);
+        if (p->pfc_pipe.head)
+            ifb_sim_at(sim, p->pfc_pipe.head->t, port_event, p, EV_DELIVER_PFC);
+        else
+            p->pfc_pipe_armed = 0;
+        ifb_pfc_receive(p->peer, pk);
         return;
     }
     ifb_pkt *pk = ifb_fifo_pop(&p->pipe);
@@ -137,16 +195,30 @@ void ifb_port_enqueue(ifb_port *p, ifb_pkt *pk)
     ifb_fabric *f = p->f;
     ifb_switch *sw = p->sw;
     ifb_fifo *q = &p->q[pk->tc];
-    double free_bytes = (double)(f->cfg.switch_buffer - sw->buf_used);
-    if ((double)(q->bytes + pk->wire) > f->cfg.dt_alpha * free_bytes) {
-        ifb_fabric_drop_pkt(f, p, pk);
-        return;
+    uint8_t bit = (uint8_t)(1u << pk->tc);
+    if (f->pfc_mask & bit) {
+        /* lossless: admitted by its ingress priority group (accounts buf_used itself) */
+        if (ifb_pfc_admit(sw, &sw->ports[pk->in_port], pk)) {
+            ifb_fabric_drop_pkt(f, p, pk);
+            return;
+        }
+    } else {
+        /* the shared pool: the buffer less reserve and headroom (all of it without PFC) */
+        int64_t free_bytes =
+            (int64_t)sw->shared_size - (int64_t)(sw->buf_used - sw->hdrm_used - sw->rsv_used);
+        if (free_bytes < 0 ||
+            (double)(q->bytes + pk->wire) > f->cfg.dt_alpha * (double)free_bytes) {
+            ifb_fabric_drop_pkt(f, p, pk);
+            return;
+        }
+        sw->buf_used += pk->wire;
     }
+    if (f->ecn_enq_mask & bit)
+        ecn_mark(p, pk, q->bytes);
     ifb_port_queue_change(p, f->sim->now);
     pk->enq_t = f->sim->now;
     ifb_fifo_push(q, pk);
     p->qbytes += pk->wire;
-    sw->buf_used += pk->wire;
     if (p->qbytes > p->st.max_queue)
         p->st.max_queue = p->qbytes;
     ifb_port_kick(p);

@@ -147,6 +147,175 @@ static const char *const switch_modes[] = {"store-and-forward", "cut-through", N
 static const char *const lb_names[] = {"ecmp", NULL};
 static const char *const class_names[IFB_TC_COUNT] = {"a2a", "kv", "pp", "coll"};
 
+/* ECN and PFC settings of one queue (fabric.queues[i]): lossless, ecn, ecn_kmin/kmax/pmax.
+ * Giving any of kmin/kmax/pmax turns marking on unless `ecn: false` says otherwise. */
+static int load_queue_cc(ifb_cfg *c, const char *k, ifb_queue_cfg *qc, int *ecn_set, ifb_err *e)
+{
+    char kl[80], ke[80], kmin[80], kmax[80], kp[80];
+    snprintf(kl, sizeof kl, "%s.lossless", k);
+    snprintf(ke, sizeof ke, "%s.ecn", k);
+    snprintf(kmin, sizeof kmin, "%s.ecn_kmin", k);
+    snprintf(kmax, sizeof kmax, "%s.ecn_kmax", k);
+    snprintf(kp, sizeof kp, "%s.ecn_pmax", k);
+    bool lossless = qc->lossless, ecn = qc->ecn;
+    if (ifb_cfg_get_bool(c, kl, lossless, &lossless, e) ||
+        ifb_cfg_get_bytes(c, kmin, qc->ecn_kmin, &qc->ecn_kmin, e) ||
+        ifb_cfg_get_bytes(c, kmax, qc->ecn_kmax, &qc->ecn_kmax, e) ||
+        ifb_cfg_get_double(c, kp, qc->ecn_pmax, 0, 1, &qc->ecn_pmax, e))
+        return -1;
+    if (ifb_cfg_has(c, kmin) || ifb_cfg_has(c, kmax) || ifb_cfg_has(c, kp)) {
+        ecn = true;
+        *ecn_set = 1;
+    }
+    if (ifb_cfg_has(c, ke)) {
+        if (ifb_cfg_get_bool(c, ke, ecn, &ecn, e))
+            return -1;
+        *ecn_set = 1;
+    }
+    qc->lossless = lossless;
+    qc->ecn = ecn;
+    if (ecn && qc->ecn_kmax < qc->ecn_kmin)
+        return ifb_cfg_errf(c, kmax, e, "ecn_kmax at least ecn_kmin", "%llu B < %llu B",
+                            (unsigned long long)qc->ecn_kmax, (unsigned long long)qc->ecn_kmin);
+    if (ecn && qc->ecn_pmax <= 0)
+        return ifb_cfg_errf(c, kp, e, "a marking probability above 0", "%g", qc->ecn_pmax);
+    return 0;
+}
+
+static const char *const mark_points[] = {"dequeue", "enqueue", NULL};
+
+/* fabric.ecn, fabric.pfc and fabric.dcqcn, and their consistency with the queues. */
+static int load_lossless(ifb_cfg *c, ifb_fabric_cfg *f, const int *ecn_set, ifb_err *e)
+{
+    int mark = f->ecn_at_enqueue;
+    if (ifb_cfg_get_enum(c, "fabric.ecn.mark_at", mark_points, mark, &mark, e))
+        return -1;
+    f->ecn_at_enqueue = mark;
+    /* PFC */
+    bool pfc = f->pfc;
+    int64_t quanta = f->pfc_quanta;
+    if (ifb_cfg_get_bool(c, "fabric.pfc.enable", pfc, &pfc, e) ||
+        ifb_cfg_get_bytes(c, "fabric.pfc.reserved", f->pfc_reserved, &f->pfc_reserved, e) ||
+        ifb_cfg_get_double(c, "fabric.pfc.alpha", f->pfc_alpha, 1.0 / 128, 128, &f->pfc_alpha, e) ||
+        ifb_cfg_get_bytes(c, "fabric.pfc.xoff", f->pfc_xoff, &f->pfc_xoff, e) ||
+        ifb_cfg_get_bytes(c, "fabric.pfc.xon", f->pfc_xon, &f->pfc_xon, e) ||
+        ifb_cfg_get_bytes(c, "fabric.pfc.xon_offset", f->pfc_xon_offset, &f->pfc_xon_offset, e) ||
+        ifb_cfg_get_int(c, "fabric.pfc.quanta", quanta, 1, 65535, &quanta, e) ||
+        ifb_cfg_get_time(c, "fabric.pfc.storm_time", f->pfc_storm_time, &f->pfc_storm_time, e) ||
+        ifb_cfg_get_time(c, "fabric.pfc.deadlock_time", f->pfc_deadlock_time, &f->pfc_deadlock_time,
+                         e))
+        return -1;
+    f->pfc = pfc;
+    f->pfc_quanta = (uint16_t)quanta;
+    if (ifb_cfg_has(c, "fabric.pfc.headroom")) {
+        const char *hs = NULL;
+        if (ifb_cfg_type(c, "fabric.pfc.headroom") == IFB_CFG_SCALAR &&
+            ifb_cfg_get_string(c, "fabric.pfc.headroom", "auto", &hs, e) == 0 &&
+            !strcmp(hs, "auto"))
+            f->pfc_headroom = IFB_PFC_AUTO;
+        else if (ifb_cfg_get_bytes(c, "fabric.pfc.headroom", 0, &f->pfc_headroom, e))
+            return -1;
+    }
+    uint8_t lossless = 0;
+    for (int q = 0; q < IFB_NQUEUES; q++)
+        if (f->queue[q].lossless)
+            lossless |= (uint8_t)(1u << q);
+    int np = -1;
+    if (ifb_cfg_seq_len(c, "fabric.pfc.priorities", &np, e))
+        return -1;
+    f->pfc_prios = 0;
+    for (int i = 0; i < np; i++) {
+        char k[64];
+        int64_t pr;
+        snprintf(k, sizeof k, "fabric.pfc.priorities[%d]", i);
+        if (ifb_cfg_get_int(c, k, 0, 0, IFB_NQUEUES - 1, &pr, e))
+            return -1;
+        if (pfc && !(lossless & (1u << pr)))
+            return ifb_cfg_errf(c, k, e,
+                                "a priority whose queue is lossless (fabric.queues[N]."
+                                "lossless: true)",
+                                "priority %d, a lossy queue", (int)pr);
+        f->pfc_prios |= (uint8_t)(1u << pr);
+    }
+    if (pfc) {
+        if (!lossless)
+            return ifb_cfg_errf(c, "fabric.pfc.enable", e,
+                                "at least one queue with lossless: true when PFC is on",
+                                "no lossless queue");
+        for (int q = 0; q < IFB_NQUEUES; q++)
+            if (np >= 0 && (lossless & (1u << q)) && !(f->pfc_prios & (1u << q))) {
+                char k[64];
+                snprintf(k, sizeof k, "fabric.queues[%d].lossless", q);
+                return ifb_cfg_errf(c, k, e, "a lossless queue listed in fabric.pfc.priorities",
+                                    "queue %d missing from the list", q);
+            }
+        if (f->pfc_headroom == 0)
+            return ifb_cfg_errf(c, "fabric.pfc.headroom", e,
+                                "headroom above 0 for the lossless queues (or auto)", "0 B");
+        if (f->pfc_xon && !f->pfc_xoff)
+            return ifb_cfg_errf(c, "fabric.pfc.xon", e,
+                                "fabric.pfc.xoff with it (a static threshold pair)", "xon alone");
+        if (f->pfc_xoff && f->pfc_xon > f->pfc_xoff)
+            return ifb_cfg_errf(c, "fabric.pfc.xon", e, "an XON threshold at or below xoff",
+                                "%llu B above xoff %llu B", (unsigned long long)f->pfc_xon,
+                                (unsigned long long)f->pfc_xoff);
+    }
+    /* DCQCN: a profile, then overrides key by key */
+    bool dcqcn = f->dcqcn;
+    int prof = IFB_DCQCN_NVIDIA_CX;
+    if (ifb_cfg_get_bool(c, "fabric.dcqcn.enable", dcqcn, &dcqcn, e) ||
+        ifb_cfg_get_enum(c, "fabric.dcqcn.profile", ifb_dcqcn_profile_names, prof, &prof, e))
+        return -1;
+    f->dcqcn = dcqcn;
+    ifb_dcqcn_params *p = &f->dcqcn_p;
+    ifb_dcqcn_profile(prof, p);
+    int64_t dscp = p->cnp_dscp, prio = p->cnp_prio, F = p->F;
+    bool aoc = p->alpha_on_cnp, scale = p->scale_ai, clamp = p->clamp_target;
+    if (ifb_cfg_get_time(c, "fabric.dcqcn.cnp_interval", p->cnp_interval, &p->cnp_interval, e) ||
+        ifb_cfg_get_int(c, "fabric.dcqcn.cnp_dscp", dscp, 0, 63, &dscp, e) ||
+        ifb_cfg_get_int(c, "fabric.dcqcn.cnp_priority", prio, 0, IFB_NQUEUES - 1, &prio, e) ||
+        ifb_cfg_get_double(c, "fabric.dcqcn.g", p->g, 1e-6, 0.999999, &p->g, e) ||
+        ifb_cfg_get_double(c, "fabric.dcqcn.alpha_init", p->alpha_init, 0, 1, &p->alpha_init, e) ||
+        ifb_cfg_get_time(c, "fabric.dcqcn.alpha_period", p->alpha_period, &p->alpha_period, e) ||
+        ifb_cfg_get_bool(c, "fabric.dcqcn.alpha_on_cnp", aoc, &aoc, e) ||
+        ifb_cfg_get_time(c, "fabric.dcqcn.rate_decrease_period", p->dec_period, &p->dec_period,
+                         e) ||
+        ifb_cfg_get_time(c, "fabric.dcqcn.rate_increase_timer", p->inc_timer, &p->inc_timer, e) ||
+        ifb_cfg_get_bytes(c, "fabric.dcqcn.byte_counter", p->inc_bytes, &p->inc_bytes, e) ||
+        ifb_cfg_get_int(c, "fabric.dcqcn.fast_recovery", F, 0, 1000, &F, e) ||
+        ifb_cfg_get_rate(c, "fabric.dcqcn.rate_ai", p->rate_ai, &p->rate_ai, e) ||
+        ifb_cfg_get_rate(c, "fabric.dcqcn.rate_hai", p->rate_hai, &p->rate_hai, e) ||
+        ifb_cfg_get_bool(c, "fabric.dcqcn.rate_scaled", scale, &scale, e) ||
+        ifb_cfg_get_rate(c, "fabric.dcqcn.min_rate", p->min_rate, &p->min_rate, e) ||
+        ifb_cfg_get_double(c, "fabric.dcqcn.max_decrease", p->max_dec, 0.001, 1, &p->max_dec, e) ||
+        ifb_cfg_get_double(c, "fabric.dcqcn.first_cnp_rate", p->first_rate, 0, 1, &p->first_rate,
+                           e) ||
+        ifb_cfg_get_bool(c, "fabric.dcqcn.clamp_target", clamp, &clamp, e) ||
+        ifb_cfg_get_time(c, "output.rate_sample_interval", f->rate_sample_interval,
+                         &f->rate_sample_interval, e))
+        return -1;
+    p->cnp_dscp = (uint8_t)dscp;
+    p->cnp_prio = (uint8_t)prio;
+    p->F = (uint32_t)F;
+    p->alpha_on_cnp = aoc;
+    p->scale_ai = scale;
+    p->clamp_target = clamp;
+    if (!p->alpha_period)
+        return ifb_cfg_errf(c, "fabric.dcqcn.alpha_period", e, "a period above 0", "0");
+    if (!p->inc_timer)
+        return ifb_cfg_errf(c, "fabric.dcqcn.rate_increase_timer", e, "a period above 0", "0");
+    if (dcqcn && pfc && (f->pfc_prios ? f->pfc_prios : lossless) & (1u << p->cnp_prio))
+        return ifb_cfg_errf(c, "fabric.dcqcn.cnp_priority", e,
+                            "a lossy strict-priority queue for CNPs", "lossless priority %u",
+                            p->cnp_prio);
+    /* DCQCN needs marks: queues carrying a workload class mark unless told otherwise */
+    if (dcqcn)
+        for (int t = 0; t < IFB_TC_COUNT; t++)
+            if (!ecn_set[f->tclass[t].queue])
+                f->queue[f->tclass[t].queue].ecn = 1;
+    return 0;
+}
+
 static int load_fabric(ifb_scenario *sc, ifb_err *e)
 {
     ifb_cfg *c = sc->cfg;
@@ -191,6 +360,7 @@ static int load_fabric(ifb_scenario *sc, ifb_err *e)
     f->ctrl_queue = (uint8_t)ctrl;
     if (f->switch_buffer == 0)
         return ifb_cfg_errf(c, "fabric.switch.buffer", e, "a buffer size above zero", "0");
+    int ecn_set[IFB_NQUEUES] = {0};
     for (int q = 0; q < IFB_NQUEUES; q++) {
         char k[64];
         snprintf(k, sizeof k, "fabric.queues[%d]", q);
@@ -204,7 +374,10 @@ static int load_fabric(ifb_scenario *sc, ifb_err *e)
         if (ifb_cfg_get_enum(c, ks, sched_names, sched, &sched, e) ||
             ifb_cfg_get_int(c, kw, w, 1, 1000, &w, e))
             return -1;
-        f->queue[q] = (ifb_queue_cfg){.sched = (uint8_t)sched, .weight = (uint32_t)w};
+        f->queue[q].sched = (uint8_t)sched;
+        f->queue[q].weight = (uint32_t)w;
+        if (load_queue_cc(c, k, &f->queue[q], &ecn_set[q], e))
+            return -1;
     }
     int nq = -1;
     if (ifb_cfg_seq_len(c, "fabric.queues", &nq, e))
@@ -221,7 +394,7 @@ static int load_fabric(ifb_scenario *sc, ifb_err *e)
             return -1;
         f->tclass[t] = (ifb_class_cfg){.dscp = (uint8_t)dscp, .queue = (uint8_t)q};
     }
-    return 0;
+    return load_lossless(c, f, ecn_set, e);
 }
 
 static int find_port(const ifb_topo *t, const char *spec)
