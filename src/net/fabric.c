@@ -12,6 +12,7 @@
 
 #include "core/rng.h"
 #include "net/fabric_int.h"
+#include "net/lb.h"
 #include "net/pfc.h"
 #include "net/wire.h"
 
@@ -32,7 +33,7 @@ void ifb_fabric_cfg_default(ifb_fabric_cfg *c)
     /* Verbs QP timeout 14 (NCCL_IB_TIMEOUT's long-time default): 4.096 us x 2^14 = 67.1 ms. */
     c->rto = 4096 * IFB_NS << 14;
     c->window = 0;
-    c->lb = IFB_LB_ECMP;
+    c->lb = NULL;
     /* RoCE on priority 3 (vendor practice), the workload classes kept apart so that each can
      * get its own queue; ACK/NAK/CNP strict on 6 like CNPs on ConnectX (CNP_802P_PRIO 6). */
     c->tclass[IFB_TC_A2A] = (ifb_class_cfg){.dscp = 26, .queue = 3};
@@ -485,6 +486,10 @@ int ifb_fabric_create(ifb_fabric **out, ifb_sim *sim, const ifb_topo *t, const i
     }
     if (cfg->rate_sample_interval)
         ifb_sim_at_daemon(sim, sim->now + cfg->rate_sample_interval, rate_sampler, f, 0);
+    if (cfg->lb && ifb_lb_attach(f, cfg->lb, e)) {
+        ifb_fabric_destroy(f);
+        return -1;
+    }
     *out = f;
     return 0;
 }
@@ -493,6 +498,7 @@ void ifb_fabric_destroy(ifb_fabric *f)
 {
     if (!f)
         return;
+    ifb_lb_detach(f);
     for (size_t i = 0; i < f->conns_cap; i++)
         free(f->conns ? f->conns[i].qps : NULL);
     free(f->conns);

@@ -25,10 +25,7 @@
 
 typedef enum ifb_sched_kind { IFB_SCHED_STRICT = 0, IFB_SCHED_DWRR = 1 } ifb_sched_kind;
 
-typedef enum ifb_lb_mode {
-    IFB_LB_ECMP = 0, /* per-flow hash of the 5-tuple (RoCEv2 entropy = UDP source port) */
-    IFB_LB_COUNT
-} ifb_lb_mode;
+struct ifb_lb_cfg;
 
 /* How one workload traffic class is carried. */
 typedef struct ifb_class_cfg {
@@ -63,7 +60,7 @@ typedef struct ifb_fabric_cfg {
     uint32_t ack_every; /* ACK coalescing: one ACK per this many packets (and at message end) */
     ifb_time rto;       /* retransmission timeout */
     uint32_t window;    /* max packets in flight per QP, 0 = unlimited */
-    ifb_lb_mode lb;
+    const struct ifb_lb_cfg *lb; /* path selection (net/lb.h); NULL: per-flow ECMP */
     ifb_class_cfg tclass[IFB_TC_COUNT];
     ifb_queue_cfg queue[IFB_NQUEUES];
     uint8_t ctrl_queue;       /* queue for ACK/NAK/CNP */

@@ -144,7 +144,6 @@ static int load_topology(ifb_scenario *sc, ifb_err *e)
 static const char *const l2_names[] = {"roce", "infiniband", NULL};
 static const char *const sched_names[] = {"strict", "dwrr", NULL};
 static const char *const switch_modes[] = {"store-and-forward", "cut-through", NULL};
-static const char *const lb_names[] = {"ecmp", NULL};
 static const char *const class_names[IFB_TC_COUNT] = {"a2a", "kv", "pp", "coll"};
 
 /* ECN and PFC settings of one queue (fabric.queues[i]): lossless, ecn, ecn_kmin/kmax/pmax.
@@ -321,7 +320,7 @@ static int load_fabric(ifb_scenario *sc, ifb_err *e)
     ifb_cfg *c = sc->cfg;
     ifb_fabric_cfg *f = &sc->fab;
     ifb_fabric_cfg_default(f);
-    int l2 = (int)f->l2, ct = f->cut_through, lb = (int)f->lb;
+    int l2 = (int)f->l2, ct = f->cut_through;
     uint64_t mtu = f->mtu;
     bool vlan = f->vlan;
     int64_t qps, ackev, win, ctrl;
@@ -339,7 +338,7 @@ static int load_fabric(ifb_scenario *sc, ifb_err *e)
         ifb_cfg_get_int(c, "fabric.nic.ack_every", f->ack_every, 1, 1 << 16, &ackev, e) ||
         ifb_cfg_get_time(c, "fabric.nic.rto", f->rto, &f->rto, e) ||
         ifb_cfg_get_int(c, "fabric.nic.window", f->window, 0, 1 << 24, &win, e) ||
-        ifb_cfg_get_enum(c, "fabric.load_balancing", lb_names, lb, &lb, e) ||
+        ifb_lb_cfg_load(c, "fabric.load_balancing", &sc->lb, e) ||
         ifb_cfg_get_int(c, "fabric.ctrl_queue", f->ctrl_queue, 0, IFB_NQUEUES - 1, &ctrl, e) ||
         ifb_cfg_get_time(c, "output.sample_interval", f->sample_interval, &f->sample_interval, e))
         return -1;
@@ -353,7 +352,7 @@ static int load_fabric(ifb_scenario *sc, ifb_err *e)
     f->mtu = (uint32_t)mtu;
     f->vlan = vlan;
     f->cut_through = ct;
-    f->lb = (ifb_lb_mode)lb;
+    f->lb = &sc->lb;
     f->qps_per_conn = (int)qps;
     f->ack_every = (uint32_t)ackev;
     f->window = (uint32_t)win;

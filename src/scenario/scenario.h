@@ -8,6 +8,7 @@
 
 #include "core/err.h"
 #include "net/fabric.h"
+#include "net/lb.h"
 #include "scenario/cfg.h"
 #include "topo/topo.h"
 
@@ -20,6 +21,7 @@ typedef struct ifb_scenario {
     uint64_t seed;
     ifb_topo topo;
     ifb_fabric_cfg fab;
+    ifb_lb_cfg lb;            /* fab.lb points here */
     char pcap_file[512]; /* empty = no capture */
     int capture_ports[IFB_MAX_CAPTURE];
     int ncapture;
