@@ -1,0 +1,156 @@
+/* Parallel layout and per-GPU memory (see parallel.h). */
+#include "workload/parallel.h"
+
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+const char *ifb_layout_name(ifb_layout l)
+{
+    return l == IFB_LAYOUT_TP ? "tp" : "dp-ep";
+}
+
+void ifb_parallel_free(ifb_parallel *p)
+{
+    if (!p)
+        return;
+    free(p->endpoint);
+    free(p->expert_rank);
+    p->endpoint = p->expert_rank = NULL;
+}
+
+static int bad(ifb_err *e, const ifb_par_cfg *c, const char *k, const char *expected,
+               const char *fmt, long v, long w)
+{
+    char key[128];
+    snprintf(key, sizeof key, "%s.%s", c->key ? c->key : "parallel", k);
+    char found[128];
+    snprintf(found, sizeof found, fmt, v, w);
+    return ifb_err_set(e, NULL, 0, key, expected, "%s", found);
+}
+
+int ifb_parallel_build(ifb_parallel *p, const ifb_model *m, const ifb_par_cfg *c, int nservers,
+                       int gpus_per_server, ifb_err *e)
+{
+    memset(p, 0, sizeof *p);
+    if (nservers < 1 || gpus_per_server < 1)
+        return ifb_err_set(e, NULL, 0, "topology", "at least one server with one GPU",
+                           "%d servers x %d GPUs", nservers, gpus_per_server);
+    int G = nservers * gpus_per_server;
+    p->layout = c->layout;
+    p->nranks = G;
+    p->nservers = nservers;
+    p->gpus_per_server = gpus_per_server;
+    char exp[160];
+    if (c->layout == IFB_LAYOUT_DP_EP) {
+        if (c->tp != 1 && c->tp != 0)
+            return bad(e, c, "tp", "1 with layout dp-ep (attention is data parallel)", "%ld", c->tp,
+                       0);
+        p->tp = 1;
+        p->dp = G;
+        if (c->dp && c->dp != G) {
+            snprintf(exp, sizeof exp, "%d (one instance per GPU with layout dp-ep) or absent", G);
+            return bad(e, c, "dp", exp, "%ld", c->dp, 0);
+        }
+        p->ep = c->ep ? c->ep : G;
+        if (p->ep < 1 || G % p->ep) {
+            snprintf(exp, sizeof exp, "a divisor of the %d GPUs (%d servers x %d)", G, nservers,
+                     gpus_per_server);
+            return bad(e, c, "ep", exp, "%ld", p->ep, 0);
+        }
+        if (p->ep > gpus_per_server && p->ep % gpus_per_server) {
+            snprintf(exp, sizeof exp, "whole servers (a multiple of %d) when larger than one",
+                     gpus_per_server);
+            return bad(e, c, "ep", exp, "%ld", p->ep, 0);
+        }
+        if (m->experts == 0 && p->ep > 1)
+            return bad(e, c, "ep", "1 for a dense model (it has no experts)", "%ld", p->ep, 0);
+        if (m->experts && m->experts % p->ep) {
+            snprintf(exp, sizeof exp, "a divisor of the model's %lld routed experts",
+                     (long long)m->experts);
+            return bad(e, c, "ep", exp, "%ld", p->ep, 0);
+        }
+    } else {
+        p->tp = c->tp ? c->tp : G;
+        if (p->tp < 1 || G % p->tp) {
+            snprintf(exp, sizeof exp, "a divisor of the %d GPUs (%d servers x %d)", G, nservers,
+                     gpus_per_server);
+            return bad(e, c, "tp", exp, "%ld", p->tp, 0);
+        }
+        if (m->heads % p->tp) {
+            snprintf(exp, sizeof exp, "a divisor of the model's %lld attention heads",
+                     (long long)m->heads);
+            return bad(e, c, "tp", exp, "%ld", p->tp, 0);
+        }
+        p->dp = G / p->tp;
+        if (c->dp && c->dp != p->dp) {
+            snprintf(exp, sizeof exp, "GPUs / tp = %d or absent", p->dp);
+            return bad(e, c, "dp", exp, "%ld", c->dp, 0);
+        }
+        if (c->ep > 1)
+            return bad(e, c, "ep", "1 or absent with layout tp (experts are split tp ways)", "%ld",
+                       c->ep, 0);
+        p->ep = 1;
+    }
+    p->endpoint = malloc((size_t)G * sizeof *p->endpoint);
+    if (!p->endpoint)
+        abort();
+    for (int r = 0; r < G; r++)
+        p->endpoint[r] = r;
+    p->experts = (int)m->experts;
+    if (m->experts) {
+        p->expert_rank = malloc((size_t)m->experts * sizeof *p->expert_rank);
+        if (!p->expert_rank)
+            abort();
+        int per = (int)(m->experts / p->ep);
+        for (int x = 0; x < (int)m->experts; x++)
+            p->expert_rank[x] = c->placement == IFB_PLACE_CONTIGUOUS ? x / per : x % p->ep;
+    }
+    return 0;
+}
+
+int ifb_parallel_memory(ifb_parallel *p, const ifb_model *m, const ifb_gpu *g, ifb_dtype wdt,
+                        ifb_dtype kvdt, int mtp, double reserve, int64_t min_tokens, ifb_err *e)
+{
+    ifb_weight_bytes wb;
+    ifb_model_weight_bytes(m, wdt, mtp, &wb);
+    double routed = 0;
+    if (m->experts) {
+        double moe_layers = (double)m->moe_layers + (mtp ? (double)m->mtp_layers : 0);
+        routed = moe_layers * (double)m->experts * ifb_model_expert_bytes(m, wdt);
+    }
+    double kvtok = (double)ifb_model_kv_bytes_per_token(m, kvdt);
+    if (mtp && m->mtp_layers)
+        kvtok += (double)m->mtp_layers * (double)ifb_model_kv_bytes_per_token_layer(m, kvdt);
+    if (p->layout == IFB_LAYOUT_DP_EP) {
+        p->weight_bytes = wb.total - routed + routed / p->ep;
+    } else {
+        p->weight_bytes = wb.total / p->tp;
+        if (m->attn == IFB_ATTN_GQA) {
+            /* K/V heads split tp ways, replicated when there are fewer heads than ranks. */
+            int64_t kvh = m->kv_heads > 0 ? m->kv_heads : m->heads;
+            double per = ceil((double)kvh / p->tp) / (double)kvh;
+            kvtok *= per;
+        } /* MLA: the single latent "head" is replicated on every TP rank */
+    }
+    p->kv_bytes_per_token = kvtok;
+    p->reserve_bytes = reserve;
+    if (ifb_gpu_memory_check(g, p->weight_bytes, (double)min_tokens * kvtok, reserve, e)) {
+        char msg[sizeof e->msg];
+        snprintf(msg, sizeof msg, "%s", e->msg);
+        char lay[64];
+        if (p->layout == IFB_LAYOUT_DP_EP)
+            snprintf(lay, sizeof lay, "dp-ep with ep %d", p->ep);
+        else
+            snprintf(lay, sizeof lay, "tp %d", p->tp);
+        return ifb_err_msg(e,
+                           "%s (%s weights) on %d GPUs as %s, with a KV cache for the longest "
+                           "request (%lld tokens) and the activation reserve: %s",
+                           m->name, ifb_dtype_name(wdt), p->nranks, lay, (long long)min_tokens,
+                           msg);
+    }
+    p->kv_bytes = g->hbm_bytes - p->weight_bytes - reserve;
+    p->kv_tokens = (int64_t)floor(p->kv_bytes / kvtok);
+    return 0;
+}
