@@ -53,6 +53,19 @@ void ifb_fabric_cfg_default(ifb_fabric_cfg *c)
     c->ctrl_queue = 6;
     c->sample_interval = 0;
     c->record_messages = 1;
+    c->ooo = 0;
+    c->ooo_window = 4096;
+    /* InfiniBand: 4 data VLs (ConnectX NUM_OF_VL default), identity SL-to-VL modulo the VLs,
+     * every VL weight 64 in the low-priority table (OpenSM default). The per-VL receive buffer is
+     * an ASSUMPTION: NVIDIA does not publish Quantum-2's; 128 KiB covers a port's credit loop
+     * (link round trip plus switch latency) several times over at 400 Gb/s. */
+    c->ib_vls = 4;
+    c->ib_vl_buffer = 128 * 1024;
+    for (int i = 0; i < 16; i++)
+        c->ib_sl2vl[i] = (uint8_t)(i % 4);
+    ifb_vlarb_cfg_default(&c->ib_vlarb, 4);
+    for (int t = 0; t < IFB_TC_COUNT; t++)
+        c->tclass[t].sl = c->tclass[t].queue;
     c->ecn_at_enqueue = 0;
     /* PFC off; when on, the SONiC lossless PG profile of a 400G Teralynx 10 switch (Asterfusion
      * CX864E-N: size 1518, dynamic_th 1 = alpha 2, xon_offset 9408) and mlx5 headroom. */
@@ -185,7 +198,7 @@ static ifb_conn *conn_get(ifb_fabric *f, int src, int dst, int tclass)
         s->peer_host = dh;
         r->peer_host = sh;
         s->sport = r->sport = ifb_roce_sport(s->qpn, r->qpn);
-        s->queue = r->queue = cc->queue;
+        s->queue = r->queue = f->ib ? f->cfg.ib_sl2vl[cc->sl & 15] : cc->queue;
         s->dscp = r->dscp = cc->dscp;
         c->qps[i] = s;
     }
@@ -415,12 +428,41 @@ int ifb_fabric_create(ifb_fabric **out, ifb_sim *sim, const ifb_topo *t, const i
                                cfg->tclass[c].queue);
     if (check_cc(cfg, e))
         return -1;
+    uint32_t ib_credits = 0, ib_max_blocks = 0;
+    if (cfg->l2 == IFB_L2_IB) {
+        if (cfg->ib_vls < 1 || cfg->ib_vls > IFB_IB_MAX_VLS)
+            return ifb_err_msg(e, "fabric.ib.vls: expected 1..%d data VLs, found %d",
+                               IFB_IB_MAX_VLS, cfg->ib_vls);
+        static const char *const cname[IFB_TC_COUNT] = {"a2a", "kv", "pp", "coll"};
+        for (int c = 0; c < IFB_TC_COUNT; c++) {
+            int sl = cfg->tclass[c].sl;
+            if (sl > 15 || cfg->ib_sl2vl[sl] >= cfg->ib_vls)
+                return ifb_err_msg(e,
+                                   "fabric.classes.%s.sl: expected an SL mapped to one of the "
+                                   "%d VLs, found SL %d mapped to VL %d",
+                                   cname[c], cfg->ib_vls, sl, sl > 15 ? -1 : cfg->ib_sl2vl[sl]);
+        }
+        if (cfg->ctrl_queue >= cfg->ib_vls)
+            return ifb_err_msg(e, "fabric.ctrl_queue: expected a VL below %d for ACKs, found %u",
+                               cfg->ib_vls, cfg->ctrl_queue);
+        ib_credits = (uint32_t)(cfg->ib_vl_buffer / IFB_IB_CREDIT_BYTES);
+        ib_max_blocks =
+            ifb_ib_blocks(IFB_IB_LRH + IFB_BTH + IFB_RETH + cfg->mtu + 3 + IFB_ICRC + IFB_IB_VCRC);
+        if (ib_credits < ib_max_blocks)
+            return ifb_err_msg(e,
+                               "fabric.ib.vl_buffer: expected room for at least one MTU packet "
+                               "(%u credits of 64 B), found %llu B (%u credits)",
+                               ib_max_blocks, (unsigned long long)cfg->ib_vl_buffer, ib_credits);
+    }
     ifb_fabric *f = calloc(1, sizeof *f);
     if (!f)
         abort();
     f->sim = sim;
     f->topo = t;
     f->cfg = *cfg;
+    f->ib = cfg->l2 == IFB_L2_IB;
+    f->ib_credits = ib_credits;
+    f->ib_max_blocks = ib_max_blocks;
     sim->fabric = f;
     f->net = (ifb_net){.impl = f, .send = fabric_send};
     f->nendpoints = t->nservers * t->gpus_per_server;
@@ -486,6 +528,14 @@ int ifb_fabric_create(ifb_fabric **out, ifb_sim *sim, const ifb_topo *t, const i
     }
     if (cfg->rate_sample_interval)
         ifb_sim_at_daemon(sim, sim->now + cfg->rate_sample_interval, rate_sampler, f, 0);
+    if (f->ib) {
+        for (int i = 0; i < f->nports; i++)
+            for (int v = 0; v < IFB_NQUEUES; v++) {
+                f->ports[i].credits[v] = v < cfg->ib_vls ? f->ib_credits : 0;
+                if (v >= cfg->ib_vls)
+                    f->ports[i].paused |= (uint8_t)(1u << v);
+            }
+    }
     if (cfg->lb && ifb_lb_attach(f, cfg->lb, e)) {
         ifb_fabric_destroy(f);
         return -1;
@@ -503,6 +553,10 @@ void ifb_fabric_destroy(ifb_fabric *f)
         free(f->conns ? f->conns[i].qps : NULL);
     free(f->conns);
     for (int i = 0; i < f->nhosts; i++) {
+        for (uint32_t k = 0; k < f->nics[i].nqps; k++) {
+            free(f->nics[i].qps[k]->ooo_bits);
+            free(f->nics[i].qps[k]->pend);
+        }
         free(f->nics[i].qps);
         free(f->nics[i].thr);
     }
@@ -701,4 +755,19 @@ uint64_t ifb_fabric_qp_rate(const ifb_fabric *f, int host, uint32_t qpn)
         if (nic->qps[j]->qpn == qpn)
             return nic->qps[j]->limited ? nic->qps[j]->rc : nic->port->rate;
     return 0;
+}
+
+uint32_t ifb_fabric_ib_max_held(const ifb_fabric *f)
+{
+    uint32_t m = 0;
+    for (int i = 0; i < f->nports; i++)
+        for (int v = 0; v < IFB_NQUEUES; v++)
+            if (f->ports[i].ibuf_max[v] > m)
+                m = f->ports[i].ibuf_max[v];
+    return m;
+}
+
+uint32_t ifb_fabric_ib_credits(const ifb_fabric *f)
+{
+    return f->ib_credits;
 }

@@ -17,6 +17,7 @@
 #include "core/err.h"
 #include "core/sim.h"
 #include "net/dcqcn.h"
+#include "net/ib.h"
 #include "net/net.h"
 #include "net/pkt.h"
 #include "topo/topo.h"
@@ -30,7 +31,8 @@ struct ifb_lb_cfg;
 /* How one workload traffic class is carried. */
 typedef struct ifb_class_cfg {
     uint8_t dscp;
-    uint8_t queue; /* egress queue / priority 0..7 */
+    uint8_t queue; /* egress queue / priority 0..7 (RoCEv2) */
+    uint8_t sl;    /* InfiniBand service level 0..15; the VL is ib_sl2vl[sl] */
 } ifb_class_cfg;
 
 typedef struct ifb_queue_cfg {
@@ -84,6 +86,15 @@ typedef struct ifb_fabric_cfg {
     int dcqcn;                     /* on: NICs send CNPs and rate-limit QPs */
     ifb_dcqcn_params dcqcn_p;      /* profile values (ifb_dcqcn_profile) with overrides */
     ifb_time rate_sample_interval; /* per-QP rate trace, 0 = off */
+    /* Receiver: out-of-order placement (ConnectX-5 and later; needed for spray and IB adaptive
+     * routing). Off: classic go-back-N, a packet out of sequence is dropped and NAKed. */
+    int ooo;
+    uint32_t ooo_window; /* packets beyond the expected PSN a QP can place */
+    /* InfiniBand (l2 = IFB_L2_IB) */
+    int ib_vls;             /* data VLs, 1..8 (NVIDIA default 4) */
+    uint64_t ib_vl_buffer;  /* receive buffer per (port, VL), bytes; credits = this / 64 */
+    uint8_t ib_sl2vl[16];   /* SL -> VL */
+    ifb_vlarb_cfg ib_vlarb; /* VL arbitration tables */
 } ifb_fabric_cfg;
 
 /* Defaults: RoCEv2, 4096 B MTU, no VLAN, 1 us NIC latency each way... documented in
@@ -114,6 +125,8 @@ typedef struct ifb_fabric_counters {
     uint64_t pkts_created;  /* every packet a NIC or switch created (data, ACK, NAK, CNP, PFC) */
     uint64_t pkts_consumed; /* packets that reached their destination and were freed */
     uint64_t pkts_dropped;
+    uint64_t ib_credit_violations; /* a receive buffer held more than its credits (never) */
+    uint64_t ooo_placed;           /* packets placed out of order */
     uint64_t data_pkts_sent; /* data packets put on the wire by NICs, retransmissions included */
     uint64_t retx_pkts;
     uint64_t timeouts;
@@ -200,6 +213,11 @@ const ifb_rate_sample *ifb_fabric_rate_samples(const ifb_fabric *f, size_t *n);
 int ifb_fabric_write_rate_csv(const ifb_fabric *f, FILE *out);
 /* Current DCQCN rate of QP qpn on host (line rate without a limiter, 0 if no such QP). */
 uint64_t ifb_fabric_qp_rate(const ifb_fabric *f, int host, uint32_t qpn);
+
+/* InfiniBand: the most 64-byte credits any switch receive buffer (port, VL) ever held, and the
+ * credits each one has; the first never exceeds the second. */
+uint32_t ifb_fabric_ib_max_held(const ifb_fabric *f);
+uint32_t ifb_fabric_ib_credits(const ifb_fabric *f);
 
 /* Capture every frame leaving the given topology ports to a pcap file (net/pcap.h). */
 struct ifb_pcap;

@@ -57,8 +57,12 @@ typedef struct ifb_port {
     uint64_t qbytes; /* bytes in all egress queues */
     int32_t deficit[IFB_NQUEUES];
     uint8_t rr, rr_credited, busy, pipe_armed;
-    uint8_t paused; /* bitmask of paused priorities (PFC) */
-    ifb_fifo pipe;  /* frames on the link toward the peer, in arrival order */
+    uint8_t paused; /* bitmask of paused priorities (PFC) or credit-starved VLs (IB) */
+    uint32_t credits[IFB_NQUEUES]; /* IB: 64-byte blocks free in the peer's buffer per VL */
+    uint32_t ibuf[IFB_NQUEUES];    /* IB: blocks held in this port's receive buffer per VL */
+    uint32_t ibuf_max[IFB_NQUEUES];
+    ifb_vlarb vlarb;
+    ifb_fifo pipe; /* frames on the link toward the peer, in arrival order */
     ifb_port_stats st;
     uint64_t sampled_bytes;
     struct ifb_pcap *pcap;
@@ -121,6 +125,11 @@ struct ifb_qp {
     /* responder side */
     uint32_t epsn, since_ack;
     uint8_t nak_sent;
+    /* out-of-order placement: bit i of ooo_bits = PSN epsn + 1 + i arrived (ring of words) */
+    uint64_t *ooo_bits;
+    uint32_t ooo_base;         /* word index of PSN epsn + 1 in the ring */
+    struct ifb_ooo_pend *pend; /* messages whose last packet arrived early, in PSN order */
+    uint32_t npend, pend_cap;
     /* DCQCN: notification point (responder) */
     uint8_t cnp_any;
     ifb_time cnp_last;
@@ -161,8 +170,16 @@ typedef struct ifb_conn {
     uint32_t nqp, next;
 } ifb_conn;
 
+typedef struct ifb_ooo_pend {
+    uint32_t psn;
+    uint64_t msg;
+} ifb_ooo_pend;
+
 struct ifb_fabric {
     ifb_sim *sim;
+    int ib;                 /* InfiniBand: credit flow control, VL arbitration, no drops */
+    uint32_t ib_credits;    /* credits per (port, VL) */
+    uint32_t ib_max_blocks; /* blocks of the largest packet */
     const ifb_topo *topo;
     ifb_fabric_cfg cfg;
     ifb_net net;
@@ -206,6 +223,9 @@ void ifb_port_kick(ifb_port *p);
 void ifb_port_enqueue(ifb_port *p, ifb_pkt *pk);
 void ifb_switch_receive(ifb_switch *sw, ifb_port *in, ifb_pkt *pk);
 void ifb_port_queue_change(ifb_port *p, ifb_time now);
+/* IB: the packet left the receive buffer of port `in` (forwarded or consumed): its credits go
+ * back to the transmitter at the other end of the link, arriving after the link delay. */
+void ifb_port_return_credits(ifb_port *in, const ifb_pkt *pk);
 /* nic.c */
 ifb_pkt *ifb_nic_next(ifb_nic *nic);
 void ifb_nic_receive(ifb_nic *nic, ifb_pkt *pk);

@@ -276,6 +276,11 @@ int ifb_lb_select(ifb_switch *sw, const ifb_topo_group *g, const ifb_pkt *pk)
         if (qc->unit == IFB_LB_UNIT_PACKET)
             return pick_quality(s, sw, g, sh->f->sim->now);
         return flowlet_select(s, sw, g, pk, qc->flowlet_gap, PICK_QUALITY);
+    case IFB_LBA_DMODK:
+        /* InfiniBand static routing as OpenSM's up/down and fat-tree engines lay out linear
+         * forwarding tables: destination modulo the number of uplinks, so destinations spread
+         * evenly and deterministically (d-mod-k). */
+        return (int)(pk->dst % (uint32_t)g->count);
     default:
         return ecmp_pick(ifb_flow_hash(sw, pk), g->count);
     }
@@ -590,7 +595,8 @@ void ifb_lb_get_stats(const ifb_fabric *f, ifb_lb_stats *out)
 
 /* ---- Configuration -------------------------------------------------------------------------- */
 
-static const char *const mode_names[] = {"ecmp", "wcmp", "flowlet", "spray", "adaptive", NULL};
+static const char *const mode_names[] = {"ecmp",     "wcmp",  "flowlet", "spray",
+                                         "adaptive", "dmodk", NULL};
 static const char *const pick_names[] = {"random", "least_loaded", NULL};
 static const char *const spray_names[] = {"random", "round_robin", "drill", NULL};
 static const char *const unit_names[] = {"flowlet", "packet", NULL};

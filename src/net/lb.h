@@ -26,6 +26,7 @@ typedef enum ifb_lb_algo {
     IFB_LBA_FLOWLET,  /* flowlet table: a flow keeps its member until idle > gap */
     IFB_LBA_SPRAY,    /* a member per packet */
     IFB_LBA_ADAPTIVE, /* best quality band, per flowlet or per packet */
+    IFB_LBA_DMODK,    /* InfiniBand static routing: destination modulo the group size */
     IFB_LBA_COUNT
 } ifb_lb_algo;
 

@@ -13,21 +13,21 @@
 /* Traffic classes the workload marks its messages with; the fabric maps each to DSCP, priority,
  * queue and path-selection mode (scenario `classes:`). */
 typedef enum ifb_tclass {
-    IFB_TC_A2A = 0,   /* MoE expert all-to-all (dispatch/combine) */
-    IFB_TC_KV = 1,    /* prefill-to-decode KV-cache transfer */
-    IFB_TC_PP = 2,    /* pipeline-parallel activations */
-    IFB_TC_COLL = 3,  /* collectives and anything else (all-reduce, benchmarks) */
+    IFB_TC_A2A = 0,  /* MoE expert all-to-all (dispatch/combine) */
+    IFB_TC_KV = 1,   /* prefill-to-decode KV-cache transfer */
+    IFB_TC_PP = 2,   /* pipeline-parallel activations */
+    IFB_TC_COLL = 3, /* collectives and anything else (all-reduce, benchmarks) */
     IFB_TC_COUNT = 4,
 } ifb_tclass;
 
 typedef struct ifb_msg_info {
     uint64_t id;
     uint64_t bytes;
-    int src, dst;       /* endpoints */
+    int src, dst; /* endpoints */
     int tclass;
-    ifb_time start;     /* when ifb_net_send was called */
-    ifb_time done;      /* last byte placed at the destination */
-    int failed;         /* non-zero: the message could not be delivered (endpoint down) */
+    ifb_time start; /* when ifb_net_send was called */
+    ifb_time done;  /* last byte placed at the destination */
+    int failed;     /* non-zero: the message could not be delivered (endpoint down) */
 } ifb_msg_info;
 
 typedef void (*ifb_msg_cb)(ifb_sim *sim, void *ctx, const ifb_msg_info *info);

@@ -18,6 +18,7 @@
  * round robin for a min-heap on its next transmit time, with one wake-up armed for the earliest.
  * Left out: out-of-order placement (data-plane module), QP context cache misses. */
 #include <stdlib.h>
+#include <string.h>
 
 #include "net/fabric_int.h"
 #include "net/wire.h"
@@ -47,6 +48,11 @@ ifb_qp *ifb_nic_new_qp(ifb_nic *nic)
     }
     ifb_qp *qp = ifb_pool_get(&f->qp_pool);
     qp->nic = nic;
+    if (f->cfg.ooo) {
+        qp->ooo_bits = calloc(f->cfg.ooo_window / 64, sizeof *qp->ooo_bits);
+        if (!qp->ooo_bits)
+            abort();
+    }
     qp->qpn = QPN_BASE + nic->nqps;
     nic->qps[nic->nqps++] = qp;
     return qp;
@@ -425,6 +431,7 @@ static void send_ctrl(ifb_nic *nic, ifb_qp *qp, ifb_pkt_kind kind, uint32_t psn)
     pk->psn = psn;
     pk->sport = qp->sport;
     pk->tc = f->cfg.ctrl_queue;
+    pk->sl = f->ib ? pk->tc : 0;
     pk->dscp = qp->dscp;
     pk->flags = f->cfg.vlan ? IFB_PF_VLAN : 0;
     pk->wire = ifb_wire_len(pk);
@@ -497,6 +504,80 @@ static void qp_rto(ifb_sim *sim, void *obj, uint64_t arg)
     arm_rto(f, qp);
 }
 
+/* Accepts PSN qp->epsn (in order) and any packets placed early right behind it; delivers the
+ * messages they complete, in PSN order as RC completions are; ACKs as the in-order path does. */
+static void ooo_advance(ifb_nic *nic, ifb_qp *qp, const ifb_pkt *pk)
+{
+    ifb_fabric *f = nic->f;
+    uint32_t w = f->cfg.ooo_window;
+    int ack = 0;
+    for (;;) {
+        uint32_t psn = qp->epsn++;
+        qp->since_ack++;
+        f->sim->progress++;
+        if (pk && (pk->flags & IFB_PF_LAST)) {
+            ifb_fabric_msg_delivered(f, (ifb_msg *)(uintptr_t)pk->msg);
+            ack = 1;
+        } else if (qp->npend && qp->pend[0].psn == psn) {
+            ifb_msg *m = (ifb_msg *)(uintptr_t)qp->pend[0].msg;
+            memmove(qp->pend, qp->pend + 1, --qp->npend * sizeof *qp->pend);
+            ifb_fabric_msg_delivered(f, m);
+            ack = 1;
+        }
+        pk = NULL;
+        uint32_t bit = qp->epsn % w;
+        uint64_t *word = &qp->ooo_bits[bit / 64];
+        if (!(*word >> (bit % 64) & 1u))
+            break;
+        *word &= ~(1ull << (bit % 64));
+    }
+    if (ack || qp->since_ack >= f->cfg.ack_every) {
+        qp->since_ack = 0;
+        send_ctrl(nic, qp, IFB_PK_ACK, qp->epsn - 1);
+    }
+}
+
+/* Out-of-order placement: a packet ahead of the expected PSN is placed and remembered instead of
+ * dropped; no NAK for reordering (a lost packet is recovered by the sender's timeout). */
+static void ooo_receive(ifb_nic *nic, ifb_qp *qp, const ifb_pkt *pk)
+{
+    ifb_fabric *f = nic->f;
+    uint32_t w = f->cfg.ooo_window;
+    if (pk->psn == qp->epsn) {
+        ooo_advance(nic, qp, pk);
+        return;
+    }
+    if (pk->psn < qp->epsn) {
+        if (pk->flags & IFB_PF_ACKREQ)
+            send_ctrl(nic, qp, IFB_PK_ACK, qp->epsn - 1);
+        return;
+    }
+    if (pk->psn - qp->epsn >= w)
+        return; /* beyond what the QP can track: dropped, the timeout resends it */
+    uint32_t bit = pk->psn % w;
+    uint64_t *word = &qp->ooo_bits[bit / 64];
+    if (*word >> (bit % 64) & 1u)
+        return; /* duplicate */
+    *word |= 1ull << (bit % 64);
+    f->cnt.ooo_placed++;
+    if (!(pk->flags & IFB_PF_LAST))
+        return;
+    if (qp->npend == qp->pend_cap) {
+        uint32_t cap = qp->pend_cap ? qp->pend_cap * 2 : 8;
+        ifb_ooo_pend *np = realloc(qp->pend, cap * sizeof *np);
+        if (!np)
+            abort();
+        qp->pend = np;
+        qp->pend_cap = cap;
+    }
+    uint32_t i = qp->npend++;
+    while (i > 0 && qp->pend[i - 1].psn > pk->psn) {
+        qp->pend[i] = qp->pend[i - 1];
+        i--;
+    }
+    qp->pend[i] = (ifb_ooo_pend){pk->psn, pk->msg};
+}
+
 void ifb_nic_receive(ifb_nic *nic, ifb_pkt *pk)
 {
     ifb_fabric *f = nic->f;
@@ -509,6 +590,10 @@ void ifb_nic_receive(ifb_nic *nic, ifb_pkt *pk)
     case IFB_PK_DATA:
         if (pk->ecn == IFB_ECN_CE && f->cfg.dcqcn)
             send_cnp(nic, qp);
+        if (f->cfg.ooo) {
+            ooo_receive(nic, qp, pk);
+            break;
+        }
         if (pk->psn == qp->epsn) {
             qp->epsn++;
             f->sim->progress++; /* for the watchdog: data was delivered */

@@ -8,6 +8,8 @@
  * (Wireshark GUI: Preferences > Protocols > DLT_USER, encapsulation 147 -> payload protocol
  * "infiniband"). Ethernet captures carry the FCS; tshark shows and checks it with
  *     -o eth.fcs:Always -o eth.check_fcs:TRUE
+ * (tshark 4.0's RPC-over-RDMA heuristic reports a SEND with no payload as malformed; add
+ * --disable-protocol rpcordma to silence it). tshark shows but cannot check ICRC/VCRC.
  *
  * Left out: pcapng, per-interface metadata, and reading files back (tests parse the bytes). The
  * writer is buffered through stdio; one fixed scratch buffer, allocated at open, holds each encoded

@@ -19,12 +19,18 @@
  * queueing delay sooner, which is what DCQCN's loop wants (HPCC ns-3 and ConnectX-era switch
  * practice mark at egress too); cfg.ecn_at_enqueue marks on arrival against the queue it joins.
  * PFC frames leave ahead of any data and travel in their own link FIFO (`pfc_pipe`): they reach
- * the peer's MAC after serialization and propagation only, with no switch or NIC latency. */
+ * the peer's MAC after serialization and propagation only, with no switch or NIC latency.
+ * InfiniBand: credit-based flow control per VL. A transmitter holds credits (64-byte blocks) for
+ * the receive buffer at the other end of its link; a VL whose credits cannot cover the largest
+ * packet stops (it is marked in `paused`, as a PFC-paused priority would be) until credits come
+ * back. Credits return when a packet leaves the receive buffer (forwarded out of the switch, or
+ * consumed by the NIC) and take the link's delay to arrive, so nothing is ever dropped for lack
+ * of buffer. Switch egress picks among VLs with the IBA two-priority weighted arbiter. */
 #include "net/fabric_int.h"
 #include "net/pcap.h"
 #include "net/wire.h"
 
-enum { EV_TX_DONE = 0, EV_DELIVER = 1, EV_DELIVER_PFC = 2 };
+enum { EV_TX_DONE = 0, EV_DELIVER = 1, EV_DELIVER_PFC = 2, EV_CREDIT = 3 };
 
 static void port_event(ifb_sim *sim, void *obj, uint64_t arg);
 
@@ -40,10 +46,26 @@ static uint32_t quantum(const ifb_fabric *f, int q)
     return w * (f->cfg.mtu + 256);
 }
 
+/* InfiniBand: the VL arbiter picks among VLs with a packet and the credits to send it. */
+static ifb_pkt *sched_next_ib(ifb_port *p)
+{
+    const ifb_fabric *f = p->f;
+    uint32_t eligible = 0, head[IFB_NQUEUES] = {0};
+    for (int i = 0; i < IFB_NQUEUES; i++)
+        if (p->q[i].n && !(p->paused & (1u << i))) {
+            eligible |= 1u << i;
+            head[i] = p->q[i].head->wire;
+        }
+    int vl = ifb_vlarb_pick(&p->vlarb, &f->cfg.ib_vlarb, eligible, head);
+    return vl >= 0 ? ifb_fifo_pop(&p->q[vl]) : NULL;
+}
+
 /* Strict-priority queues first, highest index first; then DWRR among the rest. */
 static ifb_pkt *sched_next(ifb_port *p)
 {
     const ifb_fabric *f = p->f;
+    if (f->ib)
+        return sched_next_ib(p);
     for (int i = IFB_NQUEUES - 1; i >= 0; i--)
         if (p->q[i].n && f->cfg.queue[i].sched == IFB_SCHED_STRICT && !(p->paused & (1u << i)))
             return ifb_fifo_pop(&p->q[i]);
@@ -103,6 +125,17 @@ static void start_tx(ifb_port *p, ifb_pkt *pk)
         ifb_sim_at(sim, now + ser, port_event, p, EV_TX_DONE);
         return;
     }
+    if (f->ib) {
+        uint32_t blocks = ifb_ib_blocks(pk->wire);
+        p->credits[pk->tc] -= blocks;
+        if (p->credits[pk->tc] < f->ib_max_blocks)
+            p->paused |= (uint8_t)(1u << pk->tc);
+        /* An HCA frees its receive buffer as the frame lands (placement is pipelined behind
+         * it), so the credits start back when the last bit arrives, not after rx latency. */
+        if (p->peer->nic)
+            ifb_sim_at(sim, first + ser + p->delay, port_event, p,
+                       EV_CREDIT | (uint64_t)pk->tc << 8 | (uint64_t)blocks << 16);
+    }
     ifb_fifo_push(&p->pipe, pk);
     if (!p->pipe_armed) {
         p->pipe_armed = 1;
@@ -149,6 +182,8 @@ void ifb_port_kick(ifb_port *p)
         p->qbytes -= pk->wire;
         if (f->ecn_deq_mask & bit)
             ecn_mark(p, pk, p->q[pk->tc].bytes);
+        if (f->ib)
+            ifb_port_return_credits(&p->sw->ports[pk->in_port], pk);
         start_tx(p, pk);
         /* after start_tx: an XON this release sends must find this port busy */
         if (f->pfc_mask & bit)
@@ -161,9 +196,36 @@ void ifb_port_kick(ifb_port *p)
         start_tx(p, pk);
 }
 
+void ifb_port_return_credits(ifb_port *in, const ifb_pkt *pk)
+{
+    ifb_fabric *f = in->f;
+    uint32_t blocks = ifb_ib_blocks(pk->wire);
+    if (in->sw)
+        in->ibuf[pk->tc] -= blocks;
+    ifb_sim_at(f->sim, f->sim->now + in->delay, port_event, in->peer,
+               EV_CREDIT | (uint64_t)pk->tc << 8 | (uint64_t)blocks << 16);
+}
+
+static void credit_arrives(ifb_port *p, int vl, uint32_t blocks)
+{
+    const ifb_fabric *f = p->f;
+    p->credits[vl] += blocks;
+    if ((p->paused & (1u << vl)) && p->credits[vl] >= f->ib_max_blocks) {
+        p->paused &= (uint8_t) ~(1u << vl);
+        if (p->nic)
+            ifb_nic_unpause(p->nic, vl);
+        else
+            ifb_port_kick(p);
+    }
+}
+
 static void port_event(ifb_sim *sim, void *obj, uint64_t arg)
 {
     ifb_port *p = obj;
+    if ((arg & 0xff) == EV_CREDIT) {
+        credit_arrives(p, (int)(arg >> 8 & 0xff), (uint32_t)(arg >> 16));
+        return;
+    }
     if (arg == EV_TX_DONE) {
         p->busy = 0;
         ifb_port_kick(p);
@@ -196,7 +258,9 @@ void ifb_port_enqueue(ifb_port *p, ifb_pkt *pk)
     ifb_switch *sw = p->sw;
     ifb_fifo *q = &p->q[pk->tc];
     uint8_t bit = (uint8_t)(1u << pk->tc);
-    if (f->pfc_mask & bit) {
+    if (f->ib) {
+        sw->buf_used += pk->wire; /* credits guarantee the room: never dropped */
+    } else if (f->pfc_mask & bit) {
         /* lossless: admitted by its ingress priority group (accounts buf_used itself) */
         if (ifb_pfc_admit(sw, &sw->ports[pk->in_port], pk)) {
             ifb_fabric_drop_pkt(f, p, pk);
@@ -229,6 +293,14 @@ void ifb_switch_receive(ifb_switch *sw, ifb_port *in, ifb_pkt *pk)
     ifb_fabric *f = in->f;
     pk->in_port = (uint16_t)in->index;
     pk->hops++;
+    if (f->ib) {
+        uint32_t *b = &in->ibuf[pk->tc];
+        *b += ifb_ib_blocks(pk->wire);
+        if (*b > in->ibuf_max[pk->tc])
+            in->ibuf_max[pk->tc] = *b;
+        if (*b > f->ib_credits)
+            f->cnt.ib_credit_violations++;
+    }
     const ifb_topo *t = f->topo;
     const ifb_topo_group *g = &t->groups[sw->route[pk->dst]];
     int member = g->count > 1 ? ifb_lb_select(sw, g, pk) : 0;

@@ -7,6 +7,7 @@
 #include <unistd.h>
 
 #include "core/embedded.h"
+#include "net/wire.h"
 
 /* Light travels 5 ns per metre in fibre and copper twinax alike, near enough. */
 #define PS_PER_MM 5
@@ -315,6 +316,86 @@ static int load_lossless(ifb_cfg *c, ifb_fabric_cfg *f, const int *ecn_set, ifb_
     return 0;
 }
 
+/* InfiniBand keys: VLs, per-VL buffer (credits), SL-to-VL table, VL arbitration tables. */
+static int load_ib(ifb_cfg *c, ifb_fabric_cfg *f, ifb_err *e)
+{
+    int64_t vls;
+    if (ifb_cfg_get_int(c, "fabric.ib.vls", f->ib_vls, 1, IFB_IB_MAX_VLS, &vls, e) ||
+        ifb_cfg_get_bytes(c, "fabric.ib.vl_buffer", f->ib_vl_buffer, &f->ib_vl_buffer, e))
+        return -1;
+    f->ib_vls = (int)vls;
+    for (int i = 0; i < 16; i++)
+        f->ib_sl2vl[i] = (uint8_t)(i % f->ib_vls);
+    ifb_vlarb_cfg_default(&f->ib_vlarb, f->ib_vls);
+    int n = -1;
+    if (ifb_cfg_seq_len(c, "fabric.ib.sl2vl", &n, e))
+        return -1;
+    if (n > 16)
+        return ifb_cfg_errf(c, "fabric.ib.sl2vl", e, "at most 16 entries (SL 0..15)", "%d", n);
+    for (int i = 0; i < n; i++) {
+        char k[64];
+        int64_t vl;
+        snprintf(k, sizeof k, "fabric.ib.sl2vl[%d]", i);
+        if (ifb_cfg_get_int(c, k, 0, 0, 15, &vl, e))
+            return -1;
+        if (vl >= f->ib_vls)
+            return ifb_cfg_errf(c, k, e, "a VL that exists (fabric.ib.vls)", "VL %lld",
+                                (long long)vl);
+        f->ib_sl2vl[i] = (uint8_t)vl;
+    }
+    /* VL arbitration: lists of "VL:WEIGHT" (weight in 64-byte units) */
+    static const char *const tabs[2] = {"fabric.ib.vlarb_high", "fabric.ib.vlarb_low"};
+    for (int t = 0; t < 2; t++) {
+        if (ifb_cfg_seq_len(c, tabs[t], &n, e))
+            return -1;
+        if (n < 0)
+            continue;
+        if (n > IFB_IB_VLARB_ENTRIES)
+            return ifb_cfg_errf(c, tabs[t], e, "at most 64 entries", "%d", n);
+        ifb_vlarb_entry *ent = t ? f->ib_vlarb.low : f->ib_vlarb.high;
+        for (int i = 0; i < n; i++) {
+            char k[80];
+            const char *v;
+            snprintf(k, sizeof k, "%s[%d]", tabs[t], i);
+            if (ifb_cfg_get_string(c, k, "", &v, e))
+                return -1;
+            unsigned vl, w;
+            char extra;
+            if (sscanf(v, "%u:%u%c", &vl, &w, &extra) != 2 || vl >= (unsigned)f->ib_vls || w > 255)
+                return ifb_cfg_errf(c, k, e, "VL:WEIGHT with an existing VL and weight 0..255",
+                                    "'%s'", v);
+            ent[i] = (ifb_vlarb_entry){(uint8_t)vl, (uint8_t)w};
+        }
+        if (t)
+            f->ib_vlarb.nlow = n;
+        else
+            f->ib_vlarb.nhigh = n;
+    }
+    int64_t hl;
+    if (ifb_cfg_get_int(c, "fabric.ib.high_limit", f->ib_vlarb.high_limit, 0, 255, &hl, e))
+        return -1;
+    f->ib_vlarb.high_limit = (uint8_t)hl;
+    if (f->l2 == IFB_L2_IB) {
+        static const char *const cname[IFB_TC_COUNT] = {"a2a", "kv", "pp", "coll"};
+        for (int t = 0; t < IFB_TC_COUNT; t++)
+            if (f->ib_sl2vl[f->tclass[t].sl] >= f->ib_vls) {
+                char k[64];
+                snprintf(k, sizeof k, "fabric.classes.%s.sl", cname[t]);
+                return ifb_cfg_errf(c, k, e, "an SL mapped to an existing VL", "SL %u",
+                                    f->tclass[t].sl);
+            }
+        if (f->ib_vl_buffer / IFB_IB_CREDIT_BYTES <
+            ifb_ib_blocks(IFB_IB_LRH + IFB_BTH + IFB_RETH + f->mtu + 3 + IFB_ICRC + IFB_IB_VCRC))
+            return ifb_cfg_errf(c, "fabric.ib.vl_buffer", e,
+                                "credits for at least one MTU-sized packet", "%llu B",
+                                (unsigned long long)f->ib_vl_buffer);
+        if (f->ctrl_queue >= f->ib_vls)
+            return ifb_cfg_errf(c, "fabric.ctrl_queue", e, "a VL that exists for ACKs", "%u",
+                                f->ctrl_queue);
+    }
+    return 0;
+}
+
 static int load_fabric(ifb_scenario *sc, ifb_err *e)
 {
     ifb_cfg *c = sc->cfg;
@@ -323,9 +404,13 @@ static int load_fabric(ifb_scenario *sc, ifb_err *e)
     int l2 = (int)f->l2, ct = f->cut_through;
     uint64_t mtu = f->mtu;
     bool vlan = f->vlan;
-    int64_t qps, ackev, win, ctrl;
-    if (ifb_cfg_get_enum(c, "fabric.kind", l2_names, l2, &l2, e) ||
-        ifb_cfg_get_bytes(c, "fabric.mtu", mtu, &mtu, e) ||
+    int64_t qps, ackev, win, ctrl, oow;
+    bool ooo = f->ooo;
+    if (ifb_cfg_get_enum(c, "fabric.kind", l2_names, l2, &l2, e))
+        return -1;
+    if (l2 == IFB_L2_IB)
+        f->ctrl_queue = 0; /* ACKs on VL 0 unless told otherwise */
+    if (ifb_cfg_get_bytes(c, "fabric.mtu", mtu, &mtu, e) ||
         ifb_cfg_get_bool(c, "fabric.vlan", vlan, &vlan, e) ||
         ifb_cfg_get_time(c, "fabric.switch.latency", f->switch_latency, &f->switch_latency, e) ||
         ifb_cfg_get_enum(c, "fabric.switch.mode", switch_modes, ct, &ct, e) ||
@@ -338,6 +423,8 @@ static int load_fabric(ifb_scenario *sc, ifb_err *e)
         ifb_cfg_get_int(c, "fabric.nic.ack_every", f->ack_every, 1, 1 << 16, &ackev, e) ||
         ifb_cfg_get_time(c, "fabric.nic.rto", f->rto, &f->rto, e) ||
         ifb_cfg_get_int(c, "fabric.nic.window", f->window, 0, 1 << 24, &win, e) ||
+        ifb_cfg_get_bool(c, "fabric.nic.ooo", ooo, &ooo, e) ||
+        ifb_cfg_get_int(c, "fabric.nic.ooo_window", f->ooo_window, 64, 1 << 20, &oow, e) ||
         ifb_lb_cfg_load(c, "fabric.load_balancing", &sc->lb, e) ||
         ifb_cfg_get_int(c, "fabric.ctrl_queue", f->ctrl_queue, 0, IFB_NQUEUES - 1, &ctrl, e) ||
         ifb_cfg_get_time(c, "output.sample_interval", f->sample_interval, &f->sample_interval, e))
@@ -345,9 +432,11 @@ static int load_fabric(ifb_scenario *sc, ifb_err *e)
     if (mtu < 256 || mtu > 9000)
         return ifb_cfg_errf(c, "fabric.mtu", e, "a payload MTU between 256B and 9000B", "%llu B",
                             (unsigned long long)mtu);
-    if (l2 == IFB_L2_IB)
-        return ifb_cfg_errf(c, "fabric.kind", e, "roce (the InfiniBand fabric is not built yet)",
-                            "infiniband");
+    if (oow % 64)
+        return ifb_cfg_errf(c, "fabric.nic.ooo_window", e, "a multiple of 64 packets", "%lld",
+                            (long long)oow);
+    f->ooo = ooo;
+    f->ooo_window = (uint32_t)oow;
     f->l2 = (ifb_l2)l2;
     f->mtu = (uint32_t)mtu;
     f->vlan = vlan;
@@ -387,12 +476,18 @@ static int load_fabric(ifb_scenario *sc, ifb_err *e)
         char kd[64], kq[64];
         snprintf(kd, sizeof kd, "fabric.classes.%s.dscp", class_names[t]);
         snprintf(kq, sizeof kq, "fabric.classes.%s.queue", class_names[t]);
-        int64_t dscp = f->tclass[t].dscp, q = f->tclass[t].queue;
+        char ksl[64];
+        snprintf(ksl, sizeof ksl, "fabric.classes.%s.sl", class_names[t]);
+        int64_t dscp = f->tclass[t].dscp, q = f->tclass[t].queue, sl;
         if (ifb_cfg_get_int(c, kd, dscp, 0, 63, &dscp, e) ||
-            ifb_cfg_get_int(c, kq, q, 0, IFB_NQUEUES - 1, &q, e))
+            ifb_cfg_get_int(c, kq, q, 0, IFB_NQUEUES - 1, &q, e) ||
+            ifb_cfg_get_int(c, ksl, q, 0, 15, &sl, e))
             return -1;
-        f->tclass[t] = (ifb_class_cfg){.dscp = (uint8_t)dscp, .queue = (uint8_t)q};
+        f->tclass[t] =
+            (ifb_class_cfg){.dscp = (uint8_t)dscp, .queue = (uint8_t)q, .sl = (uint8_t)sl};
     }
+    if (load_ib(c, f, e))
+        return -1;
     return load_lossless(c, f, ecn_set, e);
 }
 
