@@ -6,6 +6,7 @@
 
 int ifb_cmd_bench(int argc, char **argv);
 int ifb_cmd_check(int argc, char **argv);
+int ifb_cmd_run(int argc, char **argv);
 
 /* Set by SIGINT/SIGTERM; the event loop polls it and stops after the current event. */
 extern volatile sig_atomic_t ifb_cli_interrupted;

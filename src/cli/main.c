@@ -51,6 +51,8 @@ int main(int argc, char **argv)
     const char *cmd = argv[1];
     if (!strcmp(cmd, "bench"))
         return ifb_cmd_bench(argc - 1, argv + 1);
+    if (!strcmp(cmd, "run"))
+        return ifb_cmd_run(argc - 1, argv + 1);
     if (!strcmp(cmd, "check"))
         return ifb_cmd_check(argc - 1, argv + 1);
     if (!strcmp(cmd, "version") || !strcmp(cmd, "--version")) {
@@ -61,6 +63,10 @@ int main(int argc, char **argv)
         if (argc > 2 && !strcmp(argv[2], "bench")) {
             char *a[] = {"bench", "--help", NULL};
             return ifb_cmd_bench(2, a);
+        }
+        if (argc > 2 && !strcmp(argv[2], "run")) {
+            char *a[] = {"run", "--help", NULL};
+            return ifb_cmd_run(2, a);
         }
         if (argc > 2 && !strcmp(argv[2], "check")) {
             char *a[] = {"check", "--help", NULL};

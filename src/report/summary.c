@@ -1,0 +1,544 @@
+/* Experiment summary (see summary.h). Run objects are embedded in summary.json verbatim, in job
+ * order, so equal runs give a byte-identical summary whatever order the workers finished in. */
+#include "report/summary.h"
+
+#include <jansson.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "report/html.h"
+#include "report/out.h"
+#include "report/svg.h"
+
+#define MAX_RUNS 4096
+
+typedef struct run_rec {
+    char *text; /* the object as written by the worker */
+    json_t *j;  /* parsed, for the table */
+} run_rec;
+
+static char *slurp(const char *path)
+{
+    FILE *f = fopen(path, "rb");
+    if (!f)
+        return NULL;
+    if (fseek(f, 0, SEEK_END) != 0) {
+        fclose(f);
+        return NULL;
+    }
+    long n = ftell(f);
+    rewind(f);
+    char *buf = n >= 0 ? malloc((size_t)n + 1) : NULL;
+    if (buf && fread(buf, 1, (size_t)n, f) != (size_t)n) {
+        free(buf);
+        buf = NULL;
+    }
+    if (buf)
+        buf[n] = '\0';
+    fclose(f);
+    return buf;
+}
+
+/* Number at a dotted path inside a run object, NaN if absent. */
+static double num(const json_t *j, const char *path)
+{
+    char buf[256];
+    snprintf(buf, sizeof buf, "%s", path);
+    const json_t *cur = j;
+    for (char *save = NULL, *t = strtok_r(buf, ".", &save); t && cur;
+         t = strtok_r(NULL, ".", &save))
+        cur = json_object_get(cur, t);
+    return cur && json_is_number(cur) ? json_number_value(cur) : NAN;
+}
+
+static const char *str(const json_t *j, const char *key)
+{
+    const json_t *v = json_object_get(j, key);
+    return v && json_is_string(v) ? json_string_value(v) : "";
+}
+
+/* The run's sweep point as "k=v k=v". */
+static void sweep_label(const json_t *j, char *buf, size_t cap)
+{
+    buf[0] = '\0';
+    const json_t *sw = json_object_get(j, "sweep");
+    const char *k;
+    const json_t *v;
+    size_t n = 0;
+    json_object_foreach((json_t *)sw, k, v)
+    {
+        const char *dot = strrchr(k, '.');
+        n += (size_t)snprintf(buf + n, n < cap ? cap - n : 0, "%s%s=%s", n ? " " : "",
+                              dot ? dot + 1 : k, json_is_string(v) ? json_string_value(v) : "?");
+        if (n >= cap)
+            break;
+    }
+}
+
+static void print_table(FILE *out, run_rec *r, int n, int reference, int partial)
+{
+    fprintf(out, "# infabric run: %d run(s)%s\n", n, partial ? " (PARTIAL)" : "");
+    fprintf(out, "%-22s %-11s %-18s %10s %9s %9s %9s %8s\n", "scenario", "fabric", "sweep",
+            "TGR tok/s", "TTFT p90", "TPOT p90", "E2E p90", "net%");
+    fprintf(out, "%-22s %-11s %-18s %10s %9s %9s %9s %8s\n", "", "", "", "", "ms", "ms", "s",
+            "of step");
+    for (int i = 0; i < n; i++) {
+        if (!r[i].j)
+            continue;
+        char sw[128];
+        sweep_label(r[i].j, sw, sizeof sw);
+        fprintf(out, "%-22.22s %-11.11s %-18.18s %10.1f %9.1f %9.2f %9.2f %7.1f%%%s\n",
+                str(r[i].j, "scenario"), str(r[i].j, "fabric"), sw,
+                num(r[i].j, "metrics.tgr_tok_s"), num(r[i].j, "metrics.ttft_ms.p90"),
+                num(r[i].j, "metrics.tpot_ms.p90"), num(r[i].j, "metrics.e2e_ms.p90") / 1000.0,
+                100.0 * num(r[i].j, "metrics.network_share"),
+                json_is_true(json_object_get(r[i].j, "partial")) ? " partial" : "");
+    }
+    /* Ethernet / InfiniBand at equal sweep points. */
+    int header = 0;
+    for (int i = 0; i < n; i++) {
+        if (!r[i].j || strcmp(str(r[i].j, "fabric"), "roce"))
+            continue;
+        char a[128], b[128];
+        sweep_label(r[i].j, a, sizeof a);
+        for (int k = 0; k < n; k++) {
+            if (!r[k].j || strcmp(str(r[k].j, "fabric"), "infiniband"))
+                continue;
+            sweep_label(r[k].j, b, sizeof b);
+            if (strcmp(a, b))
+                continue;
+            if (!header) {
+                fprintf(out, "\n# Ethernet (RoCEv2) / InfiniBand%s\n",
+                        reference ? " — vendor claims: TGR +27.5% at 100, P90 latency -20.4% at 50"
+                                  : "");
+                fprintf(out, "%-18s %12s %14s %14s\n", "sweep", "TGR ratio", "TPOT p90 ratio",
+                        "E2E p90 ratio");
+                header = 1;
+            }
+            fprintf(out, "%-18.18s %11.3fx %13.3fx %13.3fx\n", a,
+                    num(r[i].j, "metrics.tgr_tok_s") / num(r[k].j, "metrics.tgr_tok_s"),
+                    num(r[i].j, "metrics.tpot_ms.p90") / num(r[k].j, "metrics.tpot_ms.p90"),
+                    num(r[i].j, "metrics.e2e_ms.p90") / num(r[k].j, "metrics.e2e_ms.p90"));
+            break;
+        }
+    }
+}
+
+typedef struct runs_ctx {
+    run_rec *r;
+    int n;
+} runs_ctx;
+
+static void rows_runs(ifb_csv *c, const void *ctx)
+{
+    const runs_ctx *x = ctx;
+    static const char *const keys[] = {
+        "metrics.tgr_tok_s",      "metrics.ttft_ms.p50",   "metrics.ttft_ms.p90",
+        "metrics.ttft_ms.p99",    "metrics.tpot_ms.p50",   "metrics.tpot_ms.p90",
+        "metrics.tpot_ms.p99",    "metrics.e2e_ms.p50",    "metrics.e2e_ms.p90",
+        "metrics.e2e_ms.p99",     "metrics.network_share", "metrics.link_util_max",
+        "metrics.link_util_mean", "metrics.pfc_pauses",    "metrics.drops"};
+    for (int i = 0; i < x->n; i++) {
+        const json_t *j = x->r[i].j;
+        if (!j)
+            continue;
+        char sw[256];
+        sweep_label(j, sw, sizeof sw);
+        ifb_csv_int(c, i);
+        ifb_csv_str(c, str(j, "scenario"));
+        ifb_csv_str(c, str(j, "fabric"));
+        ifb_csv_str(c, sw);
+        ifb_csv_int(c, json_is_true(json_object_get(j, "partial")));
+        for (size_t k = 0; k < sizeof keys / sizeof keys[0]; k++)
+            ifb_csv_double(c, num(j, keys[k]));
+        ifb_csv_end_row(c);
+    }
+}
+
+static int write_csv(const char *path, run_rec *r, int n, ifb_err *e)
+{
+    static const char *const hdr[] = {
+        "run",           "scenario",      "fabric",         "sweep",       "partial",
+        "tgr_tok_s",     "ttft_p50_ms",   "ttft_p90_ms",    "ttft_p99_ms", "tpot_p50_ms",
+        "tpot_p90_ms",   "tpot_p99_ms",   "e2e_p50_ms",     "e2e_p90_ms",  "e2e_p99_ms",
+        "network_share", "link_util_max", "link_util_mean", "pfc_pauses",  "drops"};
+    runs_ctx x = {r, n};
+    return ifb_csv_write_file(path, hdr, sizeof hdr / sizeof hdr[0], rows_runs, &x, e);
+}
+
+/* ---- report.html and its figures ---------------------------------------------------------- */
+
+#define MAX_SERIES 16
+
+typedef struct series_data {
+    char name[96];
+    char fabric[16];
+    int n;
+    double x[MAX_RUNS > 256 ? 256 : MAX_RUNS];
+    double tgr[256], tpot90[256], e2e90[256];
+} series_data;
+
+typedef struct report_data {
+    series_data s[MAX_SERIES];
+    int ns;
+    char xname[64];
+    int reference;
+    /* per run, for the bar charts */
+    int nr;
+    char (*label)[64];
+    const char **labels;
+    double *breakdown; /* nr x 3: compute, exposed communication, rest of the step */
+    double *util;      /* nr x 2: max, mean */
+    /* ratios */
+    double rx[256], rtgr[256], rp90[256];
+    int nratio;
+} report_data;
+
+static double sweep_x(const json_t *j, char *name, size_t cap)
+{
+    const json_t *sw = json_object_get(j, "sweep");
+    const char *k;
+    const json_t *v;
+    json_object_foreach((json_t *)sw, k, v)
+    {
+        if (!json_is_string(v))
+            continue;
+        char *end;
+        double x = strtod(json_string_value(v), &end);
+        if (end != json_string_value(v) && !*end) {
+            const char *dot = strrchr(k, '.');
+            snprintf(name, cap, "%s", dot ? dot + 1 : k);
+            return x;
+        }
+    }
+    return NAN;
+}
+
+static void collect(report_data *d, run_rec *r, int n)
+{
+    snprintf(d->xname, sizeof d->xname, "run");
+    for (int i = 0; i < n; i++) {
+        if (!r[i].j)
+            continue;
+        char xn[64] = "";
+        double x = sweep_x(r[i].j, xn, sizeof xn);
+        if (isnan(x))
+            x = i;
+        else
+            snprintf(d->xname, sizeof d->xname, "%s", xn);
+        const char *name = str(r[i].j, "scenario");
+        int k = 0;
+        while (k < d->ns && strcmp(d->s[k].name, name))
+            k++;
+        if (k == d->ns) {
+            if (d->ns == MAX_SERIES)
+                continue;
+            snprintf(d->s[k].name, sizeof d->s[k].name, "%s", name);
+            snprintf(d->s[k].fabric, sizeof d->s[k].fabric, "%s", str(r[i].j, "fabric"));
+            d->ns++;
+        }
+        series_data *sd = &d->s[k];
+        if (sd->n == 256)
+            continue;
+        sd->x[sd->n] = x;
+        sd->tgr[sd->n] = num(r[i].j, "metrics.tgr_tok_s");
+        sd->tpot90[sd->n] = num(r[i].j, "metrics.tpot_ms.p90");
+        sd->e2e90[sd->n] = num(r[i].j, "metrics.e2e_ms.p90") / 1000.0;
+        sd->n++;
+        int m = d->nr++;
+        snprintf(d->label[m], 64, "%s %g", sd->fabric, x);
+        d->labels[m] = d->label[m];
+        double step = num(r[i].j, "metrics.step_ms"), comp = num(r[i].j, "metrics.compute_ms");
+        double exp_ = num(r[i].j, "metrics.exposed_comm_ms");
+        d->breakdown[3 * m] = comp;
+        d->breakdown[3 * m + 1] = exp_;
+        double rest = step - comp - exp_;
+        d->breakdown[3 * m + 2] = rest > 0 ? rest : 0;
+        d->util[2 * m] = num(r[i].j, "metrics.link_util_max");
+        d->util[2 * m + 1] = num(r[i].j, "metrics.link_util_mean");
+    }
+    /* Ethernet / InfiniBand at equal x, first series of each fabric */
+    const series_data *e = NULL, *ib = NULL;
+    for (int k = 0; k < d->ns; k++) {
+        if (!e && !strcmp(d->s[k].fabric, "roce"))
+            e = &d->s[k];
+        if (!ib && !strcmp(d->s[k].fabric, "infiniband"))
+            ib = &d->s[k];
+    }
+    for (int a = 0; e && ib && a < e->n; a++)
+        for (int b = 0; b < ib->n; b++)
+            if (e->x[a] == ib->x[b] && d->nratio < 256) {
+                d->rx[d->nratio] = e->x[a];
+                d->rtgr[d->nratio] = e->tgr[a] / ib->tgr[b];
+                d->rp90[d->nratio] = e->tpot90[a] / ib->tpot90[b];
+                d->nratio++;
+            }
+}
+
+typedef enum fig_kind {
+    FIG_TGR,
+    FIG_P90,
+    FIG_E2E,
+    FIG_RATIO,
+    FIG_BREAKDOWN,
+    FIG_UTIL,
+    FIG_N
+} fig_kind;
+
+static const struct {
+    const char *id, *caption;
+} FIGS[FIG_N] = {
+    {"fig-tgr", "Token generation rate (output tokens/s over the measurement window) per fabric."},
+    {"fig-p90", "P90 time per output token (TPOT, over requests) per fabric."},
+    {"fig-e2e", "P90 end-to-end request latency per fabric."},
+    {"fig-ratio", "Ethernet (RoCEv2) / InfiniBand ratios of TGR and P90 TPOT at equal load; the "
+                  "vendor's two claimed points are marked, the dashed line is parity."},
+    {"fig-breakdown", "Mean step time split into compute, exposed communication (network time "
+                      "not hidden behind compute) and the rest (synchronisation, queueing)."},
+    {"fig-util", "Maximum and mean utilization of the fabric's links over each run."},
+};
+
+static int draw(FILE *f, const report_data *d, fig_kind k, ifb_err *e)
+{
+    ifb_svg_series s[MAX_SERIES];
+    int ns = 0;
+    if (k == FIG_TGR || k == FIG_P90 || k == FIG_E2E) {
+        for (int i = 0; i < d->ns; i++)
+            s[ns++] = (ifb_svg_series){d->s[i].name, d->s[i].x,
+                                       k == FIG_TGR   ? d->s[i].tgr
+                                       : k == FIG_P90 ? d->s[i].tpot90
+                                                      : d->s[i].e2e90,
+                                       (size_t)d->s[i].n};
+        ifb_svg_line_chart c = {.title = FIGS[k].caption,
+                                .x_title = d->xname,
+                                .y_title = k == FIG_TGR   ? "output tokens/s"
+                                           : k == FIG_P90 ? "P90 TPOT (ms)"
+                                                          : "P90 E2E (s)",
+                                .series = s,
+                                .nseries = (size_t)ns,
+                                .y_from_zero = true};
+        c.title = k == FIG_TGR   ? "Token generation rate"
+                  : k == FIG_P90 ? "P90 time per output token"
+                                 : "P90 end-to-end latency";
+        return ifb_svg_line(f, &c, e);
+    }
+    if (k == FIG_RATIO) {
+        ifb_svg_series rs[2] = {{"TGR Ethernet/IB", d->rx, d->rtgr, (size_t)d->nratio},
+                                {"P90 TPOT Ethernet/IB", d->rx, d->rp90, (size_t)d->nratio}};
+        ifb_svg_marker m[2] = {{100, 1.275, "vendor: +27.5% TGR @100"},
+                               {50, 0.796, "vendor: -20.4% P90 latency @50"}};
+        ifb_svg_line_chart c = {.title = "Ethernet / InfiniBand",
+                                .x_title = d->xname,
+                                .y_title = "ratio",
+                                .series = rs,
+                                .nseries = 2,
+                                .markers = d->reference ? m : NULL,
+                                .nmarkers = d->reference ? 2 : 0,
+                                .has_ref = true,
+                                .ref_y = 1.0,
+                                .ref_label = "parity"};
+        return ifb_svg_line(f, &c, e);
+    }
+    if (k == FIG_BREAKDOWN) {
+        static const char *const comps[] = {"compute", "exposed communication", "other"};
+        ifb_svg_bar_chart c = {.title = "Mean step time",
+                               .x_title = "run",
+                               .y_title = "ms per step",
+                               .categories = d->labels,
+                               .ncat = (size_t)d->nr,
+                               .series = comps,
+                               .nseries = 3,
+                               .values = d->breakdown};
+        return ifb_svg_stacked_bars(f, &c, e);
+    }
+    static const char *const ser[] = {"max", "mean"};
+    ifb_svg_bar_chart c = {.title = "Link utilization",
+                           .x_title = "run",
+                           .y_title = "fraction of line rate",
+                           .categories = d->labels,
+                           .ncat = (size_t)d->nr,
+                           .series = ser,
+                           .nseries = 2,
+                           .values = d->util};
+    return ifb_svg_grouped_bars(f, &c, e);
+}
+
+static int write_svg(const char *dir, const report_data *d, fig_kind k, ifb_err *e)
+{
+    char path[1200];
+    snprintf(path, sizeof path, "%s/%s.svg", dir, FIGS[k].id);
+    ifb_ofile f;
+    if (ifb_ofile_open(&f, path, e))
+        return -1;
+    if (draw(f.f, d, k, e)) {
+        ifb_ofile_abort(&f);
+        return -1;
+    }
+    return ifb_ofile_commit(&f, e);
+}
+
+static int write_report(const ifb_summary_opts *o, run_rec *r, int n, ifb_err *e)
+{
+    report_data *d = calloc(1, sizeof *d);
+    int m = n ? n : 1;
+    char(*label)[64] = calloc((size_t)m, sizeof *label);
+    const char **labels = calloc((size_t)m, sizeof *labels);
+    double *bd = calloc((size_t)m * 3, sizeof *bd), *ut = calloc((size_t)m * 2, sizeof *ut);
+    if (!d || !label || !labels || !bd || !ut) {
+        free(d);
+        free(label);
+        free(labels);
+        free(bd);
+        free(ut);
+        return ifb_err_msg(e, "out of memory");
+    }
+    d->label = label;
+    d->labels = labels;
+    d->breakdown = bd;
+    d->util = ut;
+    d->reference = o->reference;
+    collect(d, r, n);
+    int rc = 0;
+    for (int k = 0; k < FIG_N && !rc; k++)
+        rc = write_svg(o->outdir, d, (fig_kind)k, e);
+    char path[1200];
+    snprintf(path, sizeof path, "%s/report.html", o->outdir);
+    ifb_ofile f;
+    if (!rc)
+        rc = ifb_ofile_open(&f, path, e);
+    if (!rc) {
+        ifb_html h;
+        ifb_html_begin(&h, f.f,
+                       o->reference ? "infabric: the reference experiment"
+                                    : "infabric: experiment report");
+        ifb_html_para(
+            &h, o->reference
+                    ? "DeepSeek-R1 671B served on 2 servers x 8 NVIDIA H20 (4 x 400G ConnectX-7 "
+                      "per server) through one 51.2T Ethernet switch running RoCEv2 (CX864E-N "
+                      "class, 560 ns) and, as the baseline, one NDR InfiniBand switch (QM9700 "
+                      "class), at increasing numbers of concurrent requests (closed loop). Every "
+                      "figure is predicted from the scenario files' parameters; none is fitted "
+                      "to the vendor's claims, which are marked on the ratio plot for "
+                      "comparison.\n\n"
+                      "TGR is output tokens per second over the measurement window (after "
+                      "warm-up). TPOT is the mean time between a request's output tokens; its "
+                      "P90 is taken over requests. Exposed communication is the part of a "
+                      "step's network time not hidden behind compute: where it is a small "
+                      "share of the step, no fabric can change TGR much. "
+                      "docs/reference-experiment.md explains where a difference between the "
+                      "fabrics can and cannot come from."
+                    : "Results of `infabric run`. TGR is output tokens per second over the "
+                      "measurement window; TPOT and E2E percentiles are over requests.");
+        if (o->partial)
+            ifb_html_para(&h, "PARTIAL: the experiment was interrupted or a run failed; only "
+                              "finished runs are shown.");
+        ifb_html_heading(&h, 2, "summary", "Summary");
+        enum { NCOL = 8 };
+        const char *const hdr[NCOL] = {"scenario",    "fabric",        "sweep",
+                                       "TGR (tok/s)", "TTFT p90 (ms)", "TPOT p90 (ms)",
+                                       "E2E p90 (s)", "network share"};
+        char(*cellbuf)[NCOL][64] = calloc((size_t)m, sizeof *cellbuf);
+        const char **cells = calloc((size_t)m * NCOL, sizeof *cells);
+        int rows = 0;
+        for (int i = 0; cellbuf && cells && i < n; i++) {
+            if (!r[i].j)
+                continue;
+            snprintf(cellbuf[rows][0], 64, "%s", str(r[i].j, "scenario"));
+            snprintf(cellbuf[rows][1], 64, "%s", str(r[i].j, "fabric"));
+            sweep_label(r[i].j, cellbuf[rows][2], 64);
+            snprintf(cellbuf[rows][3], 64, "%.1f", num(r[i].j, "metrics.tgr_tok_s"));
+            snprintf(cellbuf[rows][4], 64, "%.1f", num(r[i].j, "metrics.ttft_ms.p90"));
+            snprintf(cellbuf[rows][5], 64, "%.2f", num(r[i].j, "metrics.tpot_ms.p90"));
+            snprintf(cellbuf[rows][6], 64, "%.2f", num(r[i].j, "metrics.e2e_ms.p90") / 1000.0);
+            snprintf(cellbuf[rows][7], 64, "%.1f%%", 100.0 * num(r[i].j, "metrics.network_share"));
+            for (int c = 0; c < NCOL; c++)
+                cells[rows * NCOL + c] = cellbuf[rows][c];
+            rows++;
+        }
+        ifb_html_table(&h, "tab-summary", "Every run", hdr, NCOL, cells, (size_t)rows);
+        free(cellbuf);
+        free(cells);
+        ifb_html_heading(&h, 2, "figures", "Figures");
+        for (int k = 0; k < FIG_N; k++) {
+            if (ifb_html_figure_begin(&h, FIGS[k].id, FIGS[k].caption) == 0)
+                draw(h.f, d, (fig_kind)k, e);
+            ifb_html_figure_end(&h);
+        }
+        ifb_html_heading(&h, 2, "files", "Files");
+        const char *const hrefs[] = {"summary.json", "runs.csv", "runs/"};
+        ifb_html_links(&h, hrefs, NULL, 3);
+        rc = ifb_html_end(&h, e);
+        if (rc)
+            ifb_ofile_abort(&f);
+        else
+            rc = ifb_ofile_commit(&f, e);
+    }
+    free(d);
+    free(label);
+    free(labels);
+    free(bd);
+    free(ut);
+    return rc;
+}
+
+int ifb_summary_write(const ifb_summary_opts *o, ifb_err *e)
+{
+    int n = o->nruns > MAX_RUNS ? MAX_RUNS : o->nruns;
+    run_rec *r = calloc((size_t)(n ? n : 1), sizeof *r);
+    if (!r)
+        return ifb_err_msg(e, "out of memory");
+    int have = 0;
+    for (int i = 0; i < n; i++) {
+        char path[1200];
+        snprintf(path, sizeof path, "%s/%03d.json", o->runs_dir, i);
+        r[i].text = slurp(path);
+        if (r[i].text) {
+            json_error_t je;
+            r[i].j = json_loads(r[i].text, 0, &je);
+            if (!r[i].j) {
+                free(r[i].text);
+                r[i].text = NULL;
+            } else {
+                have++;
+            }
+        }
+    }
+    char path[1200];
+    snprintf(path, sizeof path, "%s/summary.json", o->outdir);
+    ifb_ofile f;
+    int rc = ifb_ofile_open(&f, path, e);
+    if (!rc) {
+        fprintf(f.f,
+                "{\n  \"tool\": \"infabric run\",\n  \"partial\": %s,\n  \"planned\": %d,\n"
+                "  \"completed\": %d,\n  \"runs\": [",
+                o->partial || have < o->nplanned ? "true" : "false", o->nplanned, have);
+        int first = 1;
+        for (int i = 0; i < n; i++) {
+            if (!r[i].text)
+                continue;
+            size_t len = strlen(r[i].text);
+            while (len && (r[i].text[len - 1] == '\n' || r[i].text[len - 1] == ' '))
+                len--;
+            fprintf(f.f, "%s\n%.*s", first ? "" : ",", (int)len, r[i].text);
+            first = 0;
+        }
+        fputs(first ? "]\n}\n" : "\n  ]\n}\n", f.f);
+        rc = ifb_ofile_commit(&f, e);
+    }
+    if (!rc) {
+        snprintf(path, sizeof path, "%s/runs.csv", o->outdir);
+        rc = write_csv(path, r, n, e);
+    }
+    if (!rc)
+        rc = write_report(o, r, n, e);
+    if (!rc && o->print)
+        print_table(o->print, r, n, o->reference, o->partial || have < o->nplanned);
+    for (int i = 0; i < n; i++) {
+        free(r[i].text);
+        if (r[i].j)
+            json_decref(r[i].j);
+    }
+    free(r);
+    return rc;
+}

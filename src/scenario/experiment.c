@@ -1,0 +1,195 @@
+/* One experiment run (see experiment.h): scenario -> fabric + serving workload -> engine ->
+ * metrics. The result object holds the sweep point, the serving metrics the summary table and
+ * plots use, and the fabric's counters, so a reader can tell where a difference comes from. */
+#include "scenario/experiment.h"
+
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "net/fabric.h"
+#include "report/out.h"
+#include "scenario/scenario.h"
+#include "workload/serving.h"
+
+typedef struct loaded {
+    ifb_scenario sc;
+    ifb_serving_cfg scfg;
+    int have_scfg;
+} loaded;
+
+static void unload(loaded *l)
+{
+    if (l->have_scfg)
+        ifb_serving_cfg_free(&l->scfg);
+    ifb_scenario_free(&l->sc);
+}
+
+static int load(const ifb_job *job, loaded *l, ifb_err *e)
+{
+    memset(l, 0, sizeof *l);
+    if (ifb_scenario_load(&l->sc, job->scenario, job->sets, job->nsets, e))
+        return -1;
+    if (job->seed >= 0)
+        l->sc.seed = (uint64_t)job->seed;
+    if (ifb_serving_cfg_load(l->sc.cfg, "workload", &l->scfg, e))
+        return -1;
+    l->have_scfg = 1;
+    return ifb_scenario_check_unused(&l->sc, e);
+}
+
+int ifb_experiment_check(const ifb_job *job, ifb_err *e)
+{
+    loaded l;
+    int rc = load(job, &l, e);
+    unload(&l);
+    return rc;
+}
+
+static void pctl_ms(ifb_json *j, const char *key, const ifb_pctl *p, double scale)
+{
+    ifb_json_kobj_begin(j, key);
+    ifb_json_kdouble(j, "p50", p->p50 * scale);
+    ifb_json_kdouble(j, "p90", p->p90 * scale);
+    ifb_json_kdouble(j, "p99", p->p99 * scale);
+    ifb_json_kdouble(j, "mean", p->mean * scale);
+    ifb_json_obj_end(j);
+}
+
+static int write_csvs(const ifb_job *job, ifb_serving *sv, ifb_err *e)
+{
+    if (!job->csv_prefix)
+        return 0;
+    char path[1100];
+    ifb_ofile f;
+    snprintf(path, sizeof path, "%s-requests.csv", job->csv_prefix);
+    if (ifb_ofile_open(&f, path, e))
+        return -1;
+    if (ifb_serving_write_requests_csv(sv, f.f, e)) {
+        ifb_ofile_abort(&f);
+        return -1;
+    }
+    if (ifb_ofile_commit(&f, e))
+        return -1;
+    snprintf(path, sizeof path, "%s-steps.csv", job->csv_prefix);
+    if (ifb_ofile_open(&f, path, e))
+        return -1;
+    if (ifb_serving_write_steps_csv(sv, f.f, e)) {
+        ifb_ofile_abort(&f);
+        return -1;
+    }
+    return ifb_ofile_commit(&f, e);
+}
+
+int ifb_experiment_run(const ifb_job *job, FILE *out, const volatile sig_atomic_t *interrupt,
+                       ifb_err *e)
+{
+    loaded l;
+    if (load(job, &l, e)) {
+        unload(&l);
+        return 2;
+    }
+    ifb_sim sim;
+    ifb_sim_init(&sim, l.sc.seed);
+    sim.interrupt = interrupt;
+    sim.check = job->check;
+    sim.max_wall = job->max_wall;
+    sim.watchdog = 50 * IFB_MS;
+    sim.stall_events = 10000000;
+    ifb_fabric *fab = NULL;
+    ifb_serving *sv = NULL;
+    int rc = 0;
+    if (ifb_fabric_create(&fab, &sim, &l.sc.topo, &l.sc.fab, e) ||
+        ifb_serving_create(&sv, &l.scfg, l.sc.topo.nservers, l.sc.topo.gpus_per_server, e) ||
+        ifb_serving_start(sv, &sim, ifb_fabric_net(fab), e)) {
+        rc = 2;
+        goto done;
+    }
+    ifb_sim_start_watchdog(&sim);
+    ifb_stop stop = ifb_sim_run(&sim);
+    const ifb_serving_result *r = ifb_serving_finish(sv);
+    if (stop == IFB_STOP_ERROR) {
+        ifb_err_msg(e, "%s", sim.error);
+        rc = 1;
+        goto done;
+    }
+    int partial = !r->done;
+    /* link utilization over the whole run, fabric ports only */
+    double umax = 0, usum = 0;
+    int nu = 0;
+    ifb_time end = sim.now ? sim.now : 1;
+    uint64_t drops = 0;
+    for (int p = 0; p < ifb_fabric_nports(fab); p++) {
+        uint64_t rate = ifb_fabric_port_rate(fab, p);
+        if (!rate)
+            continue;
+        const ifb_port_stats *st = ifb_fabric_port_stats(fab, p);
+        double u = (double)st->tx_bytes * 8.0 / ((double)rate * ifb_time_to_s(end));
+        umax = u > umax ? u : umax;
+        usum += u;
+        nu++;
+        drops += st->drops;
+    }
+    const ifb_fabric_counters *c = ifb_fabric_counts(fab);
+    ifb_json j;
+    ifb_json_init(&j, out, 2);
+    ifb_json_obj_begin(&j);
+    ifb_json_kstr(&j, "scenario", l.sc.name);
+    ifb_json_kstr(&j, "source", l.sc.source);
+    ifb_json_kstr(&j, "fabric", l.sc.fab.l2 == IFB_L2_IB ? "infiniband" : "roce");
+    ifb_json_kobj_begin(&j, "sweep");
+    for (int i = job->nsets - job->nswept; i < job->nsets; i++) {
+        const char *eq = strchr(job->sets[i], '=');
+        char key[256];
+        snprintf(key, sizeof key, "%.*s", (int)(eq - job->sets[i]), job->sets[i]);
+        ifb_json_kstr(&j, key, eq + 1);
+    }
+    ifb_json_obj_end(&j);
+    ifb_json_kuint(&j, "seed", l.sc.seed);
+    ifb_json_kbool(&j, "partial", partial);
+    ifb_json_kstr(&j, "stop", ifb_stop_name(stop));
+    ifb_json_kobj_begin(&j, "metrics");
+    ifb_json_kdouble(&j, "tgr_tok_s", r->tgr);
+    pctl_ms(&j, "ttft_ms", &r->ttft, 1e3);
+    pctl_ms(&j, "tpot_ms", &r->tpot, 1e3);
+    pctl_ms(&j, "e2e_ms", &r->e2e, 1e3);
+    pctl_ms(&j, "itl_ms", &r->itl, 1e3);
+    ifb_json_kdouble(&j, "network_share", r->network_share);
+    ifb_json_kdouble(&j, "step_ms", r->step_mean * 1e3);
+    ifb_json_kdouble(&j, "compute_ms", r->compute_mean * 1e3);
+    ifb_json_kdouble(&j, "comm_ms", r->comm_mean * 1e3);
+    ifb_json_kdouble(&j, "exposed_comm_ms", r->exposed_mean * 1e3);
+    ifb_json_kdouble(&j, "gpu_busy", r->gpu_busy);
+    ifb_json_kdouble(&j, "link_util_max", umax);
+    ifb_json_kdouble(&j, "link_util_mean", nu ? usum / nu : 0);
+    ifb_json_kuint(&j, "drops", drops);
+    ifb_json_kuint(&j, "retransmitted_pkts", c->retx_pkts);
+    ifb_json_obj_end(&j);
+    ifb_json_key(&j, "serving");
+    ifb_serving_write_summary(sv, &j);
+    ifb_json_kobj_begin(&j, "simulation");
+    ifb_json_kdouble(&j, "sim_time_s", ifb_time_to_s(sim.now));
+    ifb_json_kuint(&j, "events", sim.events);
+    ifb_json_kuint(&j, "packets", c->pkts_created);
+    ifb_json_kuint(&j, "nvlink_msgs", c->nvlink_msgs);
+    ifb_json_kuint(&j, "msgs", c->msgs_posted);
+    ifb_json_obj_end(&j);
+    ifb_json_obj_end(&j);
+    if (ifb_json_finish(&j, e)) {
+        rc = 1;
+        goto done;
+    }
+    if (write_csvs(job, sv, e)) {
+        rc = 1;
+        goto done;
+    }
+    rc = partial ? 3 : 0;
+done:
+    if (sv)
+        ifb_serving_destroy(sv);
+    if (fab)
+        ifb_fabric_destroy(fab);
+    ifb_sim_destroy(&sim);
+    unload(&l);
+    return rc;
+}

@@ -1,0 +1,33 @@
+/* One experiment run: a scenario plus overrides, simulated end to end (fabric + serving
+ * workload), its results written as one JSON object. `infabric run` executes many of these,
+ * one per forked worker, and merges their objects into the experiment's summary. */
+#ifndef IFB_EXPERIMENT_H
+#define IFB_EXPERIMENT_H
+#include <signal.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#include "core/err.h"
+
+#define IFB_JOB_MAX_SETS 256
+
+typedef struct ifb_job {
+    const char *scenario;              /* path or embedded name */
+    const char *sets[IFB_JOB_MAX_SETS]; /* --set overrides, sweep values last */
+    int nsets;
+    int nswept;                        /* the last nswept sets are this job's sweep point */
+    int64_t seed;                      /* -1: the scenario's */
+    int check;                         /* --check */
+    double max_wall;                   /* seconds, 0 = none */
+    const char *csv_prefix;            /* per-run CSVs go to PREFIX-requests.csv etc. (or NULL) */
+} ifb_job;
+
+/* Loads and validates the job's scenario without running it (unknown keys included). */
+int ifb_experiment_check(const ifb_job *job, ifb_err *e);
+/* Runs the job and writes one JSON object describing it to `out` (indent 2, nested at
+ * `depth`). Returns 0 when the run completed, IFB_EXIT_INTERRUPTED (with a valid object marked
+ * "partial") when interrupted or stopped by a limit, 2 on bad input, 1 on a failed run. */
+int ifb_experiment_run(const ifb_job *job, FILE *out, const volatile sig_atomic_t *interrupt,
+                       ifb_err *e);
+
+#endif
