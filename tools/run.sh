@@ -5,6 +5,4 @@ cd "$(dirname "$0")/.."
 tools/deps.sh build-essential cmake ninja-build pkg-config libyaml-dev libjansson-dev
 cmake -S . -B build -G Ninja -DCMAKE_BUILD_TYPE=Release -DIFB_TESTS=OFF >/dev/null
 cmake --build build
-# For now the main job is the microbenchmark on the reference fabric; `infabric run` (the
-# serving experiment) takes over when it lands.
-exec build/infabric bench "$@"
+exec build/infabric run "$@"

@@ -63,7 +63,8 @@ static void bench_usage(FILE *f)
           "      --max-events N   stop each run after N events (partial results)\n"
           "      --max-wall S     stop each run after S seconds of wall time (partial)\n"
           "      --watchdog TIME  stop if nothing is delivered for TIME of simulated time\n"
-          "                       while messages are outstanding (default 50ms, 0 = off)\n"
+          "                       while messages are outstanding (default 2 x rto + 50ms,\n"
+          "                       0 = off)\n"
           "Endpoints are GPUs, numbered server * gpus_per_server + gpu.\n",
           f);
 }
@@ -132,7 +133,7 @@ static int parse_opts(int argc, char **argv, bench_opts *o, int bench)
     o->kind = IFB_MB_ALLTOALL;
     o->seed = -1;
     o->dst = -1;
-    o->watchdog = 50 * IFB_MS;
+    o->watchdog = IFB_TIME_NEVER; /* auto: longer than the retransmission timeout */
     optind = 1;
     opterr = 0;
     int c;
@@ -329,7 +330,7 @@ int ifb_cmd_bench(int argc, char **argv)
         sim->check = o.check;
         sim->max_events = o.max_events;
         sim->max_wall = o.max_wall;
-        sim->watchdog = o.watchdog;
+        sim->watchdog = o.watchdog != IFB_TIME_NEVER ? o.watchdog : 2 * sc.fab.rto + 50 * IFB_MS;
         sim->stall_events = 10000000;
         if (ifb_fabric_create(&fabs[i], sim, &sc.topo, &sc.fab, &e)) {
             fprintf(stderr, "infabric: %s\n", e.msg);

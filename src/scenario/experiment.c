@@ -94,7 +94,7 @@ int ifb_experiment_run(const ifb_job *job, FILE *out, const volatile sig_atomic_
     sim.interrupt = interrupt;
     sim.check = job->check;
     sim.max_wall = job->max_wall;
-    sim.watchdog = 50 * IFB_MS;
+    sim.watchdog = 2 * l.sc.fab.rto + 50 * IFB_MS; /* a lost packet's timeout is progress */
     sim.stall_events = 10000000;
     ifb_fabric *fab = NULL;
     ifb_serving *sv = NULL;
