@@ -12,6 +12,7 @@
 #include "net/fabric.h"
 #include "net/pcap.h"
 #include "report/out.h"
+#include "scenario/experiment.h"
 #include "scenario/scenario.h"
 #include "workload/microbench.h"
 
@@ -648,9 +649,13 @@ int ifb_cmd_check(int argc, char **argv)
     ifb_err e = {{0}};
     ifb_scenario sc;
     int rc = ifb_scenario_load(&sc, o.scenario, o.sets, o.nsets, &e);
-    if (!rc) {
-        ifb_cfg_mark_used(sc.cfg, "workload");
-        ifb_cfg_mark_used(sc.cfg, "serving");
+    if (!rc && ifb_cfg_has(sc.cfg, "workload")) {
+        /* the serving experiment's view: model, GPU, parallelism and memory checked too */
+        ifb_job job = {.scenario = o.scenario, .nsets = o.nsets, .seed = -1};
+        for (int i = 0; i < o.nsets; i++)
+            job.sets[i] = o.sets[i];
+        rc = ifb_experiment_check(&job, &e);
+    } else if (!rc) {
         rc = ifb_scenario_check_unused(&sc, &e);
     }
     if (rc) {

@@ -42,6 +42,14 @@ int ifb_experiment_check(const ifb_job *job, ifb_err *e)
 {
     loaded l;
     int rc = load(job, &l, e);
+    if (!rc) {
+        /* the layout and the memory check too: parallelism that does not divide, a model
+         * that does not fit */
+        ifb_serving *sv = NULL;
+        rc = ifb_serving_create(&sv, &l.scfg, l.sc.topo.nservers, l.sc.topo.gpus_per_server, e);
+        if (sv)
+            ifb_serving_destroy(sv);
+    }
     unload(&l);
     return rc;
 }
