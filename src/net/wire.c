@@ -626,7 +626,8 @@ static int decode_roce(const uint8_t *b, size_t len, ifb_pkt *out, ifb_int_hop *
         return -1;
     out->dscp = ip[1] >> 2;
     out->ecn = ip[1] & 3;
-    out->hops = (uint8_t)(ip[8] <= IPV4_TTL ? IPV4_TTL - ip[8] : 0);
+    /* encode writes TTL 1 for 63 hops or more: TTL 0 reads back the same, a fixed point */
+    out->hops = (uint8_t)(ip[8] <= IPV4_TTL ? IPV4_TTL - (ip[8] ? ip[8] : 1) : 0);
     if (get16(udp + 4) != tot - IFB_IPV4_HDR)
         return -1;
     out->sport = (uint16_t)get16(udp);

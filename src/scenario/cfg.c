@@ -845,8 +845,38 @@ static int set_walk(ifb_cfg *c, const char *path, const step *st, int ns, node *
     return 0;
 }
 
+/* Strict UTF-8: no overlong forms, surrogates or code points above U+10FFFF, so that whatever
+ * --set stores can be dumped and read back by libyaml. */
+static int utf8_valid(const unsigned char *p)
+{
+    while (*p) {
+        unsigned c = *p;
+        int n = c < 0x80             ? 0
+                : (c & 0xe0) == 0xc0 ? 1
+                : (c & 0xf0) == 0xe0 ? 2
+                : (c & 0xf8) == 0xf0 ? 3
+                                     : -1;
+        if (n < 0)
+            return 0;
+        uint32_t cp = n == 0 ? c : n == 1 ? c & 0x1f : n == 2 ? c & 0x0f : c & 0x07;
+        for (int i = 1; i <= n; i++) {
+            if ((p[i] & 0xc0) != 0x80)
+                return 0;
+            cp = cp << 6 | (p[i] & 0x3f);
+        }
+        static const uint32_t min[4] = {0, 0x80, 0x800, 0x10000};
+        if (cp < min[n] || cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff))
+            return 0;
+        p += n + 1;
+    }
+    return 1;
+}
+
 int ifb_cfg_set(ifb_cfg *c, const char *assign, ifb_err *e)
 {
+    if (!utf8_valid((const unsigned char *)assign))
+        return ifb_err_set(e, NULL, 0, "--set", "an assignment in UTF-8 text",
+                           "invalid UTF-8 bytes");
     const char *eq = strchr(assign, '=');
     if (!eq)
         return ifb_err_set(e, NULL, 0, "--set",

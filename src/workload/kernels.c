@@ -700,14 +700,22 @@ static int run_value(const ifb_kernel_sample *s, size_t a, size_t b, int d, doub
     return r;
 }
 
-static void finish(const ifb_kernel_table *t, double fl, double by, ifb_dtype dt,
-                   ifb_kernel_result *r)
+/* Fills the derived figures; -1 when degenerate table values (e.g. subnormal sizes) gave a
+ * time that is not a finite non-negative number. */
+static int finish(const ifb_kernel_table *t, double fl, double by, ifb_dtype dt,
+                  ifb_kernel_result *r)
 {
+    if (!isfinite(r->us) || r->us < 0)
+        return -1;
     double sec = r->us * 1e-6, peak = ifb_gpu_peak_flops(&t->gpu, dt);
     r->mfu = peak > 0 && sec > 0 ? fl / (sec * peak) : 0;
     r->roof_eff = sec > 0 ? bound_s(t, fl, by, dt) / sec : 0;
+    if (isnan(r->mfu) || isnan(r->roof_eff))
+        return -1;
     double ps = r->us * 1e6;
-    r->time = ps < 1.8e19 ? (ifb_time)llround(ps) : IFB_TIME_NEVER;
+    /* llround's long long ends at 9.2e18 ps (107 days): beyond is "never" */
+    r->time = ps < 9.2e18 ? (ifb_time)llround(ps) : IFB_TIME_NEVER;
+    return 0;
 }
 
 int ifb_kernel_time(const ifb_kernel_table *t, const ifb_kernel_shape *s, ifb_kernel_result *r,
@@ -749,7 +757,9 @@ int ifb_kernel_time(const ifb_kernel_table *t, const ifb_kernel_shape *s, ifb_ke
             int c = run_value(t->s, a, b, 0, size[0], o, &r->us, &r->line_lo, &r->line_hi);
             if (c >= 0) {
                 r->source = c == 0 ? IFB_KSRC_MEASURED : IFB_KSRC_INTERPOLATED;
-                finish(t, fl, by, dt, r);
+                if (finish(t, fl, by, dt, r))
+                    return ifb_err_set(e, t->name, 0, "shape", "a finite kernel time",
+                                       "a non-finite one (degenerate table values)");
                 return 0;
             }
         } else {
@@ -775,7 +785,9 @@ int ifb_kernel_time(const ifb_kernel_table *t, const ifb_kernel_shape *s, ifb_ke
                     run_value(t->s, lo_a, lo_b, 1, size[1], o, &r->us, &r->line_lo, &r->line_hi);
                 if (c >= 0) {
                     r->source = c == 0 ? IFB_KSRC_MEASURED : IFB_KSRC_INTERPOLATED;
-                    finish(t, fl, by, dt, r);
+                    if (finish(t, fl, by, dt, r))
+                        return ifb_err_set(e, t->name, 0, "shape", "a finite kernel time",
+                                           "a non-finite one (degenerate table values)");
                     return 0;
                 }
             } else if (lo_a < b && hi_a < b &&
@@ -787,7 +799,9 @@ int ifb_kernel_time(const ifb_kernel_table *t, const ifb_kernel_shape *s, ifb_ke
                 r->line_lo = l0 < l1 ? l0 : l1;
                 r->line_hi = h0 > h1 ? h0 : h1;
                 r->source = IFB_KSRC_INTERPOLATED;
-                finish(t, fl, by, dt, r);
+                if (finish(t, fl, by, dt, r))
+                    return ifb_err_set(e, t->name, 0, "shape", "a finite kernel time",
+                                       "a non-finite one (degenerate table values)");
                 return 0;
             }
         }
@@ -807,7 +821,9 @@ int ifb_kernel_time(const ifb_kernel_table *t, const ifb_kernel_shape *s, ifb_ke
     r->us = bound_s(t, fl, by, dt) / eff * 1e6;
     r->line_lo = r->line_hi = t->s[near].line;
     r->source = IFB_KSRC_ROOFLINE;
-    finish(t, fl, by, dt, r);
+    if (finish(t, fl, by, dt, r))
+        return ifb_err_set(e, t->name, 0, "shape", "a finite kernel time",
+                           "a non-finite one (degenerate table values)");
     return 0;
 }
 

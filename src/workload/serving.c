@@ -1033,6 +1033,7 @@ static void gpu_start(ifb_serving *s, int r, int c)
 
 static void gpu_done_ev(ifb_sim *sim, void *obj, uint64_t arg)
 {
+    sim->progress++; /* compute finishing is progress too, for the watchdog */
     (void)sim;
     ifb_serving *s = obj;
     int r = (int)(arg / 2), c = (int)(arg % 2);
