@@ -267,6 +267,20 @@ static void progress(int i, int n, uint64_t bytes)
         fprintf(stderr, "\rbench: size %d/%d (%" PRIu64 " B)   ", i + 1, n, bytes);
 }
 
+static void print_row(const bench_opts *o, const bench_row *r)
+{
+    if (isatty(2))
+        fputs("\r\033[K", stderr);
+    char lat[32] = "-";
+    if (o->kind == IFB_MB_PINGPONG)
+        snprintf(lat, sizeof lat, "%.3f", r->r.lat_us);
+    printf("  %12.0f %12.3f %11.2f %11.2f %10s %8" PRIu64 " %7" PRIu64 " %7" PRIu64 "%s\n",
+           r->r.size_bytes, ifb_time_to_us(r->r.time), r->r.algbw / 1e9, r->r.busbw / 1e9, lat,
+           r->r.msgs, r->cnt.pkts_dropped, r->cnt.retx_pkts,
+           r->stop == IFB_STOP_EMPTY ? "" : "  (stopped)");
+    fflush(stdout);
+}
+
 int ifb_cmd_bench(int argc, char **argv)
 {
     bench_opts o;
@@ -323,6 +337,13 @@ int ifb_cmd_bench(int argc, char **argv)
             return IFB_EXIT_INPUT;
         }
     }
+    if (!o.json) {
+        printf("# infabric bench %s on %s (%d endpoints, seed %" PRIu64 ")\n", ifb_mb_names[o.kind],
+               sc.name, nep, seed);
+        printf("# %12s %12s %11s %11s %10s %8s %7s %7s\n", "size(B)", "time(us)", "algbw(GB/s)",
+               "busbw(GB/s)", "lat(us)", "msgs", "drops", "retx");
+        fflush(stdout);
+    }
     for (int i = 0; i < o.nsizes; i++) {
         progress(i, o.nsizes, o.sizes[i]);
         ifb_sim *sim = &sims[i];
@@ -360,6 +381,8 @@ int ifb_cmd_bench(int argc, char **argv)
         row->sim_end = sim->now;
         row->events = sim->events;
         row->stop = sim->stop;
+        if (!o.json) /* a row as soon as its size is done, as nccl-tests prints */
+            print_row(&o, row);
         if (sim->stop == IFB_STOP_INTERRUPT || sim->stop == IFB_STOP_WALL ||
             sim->stop == IFB_STOP_EVENTS) {
             fprintf(stderr, "infabric: run stopped (%s) at t=%.3f us: results are partial\n",
@@ -393,21 +416,9 @@ int ifb_cmd_bench(int argc, char **argv)
         status = status ? status : IFB_EXIT_FAIL;
     }
     int nfab = nrows;
-    if (!o.json) {
-        printf("# infabric bench %s on %s (%d endpoints, seed %" PRIu64 ")%s\n",
-               ifb_mb_names[o.kind], sc.name, nep, seed, partial ? " PARTIAL" : "");
-        printf("# %12s %12s %11s %11s %10s %8s %7s %7s\n", "size(B)", "time(us)", "algbw(GB/s)",
-               "busbw(GB/s)", "lat(us)", "msgs", "drops", "retx");
-        for (int i = 0; i < nrows; i++) {
-            const bench_row *r = &rows[i];
-            char lat[32] = "-";
-            if (o.kind == IFB_MB_PINGPONG)
-                snprintf(lat, sizeof lat, "%.3f", r->r.lat_us);
-            printf("  %12.0f %12.3f %11.2f %11.2f %10s %8" PRIu64 " %7" PRIu64 " %7" PRIu64 "\n",
-                   r->r.size_bytes, ifb_time_to_us(r->r.time), r->r.algbw / 1e9, r->r.busbw / 1e9,
-                   lat, r->r.msgs, r->cnt.pkts_dropped, r->cnt.retx_pkts);
-        }
-    } else {
+    if (!o.json && partial)
+        printf("# PARTIAL: the last run was stopped early\n");
+    if (o.json) {
         ifb_json j;
         ifb_json_init(&j, stdout, 2);
         ifb_json_arr_begin(&j);
