@@ -58,7 +58,8 @@ static void bench_usage(FILE *f)
           "      --src A --dst B  endpoints for pingpong/bw; --dst is the incast receiver\n"
           "      --seed N         override the scenario seed\n"
           "      --set KEY=VALUE  override a scenario value (repeatable)\n"
-          "  -o, --out DIR        write summary.json, messages.csv, ports.csv, qps.csv, util.csv\n"
+          "  -o, --out DIR        write summary.json, messages.csv, ports.csv, qps.csv,\n"
+          "                       queues.csv, util.csv\n"
           "      --json           JSON on stdout instead of the table\n"
           "      --check          verify invariants while running (slower)\n"
           "      --max-events N   stop each run after N events (partial results)\n"
@@ -583,6 +584,36 @@ static void rows_util(ifb_csv *c, const void *ctx)
     }
 }
 
+static void rows_queues(ifb_csv *c, const void *ctx)
+{
+    const out_ctx *x = ctx;
+    for (int i = 0; i < x->nrows; i++) {
+        for (int p = 0; p < ifb_fabric_nports(x->fabs[i]); p++) {
+            uint32_t nb, bw;
+            const uint64_t *h = ifb_fabric_queue_hist(x->fabs[i], p, &nb, &bw);
+            if (!h)
+                continue;
+            /* after the port's last queue change its queue stayed empty until the end */
+            const ifb_port_stats *st = ifb_fabric_port_stats(x->fabs[i], p);
+            ifb_time rest =
+                x->rows[i].sim_end > st->last_change ? x->rows[i].sim_end - st->last_change : 0;
+            double total = (double)rest;
+            for (uint32_t k = 0; k < nb; k++)
+                total += (double)h[k];
+            for (uint32_t k = 0; k < nb && total > 0; k++) {
+                double t = (double)h[k] + (k == 0 ? (double)rest : 0);
+                if (t <= 0)
+                    continue;
+                ifb_csv_uint(c, x->rows[i].bytes);
+                ifb_csv_int(c, p);
+                ifb_csv_uint(c, (uint64_t)k * bw);
+                ifb_csv_double(c, t / total);
+                ifb_csv_end_row(c);
+            }
+        }
+    }
+}
+
 static void rows_qps(ifb_csv *c, const void *ctx)
 {
     const out_ctx *x = ctx;
@@ -617,6 +648,7 @@ static int write_outputs(const bench_opts *o, const ifb_scenario *sc, const benc
                                          "max_queue_bytes",
                                          "drops"};
     static const char *const h_qp[] = {"size", "qp", "retransmitted_pkts"};
+    static const char *const h_queue[] = {"size", "port", "bin_lo_bytes", "time_fraction"};
     static const char *const h_util[] = {"size", "t_us", "port", "util"};
     static const struct {
         const char *name;
@@ -626,6 +658,7 @@ static int write_outputs(const bench_opts *o, const ifb_scenario *sc, const benc
     } files[] = {{"messages.csv", h_msg, 9, rows_messages},
                  {"ports.csv", h_port, 12, rows_ports},
                  {"qps.csv", h_qp, 3, rows_qps},
+                 {"queues.csv", h_queue, 4, rows_queues},
                  {"util.csv", h_util, 4, rows_util}};
     if (ifb_mkdirs(o->outdir, e))
         return -1;

@@ -53,6 +53,8 @@ void ifb_fabric_cfg_default(ifb_fabric_cfg *c)
     c->ctrl_queue = 6;
     c->sample_interval = 0;
     c->record_messages = 1;
+    c->queue_bin = 4096;
+    c->queue_bins = 64;
     c->ooo = 0;
     c->ooo_window = 4096;
     /* InfiniBand: 4 data VLs (ConnectX NUM_OF_VL default), identity SL-to-VL modulo the VLs,
@@ -528,6 +530,14 @@ int ifb_fabric_create(ifb_fabric **out, ifb_sim *sim, const ifb_topo *t, const i
     }
     if (cfg->rate_sample_interval)
         ifb_sim_at_daemon(sim, sim->now + cfg->rate_sample_interval, rate_sampler, f, 0);
+    if (cfg->queue_bins && cfg->queue_bin) {
+        f->qhist = calloc((size_t)f->nports * cfg->queue_bins, sizeof *f->qhist);
+        if (!f->qhist)
+            abort();
+        for (int i = 0; i < f->nports; i++)
+            if (f->ports[i].sw)
+                f->ports[i].qhist = f->qhist + (size_t)i * cfg->queue_bins;
+    }
     if (f->ib) {
         for (int i = 0; i < f->nports; i++)
             for (int v = 0; v < IFB_NQUEUES; v++) {
@@ -563,6 +573,7 @@ void ifb_fabric_destroy(ifb_fabric *f)
     free(f->rsamples);
     ifb_pool_destroy(&f->msg_pool);
     ifb_pool_destroy(&f->qp_pool);
+    free(f->qhist);
     free(f->ports);
     free(f->switches);
     free(f->nics);
@@ -770,4 +781,12 @@ uint32_t ifb_fabric_ib_max_held(const ifb_fabric *f)
 uint32_t ifb_fabric_ib_credits(const ifb_fabric *f)
 {
     return f->ib_credits;
+}
+
+const uint64_t *ifb_fabric_queue_hist(const ifb_fabric *f, int port, uint32_t *nbins,
+                                      uint32_t *bin_bytes)
+{
+    *nbins = f->cfg.queue_bins;
+    *bin_bytes = f->cfg.queue_bin;
+    return port >= 0 && port < f->nports ? f->ports[port].qhist : NULL;
 }

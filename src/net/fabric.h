@@ -67,6 +67,8 @@ typedef struct ifb_fabric_cfg {
     ifb_queue_cfg queue[IFB_NQUEUES];
     uint8_t ctrl_queue;       /* queue for ACK/NAK/CNP */
     ifb_time sample_interval; /* port utilization sampling, 0 = off */
+    uint32_t queue_bin;       /* queue occupancy histogram: bin width in bytes */
+    uint32_t queue_bins;      /* number of bins (the last is open-ended), 0 = off */
     int record_messages;      /* keep a record per message for the outputs */
     /* ECN (per queue settings in queue[]) */
     int ecn_at_enqueue; /* mark when a packet is queued (default: when it leaves) */
@@ -213,6 +215,11 @@ const ifb_rate_sample *ifb_fabric_rate_samples(const ifb_fabric *f, size_t *n);
 int ifb_fabric_write_rate_csv(const ifb_fabric *f, FILE *out);
 /* Current DCQCN rate of QP qpn on host (line rate without a limiter, 0 if no such QP). */
 uint64_t ifb_fabric_qp_rate(const ifb_fabric *f, int host, uint32_t qpn);
+
+/* Time-weighted queue occupancy of a port: ps spent with [k*bin, (k+1)*bin) bytes queued
+ * (last bin open-ended), up to the port's last queue change; NULL when off. */
+const uint64_t *ifb_fabric_queue_hist(const ifb_fabric *f, int port, uint32_t *nbins,
+                                      uint32_t *bin_bytes);
 
 /* InfiniBand: the most 64-byte credits any switch receive buffer (port, VL) ever held, and the
  * credits each one has; the first never exceeds the second. */

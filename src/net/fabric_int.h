@@ -62,7 +62,8 @@ typedef struct ifb_port {
     uint32_t ibuf[IFB_NQUEUES];    /* IB: blocks held in this port's receive buffer per VL */
     uint32_t ibuf_max[IFB_NQUEUES];
     ifb_vlarb vlarb;
-    ifb_fifo pipe; /* frames on the link toward the peer, in arrival order */
+    uint64_t *qhist; /* time-weighted occupancy histogram (cfg.queue_bins), ps per bin */
+    ifb_fifo pipe;   /* frames on the link toward the peer, in arrival order */
     ifb_port_stats st;
     uint64_t sampled_bytes;
     struct ifb_pcap *pcap;
@@ -177,6 +178,7 @@ typedef struct ifb_ooo_pend {
 
 struct ifb_fabric {
     ifb_sim *sim;
+    uint64_t *qhist;        /* every switch port's occupancy histogram, one block */
     int ib;                 /* InfiniBand: credit flow control, VL arbitration, no drops */
     uint32_t ib_credits;    /* credits per (port, VL) */
     uint32_t ib_max_blocks; /* blocks of the largest packet */

@@ -36,7 +36,13 @@ static void port_event(ifb_sim *sim, void *obj, uint64_t arg);
 
 void ifb_port_queue_change(ifb_port *p, ifb_time now)
 {
-    p->st.queue_byte_ps += (double)p->qbytes * (double)(now - p->st.last_change);
+    ifb_time dt = now - p->st.last_change;
+    p->st.queue_byte_ps += (double)p->qbytes * (double)dt;
+    if (p->qhist) {
+        const ifb_fabric_cfg *c = &p->f->cfg;
+        uint64_t bin = p->qbytes / c->queue_bin;
+        p->qhist[bin < c->queue_bins ? bin : c->queue_bins - 1] += dt;
+    }
     p->st.last_change = now;
 }
 

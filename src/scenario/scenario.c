@@ -396,6 +396,26 @@ static int load_ib(ifb_cfg *c, ifb_fabric_cfg *f, ifb_err *e)
     return 0;
 }
 
+static int get_u32_bytes(ifb_cfg *c, const char *path, uint32_t *v, ifb_err *e)
+{
+    uint64_t b;
+    if (ifb_cfg_get_bytes(c, path, *v, &b, e))
+        return -1;
+    if (b == 0 || b > UINT32_MAX)
+        return ifb_cfg_errf(c, path, e, "a size from 1B to 4GiB", "%llu B", (unsigned long long)b);
+    *v = (uint32_t)b;
+    return 0;
+}
+
+static int get_u32_int(ifb_cfg *c, const char *path, uint32_t *v, ifb_err *e)
+{
+    int64_t n;
+    if (ifb_cfg_get_int(c, path, *v, 0, 1 << 16, &n, e))
+        return -1;
+    *v = (uint32_t)n;
+    return 0;
+}
+
 static int load_fabric(ifb_scenario *sc, ifb_err *e)
 {
     ifb_cfg *c = sc->cfg;
@@ -427,7 +447,9 @@ static int load_fabric(ifb_scenario *sc, ifb_err *e)
         ifb_cfg_get_int(c, "fabric.nic.ooo_window", f->ooo_window, 64, 1 << 20, &oow, e) ||
         ifb_lb_cfg_load(c, "fabric.load_balancing", &sc->lb, e) ||
         ifb_cfg_get_int(c, "fabric.ctrl_queue", f->ctrl_queue, 0, IFB_NQUEUES - 1, &ctrl, e) ||
-        ifb_cfg_get_time(c, "output.sample_interval", f->sample_interval, &f->sample_interval, e))
+        ifb_cfg_get_time(c, "output.sample_interval", f->sample_interval, &f->sample_interval, e) ||
+        get_u32_bytes(c, "output.queue_bin", &f->queue_bin, e) ||
+        get_u32_int(c, "output.queue_bins", &f->queue_bins, e))
         return -1;
     if (mtu < 256 || mtu > 9000)
         return ifb_cfg_errf(c, "fabric.mtu", e, "a payload MTU between 256B and 9000B", "%llu B",

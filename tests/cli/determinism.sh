@@ -10,7 +10,7 @@ args=(bench "$src/scenarios/bench-leafspine.yaml" --pattern permutation --sizes 
 "$bin" "${args[@]}" -o "$tmp/b" >/dev/null
 "$bin" "${args[@]}" --seed 2 -o "$tmp/c" >/dev/null
 n=0
-for f in summary.json messages.csv ports.csv qps.csv util.csv; do
+for f in summary.json messages.csv ports.csv qps.csv queues.csv util.csv; do
     [ -s "$tmp/a/$f" ] || { echo "FAIL: $f missing or empty"; exit 1; }
     cmp "$tmp/a/$f" "$tmp/b/$f" || { echo "FAIL: $f differs between identical runs"; exit 1; }
     n=$((n+1))

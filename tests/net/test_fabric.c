@@ -147,6 +147,7 @@ static void test_incast_fair(void **state)
     ifb_fabric_cfg_default(&cfg);
     world w;
     const int n = 8;
+    cfg.queue_bin = 1 << 20; /* 64 bins of 1 MiB hold the whole incast queue */
     make_single(&w, n + 1, &cfg, 25 * IFB_NS);
     ifb_mb_spec s = {.kind = IFB_MB_INCAST, .bytes = 4 << 20, .dst = n, .nranks = n};
     ifb_mb_result r;
@@ -165,6 +166,30 @@ static void test_incast_fair(void **state)
         assert_true(fabs(rate - share) / share < 0.02);
     }
     assert_true(r.jain > 0.999);
+    /* the bottleneck (switch port toward the receiver) queued most of the time; its occupancy
+     * histogram agrees with its time-average within one bin */
+    const ifb_topo *t = ifb_fabric_topo(w.fab);
+    int sw = t->switch_node[0], bottleneck = -1;
+    for (int k = 0; k < t->nodes[sw].nports; k++) {
+        const ifb_topo_port *tp = &t->ports[t->nodes[sw].first_port + k];
+        if (tp->peer_node == t->host_node[n])
+            bottleneck = t->nodes[sw].first_port + k;
+    }
+    assert_true(bottleneck >= 0);
+    uint32_t nb, bw;
+    const uint64_t *h = ifb_fabric_queue_hist(w.fab, bottleneck, &nb, &bw);
+    assert_non_null(h);
+    const ifb_port_stats *st = ifb_fabric_port_stats(w.fab, bottleneck);
+    double total = 0, weighted = 0;
+    for (uint32_t k = 0; k < nb; k++) {
+        total += (double)h[k];
+        weighted += (double)h[k] * ((double)k + 0.5) * bw;
+    }
+    assert_true(fabs(total - (double)st->last_change) < 1.0);
+    double mean = st->queue_byte_ps / (double)st->last_change;
+    assert_int_equal(h[nb - 1], 0); /* nothing in the open-ended bin: midpoints are exact */
+    assert_true(fabs(weighted / total - mean) <= bw / 2.0);
+    assert_true(mean > 1e6); /* megabytes queued: 8 senders into one port */
     check_conservation(&w);
     destroy(&w);
 }
