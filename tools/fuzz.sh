@@ -50,6 +50,8 @@ run_one() {
 
 declare -A pid
 status=0
+npass=0
+nfail=0
 report() {
   local t=$1 rc=$2 dir=$work/$1
   local execs
@@ -60,8 +62,10 @@ report() {
     mkdir -p "$artifacts/$t"
     cp "$dir"/art/* "$artifacts/$t/" 2>/dev/null && echo "fuzz_$t: input kept in $artifacts/$t/" >&2
     status=1
+    nfail=$((nfail + 1))
   else
     echo "fuzz_$t: ok, ${secs}s, ${execs:-?} runs"
+    npass=$((npass + 1))
   fi
 }
 
@@ -85,4 +89,5 @@ for t in "${running[@]}"; do
   rc=0; wait "${pid[$t]}" || rc=$?
   report "$t" "$rc"
 done
+echo "fuzz: $npass passed, $nfail failed"
 exit $status
