@@ -275,9 +275,10 @@ static void print_row(const bench_opts *o, const bench_row *r)
     char lat[32] = "-";
     if (o->kind == IFB_MB_PINGPONG)
         snprintf(lat, sizeof lat, "%.3f", r->r.lat_us);
-    printf("  %12.0f %12.3f %11.2f %11.2f %10s %8" PRIu64 " %7" PRIu64 " %7" PRIu64 "%s\n",
+    printf("  %12.0f %12.3f %11.2f %11.2f %10s %8" PRIu64 " %7" PRIu64 " %7" PRIu64 " %7" PRIu64
+           " %7" PRIu64 "%s\n",
            r->r.size_bytes, ifb_time_to_us(r->r.time), r->r.algbw / 1e9, r->r.busbw / 1e9, lat,
-           r->r.msgs, r->cnt.pkts_dropped, r->cnt.retx_pkts,
+           r->r.msgs, r->cnt.pkts_dropped, r->cnt.retx_pkts, r->cnt.pfc_xoff_sent, r->cnt.ecn_marks,
            r->stop == IFB_STOP_EMPTY ? "" : "  (stopped)");
     fflush(stdout);
 }
@@ -341,8 +342,8 @@ int ifb_cmd_bench(int argc, char **argv)
     if (!o.json) {
         printf("# infabric bench %s on %s (%d endpoints, seed %" PRIu64 ")\n", ifb_mb_names[o.kind],
                sc.name, nep, seed);
-        printf("# %12s %12s %11s %11s %10s %8s %7s %7s\n", "size(B)", "time(us)", "algbw(GB/s)",
-               "busbw(GB/s)", "lat(us)", "msgs", "drops", "retx");
+        printf("# %12s %12s %11s %11s %10s %8s %7s %7s %7s %7s\n", "size(B)", "time(us)",
+               "algbw(GB/s)", "busbw(GB/s)", "lat(us)", "msgs", "drops", "retx", "pauses", "marks");
         fflush(stdout);
     }
     for (int i = 0; i < o.nsizes; i++) {
@@ -492,6 +493,20 @@ static int write_summary(const char *path, const bench_opts *o, const ifb_scenar
         ifb_json_kuint(&j, "retransmitted", r->cnt.retx_pkts);
         ifb_json_kuint(&j, "timeouts", r->cnt.timeouts);
         ifb_json_kuint(&j, "naks", r->cnt.naks);
+        ifb_json_kuint(&j, "ooo_placed", r->cnt.ooo_placed);
+        ifb_json_obj_end(&j);
+        ifb_json_kobj_begin(&j, "congestion");
+        ifb_json_kuint(&j, "ecn_marks", r->cnt.ecn_marks);
+        ifb_json_kuint(&j, "cnps_sent", r->cnt.cnps_sent);
+        ifb_json_kuint(&j, "cnps_received", r->cnt.cnps_rcvd);
+        ifb_json_kuint(&j, "pfc_xoff_sent", r->cnt.pfc_xoff_sent);
+        ifb_json_kuint(&j, "pfc_xon_sent", r->cnt.pfc_xon_sent);
+        ifb_json_kuint(&j, "pfc_received", r->cnt.pfc_rcvd);
+        ifb_json_kuint(&j, "pfc_storms", r->cnt.pfc_storms);
+        ifb_json_kuint(&j, "lossless_drops", r->cnt.lossless_drops);
+        ifb_json_kuint(&j, "dcqcn_decreases", r->cnt.dcqcn_decreases);
+        ifb_json_kuint(&j, "dcqcn_increases", r->cnt.dcqcn_increases);
+        ifb_json_kuint(&j, "ib_credit_violations", r->cnt.ib_credit_violations);
         ifb_json_obj_end(&j);
         ifb_json_obj_end(&j);
     }
@@ -556,6 +571,22 @@ static void rows_ports(ifb_csv *c, const void *ctx)
             ifb_csv_double(c, st->queue_byte_ps / (double)end);
             ifb_csv_uint(c, st->max_queue);
             ifb_csv_uint(c, st->drops);
+            const ifb_port_cc_stats *cc = ifb_fabric_port_cc(x->fabs[i], p);
+            uint64_t ptx = 0, prx = 0, stalls = 0;
+            ifb_time paused = 0, stalled = 0;
+            for (int q = 0; q < IFB_NQUEUES; q++) {
+                ptx += cc->pause_tx[q];
+                prx += cc->pause_rx[q];
+                paused += cc->paused[q];
+                stalls += cc->credit_stalls[q];
+                stalled += cc->credit_stall[q];
+            }
+            ifb_csv_uint(c, cc->ecn_marks);
+            ifb_csv_uint(c, ptx);
+            ifb_csv_uint(c, prx);
+            ifb_csv_double(c, ifb_time_to_us(paused));
+            ifb_csv_uint(c, stalls);
+            ifb_csv_double(c, ifb_time_to_us(stalled));
             ifb_csv_end_row(c);
         }
     }
@@ -646,7 +677,13 @@ static int write_outputs(const bench_opts *o, const ifb_scenario *sc, const benc
                                          "util",
                                          "mean_queue_bytes",
                                          "max_queue_bytes",
-                                         "drops"};
+                                         "drops",
+                                         "ecn_marks",
+                                         "pfc_pause_tx",
+                                         "pfc_pause_rx",
+                                         "paused_us",
+                                         "ib_credit_stalls",
+                                         "ib_credit_stall_us"};
     static const char *const h_qp[] = {"size", "qp", "retransmitted_pkts"};
     static const char *const h_queue[] = {"size", "port", "bin_lo_bytes", "time_fraction"};
     static const char *const h_util[] = {"size", "t_us", "port", "util"};
@@ -656,7 +693,7 @@ static int write_outputs(const bench_opts *o, const ifb_scenario *sc, const benc
         size_t n;
         ifb_csv_rows_fn rows;
     } files[] = {{"messages.csv", h_msg, 9, rows_messages},
-                 {"ports.csv", h_port, 12, rows_ports},
+                 {"ports.csv", h_port, 18, rows_ports},
                  {"qps.csv", h_qp, 3, rows_qps},
                  {"queues.csv", h_queue, 4, rows_queues},
                  {"util.csv", h_util, 4, rows_util}};

@@ -154,6 +154,8 @@ typedef struct ifb_port_cc_stats {
     uint64_t pause_rx[IFB_NQUEUES], xon_rx[IFB_NQUEUES]; /* received from the peer */
     ifb_time paused[IFB_NQUEUES]; /* time this port could not send the priority (closed spans) */
     uint64_t storms;
+    uint64_t credit_stalls[IFB_NQUEUES]; /* IB: times a VL ran out of credits at this port */
+    ifb_time credit_stall[IFB_NQUEUES];  /* IB: time spent without credits (closed spans) */
 } ifb_port_cc_stats;
 
 /* One paused (port, priority): see ifb_fabric_paused_ports. */

@@ -134,8 +134,11 @@ static void start_tx(ifb_port *p, ifb_pkt *pk)
     if (f->ib) {
         uint32_t blocks = ifb_ib_blocks(pk->wire);
         p->credits[pk->tc] -= blocks;
-        if (p->credits[pk->tc] < f->ib_max_blocks)
+        if (p->credits[pk->tc] < f->ib_max_blocks && !(p->paused & (1u << pk->tc))) {
             p->paused |= (uint8_t)(1u << pk->tc);
+            p->paused_since[pk->tc] = now;
+            p->cc.credit_stalls[pk->tc]++;
+        }
         /* An HCA frees its receive buffer as the frame lands (placement is pipelined behind
          * it), so the credits start back when the last bit arrives, not after rx latency. */
         if (p->peer->nic)
@@ -218,6 +221,7 @@ static void credit_arrives(ifb_port *p, int vl, uint32_t blocks)
     p->credits[vl] += blocks;
     if ((p->paused & (1u << vl)) && p->credits[vl] >= f->ib_max_blocks) {
         p->paused &= (uint8_t) ~(1u << vl);
+        p->cc.credit_stall[vl] += f->sim->now - p->paused_since[vl];
         if (p->nic)
             ifb_nic_unpause(p->nic, vl);
         else
