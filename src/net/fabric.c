@@ -530,6 +530,10 @@ int ifb_fabric_create(ifb_fabric **out, ifb_sim *sim, const ifb_topo *t, const i
     }
     if (cfg->rate_sample_interval)
         ifb_sim_at_daemon(sim, sim->now + cfg->rate_sample_interval, rate_sampler, f, 0);
+    for (int i = 0; cfg->port_loss && i < f->nports; i++) {
+        f->ports[i].loss = cfg->port_loss[i];
+        ifb_rng_seed(&f->ports[i].loss_rng, sim->seed, 0x1055000000ull + (uint64_t)i);
+    }
     if (cfg->queue_bins && cfg->queue_bin) {
         f->qhist = calloc((size_t)f->nports * cfg->queue_bins, sizeof *f->qhist);
         if (!f->qhist)

@@ -90,6 +90,8 @@ typedef struct ifb_fabric_cfg {
     ifb_time rate_sample_interval; /* per-QP rate trace, 0 = off */
     /* Receiver: out-of-order placement (ConnectX-5 and later; needed for spray and IB adaptive
      * routing). Off: classic go-back-N, a packet out of sequence is dropped and NAKed. */
+    const double *port_loss; /* per topology port: probability a frame it sends is corrupted
+                              * (FCS error, discarded by the receiver); NULL = none */
     int ooo;
     uint32_t ooo_window; /* packets beyond the expected PSN a QP can place */
     /* InfiniBand (l2 = IFB_L2_IB) */
@@ -129,6 +131,7 @@ typedef struct ifb_fabric_counters {
     uint64_t pkts_dropped;
     uint64_t ib_credit_violations; /* a receive buffer held more than its credits (never) */
     uint64_t ooo_placed;           /* packets placed out of order */
+    uint64_t fcs_drops;            /* frames corrupted on a lossy link and discarded */
     uint64_t data_pkts_sent; /* data packets put on the wire by NICs, retransmissions included */
     uint64_t retx_pkts;
     uint64_t timeouts;

@@ -63,7 +63,9 @@ typedef struct ifb_port {
     uint32_t ibuf_max[IFB_NQUEUES];
     ifb_vlarb vlarb;
     uint64_t *qhist; /* time-weighted occupancy histogram (cfg.queue_bins), ps per bin */
-    ifb_fifo pipe;   /* frames on the link toward the peer, in arrival order */
+    double loss;     /* probability a frame sent here arrives corrupted */
+    ifb_rng loss_rng;
+    ifb_fifo pipe; /* frames on the link toward the peer, in arrival order */
     ifb_port_stats st;
     uint64_t sampled_bytes;
     struct ifb_pcap *pcap;

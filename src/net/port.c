@@ -256,6 +256,16 @@ static void port_event(ifb_sim *sim, void *obj, uint64_t arg)
     else
         p->pipe_armed = 0;
     ifb_port *peer = p->peer;
+    if (p->loss > 0 && ifb_rng_double(&p->loss_rng) < p->loss) {
+        /* corrupted on the wire: the receiver's MAC fails the FCS and discards the frame */
+        ifb_fabric *f = p->f;
+        f->cnt.fcs_drops++;
+        if (f->ib && peer->sw) /* its buffer space is free again at once */
+            ifb_sim_at(sim, sim->now + p->delay, port_event, p,
+                       EV_CREDIT | (uint64_t)pk->tc << 8 | (uint64_t)ifb_ib_blocks(pk->wire) << 16);
+        ifb_fabric_drop_pkt(f, peer, pk);
+        return;
+    }
     if (peer->sw)
         ifb_switch_receive(peer->sw, peer, pk);
     else

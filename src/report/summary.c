@@ -79,20 +79,21 @@ static void sweep_label(const json_t *j, char *buf, size_t cap)
 static void print_table(FILE *out, run_rec *r, int n, int reference, int partial)
 {
     fprintf(out, "# infabric run: %d run(s)%s\n", n, partial ? " (PARTIAL)" : "");
-    fprintf(out, "%-22s %-11s %-18s %10s %9s %9s %9s %8s\n", "scenario", "fabric", "sweep",
-            "TGR tok/s", "TTFT p90", "TPOT p90", "E2E p90", "net%");
-    fprintf(out, "%-22s %-11s %-18s %10s %9s %9s %9s %8s\n", "", "", "", "", "ms", "ms", "s",
-            "of step");
+    fprintf(out, "%-22s %-11s %-18s %10s %9s %9s %9s %8s %8s\n", "scenario", "fabric", "sweep",
+            "TGR tok/s", "TTFT p90", "TPOT p90", "E2E p90", "net%", "retx");
+    fprintf(out, "%-22s %-11s %-18s %10s %9s %9s %9s %8s %8s\n", "", "", "", "", "ms", "ms", "s",
+            "of step", "pkts");
     for (int i = 0; i < n; i++) {
         if (!r[i].j)
             continue;
         char sw[128];
         sweep_label(r[i].j, sw, sizeof sw);
-        fprintf(out, "%-22.22s %-11.11s %-18.18s %10.1f %9.1f %9.2f %9.2f %7.1f%%%s\n",
+        fprintf(out, "%-22.22s %-11.11s %-18.18s %10.1f %9.1f %9.2f %9.2f %7.1f%% %8.0f%s\n",
                 str(r[i].j, "scenario"), str(r[i].j, "fabric"), sw,
                 num(r[i].j, "metrics.tgr_tok_s"), num(r[i].j, "metrics.ttft_ms.p90"),
                 num(r[i].j, "metrics.tpot_ms.p90"), num(r[i].j, "metrics.e2e_ms.p90") / 1000.0,
                 100.0 * num(r[i].j, "metrics.network_share"),
+                num(r[i].j, "metrics.retransmitted_pkts"),
                 json_is_true(json_object_get(r[i].j, "partial")) ? " partial" : "");
     }
     /* Ethernet / InfiniBand at equal sweep points. */
@@ -434,10 +435,17 @@ static int write_report(const ifb_summary_opts *o, run_rec *r, int n, ifb_err *e
             ifb_html_para(&h, "PARTIAL: the experiment was interrupted or a run failed; only "
                               "finished runs are shown.");
         ifb_html_heading(&h, 2, "summary", "Summary");
-        enum { NCOL = 8 };
-        const char *const hdr[NCOL] = {"scenario",    "fabric",        "sweep",
-                                       "TGR (tok/s)", "TTFT p90 (ms)", "TPOT p90 (ms)",
-                                       "E2E p90 (s)", "network share"};
+        enum { NCOL = 10 };
+        const char *const hdr[NCOL] = {"scenario",
+                                       "fabric",
+                                       "sweep",
+                                       "TGR (tok/s)",
+                                       "TTFT p90 (ms)",
+                                       "TPOT p90 (ms)",
+                                       "E2E p90 (s)",
+                                       "network share",
+                                       "corrupted / dropped",
+                                       "retransmitted (timeouts)"};
         char(*cellbuf)[NCOL][64] = calloc((size_t)m, sizeof *cellbuf);
         const char **cells = calloc((size_t)m * NCOL, sizeof *cells);
         int rows = 0;
@@ -452,6 +460,10 @@ static int write_report(const ifb_summary_opts *o, run_rec *r, int n, ifb_err *e
             snprintf(cellbuf[rows][5], 64, "%.2f", num(r[i].j, "metrics.tpot_ms.p90"));
             snprintf(cellbuf[rows][6], 64, "%.2f", num(r[i].j, "metrics.e2e_ms.p90") / 1000.0);
             snprintf(cellbuf[rows][7], 64, "%.1f%%", 100.0 * num(r[i].j, "metrics.network_share"));
+            snprintf(cellbuf[rows][8], 64, "%.0f / %.0f", num(r[i].j, "metrics.fcs_drops"),
+                     num(r[i].j, "metrics.drops"));
+            snprintf(cellbuf[rows][9], 64, "%.0f (%.0f)", num(r[i].j, "metrics.retransmitted_pkts"),
+                     num(r[i].j, "metrics.timeouts"));
             for (int c = 0; c < NCOL; c++)
                 cells[rows * NCOL + c] = cellbuf[rows][c];
             rows++;

@@ -172,6 +172,8 @@ int ifb_experiment_run(const ifb_job *job, FILE *out, const volatile sig_atomic_
     ifb_json_kdouble(&j, "link_util_mean", nu ? usum / nu : 0);
     ifb_json_kuint(&j, "drops", drops);
     ifb_json_kuint(&j, "retransmitted_pkts", c->retx_pkts);
+    ifb_json_kuint(&j, "fcs_drops", c->fcs_drops);
+    ifb_json_kuint(&j, "timeouts", c->timeouts);
     ifb_json_kuint(&j, "pfc_pauses", c->pfc_xoff_sent);
     ifb_json_kuint(&j, "ecn_marks", c->ecn_marks);
     ifb_json_kuint(&j, "cnps", c->cnps_sent);

@@ -566,6 +566,41 @@ static int load_output(ifb_scenario *sc, ifb_err *e)
     return 0;
 }
 
+/* faults: [{link: NODE[:PORT], loss: P}] — frames crossing that link in either direction are
+ * corrupted with probability P (FCS errors); the transport recovers them. */
+static int load_faults(ifb_scenario *sc, ifb_err *e)
+{
+    ifb_cfg *c = sc->cfg;
+    int n = -1;
+    if (ifb_cfg_seq_len(c, "faults", &n, e))
+        return -1;
+    for (int i = 0; i < n; i++) {
+        char kl[64], kp[64];
+        snprintf(kl, sizeof kl, "faults[%d].link", i);
+        snprintf(kp, sizeof kp, "faults[%d].loss", i);
+        const char *spec;
+        double loss;
+        if (ifb_cfg_get_string(c, kl, NULL, &spec, e) ||
+            ifb_cfg_get_double(c, kp, 0, 0, 1, &loss, e))
+            return -1;
+        if (!spec)
+            return ifb_cfg_errf(c, kl, e, "the link as NODE or NODE:PORT", "none");
+        int p = find_port(&sc->topo, spec);
+        if (p < 0 || sc->topo.ports[p].link < 0)
+            return ifb_cfg_errf(c, kl, e, "a connected port as NODE or NODE:PORT", "'%s'", spec);
+        if (!sc->port_loss) {
+            sc->port_loss = calloc((size_t)sc->topo.nports, sizeof *sc->port_loss);
+            if (!sc->port_loss)
+                return ifb_err_msg(e, "out of memory");
+        }
+        const ifb_topo_port *tp = &sc->topo.ports[p];
+        sc->port_loss[p] = loss;
+        sc->port_loss[sc->topo.nodes[tp->peer_node].first_port + tp->peer_port] = loss;
+    }
+    sc->fab.port_loss = sc->port_loss;
+    return 0;
+}
+
 int ifb_scenario_load(ifb_scenario *sc, const char *path, const char *const *sets, int nsets,
                       ifb_err *e)
 {
@@ -598,7 +633,7 @@ int ifb_scenario_load(ifb_scenario *sc, const char *path, const char *const *set
         return -1;
     snprintf(sc->name, sizeof sc->name, "%s", nm);
     sc->seed = (uint64_t)seed;
-    if (load_topology(sc, e) || load_fabric(sc, e) || load_output(sc, e))
+    if (load_topology(sc, e) || load_fabric(sc, e) || load_output(sc, e) || load_faults(sc, e))
         return -1;
     return 0;
 }
@@ -610,6 +645,7 @@ int ifb_scenario_check_unused(ifb_scenario *sc, ifb_err *e)
 
 void ifb_scenario_free(ifb_scenario *sc)
 {
+    free(sc->port_loss);
     ifb_cfg_free(sc->cfg);
     ifb_topo_free(&sc->topo);
     memset(sc, 0, sizeof *sc);

@@ -21,10 +21,11 @@ typedef struct ifb_scenario {
     uint64_t seed;
     ifb_topo topo;
     ifb_fabric_cfg fab;
-    ifb_lb_cfg lb;            /* fab.lb points here */
+    ifb_lb_cfg lb;       /* fab.lb points here */
     char pcap_file[512]; /* empty = no capture */
     int capture_ports[IFB_MAX_CAPTURE];
     int ncapture;
+    double *port_loss; /* faults: per topology port, fab.port_loss points here */
 } ifb_scenario;
 
 /* Loads `path` (NULL = the embedded reference fabric) and applies the overrides in order.
