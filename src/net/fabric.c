@@ -414,6 +414,58 @@ static void rate_sampler(ifb_sim *sim, void *obj, uint64_t arg)
         ifb_sim_at_daemon(sim, sim->now + f->cfg.rate_sample_interval, rate_sampler, f, 0);
 }
 
+/* --check invariants (core/sim.h): run every few thousand events when sim->check is on. */
+static int check_conservation_inv(ifb_sim *sim, void *ctx, char *msg, size_t cap)
+{
+    (void)sim;
+    return ifb_fabric_check_conservation(ctx, msg, cap);
+}
+
+static int check_buffers_inv(ifb_sim *sim, void *ctx, char *msg, size_t cap)
+{
+    (void)sim;
+    const ifb_fabric *f = ctx;
+    for (int i = 0; i < f->nports; i++) {
+        const ifb_port *p = &f->ports[i];
+        uint64_t sum = 0;
+        for (int q = 0; q < IFB_NQUEUES; q++)
+            sum += p->q[q].bytes;
+        if (p->sw && sum != p->qbytes) {
+            snprintf(msg, cap, "port %d (%s:%d): queues hold %llu B but the port counts %llu B", i,
+                     f->topo->nodes[f->topo->ports[i].node].name, p->index, (unsigned long long)sum,
+                     (unsigned long long)p->qbytes);
+            return -1;
+        }
+    }
+    for (int s = 0; s < f->nswitches; s++)
+        if (f->switches[s].buf_used > f->cfg.switch_buffer) {
+            snprintf(msg, cap, "switch %s: %llu B in use of a %llu B buffer",
+                     f->topo->nodes[f->switches[s].node].name,
+                     (unsigned long long)f->switches[s].buf_used,
+                     (unsigned long long)f->cfg.switch_buffer);
+            return -1;
+        }
+    return 0;
+}
+
+static int check_credits_inv(ifb_sim *sim, void *ctx, char *msg, size_t cap)
+{
+    (void)sim;
+    const ifb_fabric *f = ctx;
+    for (int i = 0; i < f->nports; i++)
+        for (int v = 0; v < f->cfg.ib_vls; v++) {
+            const ifb_port *p = &f->ports[i];
+            if (p->credits[v] > f->ib_credits || p->ibuf[v] > f->ib_credits) {
+                snprintf(msg, cap,
+                         "port %d (%s:%d) VL %d: %u credits held, %u blocks buffered, limit %u", i,
+                         f->topo->nodes[f->topo->ports[i].node].name, p->index, v, p->credits[v],
+                         p->ibuf[v], f->ib_credits);
+                return -1;
+            }
+        }
+    return 0;
+}
+
 int ifb_fabric_create(ifb_fabric **out, ifb_sim *sim, const ifb_topo *t, const ifb_fabric_cfg *cfg,
                       ifb_err *e)
 {
@@ -550,6 +602,10 @@ int ifb_fabric_create(ifb_fabric **out, ifb_sim *sim, const ifb_topo *t, const i
                     f->ports[i].paused |= (uint8_t)(1u << v);
             }
     }
+    ifb_sim_add_checker(sim, "packet-conservation", check_conservation_inv, f);
+    ifb_sim_add_checker(sim, "buffer-accounting", check_buffers_inv, f);
+    if (f->ib)
+        ifb_sim_add_checker(sim, "ib-credits", check_credits_inv, f);
     if (cfg->lb && ifb_lb_attach(f, cfg->lb, e)) {
         ifb_fabric_destroy(f);
         return -1;
@@ -563,6 +619,16 @@ void ifb_fabric_destroy(ifb_fabric *f)
     if (!f)
         return;
     ifb_lb_detach(f);
+    ifb_sim *sim = f->sim;
+    int kept = 0; /* drop this fabric's invariant checkers */
+    for (int i = 0; i < sim->ncheckers; i++)
+        if (sim->checker_ctx[i] != f) {
+            sim->checkers[kept] = sim->checkers[i];
+            sim->checker_ctx[kept] = sim->checker_ctx[i];
+            sim->checker_name[kept] = sim->checker_name[i];
+            kept++;
+        }
+    sim->ncheckers = kept;
     for (size_t i = 0; i < f->conns_cap; i++)
         free(f->conns ? f->conns[i].qps : NULL);
     free(f->conns);
