@@ -86,13 +86,16 @@ static int parse_sweep(sweep *s, const char *arg)
 static int parse_run_opts(int argc, char **argv, run_opts *o)
 {
     enum { O_SET = 256, O_SWEEP, O_SEED, O_CHECK, O_MAXWALL };
-    static const struct option longs[] = {
-        {"out", required_argument, 0, 'o'},      {"set", required_argument, 0, O_SET},
-        {"sweep", required_argument, 0, O_SWEEP}, {"seed", required_argument, 0, O_SEED},
-        {"jobs", required_argument, 0, 'j'},     {"check", no_argument, 0, O_CHECK},
-        {"max-wall", required_argument, 0, O_MAXWALL},
-        {"quiet", no_argument, 0, 'q'},          {"help", no_argument, 0, 'h'},
-        {0, 0, 0, 0}};
+    static const struct option longs[] = {{"out", required_argument, 0, 'o'},
+                                          {"set", required_argument, 0, O_SET},
+                                          {"sweep", required_argument, 0, O_SWEEP},
+                                          {"seed", required_argument, 0, O_SEED},
+                                          {"jobs", required_argument, 0, 'j'},
+                                          {"check", no_argument, 0, O_CHECK},
+                                          {"max-wall", required_argument, 0, O_MAXWALL},
+                                          {"quiet", no_argument, 0, 'q'},
+                                          {"help", no_argument, 0, 'h'},
+                                          {0, 0, 0, 0}};
     memset(o, 0, sizeof *o);
     o->outdir = "results";
     o->seed = -1;

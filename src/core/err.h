@@ -12,7 +12,8 @@ typedef struct ifb_err {
 } ifb_err;
 
 /* Formats "FILE:LINE: KEY: expected EXPECTED, found FOUND". file may be NULL and line 0 when
- * unknown (for --set overrides the file is "--set"). Returns -1 for convenient `return ifb_err_set(...)`. */
+ * unknown (for --set overrides the file is "--set"). Returns -1 for convenient `return
+ * ifb_err_set(...)`. */
 int ifb_err_set(ifb_err *e, const char *file, int line, const char *key, const char *expected,
                 const char *found_fmt, ...) __attribute__((format(printf, 6, 7)));
 /* Free-form message; returns -1. */

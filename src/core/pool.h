@@ -12,7 +12,7 @@ typedef struct ifb_pool {
     void *free_list;
     void **chunks;
     size_t nchunks, chunks_cap;
-    uint64_t live;      /* objects handed out and not returned */
+    uint64_t live; /* objects handed out and not returned */
     uint64_t high_water;
 } ifb_pool;
 

@@ -22,7 +22,13 @@ static inline ifb_time ifb_tx_time(uint64_t bytes, uint64_t rate_bps)
     return (ifb_time)((num + rate_bps - 1) / rate_bps);
 }
 
-static inline double ifb_time_to_s(ifb_time t) { return (double)t / (double)IFB_SEC; }
-static inline double ifb_time_to_us(ifb_time t) { return (double)t / (double)IFB_US; }
+static inline double ifb_time_to_s(ifb_time t)
+{
+    return (double)t / (double)IFB_SEC;
+}
+static inline double ifb_time_to_us(ifb_time t)
+{
+    return (double)t / (double)IFB_US;
+}
 
 #endif

@@ -13,8 +13,8 @@ typedef struct ifb_summary_opts {
     int nruns;            /* runs started (NNN < nruns) */
     int nplanned;
     int partial;
-    int reference;        /* the embedded reference experiment (adds the vendor's claims) */
-    FILE *print;          /* where the table goes (NULL: nowhere) */
+    int reference; /* the embedded reference experiment (adds the vendor's claims) */
+    FILE *print;   /* where the table goes (NULL: nowhere) */
 } ifb_summary_opts;
 
 int ifb_summary_write(const ifb_summary_opts *o, ifb_err *e);

@@ -12,14 +12,14 @@
 #define IFB_JOB_MAX_SETS 256
 
 typedef struct ifb_job {
-    const char *scenario;              /* path or embedded name */
+    const char *scenario;               /* path or embedded name */
     const char *sets[IFB_JOB_MAX_SETS]; /* --set overrides, sweep values last */
     int nsets;
-    int nswept;                        /* the last nswept sets are this job's sweep point */
-    int64_t seed;                      /* -1: the scenario's */
-    int check;                         /* --check */
-    double max_wall;                   /* seconds, 0 = none */
-    const char *csv_prefix;            /* per-run CSVs go to PREFIX-requests.csv etc. (or NULL) */
+    int nswept;             /* the last nswept sets are this job's sweep point */
+    int64_t seed;           /* -1: the scenario's */
+    int check;              /* --check */
+    double max_wall;        /* seconds, 0 = none */
+    const char *csv_prefix; /* per-run CSVs go to PREFIX-requests.csv etc. (or NULL) */
 } ifb_job;
 
 /* Loads and validates the job's scenario without running it (unknown keys included). */

@@ -15,28 +15,28 @@ typedef enum ifb_node_kind { IFB_NODE_HOST = 0, IFB_NODE_SWITCH = 1 } ifb_node_k
 typedef struct ifb_topo_node {
     ifb_node_kind kind;
     char name[32];
-    int tier;        /* switches: 0 = leaf/ToR, 1 = spine, 2 = core; hosts: -1 */
+    int tier; /* switches: 0 = leaf/ToR, 1 = spine, 2 = core; hosts: -1 */
     int nports;
-    int first_port;  /* index of its port 0 in ifb_topo.ports */
-    int host;        /* hosts: dense host index; switches: dense switch index */
-    int server;      /* hosts: server it belongs to, or -1 */
+    int first_port; /* index of its port 0 in ifb_topo.ports */
+    int host;       /* hosts: dense host index; switches: dense switch index */
+    int server;     /* hosts: server it belongs to, or -1 */
 } ifb_topo_node;
 
 typedef struct ifb_topo_port {
-    int node;        /* owner */
-    int index;       /* port number on the owner */
-    int link;        /* link index, -1 if unconnected */
+    int node;  /* owner */
+    int index; /* port number on the owner */
+    int link;  /* link index, -1 if unconnected */
     int peer_node, peer_port;
 } ifb_topo_port;
 
 typedef struct ifb_topo_link {
     int a_node, a_port, b_node, b_port;
     uint64_t rate_bps;
-    ifb_time delay;  /* one-way propagation */
+    ifb_time delay; /* one-way propagation */
 } ifb_topo_link;
 
 typedef struct ifb_topo_group {
-    int first;       /* into ifb_topo.group_ports */
+    int first; /* into ifb_topo.group_ports */
     int count;
 } ifb_topo_group;
 
@@ -47,16 +47,16 @@ typedef struct ifb_topo {
     ifb_topo_port *ports;
     int nlinks, links_cap;
     ifb_topo_link *links;
-    int nhosts;      /* host nodes, dense index order = host index */
-    int *host_node;  /* host index -> node id */
+    int nhosts;     /* host nodes, dense index order = host index */
+    int *host_node; /* host index -> node id */
     int nswitches;
     int *switch_node;
 
     /* Servers: each has gpus_per_server GPUs and nics_per_server NICs (hosts). */
     int nservers, gpus_per_server, nics_per_server;
-    int *server_host;   /* [server * nics_per_server + i] -> host index */
-    int *gpu_nic;       /* [g] for g in 0..gpus_per_server-1 -> NIC index within the server */
-    uint64_t nvlink_bps;   /* per-GPU NVLink port rate, each direction */
+    int *server_host;    /* [server * nics_per_server + i] -> host index */
+    int *gpu_nic;        /* [g] for g in 0..gpus_per_server-1 -> NIC index within the server */
+    uint64_t nvlink_bps; /* per-GPU NVLink port rate, each direction */
     ifb_time nvlink_latency;
 
     /* Routing (ifb_topo_route): route[switch index * nhosts + host index] -> group index.
@@ -66,7 +66,7 @@ typedef struct ifb_topo {
     int ngroups, groups_cap;
     ifb_topo_group *groups;
     int ngroup_ports, group_ports_cap;
-    int *group_ports;   /* egress port numbers on the switch, ascending within a group */
+    int *group_ports; /* egress port numbers on the switch, ascending within a group */
 } ifb_topo;
 
 void ifb_topo_init(ifb_topo *t);
@@ -105,9 +105,9 @@ static inline const ifb_topo_group *ifb_topo_route_group(const ifb_topo *t, int 
 typedef struct ifb_server_spec {
     int gpus_per_server;
     int nics_per_server;
-    const int *gpu_nic;       /* NULL: GPU g uses NIC g * nics / gpus */
-    uint64_t nic_bps;         /* host link rate */
-    ifb_time host_delay;      /* host-leaf propagation */
+    const int *gpu_nic;  /* NULL: GPU g uses NIC g * nics / gpus */
+    uint64_t nic_bps;    /* host link rate */
+    ifb_time host_delay; /* host-leaf propagation */
     uint64_t nvlink_bps;
     ifb_time nvlink_latency;
 } ifb_server_spec;
@@ -120,9 +120,9 @@ int ifb_topo_single_switch(ifb_topo *t, int nservers, const ifb_server_spec *s, 
  * Whole servers fill leaves in order: ceil(nservers / leaves) servers per leaf (the last leaves
  * may hold fewer or none), hosts_per_leaf = that * nics_per_server. Every switch has
  * switch_ports ports; any oversubscription is allowed. */
-int ifb_topo_leaf_spine(ifb_topo *t, int nservers, const ifb_server_spec *s, int leaves,
-                        int spines, int uplinks_per_spine, uint64_t fabric_bps,
-                        ifb_time fabric_delay, int switch_ports, ifb_err *e);
+int ifb_topo_leaf_spine(ifb_topo *t, int nservers, const ifb_server_spec *s, int leaves, int spines,
+                        int uplinks_per_spine, uint64_t fabric_bps, ifb_time fabric_delay,
+                        int switch_ports, ifb_err *e);
 /* 3-tier k-ary fat tree (k even, 2..256): k pods of k/2 edge "edge<pod>_<i>" (tier 0) and k/2
  * aggregation "agg<pod>_<i>" (tier 1) switches, (k/2)^2 cores "core<j>" (tier 2), all with k
  * ports; agg i of every pod links to cores i*k/2 .. i*k/2+k/2-1. k^3/4 hosts: nservers =

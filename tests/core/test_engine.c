@@ -45,7 +45,6 @@ static void ev_record(ifb_sim *sim, void *obj, uint64_t arg)
     log_push(sim->user, sim->now, arg);
 }
 
-
 /* ---- ordering ---- */
 
 static void test_order_time_then_insertion(void **state)

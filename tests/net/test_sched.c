@@ -38,8 +38,12 @@ static void run(ifb_fabric_cfg *cfg, done_log *d)
     ifb_topo topo;
     ifb_sim_init(&sim, 1);
     ifb_topo_init(&topo);
-    ifb_server_spec s = {.gpus_per_server = 1, .nics_per_server = 1, .nic_bps = G400,
-                         .host_delay = 25 * IFB_NS, .nvlink_bps = G400, .nvlink_latency = IFB_US};
+    ifb_server_spec s = {.gpus_per_server = 1,
+                         .nics_per_server = 1,
+                         .nic_bps = G400,
+                         .host_delay = 25 * IFB_NS,
+                         .nvlink_bps = G400,
+                         .nvlink_latency = IFB_US};
     assert_int_equal(ifb_topo_single_switch(&topo, 3, &s, 8, &e), 0);
     assert_int_equal(ifb_topo_route(&topo, &e), 0);
     ifb_fabric *f;
