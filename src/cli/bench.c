@@ -31,6 +31,7 @@ typedef struct bench_opts {
     int check;
     uint64_t max_events;
     double max_wall;
+    uint64_t max_memory;
     ifb_time watchdog;
     const char *outdir;
     int64_t seed; /* -1: the scenario's */
@@ -64,6 +65,8 @@ static void bench_usage(FILE *f)
           "      --check          verify invariants while running (slower)\n"
           "      --max-events N   stop each run after N events (partial results)\n"
           "      --max-wall S     stop each run after S seconds of wall time (partial)\n"
+          "      --max-memory SIZE  refuse a run estimated to need more (default: the\n"
+          "                       machine's memory)\n"
           "      --watchdog TIME  stop if nothing is delivered for TIME of simulated time\n"
           "                       while messages are outstanding (default 2 x rto + 50ms,\n"
           "                       0 = off)\n"
@@ -111,7 +114,8 @@ static int parse_opts(int argc, char **argv, bench_opts *o, int bench)
         O_CHECK,
         O_MAXEV,
         O_MAXWALL,
-        O_WATCHDOG
+        O_WATCHDOG,
+        O_MAXMEM
     };
     static const struct option longs[] = {{"pattern", required_argument, 0, 'p'},
                                           {"sizes", required_argument, 0, 's'},
@@ -130,6 +134,7 @@ static int parse_opts(int argc, char **argv, bench_opts *o, int bench)
                                           {"max-events", required_argument, 0, O_MAXEV},
                                           {"max-wall", required_argument, 0, O_MAXWALL},
                                           {"watchdog", required_argument, 0, O_WATCHDOG},
+                                          {"max-memory", required_argument, 0, O_MAXMEM},
                                           {0, 0, 0, 0}};
     memset(o, 0, sizeof *o);
     o->kind = IFB_MB_ALLTOALL;
@@ -218,6 +223,10 @@ static int parse_opts(int argc, char **argv, bench_opts *o, int bench)
             o->max_wall = v;
             break;
         }
+        case O_MAXMEM:
+            if (ifb_parse_bytes(optarg, &o->max_memory) || !o->max_memory)
+                bad = "--max-memory: expected a size with a unit, e.g. 8GB";
+            break;
         case O_WATCHDOG:
             if (ifb_parse_time(optarg, &o->watchdog))
                 bad = "--watchdog: expected a time with a unit, e.g. 10ms";
@@ -323,6 +332,13 @@ int ifb_cmd_bench(int argc, char **argv)
             ifb_scenario_free(&sc);
             return IFB_EXIT_INPUT;
         }
+    }
+    if (ifb_scenario_check_memory(&sc, (uint64_t)nep * (uint64_t)nep,
+                                  (uint64_t)nep * (uint64_t)nep * 64 * (uint64_t)o.nsizes,
+                                  o.max_memory, &e)) {
+        fprintf(stderr, "infabric: %s\n", e.msg);
+        ifb_scenario_free(&sc);
+        return IFB_EXIT_INPUT;
     }
     uint64_t seed = o.seed >= 0 ? (uint64_t)o.seed : sc.seed;
     ifb_cli_install_signals();

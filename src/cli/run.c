@@ -21,6 +21,7 @@
 #include "cli/cli.h"
 #include "report/out.h"
 #include "report/summary.h"
+#include "scenario/cfg.h"
 #include "scenario/experiment.h"
 
 #define MAX_JOBS 4096
@@ -46,6 +47,7 @@ typedef struct run_opts {
     int64_t seed;
     int check;
     double max_wall;
+    uint64_t max_memory;
     int quiet;
 } run_opts;
 
@@ -62,6 +64,8 @@ static void run_usage(FILE *f)
           "  -j, --jobs N           runs in parallel (default: the number of cores)\n"
           "      --check            verify invariants while running (slower)\n"
           "      --max-wall S       stop each run after S seconds of wall time (partial)\n"
+          "      --max-memory SIZE  refuse runs estimated to need more (default: the machine's\n"
+          "                         memory)\n"
           "  -q, --quiet            no progress bar\n",
           f);
 }
@@ -85,7 +89,7 @@ static int parse_sweep(sweep *s, const char *arg)
 
 static int parse_run_opts(int argc, char **argv, run_opts *o)
 {
-    enum { O_SET = 256, O_SWEEP, O_SEED, O_CHECK, O_MAXWALL };
+    enum { O_SET = 256, O_SWEEP, O_SEED, O_CHECK, O_MAXWALL, O_MAXMEM };
     static const struct option longs[] = {{"out", required_argument, 0, 'o'},
                                           {"set", required_argument, 0, O_SET},
                                           {"sweep", required_argument, 0, O_SWEEP},
@@ -93,6 +97,7 @@ static int parse_run_opts(int argc, char **argv, run_opts *o)
                                           {"jobs", required_argument, 0, 'j'},
                                           {"check", no_argument, 0, O_CHECK},
                                           {"max-wall", required_argument, 0, O_MAXWALL},
+                                          {"max-memory", required_argument, 0, O_MAXMEM},
                                           {"quiet", no_argument, 0, 'q'},
                                           {"help", no_argument, 0, 'h'},
                                           {0, 0, 0, 0}};
@@ -149,6 +154,10 @@ static int parse_run_opts(int argc, char **argv, run_opts *o)
             o->max_wall = v;
             break;
         }
+        case O_MAXMEM:
+            if (ifb_parse_bytes(optarg, &o->max_memory) || !o->max_memory)
+                bad = "--max-memory: expected a size with a unit, e.g. 8GB";
+            break;
         case 'q':
             o->quiet = 1;
             break;
@@ -268,6 +277,7 @@ int ifb_cmd_run(int argc, char **argv)
             j->seed = o.seed;
             j->check = o.check;
             j->max_wall = o.max_wall;
+            j->max_memory = o.max_memory;
             njobs++;
         }
     /* Validate every job before running any: a bad key or value fails fast. */

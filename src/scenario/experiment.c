@@ -46,7 +46,13 @@ int ifb_experiment_check(const ifb_job *job, ifb_err *e)
         /* the layout and the memory check too: parallelism that does not divide, a model
          * that does not fit */
         ifb_serving *sv = NULL;
-        rc = ifb_serving_create(&sv, &l.scfg, l.sc.topo.nservers, l.sc.topo.gpus_per_server, e);
+        uint64_t eps = (uint64_t)l.sc.topo.nservers * (uint64_t)l.sc.topo.gpus_per_server;
+        uint64_t reqs = (uint64_t)(l.scfg.concurrency > 0 ? l.scfg.concurrency : 1) * 4 +
+                        (uint64_t)(l.scfg.requests > 0 ? l.scfg.requests : 0);
+        rc = ifb_scenario_check_memory(&l.sc, eps * eps, reqs * 2048 + eps * 65536, job->max_memory,
+                                       e);
+        if (!rc)
+            rc = ifb_serving_create(&sv, &l.scfg, l.sc.topo.nservers, l.sc.topo.gpus_per_server, e);
         if (sv)
             ifb_serving_destroy(sv);
     }
@@ -97,6 +103,8 @@ int ifb_experiment_run(const ifb_job *job, FILE *out, const volatile sig_atomic_
         unload(&l);
         return 2;
     }
+    /* no per-message records: a serving run sends millions, and memory must stay flat */
+    l.sc.fab.record_messages = 0;
     ifb_sim sim;
     ifb_sim_init(&sim, l.sc.seed);
     sim.interrupt = interrupt;

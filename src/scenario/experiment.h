@@ -19,6 +19,7 @@ typedef struct ifb_job {
     int64_t seed;           /* -1: the scenario's */
     int check;              /* --check */
     double max_wall;        /* seconds, 0 = none */
+    uint64_t max_memory;    /* bytes, 0 = the machine's memory */
     const char *csv_prefix; /* per-run CSVs go to PREFIX-requests.csv etc. (or NULL) */
 } ifb_job;
 

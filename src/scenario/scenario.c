@@ -638,6 +638,39 @@ int ifb_scenario_load(ifb_scenario *sc, const char *path, const char *const *set
     return 0;
 }
 
+int ifb_scenario_check_memory(const ifb_scenario *sc, uint64_t pairs, uint64_t per_run,
+                              uint64_t limit, ifb_err *e)
+{
+    const ifb_topo *t = &sc->topo;
+    const double gb = 1e9;
+    /* sizes of the run-time objects, rounded up (fabric_int.h): a port with its queues and
+     * counters, a QP pair with its out-of-order bitmap, a pooled packet */
+    double routes = (double)t->nswitches * (double)t->nhosts * sizeof(int);
+    double ports = (double)t->nports * (1024.0 + 8.0 * sc->fab.queue_bins);
+    double frame = sc->fab.mtu + 100.0;
+    double buffered = (double)t->nswitches * (double)sc->fab.switch_buffer;
+    for (int l = 0; l < t->nlinks; l++) /* two directions of bandwidth-delay product */
+        buffered += 2.0 * (double)t->links[l].rate_bps / 8.0 *
+                    ifb_time_to_s(t->links[l].delay + sc->fab.switch_latency);
+    double packets = buffered / frame * 256.0;
+    double qps = (double)pairs * (double)sc->fab.qps_per_conn *
+                 (2 * 512.0 + (sc->fab.ooo ? 2 * sc->fab.ooo_window / 8.0 : 0));
+    double total = routes + ports + packets + qps + (double)per_run + 64e6;
+    if (!limit) {
+        long pages = sysconf(_SC_PHYS_PAGES), psz = sysconf(_SC_PAGESIZE);
+        limit = pages > 0 && psz > 0 ? (uint64_t)pages * (uint64_t)psz : UINT64_MAX;
+    }
+    if (total <= (double)limit)
+        return 0;
+    return ifb_err_msg(e,
+                       "%s: this run needs about %.2f GB (routing tables %.2f, ports %.2f, "
+                       "packets in buffers and on links %.2f, QPs %.2f, workload %.2f, base "
+                       "0.06), more than the %.2f GB limit (--max-memory, or the machine's "
+                       "memory): shrink the topology or the workload",
+                       sc->source, total / gb, routes / gb, ports / gb, packets / gb, qps / gb,
+                       (double)per_run / gb, (double)limit / gb);
+}
+
 int ifb_scenario_check_unused(ifb_scenario *sc, ifb_err *e)
 {
     return ifb_cfg_check_unused(sc->cfg, e);

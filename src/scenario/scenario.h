@@ -32,6 +32,13 @@ typedef struct ifb_scenario {
  * A path that does not exist but names an embedded scenario ("reference-roce.yaml") loads it. */
 int ifb_scenario_load(ifb_scenario *sc, const char *path, const char *const *sets, int nsets,
                       ifb_err *e);
+/* Estimated peak memory of a run of this scenario, in bytes: routing tables, ports and
+ * queues, packets the switch buffers and links can hold, QPs for `pairs` communicating endpoint
+ * pairs, and `per_run` bytes of workload state. Returns -1 with a message giving the estimate and
+ * its parts when it exceeds `limit` (0: the machine's physical memory). */
+int ifb_scenario_check_memory(const ifb_scenario *sc, uint64_t pairs, uint64_t per_run,
+                              uint64_t limit, ifb_err *e);
+
 /* Reports keys that nobody read (typos). */
 int ifb_scenario_check_unused(ifb_scenario *sc, ifb_err *e);
 void ifb_scenario_free(ifb_scenario *sc);
