@@ -125,8 +125,15 @@ static void record(ifb_fabric *f, const ifb_msg_info *info)
         f->recs = r;
         f->recs_cap = cap;
     }
-    f->recs[f->nrecs++] = (ifb_msg_rec){info->id,    info->src,   info->dst, info->tclass,
-                                        info->bytes, info->start, info->done};
+    ifb_msg_rec *rec = &f->recs[f->nrecs++];
+    memset(rec, 0, sizeof *rec); /* padding too: records are compared and copied as bytes */
+    rec->id = info->id;
+    rec->src = info->src;
+    rec->dst = info->dst;
+    rec->tclass = info->tclass;
+    rec->bytes = info->bytes;
+    rec->start = info->start;
+    rec->done = info->done;
 }
 
 static void complete(ifb_fabric *f, const ifb_msg *m)
