@@ -163,6 +163,28 @@ static void test_max_wall(void **state)
     ifb_sim_destroy(&sim);
 }
 
+static void nothing(ifb_sim *sim, void *obj, uint64_t arg)
+{
+    (void)sim;
+    (void)obj;
+    (void)arg;
+}
+
+/* A broken component that turns the clock back (here: an event slipped into the queue behind
+ * the current time) stops the run with the event-time invariant. */
+static void test_event_time_trips(void **state)
+{
+    (void)state;
+    ifb_sim sim;
+    ifb_sim_init(&sim, 1);
+    ifb_sim_at(&sim, 5 * IFB_NS, nothing, NULL, 0);
+    sim.now = 10 * IFB_NS; /* injected: time moved past a pending event */
+    assert_int_equal(ifb_sim_run(&sim), IFB_STOP_ERROR);
+    assert_non_null(strstr(sim.error, "invariant event-time violated"));
+    assert_non_null(strstr(sim.error, "5000 ps after 10000 ps"));
+    ifb_sim_destroy(&sim);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -172,6 +194,7 @@ int main(void)
         cmocka_unit_test(test_checker_trips),
         cmocka_unit_test(test_checker_off_by_default),
         cmocka_unit_test(test_max_wall),
+        cmocka_unit_test(test_event_time_trips),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
