@@ -21,53 +21,7 @@
 #include "topo/topo.h"
 #include "workload/microbench.h"
 
-static const uint64_t G400 = 400000000000ull;
-
-typedef struct world {
-    ifb_sim sim;
-    ifb_topo topo;
-    ifb_fabric *fab;
-} world;
-
-static void make_single(world *w, int nservers, const ifb_fabric_cfg *cfg)
-{
-    ifb_err e = {{0}};
-    ifb_sim_init(&w->sim, 1);
-    ifb_topo_init(&w->topo);
-    ifb_server_spec s = {.gpus_per_server = 1,
-                         .nics_per_server = 1,
-                         .nic_bps = G400,
-                         .host_delay = 25 * IFB_NS, /* 5 m */
-                         .nvlink_bps = 3600000000000ull,
-                         .nvlink_latency = IFB_US};
-    assert_int_equal(ifb_topo_single_switch(&w->topo, nservers, &s, 64, &e), 0);
-    assert_int_equal(ifb_topo_route(&w->topo, &e), 0);
-    if (ifb_fabric_create(&w->fab, &w->sim, &w->topo, cfg, &e))
-        fail_msg("%s", e.msg);
-}
-
-static void check_conservation(world *w)
-{
-    char msg[256];
-    if (ifb_fabric_check_conservation(w->fab, msg, sizeof msg))
-        fail_msg("%s", msg);
-    assert_int_equal(ifb_fabric_inflight(w->fab), 0);
-}
-
-static void destroy(world *w)
-{
-    ifb_fabric_destroy(w->fab);
-    ifb_topo_free(&w->topo);
-    ifb_sim_destroy(&w->sim);
-}
-
-static int host_port(const ifb_topo *t, int host)
-{
-    for (int n = 0; n < t->nnodes; n++)
-        if (t->nodes[n].kind != IFB_NODE_SWITCH && t->nodes[n].host == host)
-            return t->nodes[n].first_port;
-    return -1;
-}
+#include "net_world.h"
 
 /* RoCE classes on queue 3, lossless; buffer small enough that 16 x 1 MB cannot fit. */
 static void lossless_cfg(ifb_fabric_cfg *cfg, int pfc)
@@ -91,7 +45,7 @@ static void test_incast_pfc_no_drop(void **state)
     ifb_fabric_cfg cfg;
     lossless_cfg(&cfg, 1);
     world w;
-    make_single(&w, 17, &cfg);
+    make_single(&w, 1, 17, &cfg);
     ifb_mb_result r;
     ifb_err e;
     assert_int_equal(ifb_mb_run(&w.sim, ifb_fabric_net(w.fab), &incast, &r, &e), 0);
@@ -138,7 +92,7 @@ static void test_incast_static_threshold(void **state)
     cfg.pfc_xoff = 20000;
     cfg.pfc_xon = 10000;
     world w;
-    make_single(&w, 17, &cfg);
+    make_single(&w, 1, 17, &cfg);
     ifb_mb_result r;
     ifb_err e;
     assert_int_equal(ifb_mb_run(&w.sim, ifb_fabric_net(w.fab), &incast, &r, &e), 0);
@@ -157,7 +111,7 @@ static void test_incast_no_pfc_drops(void **state)
     ifb_fabric_cfg cfg;
     lossless_cfg(&cfg, 0);
     world w;
-    make_single(&w, 17, &cfg);
+    make_single(&w, 1, 17, &cfg);
     ifb_mb_result r;
     ifb_err e;
     assert_int_equal(ifb_mb_run(&w.sim, ifb_fabric_net(w.fab), &incast, &r, &e), 0);
@@ -182,7 +136,7 @@ static void test_small_headroom_counted(void **state)
     cfg.switch_buffer = 400000;
     cfg.rto = 20 * IFB_US;
     world w;
-    make_single(&w, 17, &cfg); /* warns on stderr */
+    make_single(&w, 1, 17, &cfg); /* warns on stderr */
     assert_int_equal(ifb_fabric_port_headroom(w.fab, host_port(&w.topo, 0)), 0); /* NICs: none */
     ifb_mb_result r;
     ifb_err e;
@@ -214,14 +168,14 @@ static void test_headroom_formula(void **state)
     ifb_fabric_cfg cfg;
     lossless_cfg(&cfg, 1);
     world w;
-    make_single(&w, 3, &cfg);
+    make_single(&w, 1, 3, &cfg);
     const ifb_topo *t = &w.topo;
     int np = host_port(t, 0);
     int sp = t->nodes[t->ports[np].peer_node].first_port + t->ports[np].peer_port;
     assert_int_equal(ifb_fabric_port_headroom(w.fab, sp), 135862);
     destroy(&w);
     cfg.pfc_headroom = 200000;
-    make_single(&w, 3, &cfg);
+    make_single(&w, 1, 3, &cfg);
     assert_int_equal(ifb_fabric_port_headroom(w.fab, sp), 200000);
     destroy(&w);
 }
@@ -236,7 +190,7 @@ static void test_storm_detect_and_list(void **state)
     cfg.pfc_quanta = 2000;           /* 2.56 us at 400G, refreshed every 1.28 us */
     cfg.pfc_storm_time = 3 * IFB_US; /* "long" here, to exercise the detector */
     world w;
-    make_single(&w, 17, &cfg);
+    make_single(&w, 1, 17, &cfg);
     ifb_net *net = ifb_fabric_net(w.fab);
     for (int s = 0; s < 16; s++)
         assert_true(ifb_net_send(net, s, 16, 1 << 20, IFB_TC_A2A, NULL, NULL) > 0);
@@ -271,7 +225,7 @@ static void test_deadlock_time_stops(void **state)
     cfg.pfc_storm_time = 3 * IFB_US;
     cfg.pfc_deadlock_time = 6 * IFB_US;
     world w;
-    make_single(&w, 17, &cfg);
+    make_single(&w, 1, 17, &cfg);
     ifb_net *net = ifb_fabric_net(w.fab);
     for (int s = 0; s < 16; s++)
         assert_true(ifb_net_send(net, s, 16, 1 << 20, IFB_TC_A2A, NULL, NULL) > 0);

@@ -1,0 +1,62 @@
+/* Shared set-up for the fabric tests in tests/net: a world (simulation, topology, fabric) on one
+ * switch, the end-of-run conservation check, and port lookups. Functions are static inline so a
+ * test that uses only some of them compiles warning-free. */
+#ifndef IFB_TEST_NET_WORLD_H
+#define IFB_TEST_NET_WORLD_H
+#include "net/fabric.h"
+#include "topo/topo.h"
+
+static const uint64_t G400 = 400000000000ull;
+
+typedef struct world {
+    ifb_sim sim;
+    ifb_topo topo;
+    ifb_fabric *fab;
+} world;
+
+static inline void make_single(world *w, uint64_t seed, int nservers, const ifb_fabric_cfg *cfg)
+{
+    ifb_err e = {{0}};
+    ifb_sim_init(&w->sim, seed);
+    ifb_topo_init(&w->topo);
+    ifb_server_spec s = {.gpus_per_server = 1,
+                         .nics_per_server = 1,
+                         .nic_bps = G400,
+                         .host_delay = 25 * IFB_NS,
+                         .nvlink_bps = 3600000000000ull,
+                         .nvlink_latency = IFB_US};
+    assert_int_equal(ifb_topo_single_switch(&w->topo, nservers, &s, 64, &e), 0);
+    assert_int_equal(ifb_topo_route(&w->topo, &e), 0);
+    if (ifb_fabric_create(&w->fab, &w->sim, &w->topo, cfg, &e))
+        fail_msg("%s", e.msg);
+}
+
+static inline void check_conservation(world *w)
+{
+    char msg[256];
+    if (ifb_fabric_check_conservation(w->fab, msg, sizeof msg))
+        fail_msg("%s", msg);
+    assert_int_equal(ifb_fabric_inflight(w->fab), 0);
+}
+
+static inline void destroy(world *w)
+{
+    ifb_fabric_destroy(w->fab);
+    ifb_topo_free(&w->topo);
+    ifb_sim_destroy(&w->sim);
+}
+
+static inline int host_port(const ifb_topo *t, int host)
+{
+    for (int n = 0; n < t->nnodes; n++)
+        if (t->nodes[n].kind != IFB_NODE_SWITCH && t->nodes[n].host == host)
+            return t->nodes[n].first_port;
+    return -1;
+}
+
+static inline int peer_port(const ifb_topo *t, int port)
+{
+    return t->nodes[t->ports[port].peer_node].first_port + t->ports[port].peer_port;
+}
+
+#endif
