@@ -25,21 +25,23 @@ void ifb_cli_install_signals(void)
 
 static void usage(FILE *f)
 {
-    fputs(
-        "usage: infabric <command> [options]\n"
-        "\n"
-        "A packet-level simulator of RoCEv2 and InfiniBand fabrics for MoE inference.\n"
-        "\n"
-        "commands:\n"
-        "  bench [SCENARIO]   microbenchmarks (pingpong, bw, incast, permutation, alltoall,\n"
-        "                     allreduce) on a scenario's fabric, like perftest/nccl-tests\n"
-        "  check SCENARIO     validate a scenario file without running it\n"
-        "  help [COMMAND]     this text, or a command's options\n"
-        "  version            print the version\n"
-        "\n"
-        "With no SCENARIO the embedded reference fabric is used (scenarios/reference-roce.yaml).\n"
-        "Every scenario value can be overridden with --set key.path=value (docs/scenario.md).\n",
-        f);
+    fputs("usage: infabric <command> [options]\n"
+          "\n"
+          "A packet-level simulator of RoCEv2 and InfiniBand fabrics for MoE inference.\n"
+          "\n"
+          "commands:\n"
+          "  run [SCENARIO...]  the serving experiment; with no scenario the reference\n"
+          "                     experiment (RoCEv2 vs InfiniBand, 20..100 concurrent requests)\n"
+          "  bench [SCENARIO]   microbenchmarks (pingpong, bw, incast, permutation, alltoall,\n"
+          "                     allreduce) on a scenario's fabric, like perftest/nccl-tests\n"
+          "  check SCENARIO     validate a scenario file without running it\n"
+          "  help [COMMAND]     this text, or a command's options\n"
+          "  version            print the version\n"
+          "\n"
+          "bench with no SCENARIO uses the embedded reference fabric "
+          "(scenarios/reference-roce.yaml).\n"
+          "Every scenario value can be overridden with --set key.path=value (docs/scenario.md).\n",
+          f);
 }
 
 int main(int argc, char **argv)
