@@ -70,3 +70,19 @@ size_t ifb_pool_bytes(const ifb_pool *p)
 {
     return p->nchunks * p->per_chunk * p->obj_size;
 }
+
+void *ifb_grow(void *arr, size_t *cap, size_t n, size_t elem, size_t first)
+{
+    if (n < *cap)
+        return arr;
+    size_t c = *cap ? *cap * 2 : first;
+    while (c <= n)
+        c *= 2;
+    void *a = realloc(arr, c * elem);
+    if (!a) {
+        fputs("infabric: out of memory growing an array\n", stderr);
+        abort();
+    }
+    *cap = c;
+    return a;
+}

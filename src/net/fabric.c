@@ -117,14 +117,7 @@ static void record(ifb_fabric *f, const ifb_msg_info *info)
         f->last_done = info->done;
     if (!f->cfg.record_messages)
         return;
-    if (f->nrecs == f->recs_cap) {
-        size_t cap = f->recs_cap ? f->recs_cap * 2 : 1024;
-        ifb_msg_rec *r = realloc(f->recs, cap * sizeof *r);
-        if (!r)
-            abort();
-        f->recs = r;
-        f->recs_cap = cap;
-    }
+    f->recs = ifb_grow(f->recs, &f->recs_cap, f->nrecs, sizeof *f->recs, 1024);
     ifb_msg_rec *rec = &f->recs[f->nrecs++];
     memset(rec, 0, sizeof *rec); /* padding too: records are compared and copied as bytes */
     rec->id = info->id;
@@ -263,14 +256,8 @@ static void sampler(ifb_sim *sim, void *obj, uint64_t arg)
     (void)arg;
     ifb_fabric *f = obj;
     f->sampler_armed = 0;
-    if (f->nsamples == f->samples_cap) {
-        size_t cap = f->samples_cap ? f->samples_cap * 2 : 64;
-        uint64_t *s = realloc(f->samples, cap * (size_t)f->nports * sizeof *s);
-        if (!s)
-            abort();
-        f->samples = s;
-        f->samples_cap = cap;
-    }
+    f->samples = ifb_grow(f->samples, &f->samples_cap, f->nsamples,
+                          (size_t)f->nports * sizeof *f->samples, 64);
     uint64_t *row = f->samples + f->nsamples * (size_t)f->nports;
     for (int i = 0; i < f->nports; i++) {
         row[i] = f->ports[i].st.tx_bytes - f->ports[i].sampled_bytes;
@@ -405,14 +392,8 @@ static void rate_sampler(ifb_sim *sim, void *obj, uint64_t arg)
             const ifb_qp *qp = nic->qps[j];
             if (!qp->limited && qp->una >= qp->psn_end)
                 continue;
-            if (f->nrsamples == f->rsamples_cap) {
-                size_t cap = f->rsamples_cap ? f->rsamples_cap * 2 : 1024;
-                ifb_rate_sample *r = realloc(f->rsamples, cap * sizeof *r);
-                if (!r)
-                    abort();
-                f->rsamples = r;
-                f->rsamples_cap = cap;
-            }
+            f->rsamples =
+                ifb_grow(f->rsamples, &f->rsamples_cap, f->nrsamples, sizeof *f->rsamples, 1024);
             f->rsamples[f->nrsamples++] =
                 (ifb_rate_sample){sim->now, h, qp->qpn, qp->limited ? qp->rc : nic->port->rate};
         }

@@ -132,7 +132,8 @@ struct ifb_qp {
     uint64_t *ooo_bits;
     uint32_t ooo_base;         /* word index of PSN epsn + 1 in the ring */
     struct ifb_ooo_pend *pend; /* messages whose last packet arrived early, in PSN order */
-    uint32_t npend, pend_cap;
+    uint32_t npend;
+    size_t pend_cap;
     /* DCQCN: notification point (responder) */
     uint8_t cnp_any;
     ifb_time cnp_last;

@@ -562,14 +562,7 @@ static void ooo_receive(ifb_nic *nic, ifb_qp *qp, const ifb_pkt *pk)
     f->cnt.ooo_placed++;
     if (!(pk->flags & IFB_PF_LAST))
         return;
-    if (qp->npend == qp->pend_cap) {
-        uint32_t cap = qp->pend_cap ? qp->pend_cap * 2 : 8;
-        ifb_ooo_pend *np = realloc(qp->pend, cap * sizeof *np);
-        if (!np)
-            abort();
-        qp->pend = np;
-        qp->pend_cap = cap;
-    }
+    qp->pend = ifb_grow(qp->pend, &qp->pend_cap, qp->npend, sizeof *qp->pend, 8);
     uint32_t i = qp->npend++;
     while (i > 0 && qp->pend[i - 1].psn > pk->psn) {
         qp->pend[i] = qp->pend[i - 1];

@@ -176,7 +176,7 @@ typedef struct series_data {
     char name[96];
     char fabric[16];
     int n;
-    double x[MAX_RUNS > 256 ? 256 : MAX_RUNS];
+    double x[256];
     double tgr[256], tpot90[256], e2e90[256];
 } series_data;
 
