@@ -4,7 +4,9 @@
  *   (a) permutation: a random derangement, 16 MB per host
  *   (b) alltoall: 64 KiB per ordered pair (16,256 flows)
  * Prints wall time, simulated time, events, packet-hops per second and peak RSS.
- * Usage: ifb_refbench [a|b|all] [--seed N] [--set-mode ...] */
+ * With `cc`: queue 3 lossless with ECN marking, PFC and DCQCN (nvidia-cx) on, to check that the
+ * lossless machinery keeps the speed targets.
+ * Usage: ifb_refbench [a|b|all] [cc] [SEED] */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -29,6 +31,7 @@ static long peak_rss_kb(void)
     return ru.ru_maxrss;
 }
 
+static int cc_on;
 static int run(const char *which, uint64_t seed)
 {
     ifb_err e = {{0}};
@@ -51,6 +54,13 @@ static int run(const char *which, uint64_t seed)
     ifb_fabric_cfg_default(&cfg);
     cfg.switch_latency = 0;
     cfg.record_messages = 0;
+    if (cc_on) {
+        /* lossless Ethernet: the RoCE classes' queue 3 lossless with ECN, PFC and DCQCN on */
+        cfg.queue[3].lossless = 1;
+        cfg.queue[3].ecn = 1;
+        cfg.pfc = 1;
+        cfg.dcqcn = 1;
+    }
     ifb_fabric *f;
     if (ifb_fabric_create(&f, &sim, &topo, &cfg, &e)) {
         fprintf(stderr, "refbench: %s\n", e.msg);
@@ -75,12 +85,15 @@ static int run(const char *which, uint64_t seed)
     int cons = ifb_fabric_check_conservation(f, msg, sizeof msg);
     double sim_ms = (double)sim.now / (double)IFB_MS;
     printf("%-12s wall %.3f s  sim %.4f ms  wall/sim-ms %.3f s  events %llu  hops %llu  "
-           "hops/s %.3g  peak-events %zu  peak-RSS %.1f MB  msgs %llu  drops %llu  %s\n",
+           "hops/s %.3g  peak-events %zu  peak-RSS %.1f MB  msgs %llu  drops %llu  %s  marks %llu "
+           "cnp %llu pfc %llu\n",
            which[0] == 'a' ? "(a) perm" : "(b) a2a", wall, sim_ms, wall / sim_ms,
            (unsigned long long)sim.events, (unsigned long long)sim.pkt_hops,
            (double)sim.pkt_hops / wall, sim.heap_peak, peak_rss_kb() / 1024.0,
            (unsigned long long)r.msgs, (unsigned long long)ifb_fabric_counts(f)->pkts_dropped,
-           cons ? msg : "conservation ok");
+           cons ? msg : "conservation ok", (unsigned long long)ifb_fabric_counts(f)->ecn_marks,
+           (unsigned long long)ifb_fabric_counts(f)->cnps_sent,
+           (unsigned long long)ifb_fabric_counts(f)->pfc_xoff_sent);
     ifb_fabric_destroy(f);
     ifb_topo_free(&topo);
     ifb_sim_destroy(&sim);
@@ -90,7 +103,13 @@ static int run(const char *which, uint64_t seed)
 int main(int argc, char **argv)
 {
     const char *which = argc > 1 ? argv[1] : "all";
-    uint64_t seed = argc > 2 ? strtoull(argv[2], NULL, 10) : 1;
+    uint64_t seed = 1;
+    for (int i = 2; i < argc; i++) {
+        if (!strcmp(argv[i], "cc"))
+            cc_on = 1;
+        else
+            seed = strtoull(argv[i], NULL, 10);
+    }
     int rc = 0;
     if (!strcmp(which, "a") || !strcmp(which, "all"))
         rc |= run("a", seed);
