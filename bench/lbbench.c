@@ -5,12 +5,16 @@
  *
  * Per mode: mean and minimum per-flow throughput normalized to line rate (bytes / FCT /
  * (400 Gb/s x 4096/4178), the payload rate of a full-MTU RoCEv2 stream), makespan, the busiest
- * fabric link's utilization over the makespan, the largest queue seen on any switch port, go-back-N
- * NAKs and retransmitted packets, new flowlets. For ECMP it also prints the balls-into-bins
- * expectation (Monte Carlo over random permutations and uniformly random spine choices) next to
- * what the hash actually did on this seed (flows per fabric link, from the port counters).
+ * fabric link's utilization over the makespan, the 99th percentile of fabric-port queue occupancy
+ * (time-weighted over every switch-to-switch port) and the largest queue seen on any switch port,
+ * go-back-N NAKs and retransmitted packets, new flowlets. For ECMP it also prints the
+ * balls-into-bins expectation (Monte Carlo over random permutations and uniformly random spine
+ * choices) next to what the hash actually did on this seed (flows per fabric link, from the port
+ * counters).
  *
- * Usage: ifb_lbbench [--bytes N] [--a2a] [--asym] [--seed N] [--seeds K] [--mc N] [mode ...]
+ * Usage: ifb_lbbench [--bytes N] [--a2a] [--asym] [--ooo] [--seed N] [--seeds K] [--mc N]
+ *                    [mode ...]
+ *   --ooo: NICs place packets out of order (what per-packet modes need)
  *   --a2a: all-to-all, --bytes per ordered pair (16,256 flows) instead of the permutation
  *   --asym: the leaf0-spine0 link runs at 100 Gb/s (a quarter of the others)
  *   eff: the ideal makespan (bytes a host sends / payload line rate) over the makespan
@@ -18,6 +22,9 @@
  *   modes: ecmp wcmp flowlet flowlet-ll spray-random spray-rr spray-drill adaptive adaptive-pkt
  *          adaptive-ll adaptive-pkt-ll (-ll: ties in the best band broken by instantaneous load)
  *          flowlet-w spray-random-w spray-drill-w (-w: random picks follow the WCMP weights)
+ *          int-adaptive int-adaptive-pkt int-adaptive-pkt-ll (INT on, the end-to-end figure from
+ *          the sinks' feedback), adaptive-pkt+int spray-drill+int (INT carried but unused:
+ *          its cost alone)
  *   (default: all) */
 #include <stdio.h>
 #include <stdlib.h>
@@ -35,24 +42,30 @@ static const uint64_t RATE = 400000000000ull;
 
 typedef struct mode_def {
     const char *name;
-    int mode, pick, spray, unit, ties, weighted;
+    int mode, pick, spray, unit, ties, weighted, intc; /* intc: INT on (net/int.h) */
 } mode_def;
 
 static const mode_def MODES[] = {
-    {"ecmp", IFB_LBA_ECMP, 0, 0, 0, 0, 0},
-    {"wcmp", IFB_LBA_WCMP, 0, 0, 0, 0, 0},
-    {"flowlet", IFB_LBA_FLOWLET, IFB_LB_PICK_RANDOM, 0, 0, 0, 0},
-    {"flowlet-ll", IFB_LBA_FLOWLET, IFB_LB_PICK_LEAST_LOADED, 0, 0, 0, 0},
-    {"spray-random", IFB_LBA_SPRAY, 0, IFB_LB_SPRAY_RANDOM, 0, 0, 0},
-    {"spray-rr", IFB_LBA_SPRAY, 0, IFB_LB_SPRAY_ROUND_ROBIN, 0, 0, 0},
-    {"spray-drill", IFB_LBA_SPRAY, 0, IFB_LB_SPRAY_DRILL, 0, 0, 0},
-    {"adaptive", IFB_LBA_ADAPTIVE, 0, 0, IFB_LB_UNIT_FLOWLET, 0, 0},
-    {"adaptive-pkt", IFB_LBA_ADAPTIVE, 0, 0, IFB_LB_UNIT_PACKET, 0, 0},
-    {"adaptive-ll", IFB_LBA_ADAPTIVE, 0, 0, IFB_LB_UNIT_FLOWLET, IFB_LB_PICK_LEAST_LOADED, 0},
-    {"adaptive-pkt-ll", IFB_LBA_ADAPTIVE, 0, 0, IFB_LB_UNIT_PACKET, IFB_LB_PICK_LEAST_LOADED, 0},
-    {"flowlet-w", IFB_LBA_FLOWLET, IFB_LB_PICK_RANDOM, 0, 0, 0, 1},
-    {"spray-random-w", IFB_LBA_SPRAY, 0, IFB_LB_SPRAY_RANDOM, 0, 0, 1},
-    {"spray-drill-w", IFB_LBA_SPRAY, 0, IFB_LB_SPRAY_DRILL, 0, 0, 1},
+    {"ecmp", IFB_LBA_ECMP, 0, 0, 0, 0, 0, 0},
+    {"wcmp", IFB_LBA_WCMP, 0, 0, 0, 0, 0, 0},
+    {"flowlet", IFB_LBA_FLOWLET, IFB_LB_PICK_RANDOM, 0, 0, 0, 0, 0},
+    {"flowlet-ll", IFB_LBA_FLOWLET, IFB_LB_PICK_LEAST_LOADED, 0, 0, 0, 0, 0},
+    {"spray-random", IFB_LBA_SPRAY, 0, IFB_LB_SPRAY_RANDOM, 0, 0, 0, 0},
+    {"spray-rr", IFB_LBA_SPRAY, 0, IFB_LB_SPRAY_ROUND_ROBIN, 0, 0, 0, 0},
+    {"spray-drill", IFB_LBA_SPRAY, 0, IFB_LB_SPRAY_DRILL, 0, 0, 0, 0},
+    {"adaptive", IFB_LBA_ADAPTIVE, 0, 0, IFB_LB_UNIT_FLOWLET, 0, 0, 0},
+    {"adaptive-pkt", IFB_LBA_ADAPTIVE, 0, 0, IFB_LB_UNIT_PACKET, 0, 0, 0},
+    {"adaptive-ll", IFB_LBA_ADAPTIVE, 0, 0, IFB_LB_UNIT_FLOWLET, IFB_LB_PICK_LEAST_LOADED, 0, 0},
+    {"adaptive-pkt-ll", IFB_LBA_ADAPTIVE, 0, 0, IFB_LB_UNIT_PACKET, IFB_LB_PICK_LEAST_LOADED, 0, 0},
+    {"flowlet-w", IFB_LBA_FLOWLET, IFB_LB_PICK_RANDOM, 0, 0, 0, 1, 0},
+    {"spray-random-w", IFB_LBA_SPRAY, 0, IFB_LB_SPRAY_RANDOM, 0, 0, 1, 0},
+    {"spray-drill-w", IFB_LBA_SPRAY, 0, IFB_LB_SPRAY_DRILL, 0, 0, 1, 0},
+    {"int-adaptive", IFB_LBA_INT_ADAPTIVE, 0, 0, IFB_LB_UNIT_FLOWLET, 0, 0, 1},
+    {"int-adaptive-pkt", IFB_LBA_INT_ADAPTIVE, 0, 0, IFB_LB_UNIT_PACKET, 0, 0, 1},
+    {"int-adaptive-pkt-ll", IFB_LBA_INT_ADAPTIVE, 0, 0, IFB_LB_UNIT_PACKET,
+     IFB_LB_PICK_LEAST_LOADED, 0, 1},
+    {"adaptive-pkt+int", IFB_LBA_ADAPTIVE, 0, 0, IFB_LB_UNIT_PACKET, 0, 0, 1},
+    {"spray-drill+int", IFB_LBA_SPRAY, 0, IFB_LB_SPRAY_DRILL, 0, 0, 0, 1},
 };
 enum { NMODES = sizeof MODES / sizeof MODES[0] };
 
@@ -142,6 +155,7 @@ static void bins_expect(int trials, bins *out)
 typedef struct result {
     double mean, min, makespan_us, eff, max_util, wall;
     uint64_t peak_q, naks, retx, drops, timeouts, flowlets;
+    double p99_q; /* bytes: 99th percentile of fabric-port queue occupancy over port-time */
     int flows_per_up[HOSTS], flows_per_down[HOSTS]; /* histogram: links carrying k flows */
     int ok;
 } result;
@@ -150,6 +164,7 @@ typedef struct opts {
     uint64_t bytes;
     int a2a;  /* pattern: 0 permutation, 1 all-to-all (bytes per ordered pair) */
     int asym; /* leaf0-spine0 link at 100 Gb/s */
+    int ooo;  /* NICs place out of order (no go-back-N on reordering) */
 } opts;
 
 static int run(const mode_def *m, uint64_t seed, const opts *o, result *res)
@@ -187,6 +202,10 @@ static int run(const mode_def *m, uint64_t seed, const opts *o, result *res)
     ifb_fabric_cfg_default(&cfg);
     cfg.switch_latency = 0;
     cfg.record_messages = 1;
+    cfg.intc.on = m->intc;
+    cfg.queue_bin = 16384; /* fine enough for p99, wide enough for ECMP's megabyte queues */
+    cfg.queue_bins = 2048;
+    cfg.ooo = o->ooo;
     ifb_fabric *f;
     if (ifb_fabric_create(&f, &sim, &topo, &cfg, &e)) {
         fprintf(stderr, "lbbench: %s\n", e.msg);
@@ -250,6 +269,33 @@ static int run(const mode_def *m, uint64_t seed, const opts *o, result *res)
                 res->flows_per_down[k]++;
         }
     }
+    /* p99 queue: time-weighted occupancy histograms of every switch port facing a switch,
+     * summed (the last bin is open-ended) */
+    {
+        static uint64_t agg[4096];
+        uint32_t nb = 0, bb = 0;
+        memset(agg, 0, sizeof agg);
+        double tot = 0;
+        for (int p = 0; p < topo.nports; p++) {
+            const ifb_topo_port *tp = &topo.ports[p];
+            if (tp->link < 0 || topo.nodes[tp->node].kind != IFB_NODE_SWITCH ||
+                topo.nodes[tp->peer_node].kind != IFB_NODE_SWITCH)
+                continue;
+            const uint64_t *h = ifb_fabric_queue_hist(f, p, &nb, &bb);
+            for (uint32_t k = 0; h && k < nb && k < 4096; k++) {
+                agg[k] += h[k];
+                tot += (double)h[k];
+            }
+        }
+        double cum = 0;
+        for (uint32_t k = 0; k < nb && k < 4096; k++) {
+            cum += (double)agg[k];
+            if (cum >= 0.99 * tot) {
+                res->p99_q = (double)(k + 1) * bb;
+                break;
+            }
+        }
+    }
     const ifb_fabric_counters *c = ifb_fabric_counts(f);
     res->naks = c->naks;
     res->retx = c->retx_pkts;
@@ -282,6 +328,7 @@ static double shared_share(const int *hist)
 
 int main(int argc, char **argv)
 {
+
     uint64_t seed = 1;
     opts o = {.bytes = 4000000};
     int mc = 20000, nseeds = 1;
@@ -297,6 +344,8 @@ int main(int argc, char **argv)
             o.a2a = 1;
         } else if (!strcmp(argv[i], "--asym")) {
             o.asym = 1;
+        } else if (!strcmp(argv[i], "--ooo")) {
+            o.ooo = 1;
         } else if (!strcmp(argv[i], "--mc") && i + 1 < argc) {
             mc = atoi(argv[++i]);
         } else {
@@ -308,12 +357,14 @@ int main(int argc, char **argv)
                 }
             if (!found) {
                 fprintf(stderr,
-                        "usage: ifb_lbbench [--bytes N] [--a2a] [--asym] [--seed N] [--seeds K] "
+                        "usage: ifb_lbbench [--bytes N] [--a2a] [--asym] [--ooo] [--seed N] "
+                        "[--seeds K] "
                         "[--mc N] "
                         "[mode ...]\n"
                         "modes: ecmp wcmp flowlet flowlet-ll spray-random spray-rr spray-drill "
                         "adaptive adaptive-pkt adaptive-ll adaptive-pkt-ll flowlet-w "
-                        "spray-random-w spray-drill-w\n");
+                        "spray-random-w spray-drill-w int-adaptive int-adaptive-pkt "
+                        "int-adaptive-pkt-ll adaptive-pkt+int spray-drill+int\n");
                 return 2;
             }
         }
@@ -330,9 +381,9 @@ int main(int argc, char **argv)
     if (nseeds > 1)
         printf("..%llu (each figure the mean over %d seeds; min thr = mean of per-run minima)\n",
                (unsigned long long)(seed + (uint64_t)nseeds - 1), nseeds);
-    printf("| mode | mean thr | min thr | makespan (us) | eff | max link util | peak queue (KB) | "
-           "NAKs | retx pkts | timeouts | drops | flowlets | wall (s) |\n");
-    printf("|---|---|---|---|---|---|---|---|---|---|---|---|---|\n");
+    printf("| mode | mean thr | min thr | makespan (us) | eff | max link util | p99 queue (KB) | "
+           "peak queue (KB) | NAKs | retx pkts | timeouts | drops | flowlets | wall (s) |\n");
+    printf("|---|---|---|---|---|---|---|---|---|---|---|---|---|---|\n");
     int rc = 0;
     double ecmp_up = 0, ecmp_down = 0;
     result ecmp_res;
@@ -340,7 +391,7 @@ int main(int argc, char **argv)
     for (int k = 0; k < NMODES; k++) {
         if (!want[k])
             continue;
-        double a[7] = {0}, cnt[5] = {0};
+        double a[8] = {0}, cnt[5] = {0};
         int ok = 1;
         for (int si = 0; si < nseeds; si++) {
             result r;
@@ -353,6 +404,7 @@ int main(int argc, char **argv)
             a[4] += (double)r.peak_q / 1000 / nseeds;
             a[5] += r.wall;
             a[6] += r.eff / nseeds;
+            a[7] += r.p99_q / 1000 / nseeds;
             cnt[0] += (double)r.naks / nseeds;
             cnt[1] += (double)r.retx / nseeds;
             cnt[2] += (double)r.timeouts / nseeds;
@@ -367,11 +419,11 @@ int main(int argc, char **argv)
                 have_ecmp = 1;
             }
         }
-        printf("| %s | %.3f | %.3f | %.1f | %.3f | %.3f | %.0f | %.0f | %.0f | %.1f | %.0f | %.0f "
-               "| %.2f "
-               "|%s\n",
-               MODES[k].name, a[0], a[1], a[2], a[6], a[3], a[4], cnt[0], cnt[1], cnt[2], cnt[3],
-               cnt[4], a[5], ok ? "" : " INCOMPLETE/NONCONSERVED");
+        printf(
+            "| %s | %.3f | %.3f | %.1f | %.3f | %.3f | %.0f | %.0f | %.0f | %.0f | %.1f | %.0f | "
+            "%.0f | %.2f |%s\n",
+            MODES[k].name, a[0], a[1], a[2], a[6], a[3], a[7], a[4], cnt[0], cnt[1], cnt[2], cnt[3],
+            cnt[4], a[5], ok ? "" : " INCOMPLETE/NONCONSERVED");
         fflush(stdout);
         if (!ok)
             rc = 1;

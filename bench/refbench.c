@@ -6,7 +6,11 @@
  * Prints wall time, simulated time, events, packet-hops per second and peak RSS.
  * With `cc`: queue 3 lossless with ECN marking, PFC and DCQCN (nvidia-cx) on, to check that the
  * lossless machinery keeps the speed targets.
- * Usage: ifb_refbench [a|b|all] [cc] [SEED] */
+ * With `int`: INT-MD on every data packet (first switch inserts, every switch pushes a hop
+ * record, last switch strips and reports), routing unchanged: the cost of INT alone. With
+ * `intar`: INT plus INT-driven adaptive routing per packet and out-of-order placement at the
+ * NICs, the configuration the data-plane issue's speed target is checked with.
+ * Usage: ifb_refbench [a|b|all] [cc] [int|intar] [SEED] */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -14,6 +18,7 @@
 #include <time.h>
 
 #include "net/fabric.h"
+#include "net/lb.h"
 #include "topo/topo.h"
 #include "workload/microbench.h"
 
@@ -31,7 +36,7 @@ static long peak_rss_kb(void)
     return ru.ru_maxrss;
 }
 
-static int cc_on;
+static int cc_on, int_on, intar_on;
 static int run(const char *which, uint64_t seed)
 {
     ifb_err e = {{0}};
@@ -60,6 +65,18 @@ static int run(const char *which, uint64_t seed)
         cfg.queue[3].ecn = 1;
         cfg.pfc = 1;
         cfg.dcqcn = 1;
+    }
+    static ifb_lb_cfg lb;
+    if (int_on || intar_on)
+        cfg.intc.on = 1;
+    if (intar_on) {
+        ifb_lb_cfg_default(&lb);
+        for (int q = 0; q < 8; q++) {
+            lb.q[q].mode = IFB_LBA_INT_ADAPTIVE;
+            lb.q[q].unit = IFB_LB_UNIT_PACKET;
+        }
+        cfg.lb = &lb;
+        cfg.ooo = 1;
     }
     ifb_fabric *f;
     if (ifb_fabric_create(&f, &sim, &topo, &cfg, &e)) {
@@ -107,6 +124,10 @@ int main(int argc, char **argv)
     for (int i = 2; i < argc; i++) {
         if (!strcmp(argv[i], "cc"))
             cc_on = 1;
+        else if (!strcmp(argv[i], "int"))
+            int_on = 1;
+        else if (!strcmp(argv[i], "intar"))
+            intar_on = 1;
         else
             seed = strtoull(argv[i], NULL, 10);
     }

@@ -11,6 +11,7 @@ void ifb_pool_init(ifb_pool *p, size_t obj_size, size_t per_chunk)
     if (obj_size < sizeof(void *))
         obj_size = sizeof(void *);
     p->obj_size = (obj_size + 15) & ~(size_t)15;
+    p->zero_size = p->obj_size;
     p->per_chunk = per_chunk ? per_chunk : 1024;
 }
 
@@ -53,7 +54,7 @@ void *ifb_pool_get(ifb_pool *p)
         grow(p);
     void *o = p->free_list;
     p->free_list = *(void **)o;
-    memset(o, 0, p->obj_size);
+    memset(o, 0, p->zero_size);
     if (++p->live > p->high_water)
         p->high_water = p->live;
     return o;

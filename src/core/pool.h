@@ -14,11 +14,14 @@ typedef struct ifb_pool {
     size_t nchunks, chunks_cap;
     uint64_t live; /* objects handed out and not returned */
     uint64_t high_water;
+    size_t zero_size; /* bytes ifb_pool_get zeroes (obj_size unless set lower) */
 } ifb_pool;
 
 void ifb_pool_init(ifb_pool *p, size_t obj_size, size_t per_chunk);
 void ifb_pool_destroy(ifb_pool *p);
-/* Returns zeroed memory; aborts only if the machine is out of memory. */
+/* Returns memory whose first zero_size bytes are zeroed (all of it by default; a pool whose
+ * objects end in a variable part the user fills before reading sets it lower, since zeroing
+ * is a large share of an allocation's cost); aborts only if the machine is out of memory. */
 void *ifb_pool_get(ifb_pool *p);
 void ifb_pool_put(ifb_pool *p, void *obj);
 size_t ifb_pool_bytes(const ifb_pool *p);

@@ -170,7 +170,9 @@ ifb_stop ifb_sim_run(ifb_sim *sim)
     ifb_time last_t = sim->now;
     uint64_t same_t = 0;
     while (sim->stop == IFB_STOP_NONE) {
-        if (sim->heap_n == sim->daemons && sim->work == 0) {
+        /* nothing scheduled at all ends the run even with work outstanding: nothing could ever
+         * finish it, and the end-of-run checks (message-completion) name what was left */
+        if (sim->heap_n == 0 || (sim->heap_n == sim->daemons && sim->work == 0)) {
             sim->stop = IFB_STOP_EMPTY;
             break;
         }

@@ -34,6 +34,18 @@ void ifb_fabric_cfg_default(ifb_fabric_cfg *c)
     c->rto = 4096 * IFB_NS << 14;
     c->window = 0;
     c->lb = NULL;
+    /* INT off; when on, every data queue carries it, first switch inserts, last switch strips
+     * and reports every packet. Utilization sampled like the SAI ARS quality (16 us). The path
+     * figure's lifetime is an ASSUMPTION: ~20 base round trips of a 2-tier fabric, long enough
+     * to survive between packets of a busy path, short enough that a path nobody uses any more
+     * is tried again within a flowlet gap or two. 9216 B: the jumbo frame switches ship with. */
+    c->intc = (ifb_int_cfg){.queues = 0x3f,
+                            .max_hops = 5, /* a 3-tier fabric's longest path */
+                            .report_every = 1,
+                            .util_interval = 16 * IFB_US,
+                            .feedback_age = 100 * IFB_US,
+                            .path_margin = 256 * 1024,
+                            .eth_mtu = 9216};
     /* RoCE on priority 3 (vendor practice), the workload classes kept apart so that each can
      * get its own queue; ACK/NAK/CNP strict on 6 like CNPs on ConnectX (CNP_802P_PRIO 6). */
     c->tclass[IFB_TC_A2A] = (ifb_class_cfg){.dscp = 26, .queue = 3};
@@ -57,6 +69,10 @@ void ifb_fabric_cfg_default(ifb_fabric_cfg *c)
     c->queue_bins = 64;
     c->ooo = 0;
     c->ooo_window = 4096;
+    /* Reordering from spray is bounded by the queueing difference between paths (a few hundred
+     * KB in the benchmarks, < 100 packets); a hole still open 256 packets (1 MB) later is a loss,
+     * and NAKing it then repairs it in tens of microseconds instead of a 67 ms timeout. */
+    c->ooo_nak_gap = 256;
     /* InfiniBand: 4 data VLs (ConnectX NUM_OF_VL default), identity SL-to-VL modulo the VLs,
      * every VL weight 64 in the low-priority table (OpenSM default). The per-VL receive buffer is
      * an ASSUMPTION: NVIDIA does not publish Quantum-2's; 128 KiB covers a port's credit loop
@@ -85,6 +101,16 @@ void ifb_fabric_cfg_default(ifb_fabric_cfg *c)
     c->dcqcn = 0;
     ifb_dcqcn_profile(IFB_DCQCN_NVIDIA_CX, &c->dcqcn_p);
     c->rate_sample_interval = 0;
+    /* Unlimited retries here (microbenchmarks and tests use short timeouts under heavy loss);
+     * scenarios default to IB's retry_cnt 7 (scenario.c, fabric.nic.retry_cnt). */
+    c->retry_cnt = UINT32_MAX;
+    /* ASSUMPTION (docs/scenario.md, failure_detection): loss of signal is seen by the PHY within
+     * microseconds; the ECMP group update it triggers is what takes time. 100 us stands for
+     * hardware-assisted failover (the switch prunes the member itself, and remote switches are
+     * told by a fast notification rather than by BGP, whose convergence takes milliseconds to
+     * seconds). */
+    c->fail_detection = 100 * IFB_US;
+    c->goodput_bin = 0;
 }
 
 ifb_pkt *ifb_fabric_new_pkt(ifb_fabric *f)
@@ -139,7 +165,16 @@ static void complete(ifb_fabric *f, const ifb_msg *m)
 
 void ifb_fabric_msg_delivered(ifb_fabric *f, ifb_msg *m)
 {
+    m->delivered = 1;
     complete(f, m);
+}
+
+void ifb_fabric_msg_failed(ifb_fabric *f, ifb_msg *m)
+{
+    ifb_msg_info info = {m->id, m->bytes, m->src, m->dst, m->tclass, m->start, f->sim->now, 1};
+    record(f, &info);
+    if (m->cb)
+        m->cb(f->sim, m->ctx, &info);
 }
 
 static void nvlink_done(ifb_sim *sim, void *obj, uint64_t arg)
@@ -454,6 +489,14 @@ static int check_credits_inv(ifb_sim *sim, void *ctx, char *msg, size_t cap)
     return 0;
 }
 
+static int check_pfc_state_inv(ifb_sim *sim, void *ctx, char *msg, size_t cap)
+{
+    (void)sim;
+    return ifb_pfc_check_state(ctx, msg, cap);
+}
+
+static int check_messages_inv(ifb_sim *sim, void *ctx, char *msg, size_t cap);
+
 int ifb_fabric_create(ifb_fabric **out, ifb_sim *sim, const ifb_topo *t, const ifb_fabric_cfg *cfg,
                       ifb_err *e)
 {
@@ -496,6 +539,15 @@ int ifb_fabric_create(ifb_fabric **out, ifb_sim *sim, const ifb_topo *t, const i
                                "(%u credits of 64 B), found %llu B (%u credits)",
                                ib_max_blocks, (unsigned long long)cfg->ib_vl_buffer, ib_credits);
     }
+    /* INT hop records live after the packet; a pool made for smaller packets cannot hold them */
+    size_t pkt_size =
+        sizeof(ifb_pkt) + (cfg->intc.on ? (size_t)cfg->intc.max_hops * sizeof(ifb_int_hop) : 0);
+    if (cfg->intc.on && (cfg->intc.max_hops < 1 || cfg->intc.max_hops > IFB_INT_MAX_HOPS))
+        return ifb_err_set(e, NULL, 0, "fabric.int.max_hops", "1 to 8 hop records", "%u",
+                           cfg->intc.max_hops);
+    if (sim->pkt_pool.obj_size && sim->pkt_pool.obj_size < pkt_size)
+        return ifb_err_msg(e, "fabric: the simulation's packet pool was made without room for "
+                              "INT hop records; create the INT fabric first");
     ifb_fabric *f = calloc(1, sizeof *f);
     if (!f)
         abort();
@@ -509,8 +561,10 @@ int ifb_fabric_create(ifb_fabric **out, ifb_sim *sim, const ifb_topo *t, const i
     f->net = (ifb_net){.impl = f, .send = fabric_send};
     f->nendpoints = t->nservers * t->gpus_per_server;
     f->net.nendpoints = f->nendpoints;
-    if (!sim->pkt_pool.obj_size)
-        ifb_pool_init(&sim->pkt_pool, sizeof(ifb_pkt), 4096);
+    if (!sim->pkt_pool.obj_size) {
+        ifb_pool_init(&sim->pkt_pool, pkt_size, 4096);
+        sim->pkt_pool.zero_size = sizeof(ifb_pkt); /* hop records are written before read */
+    }
     ifb_pool_init(&f->msg_pool, sizeof(ifb_msg), 1024);
     ifb_pool_init(&f->qp_pool, sizeof(ifb_qp), 256);
     f->nports = t->nports;
@@ -594,7 +648,15 @@ int ifb_fabric_create(ifb_fabric **out, ifb_sim *sim, const ifb_topo *t, const i
     ifb_sim_add_checker(sim, "buffer-accounting", check_buffers_inv, f);
     if (f->ib)
         ifb_sim_add_checker(sim, "ib-credits", check_credits_inv, f);
+    if (f->pfc_mask)
+        ifb_sim_add_checker(sim, "pfc-state", check_pfc_state_inv, f);
+    ifb_sim_add_checker(sim, "message-completion", check_messages_inv, f);
+    ifb_pfc_start_storms(f);
     if (cfg->lb && ifb_lb_attach(f, cfg->lb, e)) {
+        ifb_fabric_destroy(f);
+        return -1;
+    }
+    if (ifb_int_setup(f, e)) {
         ifb_fabric_destroy(f);
         return -1;
     }
@@ -607,6 +669,7 @@ void ifb_fabric_destroy(ifb_fabric *f)
     if (!f)
         return;
     ifb_lb_detach(f);
+    ifb_int_free(f);
     ifb_sim *sim = f->sim;
     int kept = 0; /* drop this fabric's invariant checkers */
     for (int i = 0; i < sim->ncheckers; i++)
@@ -629,6 +692,7 @@ void ifb_fabric_destroy(ifb_fabric *f)
         free(f->nics[i].thr);
     }
     free(f->rsamples);
+    ifb_fail_free(f);
     ifb_pool_destroy(&f->msg_pool);
     ifb_pool_destroy(&f->qp_pool);
     free(f->qhist);
@@ -847,4 +911,59 @@ const uint64_t *ifb_fabric_queue_hist(const ifb_fabric *f, int port, uint32_t *n
     *nbins = f->cfg.queue_bins;
     *bin_bytes = f->cfg.queue_bin;
     return port >= 0 && port < f->nports ? f->ports[port].qhist : NULL;
+}
+
+/* The message-completion invariant (--check): every message posted was completed, failed or is
+ * still outstanding, where outstanding is counted by walking every QP's list of messages not yet
+ * acknowledged and the NVLink completions pending in the event queue, independently of the
+ * counters; and when a run ended by itself (nothing left to do: not stopped, not partial),
+ * nothing is outstanding. A message leaked by the transport breaks the first; one whose work
+ * item was ended without completing it breaks the second. Either names the oldest message. */
+static void oldest_msg(const ifb_msg *m, const ifb_msg **old)
+{
+    if (!*old || m->start < (*old)->start)
+        *old = m;
+}
+
+static int check_messages_inv(ifb_sim *sim, void *ctx, char *msg, size_t cap)
+{
+    const ifb_fabric *f = ctx;
+    uint64_t out = 0;
+    const ifb_msg *old = NULL;
+    for (int h = 0; h < f->nhosts; h++)
+        for (uint32_t k = 0; k < f->nics[h].nqps; k++)
+            for (const ifb_msg *m = f->nics[h].qps[k]->head; m; m = m->next) {
+                out++;
+                oldest_msg(m, &old);
+            }
+    for (size_t i = 0; i < sim->heap_n; i++)
+        if (sim->heap[i].fn == nvlink_done) {
+            out++;
+            oldest_msg(sim->heap[i].obj, &old);
+        }
+    const ifb_fabric_counters *c = &f->cnt;
+    char who[200] = "";
+    if (old)
+        snprintf(who, sizeof who,
+                 "; oldest outstanding: message %llu, endpoint %d -> %d, %llu B, "
+                 "class %d, posted %.3f us ago",
+                 (unsigned long long)old->id, old->src, old->dst, (unsigned long long)old->bytes,
+                 old->tclass, ifb_time_to_us(sim->now - old->start));
+    if (c->msgs_posted != c->msgs_done + c->msgs_failed + out) {
+        snprintf(msg, cap,
+                 "%llu messages posted but %llu completed + %llu failed + %llu outstanding (in QP "
+                 "lists and NVLink transfers): %lld unaccounted for%s",
+                 (unsigned long long)c->msgs_posted, (unsigned long long)c->msgs_done,
+                 (unsigned long long)c->msgs_failed, (unsigned long long)out,
+                 (long long)(c->msgs_posted - c->msgs_done - c->msgs_failed - out), who);
+        return -1;
+    }
+    if (sim->stop == IFB_STOP_EMPTY && out) {
+        snprintf(msg, cap,
+                 "the run ended with nothing left to do but %llu messages were never completed "
+                 "or failed%s",
+                 (unsigned long long)out, who);
+        return -1;
+    }
+    return 0;
 }

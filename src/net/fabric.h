@@ -7,8 +7,8 @@
  * PFC with per (ingress port, priority) shared-buffer accounting, and DCQCN at the NICs.
  *
  * Left out here (see the data-plane modules): adaptive routing, INT. NICs honour PFC but never
- * send it (their receive buffer is infinite). The NVLink crossbar is a message-level model
- * (per-GPU egress and ingress serializers). */
+ * send it (their receive buffer is infinite), except the misbehaving NICs of cfg.pfc_storms. The
+ * NVLink crossbar is a message-level model (per-GPU egress and ingress serializers). */
 #ifndef IFB_FABRIC_H
 #define IFB_FABRIC_H
 #include <stdint.h>
@@ -48,6 +48,20 @@ typedef struct ifb_queue_cfg {
 /* cfg.pfc_headroom value asking for the mlx5 driver formula per port (net/pfc.h). */
 #define IFB_PFC_AUTO UINT64_MAX
 
+/* In-band network telemetry, INT-MD over UDP (net/int.h). */
+typedef struct ifb_int_cfg {
+    int on;
+    uint8_t queues;         /* egress queues whose data packets carry INT (bit q = queue q) */
+    uint8_t max_hops;       /* hop records one packet carries at most, 1..IFB_INT_MAX_HOPS */
+    uint8_t source_nic;     /* the sending NIC inserts the INT header (else the first switch) */
+    uint8_t sink_nic;       /* the receiving NIC strips it and reports (else the last switch) */
+    uint32_t report_every;  /* the sink reports one INT packet in this many (1 = every one) */
+    ifb_time util_interval; /* egress tx-utilization sampling period for the hop record */
+    ifb_time feedback_age;  /* INT-driven routing forgets a remote path figure this old */
+    uint64_t path_margin;   /* bytes a path must be worse than the best before it is avoided */
+    uint32_t eth_mtu;       /* largest Ethernet frame, FCS included: the INT stack must fit */
+} ifb_int_cfg;
+
 typedef struct ifb_fabric_cfg {
     ifb_l2 l2;
     uint32_t mtu;            /* payload bytes per packet */
@@ -63,6 +77,7 @@ typedef struct ifb_fabric_cfg {
     ifb_time rto;       /* retransmission timeout */
     uint32_t window;    /* max packets in flight per QP, 0 = unlimited */
     const struct ifb_lb_cfg *lb; /* path selection (net/lb.h); NULL: per-flow ECMP */
+    ifb_int_cfg intc;            /* INT (off by default) */
     ifb_class_cfg tclass[IFB_TC_COUNT];
     ifb_queue_cfg queue[IFB_NQUEUES];
     uint8_t ctrl_queue;       /* queue for ACK/NAK/CNP */
@@ -93,13 +108,31 @@ typedef struct ifb_fabric_cfg {
     const double *port_loss; /* per topology port: probability a frame it sends is corrupted
                               * (FCS error, discarded by the receiver); NULL = none */
     int ooo;
-    uint32_t ooo_window; /* packets beyond the expected PSN a QP can place */
+    uint32_t ooo_window;  /* packets beyond the expected PSN a QP can place */
+    uint32_t ooo_nak_gap; /* OOO: NAK the expected PSN once a packet this far ahead arrives */
     /* InfiniBand (l2 = IFB_L2_IB) */
     int ib_vls;             /* data VLs, 1..8 (NVIDIA default 4) */
     uint64_t ib_vl_buffer;  /* receive buffer per (port, VL), bytes; credits = this / 64 */
     uint8_t ib_sl2vl[16];   /* SL -> VL */
     ifb_vlarb_cfg ib_vlarb; /* VL arbitration tables */
+    /* PFC storm faults (misbehaving NICs) and the switches' PFC watchdog (net/pfc.c) */
+    const struct ifb_pfc_storm *pfc_storms;
+    int npfc_storms;
+    ifb_time pfcwd_detect;  /* paused this long: the queue ignores pause and drops; 0 = off */
+    ifb_time pfcwd_restore; /* no pause frame for this long: back to normal */
+    /* Link failures (net/failure.h) */
+    uint32_t retry_cnt;      /* timeouts in a row a QP retries before its messages fail */
+    ifb_time fail_detection; /* link state change to every switch's routing reacting */
+    ifb_time goodput_bin;    /* delivered-goodput series bin, 0 = off (failures turn it on) */
 } ifb_fabric_cfg;
+
+/* A NIC that sends PFC XOFF on one priority toward its switch from `start` for `duration`
+ * (a stuck NIC or driver: the classic pause storm). */
+typedef struct ifb_pfc_storm {
+    int host; /* topology host (NIC) index */
+    int prio;
+    ifb_time start, duration;
+} ifb_pfc_storm;
 
 /* Defaults: RoCEv2, 4096 B MTU, no VLAN, 1 us NIC latency each way... documented in
  * docs/scenario.md. */
@@ -137,6 +170,7 @@ typedef struct ifb_fabric_counters {
     uint64_t timeouts;
     uint64_t naks;
     uint64_t msgs_posted, msgs_done;
+    uint64_t msgs_failed; /* completed with info.failed set (destination unreachable) */
     uint64_t nvlink_msgs;
     uint64_t ecn_marks; /* packets marked CE by switches */
     uint64_t cnps_sent, cnps_rcvd;
@@ -146,6 +180,12 @@ typedef struct ifb_fabric_counters {
     uint64_t lossless_drops; /* drops of lossless-class packets while PFC is on (headroom full) */
     uint64_t pfc_storms;     /* (port, priority) paused longer than pfc_storm_time */
     uint64_t dcqcn_decreases, dcqcn_increases;
+    uint64_t pfc_storm_frames; /* XOFF frames sent by misbehaving NICs (cfg.pfc_storms) */
+    uint64_t pfcwd_storms;     /* PFC watchdog: (port, priority) storms detected */
+    uint64_t pfcwd_restored;   /* ... and restored after the storm ended */
+    uint64_t pfcwd_drops;      /* packets the watchdog dropped on a storming queue */
+    uint64_t link_down_drops;  /* lost on a failed link: queued, being sent or on the wire */
+    uint64_t unroutable_drops; /* no live member toward the destination after detection */
 } ifb_fabric_counters;
 
 /* Congestion-control counters of one port. "pause" counts XOFF frames (refreshes included),

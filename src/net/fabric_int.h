@@ -82,6 +82,17 @@ typedef struct ifb_port {
     uint8_t xoff;                    /* priorities this port has paused upstream */
     ifb_time xoff_next[IFB_NQUEUES]; /* refresh due */
     ifb_port_cc_stats cc;
+    /* PFC watchdog (switch egress side): priorities in a detected storm, pause frames ignored
+     * and packets dropped until no pause frame has come for cfg.pfcwd_restore */
+    uint8_t wd_storm, wd_armed;
+    ifb_time wd_last_rx[IFB_NQUEUES];
+    /* misbehaving NIC (cfg.pfc_storms): priorities it is pausing and when each storm ends */
+    uint8_t storm_tx;
+    ifb_time storm_end[IFB_NQUEUES];
+    /* failures (failure.c): causes holding the link down now, and as routing sees it (after
+     * the detection delay); frames at the head of `pipe` that were on the link when it failed */
+    uint8_t down, dead;
+    uint32_t doomed;
 } ifb_port;
 
 struct ifb_switch {
@@ -96,6 +107,11 @@ struct ifb_switch {
     ifb_rng rng;                  /* ECN marking draws */
     uint64_t shared_size;         /* buffer less every port's headroom and reserve (PFC) */
     uint64_t hdrm_used, rsv_used; /* bytes in headroom / reserved space */
+    int wd_active;                /* ports with a PFC watchdog storm in progress */
+    /* failures (failure.c): per destination host, offset in live_pool of the usable members
+     * (count, then member indices) or IFB_LIVE_ALL; NULL until a failure is detected */
+    const uint32_t *live_idx;
+    const uint16_t *live_pool;
 };
 
 struct ifb_msg {
@@ -108,6 +124,7 @@ struct ifb_msg {
     ifb_msg_cb cb;
     void *ctx;
     ifb_qp *qp;
+    uint8_t delivered; /* the callback ran: a later QP failure must not run it again */
 };
 
 struct ifb_qp {
@@ -149,6 +166,12 @@ struct ifb_qp {
     ifb_time pace_base; /* the last packet's slot start: next_tx = it + wire / RC */
     uint32_t pace_wire, thr_idx;
     uint64_t bc_bytes;
+    uint32_t nto; /* consecutive retransmission timeouts without progress */
+    /* out-of-order receivers: a NAKed PSN to resend alone, ahead of snd_nxt */
+    uint8_t sel;
+    uint32_t sel_psn;
+    uint32_t nak_psn; /* out-of-order receiver: highest PSN seen when it last NAKed */
+    uint32_t ooo_hi;  /* out-of-order receiver: highest PSN placed + 1 */
 };
 
 struct ifb_nic {
@@ -167,6 +190,8 @@ struct ifb_nic {
     ifb_qp *plist[IFB_NQUEUES]; /* QPs of a paused priority (linked through rr_next) */
     uint64_t ai, hai;           /* DCQCN increase steps at this NIC's rate */
 };
+
+#define IFB_LIVE_ALL UINT32_MAX
 
 typedef struct ifb_conn {
     uint64_t key;
@@ -198,6 +223,7 @@ struct ifb_fabric {
     ifb_pool msg_pool;
     ifb_pool qp_pool;
     ifb_fabric_counters cnt;
+    struct ifb_int *intm; /* INT state (net/int.c), NULL when off */
     uint64_t pkt_seq, msg_seq;
     ifb_time last_done;
     /* connections: open addressing on key */
@@ -218,6 +244,11 @@ struct ifb_fabric {
     uint8_t ecn_deq_mask, ecn_enq_mask; /* queues marking at dequeue / enqueue */
     ifb_rate_sample *rsamples;
     size_t nrsamples, rsamples_cap;
+    /* failures (failure.c): NULL until a link first goes down, so normal runs skip it all */
+    struct ifb_fail_state *fail;
+    uint64_t *gp;            /* delivered goodput per cfg.goodput_bin, bytes */
+    const uint8_t *gp_hosts; /* receivers counted (per host), NULL = all */
+    size_t ngp, gp_cap;
 };
 
 /* lb.c: picks the member of ECMP group g for packet pk at switch sw (default: 5-tuple hash). */
@@ -245,14 +276,41 @@ uint64_t ifb_pfc_need(const ifb_fabric *f, const ifb_port *p);
 int ifb_pfc_admit(ifb_switch *sw, ifb_port *in, ifb_pkt *pk);
 void ifb_pfc_release(ifb_switch *sw, ifb_pkt *pk);
 void ifb_pfc_receive(ifb_port *p, ifb_pkt *pk);
+/* pfc.c: schedules the misbehaving NICs of cfg.pfc_storms */
+void ifb_pfc_start_storms(ifb_fabric *f);
+/* pfc.c: the pfc-state invariant (--check): XOFF state agrees with priority-group occupancy */
+int ifb_pfc_check_state(const ifb_fabric *f, char *msg, size_t cap);
 /* dcqcn.c */
 void ifb_dcqcn_on_cnp(ifb_fabric *f, ifb_qp *qp);
 void ifb_dcqcn_on_send(ifb_fabric *f, ifb_qp *qp, uint32_t wire);
 void ifb_dcqcn_resume(ifb_fabric *f, ifb_qp *qp);
+/* int.c */
+int ifb_int_setup(ifb_fabric *f, ifb_err *e);
+void ifb_int_free(ifb_fabric *f);
+/* a switch dequeued pk for egress port p: INT source, hop push and sink as configured */
+void ifb_int_egress(ifb_port *p, ifb_pkt *pk);
+/* the destination NIC received an INT packet (sink at the NIC) */
+void ifb_int_nic_sink(ifb_nic *nic, ifb_pkt *pk);
+/* a NIC built data packet pk: INT header when the NIC is the source (before its wire size) */
+void ifb_int_nic_source(ifb_fabric *f, ifb_pkt *pk);
+/* lb.c, INT-driven routing: whether any queue routes on INT, and the path figure (bytes) a sink
+ * sends back to the source switch, applied after `delay`; returns 1 if it was sent (updates are
+ * rate-limited per path). */
+int ifb_lb_int_wanted(const ifb_fabric *f);
+int ifb_lb_int_feedback(ifb_fabric *f, int src_sw, int dst_sw, int port, uint32_t fig,
+                        ifb_time delay);
 /* fabric.c */
 ifb_pkt *ifb_fabric_new_pkt(ifb_fabric *f);
 void ifb_fabric_free_pkt(ifb_fabric *f, ifb_pkt *pk);
 void ifb_fabric_drop_pkt(ifb_fabric *f, ifb_port *at, ifb_pkt *pk);
 void ifb_fabric_msg_delivered(ifb_fabric *f, ifb_msg *m);
+/* fabric.c: m completes in error (its QP exhausted its retries): callback with failed = 1 */
+void ifb_fabric_msg_failed(ifb_fabric *f, ifb_msg *m);
+/* failure.c: forwarding once a link has failed (live members only, black hole before
+ * detection) and the goodput series; nic.c: the NIC's link changed state */
+void ifb_fail_forward(ifb_switch *sw, ifb_port *in, const ifb_topo_group *g, ifb_pkt *pk);
+void ifb_goodput_add(ifb_fabric *f, int host, uint64_t bytes);
+void ifb_fail_free(ifb_fabric *f);
+void ifb_nic_link_change(ifb_nic *nic, int up);
 
 #endif

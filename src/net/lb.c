@@ -53,7 +53,18 @@ typedef struct lb_shared {
     uint16_t *tables;
     uint32_t ntables, tables_cap;
     uint32_t *idx;
+    /* INT-driven routing: path figures per (source ToR, destination ToR, source egress port) */
+    int use_int;
+    int ntor, maxports;
+    int *tor_of_sw, *host_tor; /* dense ToR index of a switch / of a host's switch, or -1 */
+    struct lb_remote *rem;
 } lb_shared;
+
+typedef struct lb_remote {
+    uint32_t fig, sent_fig; /* bytes: applied at the source / last sent by a sink */
+    uint8_t set, sent;
+    ifb_time at, sent_at;
+} lb_remote;
 
 typedef struct lb_flowlet {
     ifb_time last; /* arrival of the flow's latest packet */
@@ -81,6 +92,7 @@ typedef struct lb_sw {
     lb_quality *pq;       /* one per port of the switch, or NULL */
     lb_group_mem *gm;     /* one per topology group, or NULL */
     const uint32_t *widx; /* this switch's row of sh->idx, or NULL */
+    int tor;              /* dense ToR index (INT-driven routing), -1 if no host attaches */
     ifb_lb_stats st;
 } lb_sw;
 
@@ -177,7 +189,138 @@ static int random_member(lb_sw *s, const ifb_topo_group *g, const ifb_pkt *pk)
     return (int)ifb_rng_below(&s->rng, (uint64_t)g->count);
 }
 
-enum { PICK_RANDOM, PICK_LEAST, PICK_QUALITY };
+/* INT-driven choice. A member's cost is the bytes queued at this switch's port (fresh) plus the
+ * figure the sinks last reported for the path behind it toward the destination's ToR: the
+ * worst remote hop's queue plus its utilization times the bytes the link carries in one INT
+ * sampling interval, so that a saturated link weighs like a queue of that size and idle paths
+ * are preferred. Figures older than feedback_age are forgotten (an idle path is tried again).
+ * Per packet, the choice is DRILL's: d random members and the last best, so a stale figure
+ * cannot herd every packet onto one member; a new flowlet compares every member. Away from a
+ * source ToR, or toward a host on this ToR, only the local queue is known. */
+static const lb_remote *remote_row(const lb_sw *s, const ifb_pkt *pk)
+{
+    const lb_shared *sh = s->sh;
+    if (s->tor < 0)
+        return NULL;
+    int dt = sh->host_tor[pk->dst];
+    if (dt < 0 || dt == s->tor)
+        return NULL;
+    return sh->rem + ((size_t)s->tor * (size_t)sh->ntor + (size_t)dt) * (size_t)sh->maxports;
+}
+
+/* Remote part of a member's cost: its path figure beyond the best member's plus the margin. */
+static inline uint64_t remote_cost(const lb_remote *row, int pi, ifb_time now, ifb_time age,
+                                   uint64_t floor)
+{
+    if (!row || !row[pi].set || now - row[pi].at > age || row[pi].fig <= floor)
+        return 0;
+    return row[pi].fig - floor;
+}
+
+static int pick_int(lb_sw *s, ifb_switch *sw, const ifb_topo_group *g, const ifb_pkt *pk,
+                    ifb_time now, int per_packet, const uint16_t *L)
+{
+    const lb_shared *sh = s->sh;
+    const lb_remote *row = remote_row(s, pk);
+    ifb_time age = sh->f->cfg.intc.feedback_age;
+    /* candidates: every member, or after a detected failure the live ones (L[1..L[0]]) */
+    int n = L ? L[0] : g->count;
+#define MEMBER(i) (L ? (int)L[1 + (i)] : (i))
+    uint64_t floor = UINT64_MAX;
+    if (row) {
+        for (int i = 0; i < n; i++) {
+            int pi = sh->t->group_ports[g->first + MEMBER(i)];
+            uint64_t r = row[pi].set && now - row[pi].at <= age ? row[pi].fig : 0;
+            if (r < floor)
+                floor = r;
+        }
+        floor += sh->f->cfg.intc.path_margin;
+    }
+#define COST(m)                                                                                    \
+    (inst_load(&sw->ports[sh->t->group_ports[g->first + (m)]]) +                                   \
+     remote_cost(row, sh->t->group_ports[g->first + (m)], now, age, floor))
+    if (per_packet) {
+        lb_group_mem *gm = &s->gm[g - sh->t->groups];
+        int best = -1;
+        uint64_t bc = UINT64_MAX;
+        for (int i = 0; i < sh->cfg.drill_choices; i++) {
+            int m = L ? MEMBER((int)ifb_rng_below(&s->rng, (uint64_t)n)) : random_member(s, g, pk);
+            uint64_t c = COST(m);
+            if (c < bc) {
+                bc = c;
+                best = m;
+            }
+        }
+        int usable = gm->best < g->count;
+        for (int i = 0; L && usable && i < n; i++)
+            usable = MEMBER(i) == gm->best ? 2 : usable;
+        if (usable && (!L || usable == 2) && COST(gm->best) < bc)
+            best = gm->best;
+        gm->best = (uint16_t)best;
+        return best;
+    }
+    uint16_t ties[IFB_LB_MAX_MEMBERS];
+    int nt = 0;
+    uint64_t bc = UINT64_MAX;
+    for (int i = 0; i < n; i++) {
+        uint64_t c = COST(MEMBER(i));
+        if (c < bc) {
+            bc = c;
+            nt = 0;
+        }
+        if (c == bc)
+            ties[nt++] = (uint16_t)MEMBER(i);
+    }
+#undef COST
+#undef MEMBER
+    return nt == 1 ? ties[0] : ties[ifb_rng_below(&s->rng, (uint64_t)nt)];
+}
+
+static lb_shared *shared_of(const ifb_fabric *f)
+{
+    return f->nswitches && f->switches[0].lb ? (lb_shared *)((lb_sw *)f->switches[0].lb)->sh : NULL;
+}
+
+int ifb_lb_int_wanted(const ifb_fabric *f)
+{
+    const lb_shared *sh = shared_of(f);
+    return sh && sh->use_int;
+}
+
+static void remote_apply(ifb_sim *sim, void *obj, uint64_t arg)
+{
+    lb_shared *sh = obj;
+    lb_remote *r = &sh->rem[arg >> 32];
+    r->fig = (uint32_t)arg;
+    r->at = sim->now;
+    r->set = 1;
+}
+
+int ifb_lb_int_feedback(ifb_fabric *f, int src_sw, int dst_sw, int port, uint32_t fig,
+                        ifb_time delay)
+{
+    lb_shared *sh = shared_of(f);
+    if (!sh || !sh->use_int)
+        return 0;
+    int st = sh->tor_of_sw[src_sw], dt = sh->tor_of_sw[dst_sw];
+    if (st < 0 || dt < 0 || st == dt || port < 0 || port >= sh->maxports)
+        return 0;
+    size_t idx = ((size_t)st * (size_t)sh->ntor + (size_t)dt) * (size_t)sh->maxports + (size_t)port;
+    lb_remote *r = &sh->rem[idx];
+    /* one update per MTU-sized change or per sampling interval: the reverse traffic a real
+     * switch piggybacks on is finite too */
+    ifb_time now = f->sim->now;
+    uint32_t d = fig > r->sent_fig ? fig - r->sent_fig : r->sent_fig - fig;
+    if (r->sent && d < f->cfg.mtu && now - r->sent_at < sh->cfg.quality_interval)
+        return 0;
+    r->sent = 1;
+    r->sent_fig = fig;
+    r->sent_at = now;
+    ifb_sim_at_daemon(f->sim, now + delay, remote_apply, sh, (uint64_t)idx << 32 | fig);
+    return 1;
+}
+
+enum { PICK_RANDOM, PICK_LEAST, PICK_QUALITY, PICK_INT };
 
 static int pick_new(lb_sw *s, ifb_switch *sw, const ifb_topo_group *g, const ifb_pkt *pk, int how,
                     ifb_time now)
@@ -187,6 +330,8 @@ static int pick_new(lb_sw *s, ifb_switch *sw, const ifb_topo_group *g, const ifb
         return pick_least_loaded(s, sw, g);
     case PICK_QUALITY:
         return pick_quality(s, sw, g, now);
+    case PICK_INT:
+        return pick_int(s, sw, g, pk, now, 0, NULL);
     default:
         return random_member(s, g, pk);
     }
@@ -250,8 +395,173 @@ static int spray_select(lb_sw *s, ifb_switch *sw, const ifb_topo_group *g, const
     }
 }
 
+/* ---- Failed members (net/failure.c) -------------------------------------------------------- */
+
+/* After a detected failure a (switch, destination) may have a list of usable members L (L[0] =
+ * count >= 1, then member indices): each mode then picks among those only, the way it would
+ * among a smaller group. */
+static int live_has(const uint16_t *L, int m)
+{
+    for (int i = 1; i <= L[0]; i++)
+        if (L[i] == m)
+            return 1;
+    return 0;
+}
+
+static int live_random(lb_sw *s, const ifb_topo_group *g, const ifb_pkt *pk, const uint16_t *L)
+{
+    const lb_shared *sh = s->sh;
+    if (s->widx && sh->cfg.weighted) {
+        /* the recomputed table gives dead members no slot */
+        const uint16_t *tab = sh->tables + (size_t)s->widx[pk->dst] * sh->cfg.wcmp_width;
+        int m = tab[ifb_rng_below(&s->rng, sh->cfg.wcmp_width)];
+        if (m < g->count && live_has(L, m))
+            return m;
+    }
+    return L[1 + ifb_rng_below(&s->rng, L[0])];
+}
+
+static int live_least(lb_sw *s, ifb_switch *sw, const ifb_topo_group *g, const uint16_t *L)
+{
+    uint16_t ties[IFB_LB_MAX_MEMBERS];
+    int nt = 0;
+    uint64_t best = UINT64_MAX;
+    for (int k = 1; k <= L[0]; k++) {
+        uint64_t l = inst_load(member_port(sw, s->sh->t, g, L[k]));
+        if (l < best) {
+            best = l;
+            nt = 0;
+        }
+        if (l == best)
+            ties[nt++] = L[k];
+    }
+    return nt == 1 ? ties[0] : ties[ifb_rng_below(&s->rng, (uint64_t)nt)];
+}
+
+static int live_quality(lb_sw *s, ifb_switch *sw, const ifb_topo_group *g, const uint16_t *L,
+                        ifb_time now)
+{
+    const lb_shared *sh = s->sh;
+    uint16_t ties[IFB_LB_MAX_MEMBERS];
+    int nt = 0, best = 256;
+    int by_load = sh->cfg.quality_ties == IFB_LB_PICK_LEAST_LOADED;
+    uint64_t bl = UINT64_MAX;
+    for (int k = 1; k <= L[0]; k++) {
+        int pi = sh->t->group_ports[g->first + L[k]];
+        lb_quality *q = &s->pq[pi];
+        quality_update(sh, q, &sw->ports[pi], now);
+        uint64_t l = by_load ? inst_load(&sw->ports[pi]) : 0;
+        if (q->band < best || (q->band == best && l < bl)) {
+            best = q->band;
+            bl = l;
+            nt = 0;
+        }
+        if (q->band == best && l == bl)
+            ties[nt++] = L[k];
+    }
+    return nt == 1 ? ties[0] : ties[ifb_rng_below(&s->rng, (uint64_t)nt)];
+}
+
+static int live_flowlet(lb_sw *s, ifb_switch *sw, const ifb_topo_group *g, const ifb_pkt *pk,
+                        const uint16_t *L, ifb_time gap, int how)
+{
+    ifb_time now = s->sh->f->sim->now;
+    uint32_t h = ifb_flow_hash(sw, pk);
+    lb_flowlet *fe = &s->fl[((uint64_t)h * s->sh->cfg.flowlet_table) >> 32];
+    if (fe->live && now - fe->last <= gap && fe->member < g->count && live_has(L, fe->member)) {
+        if (fe->tag != h)
+            s->st.collisions++;
+        fe->last = now;
+        fe->tag = h;
+        return fe->member;
+    }
+    /* a flowlet whose member died moves at once: waiting for the gap would black-hole it */
+    int m = how == PICK_LEAST     ? live_least(s, sw, g, L)
+            : how == PICK_QUALITY ? live_quality(s, sw, g, L, now)
+            : how == PICK_INT     ? pick_int(s, sw, g, pk, now, 0, L)
+                                  : live_random(s, g, pk, L);
+    s->st.flowlets++;
+    fe->live = 1;
+    fe->last = now;
+    fe->tag = h;
+    fe->member = (uint16_t)m;
+    return m;
+}
+
+/* A member among L for the modes this file knows, -1 for others (the caller then checks). */
+static int live_select(ifb_switch *sw, const ifb_topo_group *g, const ifb_pkt *pk,
+                       const uint16_t *L)
+{
+    lb_sw *s = sw->lb;
+    uint32_t h = ifb_flow_hash(sw, pk);
+    if (!s)
+        return L[1 + ecmp_pick(h, L[0])];
+    const lb_shared *sh = s->sh;
+    const ifb_lb_qcfg *qc = &sh->cfg.q[pk->tc & (IFB_NQUEUES - 1)];
+    switch (qc->mode) {
+    case IFB_LBA_ECMP:
+        return L[1 + ecmp_pick(h, L[0])];
+    case IFB_LBA_WCMP: {
+        const uint16_t *tab = sh->tables + (size_t)s->widx[pk->dst] * sh->cfg.wcmp_width;
+        int m = tab[((uint64_t)h * sh->cfg.wcmp_width) >> 32];
+        return m < g->count && live_has(L, m) ? m : L[1 + ecmp_pick(h, L[0])];
+    }
+    case IFB_LBA_FLOWLET:
+        return live_flowlet(s, sw, g, pk, L, qc->flowlet_gap,
+                            qc->flowlet_pick == IFB_LB_PICK_LEAST_LOADED ? PICK_LEAST
+                                                                         : PICK_RANDOM);
+    case IFB_LBA_SPRAY: {
+        lb_group_mem *gm = &s->gm[g - sh->t->groups];
+        if (qc->spray == IFB_LB_SPRAY_ROUND_ROBIN) {
+            int i = gm->rr % L[0];
+            gm->rr = (uint16_t)((i + 1) % L[0]);
+            return L[1 + i];
+        }
+        if (qc->spray == IFB_LB_SPRAY_DRILL) {
+            int best = -1;
+            uint64_t bl = UINT64_MAX;
+            for (int i = 0; i < sh->cfg.drill_choices; i++) {
+                int m = live_random(s, g, pk, L);
+                uint64_t l = inst_load(member_port(sw, sh->t, g, m));
+                if (l < bl) {
+                    bl = l;
+                    best = m;
+                }
+            }
+            if (gm->best < g->count && live_has(L, gm->best) &&
+                inst_load(member_port(sw, sh->t, g, gm->best)) < bl)
+                best = gm->best;
+            gm->best = (uint16_t)best;
+            return best;
+        }
+        return live_random(s, g, pk, L);
+    }
+    case IFB_LBA_ADAPTIVE:
+        if (qc->unit == IFB_LB_UNIT_PACKET)
+            return live_quality(s, sw, g, L, sh->f->sim->now);
+        return live_flowlet(s, sw, g, pk, L, qc->flowlet_gap, PICK_QUALITY);
+    case IFB_LBA_INT_ADAPTIVE:
+        if (qc->unit == IFB_LB_UNIT_PACKET)
+            return pick_int(s, sw, g, pk, sh->f->sim->now, 1, L);
+        return live_flowlet(s, sw, g, pk, L, qc->flowlet_gap, PICK_INT);
+    case IFB_LBA_DMODK:
+        return L[1 + pk->dst % L[0]];
+    default:
+        return -1;
+    }
+}
+
 int ifb_lb_select(ifb_switch *sw, const ifb_topo_group *g, const ifb_pkt *pk)
 {
+    if (sw->live_idx && sw->live_idx[pk->dst] != IFB_LIVE_ALL) {
+        const uint16_t *L = sw->live_pool + sw->live_idx[pk->dst];
+        int m = L[0] ? live_select(sw, g, pk, L) : -1;
+        if (m >= 0) {
+            if (sw->lb)
+                ((lb_sw *)sw->lb)->st.selects++;
+            return m;
+        }
+    }
     lb_sw *s = sw->lb;
     if (!s)
         return ecmp_pick(ifb_flow_hash(sw, pk), g->count);
@@ -276,6 +586,10 @@ int ifb_lb_select(ifb_switch *sw, const ifb_topo_group *g, const ifb_pkt *pk)
         if (qc->unit == IFB_LB_UNIT_PACKET)
             return pick_quality(s, sw, g, sh->f->sim->now);
         return flowlet_select(s, sw, g, pk, qc->flowlet_gap, PICK_QUALITY);
+    case IFB_LBA_INT_ADAPTIVE:
+        if (qc->unit == IFB_LB_UNIT_PACKET)
+            return pick_int(s, sw, g, pk, sh->f->sim->now, 1, NULL);
+        return flowlet_select(s, sw, g, pk, qc->flowlet_gap, PICK_INT);
     case IFB_LBA_DMODK:
         /* InfiniBand static routing as OpenSM's up/down and fat-tree engines lay out linear
          * forwarding tables: destination modulo the number of uplinks, so destinations spread
@@ -300,7 +614,7 @@ static double capacity_to(const ifb_fabric *f, int si, int h, double *memo, int 
     double sum = 0;
     for (int i = 0; i < g->count; i++) {
         const ifb_port *p = &sw->ports[t->group_ports[g->first + i]];
-        double r = (double)p->rate;
+        double r = p->dead ? 0 : (double)p->rate; /* a failed link carries nothing */
         if (p->peer && p->peer->sw && depth < f->nswitches) {
             double beyond = capacity_to(f, p->peer->sw->idx, h, memo, depth + 1);
             if (beyond < r)
@@ -439,8 +753,17 @@ static int build_wcmp(lb_shared *sh, ifb_err *e)
                 w /= 1e9; /* computed weights in Gb/s, the unit explicit weights are given in */
                 if (!isnan(ovr[p->id]))
                     w = ovr[p->id];
+                if (p->dead)
+                    w = 0;
                 wv[i] = w;
                 sum += w;
+            }
+            if (!(sum > 0) && f->fail) {
+                /* failures left no usable member: the switch drops these packets before
+                 * selecting (net/failure.c), the table only has to be valid */
+                for (int i = 0; i < g->count; i++)
+                    wv[i] = 1;
+                sum = g->count;
             }
             if (!(sum > 0)) {
                 char ports[256] = "";
@@ -467,6 +790,32 @@ static int build_wcmp(lb_shared *sh, ifb_err *e)
 
 /* ---- Attach --------------------------------------------------------------------------------- */
 
+/* ToRs are the switches hosts attach to; INT-driven routing keeps path figures between them. */
+static void int_tables(lb_shared *sh)
+{
+    const ifb_fabric *f = sh->f;
+    sh->tor_of_sw = malloc((size_t)f->nswitches * sizeof *sh->tor_of_sw);
+    sh->host_tor = malloc((size_t)(f->nhosts ? f->nhosts : 1) * sizeof *sh->host_tor);
+    if (!sh->tor_of_sw || !sh->host_tor)
+        abort();
+    for (int i = 0; i < f->nswitches; i++) {
+        sh->tor_of_sw[i] = -1;
+        if (f->switches[i].nports > sh->maxports)
+            sh->maxports = f->switches[i].nports;
+    }
+    for (int h = 0; h < f->nhosts; h++) {
+        const ifb_port *up = f->nics[h].port->peer;
+        int si = up && up->sw ? up->sw->idx : -1;
+        if (si >= 0 && sh->tor_of_sw[si] < 0)
+            sh->tor_of_sw[si] = sh->ntor++;
+        sh->host_tor[h] = si >= 0 ? sh->tor_of_sw[si] : -1;
+    }
+    size_t n = (size_t)sh->ntor * (size_t)sh->ntor * (size_t)sh->maxports;
+    sh->rem = calloc(n ? n : 1, sizeof *sh->rem);
+    if (!sh->rem)
+        abort();
+}
+
 void ifb_lb_detach(ifb_fabric *f)
 {
     if (!f || !f->nswitches || !f->switches[0].lb)
@@ -485,6 +834,9 @@ void ifb_lb_detach(ifb_fabric *f)
     }
     free(sh->tables);
     free(sh->idx);
+    free(sh->tor_of_sw);
+    free(sh->host_tor);
+    free(sh->rem);
     free(sh);
 }
 
@@ -531,14 +883,24 @@ int ifb_lb_attach(ifb_fabric *f, const ifb_lb_cfg *cfg, ifb_err *e)
         if (qc->mode >= IFB_LBA_COUNT) {
             free(sh);
             return ifb_err_set(e, NULL, 0, "load_balancing.mode",
-                               "ecmp, wcmp, flowlet, spray or adaptive", "mode %d for queue %d",
-                               qc->mode, q);
+                               "ecmp, wcmp, flowlet, spray, adaptive, dmodk or int_adaptive",
+                               "mode %d for queue %d", qc->mode, q);
         }
+        /* a queue without INT (fabric.int.queues) routes int_adaptive on its local figures
+         * and whatever the INT queues' traffic reports for the same paths */
+        if (qc->mode == IFB_LBA_INT_ADAPTIVE && !f->cfg.intc.on) {
+            free(sh);
+            return ifb_err_set(e, cfg->src_file[0] ? cfg->src_file : NULL, 0, "load_balancing.mode",
+                               "int_adaptive with INT on (fabric.int.enable: true)",
+                               "int_adaptive on queue %d with INT off", q);
+        }
+        sh->use_int |= qc->mode == IFB_LBA_INT_ADAPTIVE;
         sh->use_wcmp |= qc->mode == IFB_LBA_WCMP;
-        sh->use_flowlet |= qc->mode == IFB_LBA_FLOWLET ||
-                           (qc->mode == IFB_LBA_ADAPTIVE && qc->unit == IFB_LB_UNIT_FLOWLET);
-        sh->use_quality |= qc->mode == IFB_LBA_ADAPTIVE;
-        sh->use_group_mem |= qc->mode == IFB_LBA_SPRAY;
+        int adaptive = qc->mode == IFB_LBA_ADAPTIVE || qc->mode == IFB_LBA_INT_ADAPTIVE;
+        sh->use_flowlet |=
+            qc->mode == IFB_LBA_FLOWLET || (adaptive && qc->unit == IFB_LB_UNIT_FLOWLET);
+        sh->use_quality |= adaptive;
+        sh->use_group_mem |= qc->mode == IFB_LBA_SPRAY || qc->mode == IFB_LBA_INT_ADAPTIVE;
     }
     if (sh->use_wcmp && build_wcmp(sh, e)) {
         free(sh->tables);
@@ -546,6 +908,8 @@ int ifb_lb_attach(ifb_fabric *f, const ifb_lb_cfg *cfg, ifb_err *e)
         free(sh);
         return -1;
     }
+    if (sh->use_int)
+        int_tables(sh);
     ifb_time now = f->sim->now;
     for (int i = 0; i < f->nswitches; i++) {
         ifb_switch *sw = &f->switches[i];
@@ -575,6 +939,7 @@ int ifb_lb_attach(ifb_fabric *f, const ifb_lb_cfg *cfg, ifb_err *e)
         }
         if (sh->use_wcmp)
             s->widx = sh->idx + (size_t)i * (size_t)t->nhosts;
+        s->tor = sh->use_int ? sh->tor_of_sw[i] : -1;
         sw->lb = s;
     }
     return 0;
@@ -595,8 +960,8 @@ void ifb_lb_get_stats(const ifb_fabric *f, ifb_lb_stats *out)
 
 /* ---- Configuration -------------------------------------------------------------------------- */
 
-static const char *const mode_names[] = {"ecmp",     "wcmp",  "flowlet", "spray",
-                                         "adaptive", "dmodk", NULL};
+static const char *const mode_names[] = {"ecmp",     "wcmp",  "flowlet",      "spray",
+                                         "adaptive", "dmodk", "int_adaptive", NULL};
 static const char *const pick_names[] = {"random", "least_loaded", NULL};
 static const char *const spray_names[] = {"random", "round_robin", "drill", NULL};
 static const char *const unit_names[] = {"flowlet", "packet", NULL};

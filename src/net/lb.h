@@ -21,12 +21,13 @@
 #include "scenario/cfg.h"
 
 typedef enum ifb_lb_algo {
-    IFB_LBA_ECMP = 0, /* hash of the 5-tuple: one member per flow (QP) */
-    IFB_LBA_WCMP,     /* hash into a weighted slot table: one member per flow, by weight */
-    IFB_LBA_FLOWLET,  /* flowlet table: a flow keeps its member until idle > gap */
-    IFB_LBA_SPRAY,    /* a member per packet */
-    IFB_LBA_ADAPTIVE, /* best quality band, per flowlet or per packet */
-    IFB_LBA_DMODK,    /* InfiniBand static routing: destination modulo the group size */
+    IFB_LBA_ECMP = 0,     /* hash of the 5-tuple: one member per flow (QP) */
+    IFB_LBA_WCMP,         /* hash into a weighted slot table: one member per flow, by weight */
+    IFB_LBA_FLOWLET,      /* flowlet table: a flow keeps its member until idle > gap */
+    IFB_LBA_SPRAY,        /* a member per packet */
+    IFB_LBA_ADAPTIVE,     /* best quality band, per flowlet or per packet */
+    IFB_LBA_DMODK,        /* InfiniBand static routing: destination modulo the group size */
+    IFB_LBA_INT_ADAPTIVE, /* adaptive on local quality and INT path feedback, end to end */
     IFB_LBA_COUNT
 } ifb_lb_algo;
 

@@ -92,9 +92,16 @@ static void rr_remove_head(ifb_nic *nic)
 
 static int qp_can_send(const ifb_fabric *f, const ifb_qp *qp)
 {
+    if (qp->sel)
+        return 1;
     if (qp->snd_nxt >= qp->psn_end)
         return 0;
-    return !f->cfg.window || qp->snd_nxt - qp->una < f->cfg.window;
+    /* an out-of-order receiver tracks ooo_window packets past its expected PSN: sending
+     * further ahead would only have them dropped there */
+    uint32_t lim = f->cfg.window;
+    if (f->cfg.ooo && (!lim || lim > f->cfg.ooo_window))
+        lim = f->cfg.ooo_window;
+    return !lim || qp->snd_nxt - qp->una < lim;
 }
 
 /* Makes QP sendable: immediately if it is already active, otherwise after the NIC latency. */
@@ -171,6 +178,11 @@ void ifb_nic_post(ifb_nic *nic, ifb_qp *qp, ifb_msg *m)
         qp->snd_msg = m;
     if (qp->limited)
         ifb_dcqcn_resume(f, qp);
+    if (nic->port->down && qp->una == qp->snd_nxt) {
+        /* nothing will be sent to arm the timer: it runs from the post, as the HCA's does */
+        qp->last_progress = f->sim->now;
+        arm_rto(f, qp);
+    }
     activate(nic, qp, f->sim->now + f->cfg.nic_tx_latency);
 }
 
@@ -214,6 +226,8 @@ static ifb_pkt *make_data(ifb_nic *nic, ifb_qp *qp)
     } else {
         qp->max_sent = pk->psn + 1;
     }
+    if (f->intm)
+        ifb_int_nic_source(f, pk);
     pk->wire = ifb_wire_len(pk);
     if (qp->snd_nxt == qp->una) {
         qp->last_progress = f->sim->now;
@@ -225,6 +239,26 @@ static ifb_pkt *make_data(ifb_nic *nic, ifb_qp *qp)
     f->cnt.data_pkts_sent++;
     if (qp->limited)
         ifb_dcqcn_on_send(f, qp, pk->wire);
+    return pk;
+}
+
+/* Selective repeat for out-of-order receivers: the NAKed PSN alone, then sending resumes at
+ * snd_nxt (a go-back-N would resend everything the receiver already placed). NULL if an ACK
+ * covered it meanwhile. */
+static ifb_pkt *make_sel(ifb_nic *nic, ifb_qp *qp)
+{
+    uint32_t nxt = qp->snd_nxt;
+    ifb_msg *sm = qp->snd_msg, *m = qp->head;
+    qp->sel = 0;
+    while (m && m->psn0 + m->npkts <= qp->sel_psn)
+        m = m->next;
+    if (!m || qp->sel_psn < qp->una || qp->sel_psn >= nxt)
+        return NULL;
+    qp->snd_nxt = qp->sel_psn;
+    qp->snd_msg = m;
+    ifb_pkt *pk = make_data(nic, qp);
+    qp->snd_nxt = nxt;
+    qp->snd_msg = sm;
     return pk;
 }
 
@@ -376,7 +410,9 @@ ifb_pkt *ifb_nic_next(ifb_nic *nic)
             thr_arm(nic);
             continue;
         }
-        ifb_pkt *pk = make_data(nic, qp);
+        ifb_pkt *pk = qp->sel ? make_sel(nic, qp) : make_data(nic, qp);
+        if (!pk)
+            continue; /* the NAKed PSN was acknowledged meanwhile: look at the QP again */
         if (qp_can_send(f, qp)) {
             nic->rr_tail = qp; /* rotate: qp goes to the back */
         } else {
@@ -459,6 +495,7 @@ static void on_ack(ifb_fabric *f, ifb_qp *qp, uint32_t psn)
         return; /* stale, or acknowledges something never sent */
     qp->una = psn + 1;
     qp->last_progress = f->sim->now;
+    qp->nto = 0;
     if (qp->snd_nxt < qp->una) {
         /* after a rewind, an old ACK can cover packets not yet resent */
         qp->snd_nxt = qp->una;
@@ -485,13 +522,68 @@ static void on_ack(ifb_fabric *f, ifb_qp *qp, uint32_t psn)
     }
 }
 
+/* IB retry_cnt exceeded: the QP's outstanding work requests complete in error. The QP is then
+ * back in service at once, both ends moved past the failed PSNs, as if the application had
+ * re-established the connection (a real QP stays in the error state until it is reset):
+ * later messages get their own retries, so they succeed once the path is back. A message the
+ * responder already placed (its callback ran, the ACK was lost) counts as done, not failed. */
+static void qp_fail(ifb_fabric *f, ifb_qp *qp)
+{
+    /* detach first: a callback may post to this very QP */
+    ifb_msg *list = qp->head;
+    qp->head = qp->tail = qp->snd_msg = NULL;
+    qp->una = qp->snd_nxt = qp->max_sent = qp->psn_end;
+    qp->nto = 0;
+    qp->win_blocked = 0;
+    ifb_qp *r = qp_by_num(&f->nics[qp->peer_host], qp->dqpn);
+    if (r) {
+        /* in-flight packets of the failed PSNs now look like duplicates to the responder */
+        r->epsn = qp->psn_end;
+        r->nak_sent = 0;
+        r->since_ack = 0;
+        r->npend = 0;
+        if (r->ooo_bits)
+            memset(r->ooo_bits, 0, f->cfg.ooo_window / 64 * sizeof *r->ooo_bits);
+    }
+    while (list) {
+        ifb_msg *m = list;
+        list = m->next;
+        if (m->delivered) {
+            f->cnt.msgs_done++;
+        } else {
+            f->cnt.msgs_failed++;
+            ifb_fabric_msg_failed(f, m);
+        }
+        ifb_sim_work_end(f->sim);
+        ifb_pool_put(&f->msg_pool, m);
+    }
+}
+
+void ifb_nic_link_change(ifb_nic *nic, int up)
+{
+    ifb_fabric *f = nic->f;
+    if (up) {
+        ifb_port_kick(nic->port);
+        return;
+    }
+    /* QPs with messages but nothing in flight would never arm their timer: arm it now */
+    for (uint32_t i = 0; i < nic->nqps; i++) {
+        ifb_qp *qp = nic->qps[i];
+        if (qp->head && qp->una == qp->snd_nxt && !qp->rto_armed) {
+            qp->last_progress = f->sim->now;
+            arm_rto(f, qp);
+        }
+    }
+}
+
 static void qp_rto(ifb_sim *sim, void *obj, uint64_t arg)
 {
     (void)arg;
     ifb_qp *qp = obj;
     ifb_fabric *f = qp->nic->f;
     qp->rto_armed = 0;
-    if (qp->una >= qp->max_sent && qp->una >= qp->snd_nxt)
+    int stuck = qp->head && qp->nic->port->down; /* posted, but its link is down */
+    if (!stuck && qp->una >= qp->max_sent && qp->una >= qp->snd_nxt)
         return; /* nothing in flight: re-armed when something is sent */
     ifb_time deadline = qp->last_progress + f->cfg.rto;
     if (sim->now < deadline) {
@@ -499,6 +591,11 @@ static void qp_rto(ifb_sim *sim, void *obj, uint64_t arg)
         return;
     }
     f->cnt.timeouts++;
+    if (qp->nto >= f->cfg.retry_cnt) {
+        qp_fail(f, qp);
+        return;
+    }
+    qp->nto++;
     qp->last_progress = sim->now;
     go_back(f, qp);
     arm_rto(f, qp);
@@ -511,6 +608,7 @@ static void ooo_advance(ifb_nic *nic, ifb_qp *qp, const ifb_pkt *pk)
     ifb_fabric *f = nic->f;
     uint32_t w = f->cfg.ooo_window;
     int ack = 0;
+    qp->nak_sent = 0; /* the hole it may have NAKed is filled */
     for (;;) {
         uint32_t psn = qp->epsn++;
         qp->since_ack++;
@@ -535,6 +633,14 @@ static void ooo_advance(ifb_nic *nic, ifb_qp *qp, const ifb_pkt *pk)
         qp->since_ack = 0;
         send_ctrl(nic, qp, IFB_PK_ACK, qp->epsn - 1);
     }
+    /* the next hole, if packets placed far beyond it say it is a loss too (the sender may have
+     * nothing left to send that would reveal it) */
+    uint32_t gap = f->cfg.ooo_nak_gap;
+    if (gap && qp->ooo_hi > qp->epsn && qp->ooo_hi - 1 - qp->epsn >= gap) {
+        qp->nak_sent = 1;
+        qp->nak_psn = qp->ooo_hi - 1;
+        send_ctrl(nic, qp, IFB_PK_NAK, qp->epsn);
+    }
 }
 
 /* Out-of-order placement: a packet ahead of the expected PSN is placed and remembered instead of
@@ -544,6 +650,8 @@ static void ooo_receive(ifb_nic *nic, ifb_qp *qp, const ifb_pkt *pk)
     ifb_fabric *f = nic->f;
     uint32_t w = f->cfg.ooo_window;
     if (pk->psn == qp->epsn) {
+        if (f->cfg.goodput_bin)
+            ifb_goodput_add(f, nic->host, pk->payload);
         ooo_advance(nic, qp, pk);
         return;
     }
@@ -560,6 +668,20 @@ static void ooo_receive(ifb_nic *nic, ifb_qp *qp, const ifb_pkt *pk)
         return; /* duplicate */
     *word |= 1ull << (bit % 64);
     f->cnt.ooo_placed++;
+    if (pk->psn + 1 > qp->ooo_hi)
+        qp->ooo_hi = pk->psn + 1;
+    /* a hole this old is a loss, not reordering: NAK it once (the sender goes back to it; what
+     * was placed already is discarded as duplicate) */
+    uint32_t gap = f->cfg.ooo_nak_gap;
+    if (gap && pk->psn - qp->epsn >= gap && (!qp->nak_sent || pk->psn - qp->nak_psn >= gap)) {
+        /* again every `gap` packets while the hole stays: the NAK or the resent packet may
+         * have been lost too */
+        qp->nak_sent = 1;
+        qp->nak_psn = pk->psn;
+        send_ctrl(nic, qp, IFB_PK_NAK, qp->epsn);
+    }
+    if (f->cfg.goodput_bin)
+        ifb_goodput_add(f, nic->host, pk->payload);
     if (!(pk->flags & IFB_PF_LAST))
         return;
     qp->pend = ifb_grow(qp->pend, &qp->pend_cap, qp->npend, sizeof *qp->pend, 8);
@@ -579,6 +701,8 @@ void ifb_nic_receive(ifb_nic *nic, ifb_pkt *pk)
         ifb_fabric_drop_pkt(f, NULL, pk);
         return;
     }
+    if (pk->int_on)
+        ifb_int_nic_sink(nic, pk);
     switch (pk->kind) {
     case IFB_PK_DATA:
         if (pk->ecn == IFB_ECN_CE && f->cfg.dcqcn)
@@ -590,6 +714,8 @@ void ifb_nic_receive(ifb_nic *nic, ifb_pkt *pk)
         if (pk->psn == qp->epsn) {
             qp->epsn++;
             f->sim->progress++; /* for the watchdog: data was delivered */
+            if (f->cfg.goodput_bin)
+                ifb_goodput_add(f, nic->host, pk->payload);
             qp->nak_sent = 0;
             qp->since_ack++;
             int last = pk->flags & IFB_PF_LAST;
@@ -621,8 +747,18 @@ void ifb_nic_receive(ifb_nic *nic, ifb_pkt *pk)
         f->cnt.naks++;
         if (pk->psn > qp->una)
             on_ack(f, qp, pk->psn - 1);
-        if (pk->psn == qp->una && qp->snd_nxt > qp->una)
-            go_back(f, qp);
+        if (pk->psn == qp->una && qp->snd_nxt > qp->una) {
+            if (!f->cfg.ooo) {
+                go_back(f, qp);
+            } else {
+                qp->sel = 1;
+                qp->sel_psn = pk->psn;
+                if (!qp->in_pend) {
+                    rr_add(qp->nic, qp);
+                    ifb_port_kick(qp->nic->port);
+                }
+            }
+        }
         break;
     default:
         break;

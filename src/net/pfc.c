@@ -19,11 +19,24 @@
  * once the buffer drains, so they never need to keep a run alive. A PFC deadlock (a cycle of
  * paused ports) shows as a pause refreshed forever: the paused port counts a pause storm after
  * cfg.pfc_storm_time and stops the run with a report after cfg.pfc_deadlock_time.
- * Left out: NICs never send PFC (infinite receive buffer); per-port alpha scaling by speed. */
+ * Misbehaving NICs (cfg.pfc_storms): a NIC sends XOFF on one priority toward its switch every
+ * half pause time for the storm's duration, through its port's pause-frame path, as a stuck NIC
+ * or driver does. The switch-side PFC watchdog (cfg.pfcwd_detect, as SONiC pfcwd with action
+ * "drop", Mellanox/Broadcom PFC watchdogs alike): an egress queue of a lossless priority paused
+ * continuously for the detection time is in a storm: its queued packets are dropped, pause
+ * frames on that priority are ignored and packets routed to it are dropped at admission, until
+ * no pause frame has arrived for the restoration time. Detection is checked when a pause frame
+ * arrives (every refresh), not by a polling timer, so it is exact to the refresh period rather
+ * than to SONiC's polling interval.
+ * The pfc-state invariant (ifb_pfc_check_state, --check) re-derives from the egress queues what
+ * every priority group must hold and checks the XOFF state against it.
+ * Left out: NICs never send PFC for their own buffer (infinite receive buffer); per-port alpha
+ * scaling by speed; pfcwd actions other than drop (forward, alert). */
 #include "net/pfc.h"
 
 #include <inttypes.h>
 #include <stdio.h>
+#include <stdlib.h>
 
 #include "net/fabric_int.h"
 #include "net/wire.h"
@@ -132,10 +145,25 @@ static void xoff_on(ifb_port *in, int prio)
     }
 }
 
+/* Watchdog "drop" action at admission: the packet is routed to an egress queue in a storm.
+ * Only single-member route groups are looked at: a storming queue faces a host, and a host's
+ * switch reaches it over one port. */
+static int wd_dropping(ifb_fabric *f, const ifb_switch *sw, const ifb_pkt *pk)
+{
+    const ifb_topo *t = f->topo;
+    const ifb_topo_group *g = &t->groups[sw->route[pk->dst]];
+    if (g->count != 1 || !(sw->ports[t->group_ports[g->first]].wd_storm & (1u << pk->tc)))
+        return 0;
+    f->cnt.pfcwd_drops++;
+    return 1;
+}
+
 int ifb_pfc_admit(ifb_switch *sw, ifb_port *in, ifb_pkt *pk)
 {
     ifb_fabric *f = in->f;
     int prio = pk->tc;
+    if (sw->wd_active && wd_dropping(f, sw, pk))
+        return -1;
     uint64_t w = pk->wire, r = f->cfg.pfc_reserved;
     uint64_t b = in->pg_bytes[prio];
     uint64_t sh0 = b > r ? b - r : 0, sh1 = b + w > r ? b + w - r : 0;
@@ -280,6 +308,59 @@ static void storm_check(ifb_port *p, int prio)
     }
 }
 
+static void wd_event(ifb_sim *sim, void *obj, uint64_t arg)
+{
+    (void)arg;
+    ifb_port *p = obj;
+    ifb_fabric *f = p->f;
+    ifb_time next = IFB_TIME_NEVER;
+    p->wd_armed = 0;
+    for (int i = 0; i < IFB_NQUEUES; i++) {
+        uint8_t bit = (uint8_t)(1u << i);
+        if (!(p->wd_storm & bit))
+            continue;
+        ifb_time due = p->wd_last_rx[i] + f->cfg.pfcwd_restore;
+        if (due <= sim->now) {
+            p->wd_storm &= (uint8_t)~bit;
+            p->sw->wd_active--;
+            f->cnt.pfcwd_restored++;
+        } else if (due < next) {
+            next = due;
+        }
+    }
+    if (next != IFB_TIME_NEVER) {
+        p->wd_armed = 1;
+        ifb_sim_at_daemon(sim, next, wd_event, p, 0);
+    }
+}
+
+/* The watchdog found egress port p paused on prio for the detection time: drop what waits in
+ * the queue (releasing its priority-group accounting, so the ingress ports resume), resume the
+ * queue, and ignore pause on it from now on until the storm has been over for restore time. */
+static void wd_detect(ifb_port *p, int prio)
+{
+    ifb_fabric *f = p->f;
+    ifb_time now = f->sim->now;
+    uint8_t bit = (uint8_t)(1u << prio);
+    p->wd_storm |= bit;
+    p->wd_last_rx[prio] = now;
+    p->sw->wd_active++;
+    f->cnt.pfcwd_storms++;
+    if (p->q[prio].n)
+        ifb_port_queue_change(p, now);
+    for (ifb_pkt *pk; (pk = ifb_fifo_pop(&p->q[prio])) != NULL;) {
+        p->qbytes -= pk->wire;
+        ifb_pfc_release(p->sw, pk);
+        f->cnt.pfcwd_drops++;
+        ifb_fabric_drop_pkt(f, p, pk);
+    }
+    unpause(p, prio);
+    if (!p->wd_armed) {
+        p->wd_armed = 1;
+        ifb_sim_at_daemon(f->sim, now + f->cfg.pfcwd_restore, wd_event, p, 0);
+    }
+}
+
 void ifb_pfc_receive(ifb_port *p, ifb_pkt *pk)
 {
     ifb_fabric *f = p->f;
@@ -296,12 +377,21 @@ void ifb_pfc_receive(ifb_port *p, ifb_pkt *pk)
             continue;
         }
         p->cc.pause_rx[i]++;
+        if (p->wd_storm & bit) { /* the watchdog ignores pause on a storming queue */
+            p->wd_last_rx[i] = now;
+            continue;
+        }
         ifb_time until = now + ifb_pfc_quanta_time(pk->pfc_quanta[i], p->rate);
         if (!(p->paused & bit)) {
             p->paused |= bit;
             p->paused_since[i] = now;
         } else {
             storm_check(p, i);
+            if (p->sw && f->cfg.pfcwd_detect && (f->pfc_mask & bit) &&
+                now - p->paused_since[i] >= f->cfg.pfcwd_detect) {
+                wd_detect(p, i);
+                continue;
+            }
         }
         p->pause_until[i] = until;
         if (!p->pause_armed || until < p->pause_timer_at) {
@@ -359,4 +449,144 @@ static void pfc_event(ifb_sim *sim, void *obj, uint64_t arg)
         p->refresh_armed = 1;
         arm(p, EV_REFRESH, next);
     }
+}
+
+/* Misbehaving NIC: one XOFF on the storm's priority every half pause time (what keeps the
+ * switch port paused without a gap, as a switch refreshing XOFF does) until the storm ends.
+ * The event's argument is the priority. */
+static void storm_tick(ifb_sim *sim, void *obj, uint64_t arg)
+{
+    ifb_port *p = obj;
+    ifb_fabric *f = p->f;
+    int prio = (int)arg;
+    uint8_t bit = (uint8_t)(1u << prio);
+    if (sim->now >= p->storm_end[prio]) {
+        p->storm_tx &= (uint8_t)~bit;
+        return;
+    }
+    p->storm_tx |= bit;
+    f->cnt.pfc_storm_frames++;
+    pfc_send(p, bit, 0);
+    ifb_time half = ifb_pfc_quanta_time(f->cfg.pfc_quanta, p->rate) / 2;
+    ifb_time next = sim->now + (half ? half : 1);
+    ifb_sim_at_daemon(sim, next < p->storm_end[prio] ? next : p->storm_end[prio], storm_tick, p,
+                      arg);
+}
+
+void ifb_pfc_start_storms(ifb_fabric *f)
+{
+    for (int i = 0; i < f->cfg.npfc_storms; i++) {
+        const ifb_pfc_storm *st = &f->cfg.pfc_storms[i];
+        if (st->host < 0 || st->host >= f->nhosts || st->prio < 0 || st->prio >= IFB_NQUEUES ||
+            !st->duration)
+            continue; /* validated by the scenario loader */
+        ifb_port *p = f->nics[st->host].port;
+        ifb_time end = st->start + st->duration;
+        if (end > p->storm_end[st->prio])
+            p->storm_end[st->prio] = end;
+        ifb_sim_at_daemon(f->sim, st->start, storm_tick, p, (uint64_t)st->prio);
+    }
+}
+
+/* What the code in this file maintains for every switch ingress port p and priority q (sh =
+ * shared part of the group = pg_bytes - reserve, clamped at 0; thr = the XOFF threshold):
+ *  - the group holds exactly the bytes of the packets in the switch's egress queues that came in
+ *    on p with priority q (pg_bytes + pg_hdrm), and the switch's sums match: headroom bytes =
+ *    hdrm_used, reserved bytes = rsv_used, every queued byte = buf_used;
+ *  - pg_hdrm <= the port's headroom, pg_bytes <= reserve + shared pool (so neither wrapped);
+ *  - headroom in use => XOFF asserted (a packet only goes to headroom past the threshold);
+ *  - XOFF asserted => the group is not empty (its last release re-evaluates and resumes) and,
+ *    with static thresholds, headroom is in use or sh > xon or sh >= xoff (hysteresis: between
+ *    xon and xoff the state is whichever was crossed last);
+ *  - XOFF clear => sh < xoff or sh <= xon (static); with the dynamic threshold alpha x (free
+ *    shared), which other groups move, sh == 0 or sh <= alpha x (shared pool - sh): the group
+ *    was under the threshold when it last grew or resumed, and its own shared bytes were not
+ *    free then. Priorities PFC does not act on hold nothing and are never XOFF. */
+int ifb_pfc_check_state(const ifb_fabric *f, char *msg, size_t cap)
+{
+    uint64_t r = f->cfg.pfc_reserved;
+    for (int s = 0; s < f->nswitches; s++) {
+        const ifb_switch *sw = &f->switches[s];
+        const char *swn = f->topo->nodes[sw->node].name;
+        uint64_t(*held)[IFB_NQUEUES] = calloc((size_t)sw->nports, sizeof *held);
+        if (!held)
+            abort();
+        uint64_t total = 0, hdrm = 0, rsv = 0;
+        for (int k = 0; k < sw->nports; k++)
+            for (int q = 0; q < IFB_NQUEUES; q++)
+                for (const ifb_pkt *pk = sw->ports[k].q[q].head; pk; pk = pk->next) {
+                    total += pk->wire;
+                    if ((f->pfc_mask >> pk->tc & 1) && pk->in_port < sw->nports)
+                        held[pk->in_port][pk->tc] += pk->wire;
+                }
+        int bad = 0;
+        for (int k = 0; k < sw->nports && !bad; k++) {
+            const ifb_port *p = &sw->ports[k];
+            for (int q = 0; q < IFB_NQUEUES && !bad; q++) {
+                uint64_t b = p->pg_bytes[q], h = p->pg_hdrm[q], sh = b > r ? b - r : 0;
+                int on = p->xoff >> q & 1;
+                double thr = 0, xon = 0;
+                if (f->cfg.pfc_xoff) {
+                    thr = (double)f->cfg.pfc_xoff;
+                    xon = (double)f->cfg.pfc_xon;
+                } else {
+                    int64_t fr = (int64_t)sw->shared_size - (int64_t)shared_used(sw);
+                    thr = fr > 0 ? f->cfg.pfc_alpha * (double)fr : 0.0;
+                    xon = thr - (double)f->cfg.pfc_xon_offset;
+                }
+                const char *why = NULL;
+                if (!(f->pfc_mask >> q & 1)) {
+                    if (b || h || on)
+                        why = "a priority PFC does not act on holds bytes or XOFF";
+                } else if (held[k][q] != b + h) {
+                    why = "the group's bytes differ from what its packets in the egress queues "
+                          "hold";
+                } else if (h > p->headroom || b > r + sw->shared_size) {
+                    why = "the group holds more than reserve + shared + headroom";
+                } else if (h && !on) {
+                    why = "headroom in use without XOFF asserted";
+                } else if (on && !b && !h) {
+                    why = "XOFF asserted on an empty priority group";
+                } else if (on && f->cfg.pfc_xoff && !h && sh <= f->cfg.pfc_xon &&
+                           sh < f->cfg.pfc_xoff) {
+                    why = "XOFF asserted at or below the XON threshold";
+                } else if (!on && f->cfg.pfc_xoff && sh >= f->cfg.pfc_xoff && sh > f->cfg.pfc_xon) {
+                    why = "XOFF not asserted at or above the XOFF threshold";
+                } else if (!on && !f->cfg.pfc_xoff && sh &&
+                           (double)sh > f->cfg.pfc_alpha * ((double)sw->shared_size - (double)sh)) {
+                    why = "XOFF not asserted with the group above the dynamic threshold it can "
+                          "have";
+                }
+                if (why) {
+                    const ifb_topo_port *tp = &f->topo->ports[p->id];
+                    snprintf(msg, cap,
+                             "switch %s port %d (%s:%d) priority %d: %s: XOFF %s, queued %llu B, "
+                             "group %llu B (shared %llu B) + headroom %llu B of %llu B, reserve "
+                             "%llu B, XOFF threshold %.0f B, XON %.0f B",
+                             swn, k, f->topo->nodes[tp->node].name, tp->index, q, why,
+                             on ? "asserted" : "clear", (unsigned long long)held[k][q],
+                             (unsigned long long)b, (unsigned long long)sh, (unsigned long long)h,
+                             (unsigned long long)p->headroom, (unsigned long long)r, thr,
+                             xon < 0 ? 0 : xon);
+                    bad = 1;
+                }
+                hdrm += h;
+                rsv += b < r ? b : r;
+            }
+        }
+        free(held);
+        if (bad)
+            return -1;
+        if (hdrm != sw->hdrm_used || rsv != sw->rsv_used || total != sw->buf_used) {
+            snprintf(msg, cap,
+                     "switch %s: priority groups hold %llu B of headroom and %llu B of reserve, "
+                     "egress queues %llu B, but the switch counts %llu B headroom, %llu B "
+                     "reserve, %llu B in use",
+                     swn, (unsigned long long)hdrm, (unsigned long long)rsv,
+                     (unsigned long long)total, (unsigned long long)sw->hdrm_used,
+                     (unsigned long long)sw->rsv_used, (unsigned long long)sw->buf_used);
+            return -1;
+        }
+    }
+    return 0;
 }

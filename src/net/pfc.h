@@ -2,8 +2,9 @@
  * port, priority) accounting of the shared buffer in reserved, shared and headroom parts (the
  * HPCC ns-3 switch MMU scheme), XOFF when the priority group's shared use reaches the dynamic
  * threshold (alpha x free shared buffer) or headroom is in use, XON with a hysteresis offset,
- * pause frames as real packets ahead of data, pause refresh while XOFF holds, and pause-storm
- * detection at the paused port. */
+ * pause frames as real packets ahead of data, pause refresh while XOFF holds, pause-storm
+ * detection at the paused port, misbehaving NICs that storm (cfg.pfc_storms) and the switch PFC
+ * watchdog (cfg.pfcwd_detect). */
 #ifndef IFB_PFC_H
 #define IFB_PFC_H
 #include <stdint.h>

@@ -172,7 +172,7 @@ static void ecn_mark(ifb_port *p, ifb_pkt *pk, uint64_t qlen)
 
 void ifb_port_kick(ifb_port *p)
 {
-    if (p->busy || !p->peer)
+    if (p->busy || !p->peer || p->down)
         return;
     ifb_pkt *pk;
     if (p->pfcq.n) {
@@ -193,12 +193,19 @@ void ifb_port_kick(ifb_port *p)
             ecn_mark(p, pk, p->q[pk->tc].bytes);
         if (f->ib)
             ifb_port_return_credits(&p->sw->ports[pk->in_port], pk);
+        /* INT changes the frame's length at egress; the buffer gives back what it admitted */
+        uint32_t admitted = pk->wire;
+        if (f->intm && pk->kind == IFB_PK_DATA)
+            ifb_int_egress(p, pk);
+        uint32_t sent = pk->wire;
         start_tx(p, pk);
+        pk->wire = admitted;
         /* after start_tx: an XON this release sends must find this port busy */
         if (f->pfc_mask & bit)
             ifb_pfc_release(p->sw, pk);
         else
             p->sw->buf_used -= pk->wire;
+        pk->wire = sent;
         return;
     }
     if (pk)
@@ -256,6 +263,17 @@ static void port_event(ifb_sim *sim, void *obj, uint64_t arg)
     else
         p->pipe_armed = 0;
     ifb_port *peer = p->peer;
+    if (p->doomed) {
+        /* on the link (or being serialized) when it failed: lost (net/failure.c) */
+        ifb_fabric *f = p->f;
+        p->doomed--;
+        f->cnt.link_down_drops++;
+        if (f->ib && peer->sw)
+            ifb_sim_at(sim, sim->now + p->delay, port_event, p,
+                       EV_CREDIT | (uint64_t)pk->tc << 8 | (uint64_t)ifb_ib_blocks(pk->wire) << 16);
+        ifb_fabric_drop_pkt(f, p, pk);
+        return;
+    }
     if (p->loss > 0 && ifb_rng_double(&p->loss_rng) < p->loss) {
         /* corrupted on the wire: the receiver's MAC fails the FCS and discards the frame */
         ifb_fabric *f = p->f;
@@ -323,6 +341,10 @@ void ifb_switch_receive(ifb_switch *sw, ifb_port *in, ifb_pkt *pk)
     }
     const ifb_topo *t = f->topo;
     const ifb_topo_group *g = &t->groups[sw->route[pk->dst]];
+    if (f->fail) {
+        ifb_fail_forward(sw, in, g, pk);
+        return;
+    }
     int member = g->count > 1 ? ifb_lb_select(sw, g, pk) : 0;
     ifb_port *out = &sw->ports[t->group_ports[g->first + member]];
     ifb_port_enqueue(out, pk);

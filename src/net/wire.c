@@ -712,3 +712,72 @@ int ifb_wire_decode(const uint8_t *buf, size_t len, ifb_l2 l2, ifb_pkt *out, ifb
     out->wire = ifb_wire_len(out);
     return 0;
 }
+
+/* ---- telemetry report ----------------------------------------------------------------------- */
+
+enum {
+    REP_GROUP_HDR = 8,
+    REP_INDIV_HDR = 4,
+    REP_MAIN = 8,
+    REP_TYPE_INT = 1,
+    REP_IN_ETH = 3,
+    REP_FLAG_F = 0x2, /* tracked flow: every INT packet of a watched class is reported */
+};
+
+static uint32_t report_trunc(const ifb_pkt *p)
+{
+    uint32_t orig = ifb_wire_frame_len(p) - IFB_FCS;
+    uint32_t t = orig < IFB_INT_REPORT_TRUNC ? orig : IFB_INT_REPORT_TRUNC;
+    return (t + 3u) & ~3u;
+}
+
+uint32_t ifb_wire_int_report_len(const ifb_pkt *p)
+{
+    uint32_t n = IFB_ETH_HDR + IFB_IPV4_HDR + IFB_UDP_HDR + REP_GROUP_HDR + REP_INDIV_HDR +
+                 REP_MAIN + report_trunc(p) + IFB_FCS;
+    return n < IFB_ETH_MIN_FRAME ? IFB_ETH_MIN_FRAME : n;
+}
+
+size_t ifb_wire_int_report(const ifb_pkt *p, uint32_t node_id, uint32_t seq, uint8_t *buf,
+                           size_t cap)
+{
+    uint32_t n = ifb_wire_int_report_len(p);
+    uint32_t flen = ifb_wire_frame_len(p);
+    uint8_t orig[16384];
+    if (p->l2 != IFB_L2_ROCEV2 || cap < n || flen > sizeof orig || !ifb_wire_encode(p, orig, flen))
+        return 0;
+    memset(buf, 0, n);
+    static const uint8_t collector_mac[6] = {0x02, 0xff, 0xff, 0xff, 0xff, 0xfe};
+    memcpy(buf, collector_mac, sizeof collector_mac);
+    buf[6] = 0x02;
+    buf[7] = 0xfe;
+    put32(buf + 8, node_id);
+    put16(buf + 12, ETH_TYPE_IPV4);
+    uint8_t *ip = buf + IFB_ETH_HDR, *udp = ip + IFB_IPV4_HDR, *g = udp + IFB_UDP_HDR;
+    uint32_t trunc = report_trunc(p);
+    uint32_t tot = IFB_IPV4_HDR + IFB_UDP_HDR + REP_GROUP_HDR + REP_INDIV_HDR + REP_MAIN + trunc;
+    ip[0] = 0x45;
+    put16(ip + 2, tot);
+    put16(ip + 6, IPV4_DF);
+    ip[8] = IPV4_TTL;
+    ip[9] = IPV4_PROTO_UDP;
+    put32(ip + 12, 10u << 24 | 254u << 16 | (node_id & 0xffff));
+    put32(ip + 16, 0x0afffffe);
+    put16(ip + 10, (uint16_t)~ipv4_sum(ip));
+    put16(udp, 0xC000 | (p->sport & 0x3fff)); /* the inner flow's entropy */
+    put16(udp + 2, IFB_INT_REPORT_UDP_PORT);
+    put16(udp + 4, tot - IFB_IPV4_HDR);
+    /* group header: Ver 2 | hw_id 0 | 22-bit sequence, then the node id */
+    put32(g, 2u << 28 | (seq & 0x3fffff));
+    put32(g + 4, node_id);
+    uint8_t *r = g + REP_GROUP_HDR;
+    r[0] = REP_TYPE_INT << 4 | REP_IN_ETH;
+    r[1] = (uint8_t)((REP_MAIN + trunc) / 4); /* report length after this header, words */
+    r[2] = REP_MAIN / 4;                      /* metadata length, words */
+    r[3] = REP_FLAG_F << 4;
+    /* main contents: RepMdBits 0 and domain 0, DSMdBits/status 0 (8 bytes of zeros) */
+    uint32_t copy = flen - IFB_FCS < trunc ? flen - IFB_FCS : trunc;
+    memcpy(r + REP_INDIV_HDR + REP_MAIN, orig, copy);
+    put32le(buf + n - IFB_FCS, eth_fcs(buf, n - IFB_FCS));
+    return n;
+}

@@ -118,4 +118,19 @@ size_t ifb_wire_encode(const ifb_pkt *p, uint8_t *buf, size_t cap);
 int ifb_wire_decode(const uint8_t *buf, size_t len, ifb_l2 l2, ifb_pkt *out, ifb_int_hop *hops,
                     int max_hops);
 
+/* Telemetry Report v2.0 (INT-MD "stacked" report) a sink sends for packet p: Ethernet + IPv4 +
+ * UDP to port IFB_INT_REPORT_UDP_PORT, the 8-byte group header, the 4-byte individual report
+ * header (RepType INT, InType Ethernet), 8 bytes of INT main contents with no baseline metadata
+ * (everything is in the embedded stack), then the original frame as it reached the sink, FCS
+ * left off, truncated to IFB_INT_REPORT_TRUNC bytes and padded to a word, and the report's FCS.
+ * The collector address is 10.255.255.254; the report comes from the sink, 10.254.(node). */
+#define IFB_INT_REPORT_TRUNC 256
+#define IFB_INT_REPORT_UDP_PORT 32766
+uint32_t ifb_wire_int_report_len(const ifb_pkt *p);
+/* Writes that report's bytes (cap >= ifb_wire_int_report_len(p)); node_id names the sink, seq is
+ * the 22-bit report sequence number. Returns the length, or 0 if p has no encoding or cap is
+ * too small. */
+size_t ifb_wire_int_report(const ifb_pkt *p, uint32_t node_id, uint32_t seq, uint8_t *buf,
+                           size_t cap);
+
 #endif

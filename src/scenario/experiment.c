@@ -8,6 +8,8 @@
 #include <string.h>
 
 #include "net/fabric.h"
+#include "net/failure.h"
+#include "net/int.h"
 #include "report/out.h"
 #include "scenario/scenario.h"
 #include "workload/serving.h"
@@ -95,6 +97,23 @@ static int write_csvs(const ifb_job *job, ifb_serving *sv, ifb_err *e)
     return ifb_ofile_commit(&f, e);
 }
 
+/* The INT collector's per-path table (net/int.h), when INT is on. */
+static int write_int_csv(const ifb_job *job, const ifb_fabric *fab, ifb_err *e)
+{
+    if (!job->csv_prefix)
+        return 0;
+    char path[1100];
+    ifb_ofile f;
+    snprintf(path, sizeof path, "%s-int-paths.csv", job->csv_prefix);
+    if (ifb_ofile_open(&f, path, e))
+        return -1;
+    if (ifb_fabric_write_int_csv(fab, f.f)) {
+        ifb_ofile_abort(&f);
+        return ifb_err_msg(e, "%s: write error", path);
+    }
+    return ifb_ofile_commit(&f, e);
+}
+
 int ifb_experiment_run(const ifb_job *job, FILE *out, const volatile sig_atomic_t *interrupt,
                        ifb_err *e)
 {
@@ -111,12 +130,15 @@ int ifb_experiment_run(const ifb_job *job, FILE *out, const volatile sig_atomic_
     sim.check = job->check;
     sim.max_wall = job->max_wall;
     sim.watchdog = 2 * l.sc.fab.rto + 50 * IFB_MS; /* a lost packet's timeout is progress */
+    if (l.sc.nfailures) /* an unreachable destination retries retry_cnt times, then fails */
+        sim.watchdog = (ifb_time)(l.sc.fab.retry_cnt + 2) * l.sc.fab.rto + 50 * IFB_MS;
     sim.stall_events = 10000000;
     ifb_fabric *fab = NULL;
     ifb_serving *sv = NULL;
     int rc = 0;
     if (ifb_fabric_create(&fab, &sim, &l.sc.topo, &l.sc.fab, e) ||
         ifb_serving_create(&sv, &l.scfg, l.sc.topo.nservers, l.sc.topo.gpus_per_server, e) ||
+        ifb_fail_schedule(fab, l.sc.failures, l.sc.nfailures, e) ||
         ifb_serving_start(sv, &sim, ifb_fabric_net(fab), e)) {
         rc = 2;
         goto done;
@@ -185,7 +207,49 @@ int ifb_experiment_run(const ifb_job *job, FILE *out, const volatile sig_atomic_
     ifb_json_kuint(&j, "pfc_pauses", c->pfc_xoff_sent);
     ifb_json_kuint(&j, "ecn_marks", c->ecn_marks);
     ifb_json_kuint(&j, "cnps", c->cnps_sent);
+    if (l.sc.fab.npfc_storms || l.sc.fab.pfcwd_detect) { /* faults: pfc_storm, pfc.watchdog */
+        ifb_json_kuint(&j, "pfc_storm_frames", c->pfc_storm_frames);
+        ifb_json_kuint(&j, "pfc_storms", c->pfc_storms);
+        ifb_json_kuint(&j, "pfcwd_storms", c->pfcwd_storms);
+        ifb_json_kuint(&j, "pfcwd_restored", c->pfcwd_restored);
+        ifb_json_kuint(&j, "pfcwd_drops", c->pfcwd_drops);
+    }
     ifb_json_obj_end(&j);
+    if (l.sc.nfailures) {
+        ifb_recovery rv;
+        ifb_fail_recovery(fab, sim.now, &rv);
+        ifb_json_kobj_begin(&j, "failures");
+        ifb_json_kuint(&j, "scheduled", (uint64_t)l.sc.nfailures);
+        ifb_json_kbool(&j, "happened", rv.any);
+        ifb_json_kdouble(&j, "first_down_us", ifb_time_to_us(rv.t_fail));
+        ifb_json_kdouble(&j, "goodput_bin_us", ifb_time_to_us(rv.bin));
+        ifb_json_kdouble(&j, "pre_failure_goodput_gbps", rv.pre_gbps);
+        ifb_json_kdouble(&j, "dip", rv.dip);
+        ifb_json_kdouble(&j, "recovery_us",
+                         rv.recovery == IFB_TIME_NEVER ? -1.0 : ifb_time_to_us(rv.recovery));
+        ifb_json_kuint(&j, "packets_lost", rv.lost);
+        ifb_json_kuint(&j, "link_down_drops", c->link_down_drops);
+        ifb_json_kuint(&j, "unroutable_drops", c->unroutable_drops);
+        ifb_json_kuint(&j, "retransmitted_pkts", rv.retx);
+        ifb_json_kuint(&j, "timeouts", rv.timeouts);
+        ifb_json_kuint(&j, "msgs_failed", rv.msgs_failed);
+        ifb_json_obj_end(&j);
+    }
+    if (l.sc.fab.intc.on) {
+        const ifb_int_stats *is = ifb_fabric_int_stats(fab);
+        size_t npaths;
+        ifb_fabric_int_paths(fab, &npaths);
+        ifb_json_kobj_begin(&j, "int");
+        ifb_json_kuint(&j, "packets_marked", is->pkts_marked);
+        ifb_json_kuint(&j, "hops_pushed", is->hops_pushed);
+        ifb_json_kuint(&j, "hop_limit_reached", is->hop_limit);
+        ifb_json_kuint(&j, "reports", is->reports);
+        ifb_json_kuint(&j, "report_bytes", is->report_bytes);
+        ifb_json_kuint(&j, "int_bytes_on_links", is->int_bytes);
+        ifb_json_kuint(&j, "path_feedback", is->feedback);
+        ifb_json_kuint(&j, "paths", (uint64_t)npaths);
+        ifb_json_obj_end(&j);
+    }
     ifb_json_key(&j, "serving");
     ifb_serving_write_summary(sv, &j);
     ifb_json_kobj_begin(&j, "simulation");
@@ -200,7 +264,7 @@ int ifb_experiment_run(const ifb_job *job, FILE *out, const volatile sig_atomic_
         rc = 1;
         goto done;
     }
-    if (write_csvs(job, sv, e)) {
+    if (write_csvs(job, sv, e) || (l.sc.fab.intc.on && write_int_csv(job, fab, e))) {
         rc = 1;
         goto done;
     }

@@ -7,6 +7,7 @@
 #include <unistd.h>
 
 #include "core/embedded.h"
+#include "net/failure.h"
 #include "net/wire.h"
 
 /* Light travels 5 ns per metre in fibre and copper twinax alike, near enough. */
@@ -184,6 +185,31 @@ static int load_queue_cc(ifb_cfg *c, const char *k, ifb_queue_cfg *qc, int *ecn_
 
 static const char *const mark_points[] = {"dequeue", "enqueue", NULL};
 
+/* fabric.pfc.watchdog: {detect, restore} turns the switches' PFC watchdog on, with SONiC's
+ * pfcwd defaults (200 ms each; action drop). */
+static int load_pfcwd(ifb_cfg *c, ifb_fabric_cfg *f, bool pfc, ifb_err *e)
+{
+    if (!pfc)
+        return ifb_cfg_errf(c, "fabric.pfc.watchdog", e, "fabric.pfc.enable: true with it",
+                            "PFC off");
+    if (ifb_cfg_get_time(c, "fabric.pfc.watchdog.detect", 200 * IFB_MS, &f->pfcwd_detect, e) ||
+        ifb_cfg_get_time(c, "fabric.pfc.watchdog.restore", 200 * IFB_MS, &f->pfcwd_restore, e))
+        return -1;
+    if (!f->pfcwd_detect)
+        return ifb_cfg_errf(c, "fabric.pfc.watchdog.detect", e, "a detection time above 0", "0");
+    /* the deadlock stop must come after the watchdog has had its chance: unless set, it moves */
+    if (f->pfc_deadlock_time && f->pfcwd_detect >= f->pfc_deadlock_time &&
+        !ifb_cfg_has(c, "fabric.pfc.deadlock_time"))
+        f->pfc_deadlock_time = 2 * f->pfcwd_detect;
+    if (f->pfc_deadlock_time && f->pfcwd_detect >= f->pfc_deadlock_time)
+        return ifb_cfg_errf(c, "fabric.pfc.watchdog.detect", e,
+                            "a detection time below fabric.pfc.deadlock_time, which would stop "
+                            "the run first",
+                            "%.3f ms, deadlock_time %.3f ms", ifb_time_to_s(f->pfcwd_detect) * 1e3,
+                            ifb_time_to_s(f->pfc_deadlock_time) * 1e3);
+    return 0;
+}
+
 /* fabric.ecn, fabric.pfc and fabric.dcqcn, and their consistency with the queues. */
 static int load_lossless(ifb_cfg *c, ifb_fabric_cfg *f, const int *ecn_set, ifb_err *e)
 {
@@ -260,6 +286,8 @@ static int load_lossless(ifb_cfg *c, ifb_fabric_cfg *f, const int *ecn_set, ifb_
                                 "%llu B above xoff %llu B", (unsigned long long)f->pfc_xon,
                                 (unsigned long long)f->pfc_xoff);
     }
+    if (ifb_cfg_has(c, "fabric.pfc.watchdog") && load_pfcwd(c, f, pfc, e))
+        return -1;
     /* DCQCN: a profile, then overrides key by key */
     bool dcqcn = f->dcqcn;
     int prof = IFB_DCQCN_NVIDIA_CX;
@@ -416,6 +444,71 @@ static int get_u32_int(ifb_cfg *c, const char *path, uint32_t *v, ifb_err *e)
     return 0;
 }
 
+/* fabric.int: INT-MD (net/int.h). Checked here so a message names the file and line. */
+static int load_int(ifb_cfg *c, ifb_fabric_cfg *f, ifb_err *e)
+{
+    ifb_int_cfg *ic = &f->intc;
+    bool on = ic->on, src_nic = ic->source_nic, sink_nic = ic->sink_nic;
+    int64_t hops, every;
+    uint64_t mtu = ic->eth_mtu;
+    static const char *const ends[] = {"switch", "nic", NULL};
+    int src = src_nic, snk = sink_nic;
+    if (ifb_cfg_get_bool(c, "fabric.int.enable", on, &on, e) ||
+        ifb_cfg_get_int(c, "fabric.int.max_hops", ic->max_hops, INT64_MIN, INT64_MAX, &hops, e) ||
+        ifb_cfg_get_enum(c, "fabric.int.source", ends, src, &src, e) ||
+        ifb_cfg_get_enum(c, "fabric.int.sink", ends, snk, &snk, e) ||
+        ifb_cfg_get_int(c, "fabric.int.report_every", ic->report_every, 1, 1 << 30, &every, e) ||
+        ifb_cfg_get_time(c, "fabric.int.util_interval", ic->util_interval, &ic->util_interval, e) ||
+        ifb_cfg_get_time(c, "fabric.int.feedback_age", ic->feedback_age, &ic->feedback_age, e) ||
+        ifb_cfg_get_bytes(c, "fabric.int.eth_mtu", mtu, &mtu, e))
+        return -1;
+    /* INT-MD's shim length is 8 bits of 4-byte words: the 3-word metadata header and 7-word hop
+     * records leave room for 36 hops; the remaining hop count (8 bits) allows more */
+    if (hops > 36)
+        return ifb_cfg_errf(c, "fabric.int.max_hops", e,
+                            "at most 36 hops (INT-MD's 8-bit shim length in words holds 36 "
+                            "7-word records)",
+                            "%lld", (long long)hops);
+    if (hops < 1 || hops > IFB_INT_MAX_HOPS)
+        return ifb_cfg_errf(c, "fabric.int.max_hops", e, "1 to 8 hops (this simulator's limit)",
+                            "%lld", (long long)hops);
+    if (!ic->util_interval)
+        return ifb_cfg_errf(c, "fabric.int.util_interval", e, "a period above 0", "0");
+    int nq = -1;
+    if (ifb_cfg_seq_len(c, "fabric.int.queues", &nq, e))
+        return -1;
+    if (nq >= 0) {
+        ic->queues = 0;
+        for (int i = 0; i < nq; i++) {
+            char k[64];
+            int64_t q;
+            snprintf(k, sizeof k, "fabric.int.queues[%d]", i);
+            if (ifb_cfg_get_int(c, k, 0, 0, IFB_NQUEUES - 1, &q, e))
+                return -1;
+            ic->queues |= (uint8_t)(1u << q);
+        }
+    }
+    ic->on = on;
+    ic->max_hops = (uint8_t)hops;
+    ic->source_nic = (uint8_t)src;
+    ic->sink_nic = (uint8_t)snk;
+    ic->report_every = (uint32_t)every;
+    ic->eth_mtu = mtu > UINT32_MAX ? UINT32_MAX : (uint32_t)mtu;
+    if (on && f->l2 == IFB_L2_IB)
+        return ifb_cfg_errf(c, "fabric.int.enable", e,
+                            "INT on a RoCEv2 fabric (INT-MD over UDP has no InfiniBand encoding)",
+                            "fabric.kind infiniband");
+    uint32_t frame = IFB_ETH_HDR + (f->vlan ? IFB_VLAN_TAG : 0) + IFB_IPV4_HDR + IFB_UDP_HDR +
+                     IFB_BTH + IFB_RETH + f->mtu + 3 + IFB_ICRC + IFB_FCS + IFB_INT_SHIM +
+                     IFB_INT_MD_HDR + (uint32_t)hops * IFB_INT_HOP_BYTES;
+    if (on && frame > ic->eth_mtu)
+        return ifb_cfg_errf(c, "fabric.int.eth_mtu", e,
+                            "room for an MTU packet with a full INT stack",
+                            "%u B, but fabric.mtu %u B with %lld hop records makes %u B frames",
+                            ic->eth_mtu, f->mtu, (long long)hops, frame);
+    return 0;
+}
+
 static int load_fabric(ifb_scenario *sc, ifb_err *e)
 {
     ifb_cfg *c = sc->cfg;
@@ -424,7 +517,7 @@ static int load_fabric(ifb_scenario *sc, ifb_err *e)
     int l2 = (int)f->l2, ct = f->cut_through;
     uint64_t mtu = f->mtu;
     bool vlan = f->vlan;
-    int64_t qps, ackev, win, ctrl, oow;
+    int64_t qps, ackev, win, ctrl, oow, oonak;
     bool ooo = f->ooo;
     if (ifb_cfg_get_enum(c, "fabric.kind", l2_names, l2, &l2, e))
         return -1;
@@ -445,6 +538,7 @@ static int load_fabric(ifb_scenario *sc, ifb_err *e)
         ifb_cfg_get_int(c, "fabric.nic.window", f->window, 0, 1 << 24, &win, e) ||
         ifb_cfg_get_bool(c, "fabric.nic.ooo", ooo, &ooo, e) ||
         ifb_cfg_get_int(c, "fabric.nic.ooo_window", f->ooo_window, 64, 1 << 20, &oow, e) ||
+        ifb_cfg_get_int(c, "fabric.nic.ooo_nak_gap", f->ooo_nak_gap, 0, 1 << 20, &oonak, e) ||
         ifb_lb_cfg_load(c, "fabric.load_balancing", &sc->lb, e) ||
         ifb_cfg_get_int(c, "fabric.ctrl_queue", f->ctrl_queue, 0, IFB_NQUEUES - 1, &ctrl, e) ||
         ifb_cfg_get_time(c, "output.sample_interval", f->sample_interval, &f->sample_interval, e) ||
@@ -459,6 +553,7 @@ static int load_fabric(ifb_scenario *sc, ifb_err *e)
                             (long long)oow);
     f->ooo = ooo;
     f->ooo_window = (uint32_t)oow;
+    f->ooo_nak_gap = (uint32_t)oonak;
     f->l2 = (ifb_l2)l2;
     f->mtu = (uint32_t)mtu;
     f->vlan = vlan;
@@ -508,7 +603,7 @@ static int load_fabric(ifb_scenario *sc, ifb_err *e)
         f->tclass[t] =
             (ifb_class_cfg){.dscp = (uint8_t)dscp, .queue = (uint8_t)q, .sl = (uint8_t)sl};
     }
-    if (load_ib(c, f, e))
+    if (load_ib(c, f, e) || load_int(c, f, e))
         return -1;
     return load_lossless(c, f, ecn_set, e);
 }
@@ -566,6 +661,48 @@ static int load_output(ifb_scenario *sc, ifb_err *e)
     return 0;
 }
 
+/* faults[i]: {pfc_storm: HOST, priority: P, start: T, duration: D} — the NIC of HOST sends PFC
+ * XOFF on priority P toward its switch from T for D (net/pfc.c). */
+static int load_pfc_storm(ifb_scenario *sc, int i, int nfaults, ifb_err *e)
+{
+    ifb_cfg *c = sc->cfg;
+    ifb_fabric_cfg *f = &sc->fab;
+    char kh[64], kp[64], ks[64], kd[64];
+    snprintf(kh, sizeof kh, "faults[%d].pfc_storm", i);
+    snprintf(kp, sizeof kp, "faults[%d].priority", i);
+    snprintf(ks, sizeof ks, "faults[%d].start", i);
+    snprintf(kd, sizeof kd, "faults[%d].duration", i);
+    const char *host = NULL;
+    int64_t prio;
+    ifb_time start, dur;
+    if (ifb_cfg_get_string(c, kh, NULL, &host, e) ||
+        ifb_cfg_get_int(c, kp, 3, 0, IFB_NQUEUES - 1, &prio, e) ||
+        ifb_cfg_get_time(c, ks, 0, &start, e) || ifb_cfg_get_time(c, kd, 0, &dur, e))
+        return -1;
+    int node = host ? ifb_topo_find_node(&sc->topo, host) : -1;
+    if (node < 0 || sc->topo.nodes[node].kind == IFB_NODE_SWITCH)
+        return ifb_cfg_errf(c, kh, e, "the name of a host (a NIC) in the topology", "'%s'%s",
+                            host ? host : "", node >= 0 ? ", a switch" : "");
+    uint8_t lossless = 0;
+    for (int q = 0; q < IFB_NQUEUES; q++)
+        lossless |= (uint8_t)(f->queue[q].lossless << q);
+    uint8_t mask = f->pfc ? (f->pfc_prios ? f->pfc_prios : lossless) : 0;
+    if (!(mask & (1u << prio)))
+        return ifb_cfg_errf(c, kp, e,
+                            "a priority PFC acts on (fabric.pfc.enable and a lossless queue)",
+                            "priority %d%s", (int)prio, f->pfc ? "" : " with PFC off");
+    if (!dur)
+        return ifb_cfg_errf(c, kd, e, "a storm duration above 0", "0");
+    if (!f->pfc_storms) {
+        f->pfc_storms = calloc((size_t)nfaults, sizeof *f->pfc_storms);
+        if (!f->pfc_storms)
+            return ifb_err_msg(e, "out of memory");
+    }
+    ifb_pfc_storm *st = (ifb_pfc_storm *)&f->pfc_storms[f->npfc_storms++];
+    *st = (ifb_pfc_storm){sc->topo.nodes[node].host, (int)prio, start, dur};
+    return 0;
+}
+
 /* faults: [{link: NODE[:PORT], loss: P}] — frames crossing that link in either direction are
  * corrupted with probability P (FCS errors); the transport recovers them. */
 static int load_faults(ifb_scenario *sc, ifb_err *e)
@@ -576,6 +713,12 @@ static int load_faults(ifb_scenario *sc, ifb_err *e)
         return -1;
     for (int i = 0; i < n; i++) {
         char kl[64], kp[64];
+        snprintf(kl, sizeof kl, "faults[%d].pfc_storm", i);
+        if (ifb_cfg_has(c, kl)) {
+            if (load_pfc_storm(sc, i, n, e))
+                return -1;
+            continue;
+        }
         snprintf(kl, sizeof kl, "faults[%d].link", i);
         snprintf(kp, sizeof kp, "faults[%d].loss", i);
         const char *spec;
@@ -598,6 +741,89 @@ static int load_faults(ifb_scenario *sc, ifb_err *e)
         sc->port_loss[sc->topo.nodes[tp->peer_node].first_port + tp->peer_port] = loss;
     }
     sc->fab.port_loss = sc->port_loss;
+    return 0;
+}
+
+/* failures: [{link: NODE[:PORT] | switch: NAME, down: T, up: T, flap: {period, down_for,
+ * count}}] plus fabric.failure_detection, fabric.nic.retry_cnt and fabric.goodput_bin
+ * (net/failure.h). */
+static int load_failures(ifb_scenario *sc, ifb_err *e)
+{
+    ifb_cfg *c = sc->cfg;
+    ifb_fabric_cfg *f = &sc->fab;
+    int64_t retry;
+    if (ifb_cfg_get_time(c, "fabric.failure_detection", f->fail_detection, &f->fail_detection, e) ||
+        /* 7: the largest the 3-bit IB field takes, and what NCCL sets (NCCL_IB_RETRY_CNT) */
+        ifb_cfg_get_int(c, "fabric.nic.retry_cnt", 7, 0, 7, &retry, e) ||
+        ifb_cfg_get_time(c, "fabric.goodput_bin", f->goodput_bin, &f->goodput_bin, e))
+        return -1;
+    f->retry_cnt = (uint32_t)retry;
+    int n = -1;
+    if (ifb_cfg_seq_len(c, "failures", &n, e))
+        return -1;
+    if (n <= 0)
+        return 0;
+    sc->failures = calloc((size_t)n, sizeof *sc->failures);
+    if (!sc->failures)
+        return ifb_err_msg(e, "out of memory");
+    for (int i = 0; i < n; i++) {
+        char kl[64], ks[64], kd[64], ku[64], kf[64], kp[80], kdf[80], kc[80];
+        snprintf(kl, sizeof kl, "failures[%d].link", i);
+        snprintf(ks, sizeof ks, "failures[%d].switch", i);
+        snprintf(kd, sizeof kd, "failures[%d].down", i);
+        snprintf(ku, sizeof ku, "failures[%d].up", i);
+        snprintf(kf, sizeof kf, "failures[%d].flap", i);
+        snprintf(kp, sizeof kp, "failures[%d].flap.period", i);
+        snprintf(kdf, sizeof kdf, "failures[%d].flap.down_for", i);
+        snprintf(kc, sizeof kc, "failures[%d].flap.count", i);
+        ifb_failure *x = &sc->failures[i];
+        *x = (ifb_failure){.port = -1, .sw = -1, .up = IFB_TIME_NEVER};
+        const char *link = NULL, *swn = NULL;
+        int64_t count = 0;
+        if (ifb_cfg_get_string(c, kl, NULL, &link, e) || ifb_cfg_get_string(c, ks, NULL, &swn, e))
+            return -1;
+        if (!link == !swn)
+            return ifb_cfg_errf(c, link ? ks : kl, e,
+                                "exactly one of link (NODE or NODE:PORT) and switch (NAME)",
+                                link ? "both" : "neither");
+        if (link) {
+            x->port = find_port(&sc->topo, link);
+            if (x->port < 0 || sc->topo.ports[x->port].link < 0)
+                return ifb_cfg_errf(c, kl, e, "a connected port as NODE or NODE:PORT", "'%s'",
+                                    link);
+        } else {
+            x->sw = ifb_topo_find_node(&sc->topo, swn);
+            if (x->sw < 0 || sc->topo.nodes[x->sw].kind != IFB_NODE_SWITCH)
+                return ifb_cfg_errf(c, ks, e, "the name of a switch of the topology", "'%s'", swn);
+        }
+        if (!ifb_cfg_has(c, kd))
+            return ifb_cfg_errf(c, kd, e, "the time the link or switch goes down", "none");
+        if (ifb_cfg_get_time(c, kd, 0, &x->down, e))
+            return -1;
+        if (ifb_cfg_has(c, kf)) {
+            if (ifb_cfg_has(c, ku))
+                return ifb_cfg_errf(c, ku, e, "either up or flap, not both", "both");
+            if (!ifb_cfg_has(c, kp) || !ifb_cfg_has(c, kdf) || !ifb_cfg_has(c, kc))
+                return ifb_cfg_errf(c, kf, e, "flap with period, down_for and count",
+                                    "a missing key");
+            if (ifb_cfg_get_time(c, kp, 0, &x->flap_period, e) ||
+                ifb_cfg_get_time(c, kdf, 0, &x->flap_down, e) ||
+                ifb_cfg_get_int(c, kc, 0, 1, 1000000, &count, e))
+                return -1;
+            if (!(x->flap_down > 0 && x->flap_down < x->flap_period))
+                return ifb_cfg_errf(c, kdf, e, "a down time above 0 and below the period",
+                                    "%.3f us with a period of %.3f us",
+                                    ifb_time_to_us(x->flap_down), ifb_time_to_us(x->flap_period));
+            x->flap_count = (int)count;
+        } else if (ifb_cfg_has(c, ku)) {
+            if (ifb_cfg_get_time(c, ku, 0, &x->up, e))
+                return -1;
+            if (x->up <= x->down)
+                return ifb_cfg_errf(c, ku, e, "a time after down", "%.3f us, down at %.3f us",
+                                    ifb_time_to_us(x->up), ifb_time_to_us(x->down));
+        }
+        sc->nfailures = i + 1;
+    }
     return 0;
 }
 
@@ -633,7 +859,8 @@ int ifb_scenario_load(ifb_scenario *sc, const char *path, const char *const *set
         return -1;
     snprintf(sc->name, sizeof sc->name, "%s", nm);
     sc->seed = (uint64_t)seed;
-    if (load_topology(sc, e) || load_fabric(sc, e) || load_output(sc, e) || load_faults(sc, e))
+    if (load_topology(sc, e) || load_fabric(sc, e) || load_output(sc, e) || load_faults(sc, e) ||
+        load_failures(sc, e))
         return -1;
     return 0;
 }
@@ -679,6 +906,8 @@ int ifb_scenario_check_unused(ifb_scenario *sc, ifb_err *e)
 void ifb_scenario_free(ifb_scenario *sc)
 {
     free(sc->port_loss);
+    free(sc->failures);
+    free((void *)sc->fab.pfc_storms); /* allocated by load_pfc_storm */
     ifb_cfg_free(sc->cfg);
     ifb_topo_free(&sc->topo);
     memset(sc, 0, sizeof *sc);

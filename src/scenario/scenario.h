@@ -25,7 +25,9 @@ typedef struct ifb_scenario {
     char pcap_file[512]; /* empty = no capture */
     int capture_ports[IFB_MAX_CAPTURE];
     int ncapture;
-    double *port_loss; /* faults: per topology port, fab.port_loss points here */
+    double *port_loss;            /* faults: per topology port, fab.port_loss points here */
+    struct ifb_failure *failures; /* failures: link and switch down/up times (net/failure.h) */
+    int nfailures;
 } ifb_scenario;
 
 /* Loads `path` (NULL = the embedded reference fabric) and applies the overrides in order.

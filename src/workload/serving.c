@@ -499,6 +499,15 @@ struct ifb_serving {
     size_t nsteps, steps_cap;
     ifb_serving_result res;
     ifb_summary msg_time[IFB_TC_COUNT]; /* message completion times, ps */
+
+    /* failed messages and instances down */
+    int *rank_of_ep; /* [endpoint] -> rank, -1 if none */
+    int nep;
+    uint32_t *fail_score;     /* [rank]: this step's failed messages touching it, 2 as dst */
+    unsigned char *rank_down; /* [rank] */
+    unsigned char *inst_down; /* [instance] */
+    int ninst_down, fail_pending;
+    uint64_t nfailed; /* requests failed */
 };
 
 static void *xcalloc(size_t n, size_t sz)
@@ -775,13 +784,21 @@ static void sys_account(ifb_serving *s)
     s->sys_last = now;
 }
 
+/* The live instance with the fewest requests, -1 if every instance is down. */
 static int pick_instance(ifb_serving *s)
 {
-    int best = 0;
-    for (int i = 1; i < s->par.dp; i++)
-        if (s->inst[i].in_system < s->inst[best].in_system)
+    int best = -1;
+    for (int i = 0; i < s->par.dp; i++)
+        if ((!s->inst_down || !s->inst_down[i]) &&
+            (best < 0 || s->inst[i].in_system < s->inst[best].in_system))
             best = i;
     return best;
+}
+
+/* Requests that ended, finished or failed: what the run's end conditions count. */
+static uint64_t ended(const ifb_serving *s)
+{
+    return s->finished + s->nfailed;
 }
 
 static void push_int(int **a, size_t *n, size_t *cap, int v)
@@ -813,6 +830,15 @@ static void new_request(ifb_serving *s)
     r->prefill_target = r->input;
     r->state = RS_WAIT;
     r->instance = pick_instance(s);
+    if (r->instance < 0) { /* no live instance left: the request fails on arrival */
+        r->instance = 0;
+        r->state = RS_DONE;
+        r->failed = 1;
+        r->finish = s->sim->now;
+        s->nreq++;
+        s->nfailed++;
+        return;
+    }
     instq *q = &s->inst[r->instance];
     push_int(&q->wait, &q->wn, &q->wcap, (int)s->nreq);
     q->in_system++;
@@ -838,7 +864,7 @@ static void schedule_arrival(ifb_serving *s)
     }
     if (s->cfg.duration && at > s->cfg.duration) {
         s->arrivals_max = s->nreq; /* no more arrivals: the run drains */
-        if (s->idle && s->finished >= s->nreq)
+        if (s->idle && ended(s) >= s->nreq)
             finish_run(s);
         return;
     }
@@ -1061,10 +1087,21 @@ static void gpu_submit(ifb_serving *s, int r, int c)
 
 static void msg_cb(ifb_sim *sim, void *ctx, const ifb_msg_info *info);
 
+static void skipped_ev(ifb_sim *sim, void *obj, uint64_t arg)
+{
+    (void)arg;
+    msg_cb(sim, obj, NULL);
+}
+
 static void post(ifb_serving *s, int src, int dst, uint64_t bytes, int tclass, slot *sl)
 {
     if (s->inflight++ == 0)
         s->comm_start = s->sim->now;
+    if (s->rank_down[src] || s->rank_down[dst]) {
+        /* a GPU that is down: nothing is sent, the phase goes on without it (ASSUMPTION) */
+        ifb_sim_after(s->sim, 0, skipped_ev, sl, 0);
+        return;
+    }
     s->cur.bytes[tclass] += bytes;
     s->cur.msgs++;
     if (ifb_parallel_server(&s->par, src) == ifb_parallel_server(&s->par, dst))
@@ -1168,14 +1205,32 @@ static void ring_try(ifb_serving *s, int k, int r, int c)
     }
 }
 
+/* A failed message points at a GPU that cannot be reached: its source or its destination. The
+ * dead GPU is the one the step's failures have in common: score both ends, the destination
+ * twice (the network reports a destination it could not reach). */
+static void note_failure(ifb_serving *s, const ifb_msg_info *info)
+{
+    int src = info->src >= 0 && info->src < s->nep ? s->rank_of_ep[info->src] : -1;
+    int dst = info->dst >= 0 && info->dst < s->nep ? s->rank_of_ep[info->dst] : -1;
+    if (src >= 0)
+        s->fail_score[src] += 1;
+    if (dst >= 0)
+        s->fail_score[dst] += 2;
+    s->fail_pending = 1;
+}
+
 static void msg_cb(ifb_sim *sim, void *ctx, const ifb_msg_info *info)
 {
     (void)sim;
     (void)info;
     slot *sl = ctx;
     ifb_serving *s = sl->s;
-    if (info && info->tclass >= 0 && info->tclass < IFB_TC_COUNT)
+    if (info && info->failed) {
+        /* counted as done so the step ends; step_end marks the instance down */
+        note_failure(s, info);
+    } else if (info && info->tclass >= 0 && info->tclass < IFB_TC_COUNT) {
         ifb_summary_add(&s->msg_time[info->tclass], (double)(info->done - info->start));
+    }
     if (--s->inflight == 0)
         s->comm_acc += s->sim->now - s->comm_start;
     size_t i = idx3(s, sl->k, sl->r, sl->c);
@@ -1409,13 +1464,15 @@ static void start_step(ifb_serving *s)
     }
     if (s->nents == 0) {
         s->idle = 1;
-        if (s->cfg.arrival == IFB_ARRIVAL_CLOSED ||
-            (s->nreq >= s->arrivals_max && s->finished < s->nreq)) {
+        if (s->ninst_down == s->par.dp) {
+            finish_run(s); /* every instance is down: nothing can run any more */
+        } else if (s->cfg.arrival == IFB_ARRIVAL_CLOSED ||
+                   (s->nreq >= s->arrivals_max && ended(s) < s->nreq)) {
             /* requests wait but none can be admitted: stop rather than spin */
             ifb_sim_request_stop(s->sim, IFB_STOP_ERROR,
                                  "serving: %lld requests wait but none fits the KV cache "
                                  "(%lld tokens per instance)",
-                                 (long long)(s->nreq - s->finished), (long long)s->par.kv_tokens);
+                                 (long long)(s->nreq - ended(s)), (long long)s->par.kv_tokens);
             finish_run(s);
         } else if (s->nreq >= s->arrivals_max) {
             finish_run(s);
@@ -1545,6 +1602,50 @@ static void finish_request(ifb_serving *s, int ri)
         r->measured = 1;
 }
 
+static void fail_request(ifb_serving *s, int ri)
+{
+    ifb_serving_req *r = &s->req[ri];
+    instq *q = &s->inst[r->instance];
+    r->state = RS_DONE;
+    r->failed = 1;
+    r->finish = s->sim->now;
+    q->kv_used -= r->kv;
+    r->kv = 0;
+    q->in_system--;
+    sys_account(s);
+    s->in_system--;
+    s->nfailed++;
+}
+
+/* At the end of a step with failed messages: the ranks with the highest failure score are down,
+ * with their whole instance; its running and queued requests fail. */
+static void mark_down(ifb_serving *s)
+{
+    uint32_t best = 0;
+    for (int r = 0; r < s->R; r++)
+        if (s->fail_score[r] > best)
+            best = s->fail_score[r];
+    for (int r = 0; r < s->R && best; r++) {
+        if (s->fail_score[r] != best)
+            continue;
+        int ii = r / s->par.tp;
+        if (s->inst_down[ii])
+            continue;
+        s->inst_down[ii] = 1;
+        s->ninst_down++;
+        for (int q = ii * s->par.tp; q < (ii + 1) * s->par.tp; q++)
+            s->rank_down[q] = 1;
+        instq *q = &s->inst[ii];
+        for (size_t i = 0; i < q->rn; i++)
+            fail_request(s, q->run[i]);
+        for (size_t i = 0; i < q->wn; i++)
+            fail_request(s, q->wait[i]);
+        q->rn = q->wn = 0;
+    }
+    memset(s->fail_score, 0, (size_t)s->R * sizeof *s->fail_score);
+    s->fail_pending = 0;
+}
+
 static void open_window(ifb_serving *s)
 {
     s->window_open = 1;
@@ -1572,6 +1673,8 @@ static void step_end(ifb_serving *s)
         s->steps = xrealloc(s->steps, s->steps_cap * sizeof *s->steps);
     }
     s->steps[s->nsteps++] = *cur;
+    if (s->fail_pending)
+        mark_down(s);
     /* Tokens. Requests are visited in batch order, so results do not depend on addresses. */
     for (size_t e = 0; e < s->nents; e++) {
         const batch_ent *b = &s->ents[e];
@@ -1602,17 +1705,19 @@ static void step_end(ifb_serving *s)
             finish_request(s, b->req);
     }
     if (s->cfg.arrival == IFB_ARRIVAL_CLOSED) {
-        while (!s->done && s->in_system < s->cfg.concurrency)
+        while (!s->done && s->in_system < s->cfg.concurrency && s->ninst_down < s->par.dp)
             new_request(s);
     }
     sys_account(s);
-    /* The window opens at the end of the step in which the warm-up-th request finished. */
-    if (!s->window_open && s->finished >= (uint64_t)s->cfg.warmup)
+    /* The window opens at the end of the step in which the warm-up-th request ended. */
+    if (!s->window_open && ended(s) >= (uint64_t)s->cfg.warmup)
         open_window(s);
-    if (s->window_open && s->finished >= s->target)
+    if (s->ninst_down == s->par.dp)
+        finish_run(s); /* every instance is down */
+    else if (s->window_open && ended(s) >= s->target)
         finish_run(s);
     else if (s->cfg.arrival != IFB_ARRIVAL_CLOSED && s->nreq >= s->arrivals_max &&
-             s->finished >= s->nreq)
+             ended(s) >= s->nreq)
         finish_run(s);
     if (s->done)
         return;
@@ -1784,6 +1889,22 @@ int ifb_serving_start(ifb_serving *s, ifb_sim *sim, ifb_net *net, ifb_err *e)
                            "%d endpoints for %d GPUs", net->nendpoints, s->R);
     s->sim = sim;
     s->net = net;
+    s->nep = 0;
+    for (int r = 0; r < s->R; r++)
+        if (s->par.endpoint[r] + 1 > s->nep)
+            s->nep = s->par.endpoint[r] + 1;
+    free(s->rank_of_ep);
+    s->rank_of_ep = xcalloc((size_t)s->nep, sizeof *s->rank_of_ep);
+    for (int i = 0; i < s->nep; i++)
+        s->rank_of_ep[i] = -1;
+    for (int r = 0; r < s->R; r++)
+        s->rank_of_ep[s->par.endpoint[r]] = r;
+    free(s->fail_score);
+    free(s->rank_down);
+    free(s->inst_down);
+    s->fail_score = xcalloc((size_t)s->R, sizeof *s->fail_score);
+    s->rank_down = xcalloc((size_t)s->R, 1);
+    s->inst_down = xcalloc((size_t)s->par.dp, 1);
     s->seed = s->cfg.seed ? s->cfg.seed : sim->seed;
     ifb_rng_seed(&s->rng_len, s->seed, 0x6c656eull);
     ifb_rng_seed(&s->rng_arr, s->seed, 0x617272ull);
@@ -1903,6 +2024,8 @@ const ifb_serving_result *ifb_serving_finish(ifb_serving *s)
     r->network_share = st > 0 ? ex / st : NAN;
     r->kv_tokens = s->par.kv_tokens;
     r->weight_bytes = s->par.weight_bytes;
+    r->failed = s->nfailed;
+    r->instances_down = s->ninst_down;
     return r;
 }
 
@@ -1934,7 +2057,7 @@ int ifb_serving_write_requests_csv(const ifb_serving *s, FILE *f, ifb_err *e)
     ifb_csv_init(&c, f);
     static const char *const cols[] = {
         "id",        "instance", "input",   "output", "generated",   "arrival_us", "first_us",
-        "finish_us", "ttft_us",  "tpot_us", "e2e_us", "preemptions", "measured"};
+        "finish_us", "ttft_us",  "tpot_us", "e2e_us", "preemptions", "measured",   "failed"};
     ifb_csv_header(&c, cols, sizeof cols / sizeof *cols);
     for (size_t i = 0; i < s->nreq; i++) {
         const ifb_serving_req *q = &s->req[i];
@@ -1948,13 +2071,15 @@ int ifb_serving_write_requests_csv(const ifb_serving *s, FILE *f, ifb_err *e)
         ifb_csv_double(&c, us_or_nan(q->finish, 0));
         ifb_csv_double(&c,
                        q->first == IFB_TIME_NEVER ? NAN : ifb_time_to_us(q->first - q->arrival));
-        ifb_csv_double(&c, q->finish == IFB_TIME_NEVER || q->output < 2
+        ifb_csv_double(&c, q->finish == IFB_TIME_NEVER || q->output < 2 || q->failed
                                ? NAN
                                : ifb_time_to_us(q->finish - q->first) / (double)(q->output - 1));
-        ifb_csv_double(&c,
-                       q->finish == IFB_TIME_NEVER ? NAN : ifb_time_to_us(q->finish - q->arrival));
+        ifb_csv_double(&c, q->finish == IFB_TIME_NEVER || q->failed
+                               ? NAN
+                               : ifb_time_to_us(q->finish - q->arrival));
         ifb_csv_int(&c, q->preemptions);
         ifb_csv_int(&c, q->measured);
+        ifb_csv_int(&c, q->failed);
         ifb_csv_end_row(&c);
     }
     return ifb_csv_finish(&c, e);
@@ -2031,6 +2156,8 @@ int ifb_serving_write_summary(ifb_serving *s, ifb_json *j)
     ifb_json_kbool(j, "complete", r->done);
     ifb_json_kuint(j, "requests_finished", r->finished);
     ifb_json_kuint(j, "requests_measured", r->measured);
+    ifb_json_kuint(j, "requests_failed", r->failed);
+    ifb_json_kint(j, "instances_down", r->instances_down);
     ifb_json_kdouble(j, "window_start_s", ps_to_s(r->window_start));
     ifb_json_kdouble(j, "window_end_s", ps_to_s(r->window_end));
     ifb_json_kuint(j, "window_output_tokens", r->window_tokens);
@@ -2128,5 +2255,9 @@ void ifb_serving_destroy(ifb_serving *s)
     free(s->itl_req);
     free(s->itl_gap);
     ifb_trace_free(&s->cfg.trace);
+    free(s->rank_of_ep);
+    free(s->fail_score);
+    free(s->rank_down);
+    free(s->inst_down);
     free(s);
 }

@@ -21,6 +21,13 @@
  *   With `overlap`, each instance's batch is split into two micro-batches whose layer chains run
  *   interleaved on one GPU timeline, so one's communication hides behind the other's compute.
  *
+ * Failed messages (ifb_msg_info.failed: the network gave up on an unreachable endpoint): a failed
+ * message counts as done for the step, so the step ends; at the step's end the instance of the
+ * GPU the step's failures point to is marked down, its running and queued requests fail, new
+ * requests go to the live instances only, and nothing more is sent to or from its GPUs.
+ * ASSUMPTION: the surviving ranks carry on without the dead rank's experts (as with redundant
+ * experts at no cost); a real EP deployment without redundancy stops entirely.
+ *
  * Configuration keys: see IFB_SERVING_KEYS_DOC in serving.c (pasted into docs/scenario.md). */
 #ifndef IFB_WORKLOAD_SERVING_H
 #define IFB_WORKLOAD_SERVING_H
@@ -112,6 +119,7 @@ typedef struct ifb_serving_req {
     int64_t prefill_target, prefilled, kv;
     double mtp_acc;
     uint64_t admit_seq;
+    int failed; /* its instance went down (a message it needed failed); finish = that time */
 } ifb_serving_req;
 
 /* One step, as reported in steps.csv. */
@@ -150,6 +158,8 @@ typedef struct ifb_serving_result {
     uint64_t msgs;
     int64_t kv_tokens;   /* KV capacity per instance */
     double weight_bytes; /* per GPU */
+    uint64_t failed;     /* requests failed: their instance went down */
+    int instances_down;  /* instances marked down after failed messages */
 } ifb_serving_result;
 
 typedef struct ifb_serving ifb_serving;

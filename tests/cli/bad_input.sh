@@ -33,5 +33,14 @@ expect bench-bad-pattern 2 "--pattern: expected .*found 'ring'" "$bin" bench --p
 expect bench-bad-size 2 "--sizes: expected .*found '64'" "$bin" bench --sizes 64
 expect memory-limit 2 "needs about [0-9.]+ GB \(routing tables.*more than the 0.10 GB limit" "$bin" bench "$d/../../../scenarios/bench-leafspine.yaml" --max-memory 100MB
 expect unknown-command 2 "unknown command 'frobnicate'" "$bin" frobnicate
+expect failure-missing-link 2 "failure_missing_link.yaml:4: failures\[0\].link: expected .*found 'sw9:1'" "$bin" check "$d/failure_missing_link.yaml"
+expect failure-missing-switch 2 "failure_missing_switch.yaml:4: failures\[0\].switch: expected .*switch.*found 'spine7'" "$bin" check "$d/failure_missing_switch.yaml"
+expect failure-up-before-down 2 "failure_up_before_down.yaml:4: failures\[0\].up: expected a time after down" "$bin" check "$d/failure_up_before_down.yaml"
+expect failure-negative-time 2 "failure_negative_time.yaml:5: failures\[0\].down: expected .*-1ms" "$bin" check "$d/failure_negative_time.yaml"
+expect failure-bad-flap 2 "failure_bad_flap.yaml:4: failures\[0\].flap.down_for: expected .*below the period" "$bin" check "$d/failure_bad_flap.yaml"
+expect pfc-storm-no-host 2 "--set faults\[0\].pfc_storm: expected the name of a host .*found 's9n9'" "$bin" check "$d/../../../scenarios/reference-roce.yaml" --set 'faults=[{pfc_storm: s9n9, duration: 1ms}]'
+expect pfc-storm-bad-priority 2 "--set faults\[0\].priority: expected an integer from 0 to 7, found '9'" "$bin" check "$d/../../../scenarios/reference-roce.yaml" --set 'faults=[{pfc_storm: s0n0, priority: 9, duration: 1ms}]'
+expect pfc-storm-pfc-off 2 "--set faults\[0\].priority: expected a priority PFC acts on .*found priority 3 with PFC off" "$bin" check "$d/../../../scenarios/reference-roce.yaml" --set 'faults=[{pfc_storm: s0n0, priority: 3, duration: 1ms}]'
+expect pfc-watchdog-pfc-off 2 "--set fabric.pfc.watchdog: expected fabric.pfc.enable: true" "$bin" check "$d/../../../scenarios/reference-roce.yaml" --set fabric.pfc.watchdog.detect=1ms
 echo "$passes passed, $fails failed"
 [ "$fails" -eq 0 ]

@@ -23,5 +23,20 @@ fail=0
 [ "$psns" = "0 1 2 3 4 " ] || { echo "FAIL: PSNs '$psns', expected 0..4"; fail=1; }
 [ "$qps" = "0x000100 " ] || { echo "FAIL: destination QPs '$qps', expected 0x000100"; fail=1; }
 [ "$bad" -eq 0 ] || { echo "FAIL: $bad packets with a bad FCS or malformed"; cat "$tmp/out.txt"; fail=1; }
-[ $fail -eq 0 ] && echo "5 passed, 0 failed"
+# INT-MD with the sink at the NIC: the switch's port toward s1n0 (sw0:4) sends the data frames
+# with the shim, the metadata header and one hop record (16 + 28 bytes more than the 142-byte
+# plain WRITE_ONLY), to the INT UDP port 0xD171, with a good FCS; ACKs carry none.
+"$bin" bench --pattern pingpong --sizes 64B --iters 5 --src 0 --dst 8 \
+    --set fabric.int.enable=true --set fabric.int.sink=nic \
+    --set output.pcap.file="$tmp/int.pcap" --set 'output.pcap.ports=[sw0:4]' >/dev/null
+tshark -r "$tmp/int.pcap" -o eth.fcs:Always -o eth.check_fcs:TRUE --disable-protocol rpcordma \
+    -T fields -e frame.len -e udp.dstport -e udp.length -e eth.fcs.status -e _ws.malformed \
+    > "$tmp/int.txt"
+ints=$(awk '$2 == 53617 && $1 == 186 && $3 == 148' "$tmp/int.txt" | wc -l)
+plain=$(awk '$2 == 4791 && $1 == 66' "$tmp/int.txt" | wc -l)
+bad=$(awk '$4 != 1 || $5 != ""' "$tmp/int.txt" | wc -l)
+[ "$ints" -eq 5 ] || { echo "FAIL: $ints INT data frames of 186 B to port 53617, expected 5"; cat "$tmp/int.txt"; fail=1; }
+[ "$plain" -eq 5 ] || { echo "FAIL: $plain plain ACKs, expected 5"; fail=1; }
+[ "$bad" -eq 0 ] || { echo "FAIL: $bad INT frames with a bad FCS or malformed"; fail=1; }
+[ $fail -eq 0 ] && echo "8 passed, 0 failed"
 exit $fail

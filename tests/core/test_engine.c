@@ -129,6 +129,30 @@ static void test_empty_run(void **state)
     ifb_sim_destroy(&sim);
 }
 
+static void nop_ev(ifb_sim *sim, void *obj, uint64_t arg)
+{
+    (void)sim;
+    (void)obj;
+    (void)arg;
+}
+
+/* Work left outstanding with nothing scheduled (a message nobody will ever finish): the run
+ * ends as empty at the last event instead of reading an empty queue, so the end-of-run checks
+ * can name what was left. */
+static void test_work_left_no_events(void **state)
+{
+    (void)state;
+    ifb_sim sim;
+    ifb_sim_init(&sim, 1);
+    ifb_sim_at(&sim, 5, nop_ev, NULL, 0);
+    ifb_sim_work_begin(&sim);
+    assert_int_equal(ifb_sim_run(&sim), IFB_STOP_EMPTY);
+    assert_int_equal(sim.now, 5);
+    assert_int_equal(sim.events, 1);
+    assert_int_equal(sim.work, 1);
+    ifb_sim_destroy(&sim);
+}
+
 /* ---- stop conditions ---- */
 
 static void test_until(void **state)
@@ -565,6 +589,7 @@ int main(void)
         cmocka_unit_test(test_order_time_then_insertion),
         cmocka_unit_test(test_same_time_and_past),
         cmocka_unit_test(test_empty_run),
+        cmocka_unit_test(test_work_left_no_events),
         cmocka_unit_test(test_until),
         cmocka_unit_test(test_max_events),
         cmocka_unit_test(test_interrupt),

@@ -20,7 +20,10 @@ typedef struct world {
     ifb_fabric *fab;
 } world;
 
-static void make(world *w, int ib)
+/* PFC modes of make_pfc: dynamic threshold (small alpha, so XOFF happens), static pair. */
+enum { PFC_DYNAMIC = 1, PFC_STATIC = 2 };
+
+static void make_cfg(world *w, const ifb_fabric_cfg *cfg)
 {
     ifb_err e = {{0}};
     ifb_sim_init(&w->sim, 1);
@@ -35,13 +38,35 @@ static void make(world *w, int ib)
                          .nvlink_latency = IFB_US};
     assert_int_equal(ifb_topo_single_switch(&w->topo, 5, &s, 8, &e), 0);
     assert_int_equal(ifb_topo_route(&w->topo, &e), 0);
+    if (ifb_fabric_create(&w->fab, &w->sim, &w->topo, cfg, &e))
+        fail_msg("%s", e.msg);
+}
+
+static void make(world *w, int ib)
+{
     ifb_fabric_cfg cfg;
     ifb_fabric_cfg_default(&cfg);
     if (ib) {
         cfg.l2 = IFB_L2_IB;
         cfg.ctrl_queue = 0;
     }
-    assert_int_equal(ifb_fabric_create(&w->fab, &w->sim, &w->topo, &cfg, &e), 0);
+    make_cfg(w, &cfg);
+}
+
+/* RoCE classes on queue 3, lossless with PFC, a 3 MB buffer: the incast pauses its senders. */
+static void make_pfc(world *w, int mode)
+{
+    ifb_fabric_cfg cfg;
+    ifb_fabric_cfg_default(&cfg);
+    cfg.switch_buffer = 3000000;
+    cfg.queue[3].lossless = 1;
+    cfg.pfc = 1;
+    cfg.pfc_alpha = 1.0 / 16;
+    if (mode == PFC_STATIC) {
+        cfg.pfc_xoff = 20000;
+        cfg.pfc_xon = 10000;
+    }
+    make_cfg(w, &cfg);
 }
 
 static void destroy(world *w)
@@ -108,6 +133,50 @@ static void extra_credits(ifb_sim *sim, void *obj, uint64_t arg)
     f->ports[0].credits[0] += 1000; /* a buggy credit return hands out credits twice */
 }
 
+/* The switch port facing host h (its ingress carries only ACKs, on a lossy priority). */
+static ifb_port *switch_port_of_host(ifb_fabric *f, int h)
+{
+    return f->nics[h].port->peer;
+}
+
+static void flip_xoff(ifb_sim *sim, void *obj, uint64_t arg)
+{
+    (void)sim;
+    (void)arg;
+    ifb_fabric *f = obj;
+    switch_port_of_host(f, 4)->xoff |= 1u << 3; /* a buggy PFC path asserts XOFF for nothing */
+}
+
+static void corrupt_pg(ifb_sim *sim, void *obj, uint64_t arg)
+{
+    (void)arg;
+    ifb_fabric *f = obj;
+    ifb_port *p = switch_port_of_host(f, 0);
+    if (!p->pg_bytes[3]) {
+        ifb_sim_after(sim, 100 * IFB_NS, corrupt_pg, f, 0);
+        return;
+    }
+    p->pg_bytes[3] += 100; /* a buggy release forgets to give bytes back */
+}
+
+/* A message taken off its QP's list mid-run: the transport lost track of it. */
+static void leak_message(ifb_sim *sim, void *obj, uint64_t arg)
+{
+    (void)arg;
+    ifb_fabric *f = obj;
+    for (int h = 0; h < f->nhosts; h++)
+        for (uint32_t k = 0; k < f->nics[h].nqps; k++) {
+            ifb_qp *qp = f->nics[h].qps[k];
+            if (qp->head && qp->head->next) {
+                qp->head->next = qp->head->next->next; /* the second message is gone */
+                if (!qp->head->next)
+                    qp->tail = qp->head;
+                return;
+            }
+        }
+    ifb_sim_after(sim, 100 * IFB_NS, leak_message, f, 0);
+}
+
 static void test_healthy_run_passes(void **state)
 {
     (void)state;
@@ -115,7 +184,112 @@ static void test_healthy_run_passes(void **state)
         world w;
         make(&w, ib);
         assert_int_equal(run_incast(&w), IFB_STOP_EMPTY);
-        assert_true(w.sim.ncheckers >= 2);
+        assert_true(w.sim.ncheckers >= 3);
+        int named = 0;
+        for (int i = 0; i < w.sim.ncheckers; i++)
+            named += strcmp(w.sim.checker_name[i], "message-completion") == 0;
+        assert_int_equal(named, 1);
+        destroy(&w);
+    }
+    /* PFC on, both threshold kinds: the pfc-state checker runs after every event while XOFF
+     * and XON go back and forth, and finds nothing */
+    for (int mode = PFC_DYNAMIC; mode <= PFC_STATIC; mode++) {
+        world w;
+        make_pfc(&w, mode);
+        assert_int_equal(run_incast(&w), IFB_STOP_EMPTY);
+        int named = 0;
+        for (int i = 0; i < w.sim.ncheckers; i++)
+            named += strcmp(w.sim.checker_name[i], "pfc-state") == 0;
+        assert_int_equal(named, 1);
+        const ifb_fabric_counters *c = ifb_fabric_counts(w.fab);
+        assert_true(c->pfc_xoff_sent > 0 && c->pfc_xon_sent > 0);
+        assert_int_equal(c->msgs_done, c->msgs_posted);
+        destroy(&w);
+    }
+}
+
+static void test_pfc_state_trips(void **state)
+{
+    (void)state;
+    for (int mode = PFC_DYNAMIC; mode <= PFC_STATIC; mode++) {
+        world w;
+        make_pfc(&w, mode);
+        ifb_sim_at(&w.sim, 2 * IFB_US, flip_xoff, w.fab, 0);
+        assert_int_equal(run_incast(&w), IFB_STOP_ERROR);
+        assert_non_null(strstr(w.sim.error, "invariant pfc-state violated"));
+        assert_non_null(strstr(w.sim.error, "XOFF asserted on an empty priority group"));
+        assert_non_null(strstr(w.sim.error, "switch sw0 port 4 ("));
+        assert_non_null(strstr(w.sim.error, "priority 3"));
+        assert_non_null(strstr(w.sim.error, "XOFF threshold"));
+        destroy(&w);
+    }
+    world w;
+    make_pfc(&w, PFC_DYNAMIC);
+    ifb_sim_at(&w.sim, 1 * IFB_US, corrupt_pg, w.fab, 0);
+    assert_int_equal(run_incast(&w), IFB_STOP_ERROR);
+    assert_non_null(strstr(w.sim.error, "invariant pfc-state violated"));
+    assert_non_null(strstr(w.sim.error, "port 0 ("));
+    assert_non_null(strstr(w.sim.error, "differ from what its packets"));
+    destroy(&w);
+}
+
+static void test_message_leak_trips(void **state)
+{
+    (void)state;
+    world w;
+    make(&w, 0);
+    ifb_net *net = ifb_fabric_net(w.fab);
+    for (int i = 0; i < 3; i++)
+        assert_true(ifb_net_send(net, 0, 1, 64 << 10, IFB_TC_COLL, NULL, NULL) > 0);
+    ifb_sim_at(&w.sim, 1 * IFB_US, leak_message, w.fab, 0);
+    assert_int_equal(ifb_sim_run(&w.sim), IFB_STOP_ERROR);
+    assert_non_null(strstr(w.sim.error, "invariant message-completion violated"));
+    assert_non_null(strstr(w.sim.error, "3 messages posted but 0 completed + 0 failed + 2 "
+                                        "outstanding"));
+    assert_non_null(strstr(w.sim.error, "oldest outstanding: message 1, endpoint 0 -> 1"));
+    destroy(&w);
+}
+
+/* A completion dropped: the work item of message 2 is ended but the message never completes
+ * (moved to a QP nobody schedules). The counters still balance; the run ends by itself with
+ * the message outstanding, which the end-of-run check reports with its id, ends and age. */
+static void test_message_never_completed_trips(void **state)
+{
+    (void)state;
+    for (int inject = 0; inject < 2; inject++) {
+        world w;
+        make(&w, 0);
+        ifb_fabric *f = w.fab;
+        ifb_net *net = ifb_fabric_net(f);
+        assert_int_equal(ifb_net_send(net, 0, 1, 64 << 10, IFB_TC_COLL, NULL, NULL), 1);
+        assert_int_equal(ifb_net_send(net, 0, 1, 64 << 10, IFB_TC_COLL, NULL, NULL), 2);
+        if (inject) {
+            ifb_qp *qp = NULL;
+            for (uint32_t k = 0; k < f->nics[0].nqps; k++)
+                if (f->nics[0].qps[k]->head)
+                    qp = f->nics[0].qps[k];
+            assert_non_null(qp);
+            ifb_msg *m = qp->tail;
+            assert_int_equal(m->id, 2);
+            qp->head->next = NULL;
+            qp->tail = qp->head;
+            qp->psn_end -= m->npkts;
+            ifb_qp *limbo = ifb_nic_new_qp(&f->nics[0]);
+            limbo->head = limbo->tail = m;
+            m->qp = limbo;
+            ifb_sim_work_end(&w.sim);
+        }
+        ifb_stop st = ifb_sim_run(&w.sim);
+        if (!inject) {
+            assert_int_equal(st, IFB_STOP_EMPTY);
+            assert_int_equal(ifb_fabric_counts(f)->msgs_done, 2);
+        } else {
+            assert_int_equal(st, IFB_STOP_ERROR);
+            assert_non_null(strstr(w.sim.error, "invariant message-completion violated"));
+            assert_non_null(strstr(w.sim.error, "1 messages were never completed"));
+            assert_non_null(strstr(w.sim.error, "message 2, endpoint 0 -> 1, 65536 B"));
+            assert_non_null(strstr(w.sim.error, "posted "));
+        }
         destroy(&w);
     }
 }
@@ -163,6 +337,9 @@ int main(void)
         cmocka_unit_test(test_conservation_trips),
         cmocka_unit_test(test_buffer_accounting_trips),
         cmocka_unit_test(test_ib_credits_trip),
+        cmocka_unit_test(test_pfc_state_trips),
+        cmocka_unit_test(test_message_leak_trips),
+        cmocka_unit_test(test_message_never_completed_trips),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
