@@ -171,7 +171,8 @@ void ifb_fabric_msg_delivered(ifb_fabric *f, ifb_msg *m)
 
 void ifb_fabric_msg_failed(ifb_fabric *f, ifb_msg *m)
 {
-    ifb_msg_info info = {m->id, m->bytes, m->src, m->dst, m->tclass, m->start, f->sim->now, 1};
+    int why = m->qp && m->qp->nic->port->down ? IFB_MSG_SRC_DOWN : IFB_MSG_DST_UNREACHABLE;
+    ifb_msg_info info = {m->id, m->bytes, m->src, m->dst, m->tclass, m->start, f->sim->now, why};
     record(f, &info);
     if (m->cb)
         m->cb(f->sim, m->ctx, &info);

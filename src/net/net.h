@@ -20,6 +20,13 @@ typedef enum ifb_tclass {
     IFB_TC_COUNT = 4,
 } ifb_tclass;
 
+/* Why a message failed: the network names the end it could not reach. */
+typedef enum ifb_msg_fail {
+    IFB_MSG_OK = 0,
+    IFB_MSG_DST_UNREACHABLE = 1, /* the destination (its NIC, its link, or every path to it) */
+    IFB_MSG_SRC_DOWN = 2,        /* the source's own NIC link is down */
+} ifb_msg_fail;
+
 typedef struct ifb_msg_info {
     uint64_t id;
     uint64_t bytes;
@@ -27,7 +34,7 @@ typedef struct ifb_msg_info {
     int tclass;
     ifb_time start; /* when ifb_net_send was called */
     ifb_time done;  /* last byte placed at the destination */
-    int failed;     /* non-zero: the message could not be delivered (endpoint down) */
+    int failed;     /* 0, or why it could not be delivered: ifb_msg_fail */
 } ifb_msg_info;
 
 typedef void (*ifb_msg_cb)(ifb_sim *sim, void *ctx, const ifb_msg_info *info);

@@ -494,6 +494,11 @@ static int load_int(ifb_cfg *c, ifb_fabric_cfg *f, ifb_err *e)
     ic->sink_nic = (uint8_t)snk;
     ic->report_every = (uint32_t)every;
     ic->eth_mtu = mtu > UINT32_MAX ? UINT32_MAX : (uint32_t)mtu;
+    for (int q = 0; f->lb && !on && q < IFB_NQUEUES; q++)
+        if (f->lb->q[q].mode == IFB_LBA_INT_ADAPTIVE)
+            return ifb_cfg_errf(c, "fabric.load_balancing", e,
+                                "int_adaptive with INT on (fabric.int.enable: true)",
+                                "int_adaptive on queue %d with INT off", q);
     if (on && f->l2 == IFB_L2_IB)
         return ifb_cfg_errf(c, "fabric.int.enable", e,
                             "INT on a RoCEv2 fabric (INT-MD over UDP has no InfiniBand encoding)",

@@ -1205,17 +1205,23 @@ static void ring_try(ifb_serving *s, int k, int r, int c)
     }
 }
 
-/* A failed message points at a GPU that cannot be reached: its source or its destination. The
- * dead GPU is the one the step's failures have in common: score both ends, the destination
- * twice (the network reports a destination it could not reach). */
+/* A failed message names the GPU that cannot be reached: its destination, or its source when the
+ * source's own NIC is down (ifb_msg_fail). A network that cannot tell (any other non-zero code)
+ * has both ends scored, the destination twice; the dead GPU is the one the step's failures have
+ * in common. */
 static void note_failure(ifb_serving *s, const ifb_msg_info *info)
 {
     int src = info->src >= 0 && info->src < s->nep ? s->rank_of_ep[info->src] : -1;
     int dst = info->dst >= 0 && info->dst < s->nep ? s->rank_of_ep[info->dst] : -1;
+    int ws = 1, wd = 2;
+    if (info->failed == IFB_MSG_DST_UNREACHABLE)
+        ws = 0;
+    else if (info->failed == IFB_MSG_SRC_DOWN)
+        ws = 2, wd = 0;
     if (src >= 0)
-        s->fail_score[src] += 1;
+        s->fail_score[src] += (uint32_t)ws;
     if (dst >= 0)
-        s->fail_score[dst] += 2;
+        s->fail_score[dst] += (uint32_t)wd;
     s->fail_pending = 1;
 }
 

@@ -4,9 +4,7 @@
 # (retransmissions, timeouts and a larger network share of the step).
 set -u
 bin=$1
-tmp=$(mktemp -d); trap 'rm -rf "$tmp"' EXIT
-S=(reference-roce.yaml -q -j 2 --set workload.input_len=uniform:32-96
-   --set workload.output_len=uniform:16-32 --sweep workload.concurrency=16)
+. "$(dirname "$0")/lib/serving.sh"
 "$bin" run "${S[@]}" -o "$tmp/clean" >/dev/null || { echo "FAIL: clean run"; exit 1; }
 "$bin" run "${S[@]}" -o "$tmp/lossy" --set 'faults=[{link: s0n0, loss: 1e-4}]' > "$tmp/lossy.txt" \
     || { echo "FAIL: lossy run"; exit 1; }
