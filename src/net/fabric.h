@@ -6,9 +6,10 @@
  * Lossless Ethernet (net/pfc.c, net/dcqcn.c): RED-like ECN marking per egress queue, 802.1Qbb
  * PFC with per (ingress port, priority) shared-buffer accounting, and DCQCN at the NICs.
  *
- * Left out here (see the data-plane modules): adaptive routing, INT. NICs honour PFC but never
- * send it (their receive buffer is infinite), except the misbehaving NICs of cfg.pfc_storms. The
- * NVLink crossbar is a message-level model (per-GPU egress and ingress serializers). */
+ * Path selection, INT and failures live in net/lb.c, net/int.c and net/failure.c. NICs honour PFC
+ * but never send it (their receive buffer is infinite), except the misbehaving NICs of
+ * cfg.pfc_storms. The NVLink crossbar is a message-level model (per-GPU egress and ingress
+ * serializers). */
 #ifndef IFB_FABRIC_H
 #define IFB_FABRIC_H
 #include <stdint.h>

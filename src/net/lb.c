@@ -60,10 +60,14 @@ typedef struct lb_shared {
     struct lb_remote *rem;
 } lb_shared;
 
+/* A path figure as the source switch sees it. A sink's update is in flight for one forward
+ * delay: it waits in `pend` until pend_at and is taken in by whoever reads the entry first, so
+ * feedback costs no event. A newer update sent while one is in flight rides with it (it lands at
+ * the earlier time, up to one delay early, rather than being held back behind it). */
 typedef struct lb_remote {
-    uint32_t fig, sent_fig; /* bytes: applied at the source / last sent by a sink */
-    uint8_t set, sent;
-    ifb_time at, sent_at;
+    uint32_t fig, sent_fig, pend_fig; /* bytes: applied / last sent by a sink / in flight */
+    uint8_t set, sent, pend;
+    ifb_time at, sent_at, pend_at;
 } lb_remote;
 
 typedef struct lb_flowlet {
@@ -197,7 +201,7 @@ static int random_member(lb_sw *s, const ifb_topo_group *g, const ifb_pkt *pk)
  * Per packet, the choice is DRILL's: d random members and the last best, so a stale figure
  * cannot herd every packet onto one member; a new flowlet compares every member. Away from a
  * source ToR, or toward a host on this ToR, only the local queue is known. */
-static const lb_remote *remote_row(const lb_sw *s, const ifb_pkt *pk)
+static lb_remote *remote_row(const lb_sw *s, const ifb_pkt *pk)
 {
     const lb_shared *sh = s->sh;
     if (s->tor < 0)
@@ -208,20 +212,31 @@ static const lb_remote *remote_row(const lb_sw *s, const ifb_pkt *pk)
     return sh->rem + ((size_t)s->tor * (size_t)sh->ntor + (size_t)dt) * (size_t)sh->maxports;
 }
 
+/* The figure of a path now: 0 when none is known or it is older than age. */
+static inline uint64_t remote_fig(lb_remote *r, ifb_time now, ifb_time age)
+{
+    if (r->pend && r->pend_at <= now) {
+        r->fig = r->pend_fig;
+        r->at = r->pend_at;
+        r->set = 1;
+        r->pend = 0;
+    }
+    return r->set && now - r->at <= age ? r->fig : 0;
+}
+
 /* Remote part of a member's cost: its path figure beyond the best member's plus the margin. */
-static inline uint64_t remote_cost(const lb_remote *row, int pi, ifb_time now, ifb_time age,
+static inline uint64_t remote_cost(lb_remote *row, int pi, ifb_time now, ifb_time age,
                                    uint64_t floor)
 {
-    if (!row || !row[pi].set || now - row[pi].at > age || row[pi].fig <= floor)
-        return 0;
-    return row[pi].fig - floor;
+    uint64_t r = row ? remote_fig(&row[pi], now, age) : 0;
+    return r > floor ? r - floor : 0;
 }
 
 static int pick_int(lb_sw *s, ifb_switch *sw, const ifb_topo_group *g, const ifb_pkt *pk,
                     ifb_time now, int per_packet, const uint16_t *L)
 {
     const lb_shared *sh = s->sh;
-    const lb_remote *row = remote_row(s, pk);
+    lb_remote *row = remote_row(s, pk);
     ifb_time age = sh->f->cfg.intc.feedback_age;
     /* candidates: every member, or after a detected failure the live ones (L[1..L[0]]) */
     int n = L ? L[0] : g->count;
@@ -230,7 +245,7 @@ static int pick_int(lb_sw *s, ifb_switch *sw, const ifb_topo_group *g, const ifb
     if (row) {
         for (int i = 0; i < n; i++) {
             int pi = sh->t->group_ports[g->first + MEMBER(i)];
-            uint64_t r = row[pi].set && now - row[pi].at <= age ? row[pi].fig : 0;
+            uint64_t r = remote_fig(&row[pi], now, age);
             if (r < floor)
                 floor = r;
         }
@@ -287,15 +302,6 @@ int ifb_lb_int_wanted(const ifb_fabric *f)
     return sh && sh->use_int;
 }
 
-static void remote_apply(ifb_sim *sim, void *obj, uint64_t arg)
-{
-    lb_shared *sh = obj;
-    lb_remote *r = &sh->rem[arg >> 32];
-    r->fig = (uint32_t)arg;
-    r->at = sim->now;
-    r->set = 1;
-}
-
 int ifb_lb_int_feedback(ifb_fabric *f, int src_sw, int dst_sw, int port, uint32_t fig,
                         ifb_time delay)
 {
@@ -316,7 +322,13 @@ int ifb_lb_int_feedback(ifb_fabric *f, int src_sw, int dst_sw, int port, uint32_
     r->sent = 1;
     r->sent_fig = fig;
     r->sent_at = now;
-    ifb_sim_at_daemon(f->sim, now + delay, remote_apply, sh, (uint64_t)idx << 32 | fig);
+    remote_fig(r, now, 0); /* take in the one that has landed before replacing it */
+    /* one still in flight keeps its landing time but carries the newer figure: updates closer
+     * together than the delay would otherwise keep pushing the landing out and never land */
+    if (!r->pend || r->pend_at > now + delay)
+        r->pend_at = now + delay;
+    r->pend = 1;
+    r->pend_fig = fig;
     return 1;
 }
 

@@ -1,12 +1,15 @@
 /* Switch-side path selection inside an ECMP group, per egress queue (traffic class): per-flow
  * hash (ECMP), weighted slot tables (WCMP), flowlet switching, per-packet spray (random,
- * round-robin, DRILL) and adaptive routing on a per-port quality quantized into bands, as the
- * SAI adaptive-routing (ARS) model describes switch silicon.
+ * round-robin, DRILL), adaptive routing on a per-port quality quantized into bands, as the
+ * SAI adaptive-routing (ARS) model describes switch silicon, and INT-driven adaptive routing:
+ * the local queue plus the congestion figure INT sinks feed back per (source ToR, destination
+ * ToR, uplink) path (net/int.h). After a detected link failure (net/failure.h) every mode picks
+ * among the live members only and WCMP tables are rebuilt with the dead links at weight 0.
  *
- * Left out: end-to-end path quality (INT feedback, HULA probes, CONGA leaf-to-leaf metrics) --
- * the quality here is local to the switch's own egress ports; WCMP weight reduction (the
- * EuroSys'14 table-size algorithms); primary/alternate member sets of SAI ARS; reweighting on
- * link failure happens only when ifb_lb_recompute is called.
+ * Left out: HULA-style probes (paths without traffic carry no figure; an unused path's figure
+ * ages out and it is tried again), end-to-end figures beyond the source ToR's choice (in a
+ * 3-tier fabric the aggregation switches decide locally); WCMP weight reduction (the EuroSys'14
+ * table-size algorithms); primary/alternate member sets of SAI ARS.
  *
  * Usage: ifb_fabric_create, then ifb_lb_attach(fabric, cfg); call ifb_lb_detach before
  * ifb_fabric_destroy (the fabric does not free this state). Without attach every queue uses the

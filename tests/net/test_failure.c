@@ -378,9 +378,11 @@ static void test_host_down_fails(void **state)
     assert_int_equal(tr.n, 5);
     for (int i = 0; i < tr.n; i++)
         assert_int_equal(tr.m[i].calls, 1);
-    assert_int_equal(tr.m[0].failed, 1);
-    assert_int_equal(tr.m[1].failed, 1);
-    assert_int_equal(tr.m[4].failed, 1);
+    /* each names the end that could not be reached: host3, as destination or as a source whose
+     * own link is down */
+    assert_int_equal(tr.m[0].failed, IFB_MSG_DST_UNREACHABLE);
+    assert_int_equal(tr.m[1].failed, IFB_MSG_SRC_DOWN);
+    assert_int_equal(tr.m[4].failed, IFB_MSG_DST_UNREACHABLE);
     assert_int_equal(tr.m[2].failed, 0);
     assert_int_equal(tr.m[3].failed, 0);
     assert_int_equal(c->msgs_failed, 3);
