@@ -137,17 +137,40 @@ static inline uint64_t inst_load(const ifb_port *p)
     return p->qbytes + (p->busy ? 1u : 0u);
 }
 
+/* The members a choice may take: the whole group or, after a detected failure, the live ones
+ * (net/failure.c keeps a list L per switch and destination: L[0] = count >= 1, then member
+ * indices). Every mode picks among its candidates the way it would among a smaller group. */
+typedef struct cands {
+    const uint16_t *L; /* NULL: every member of the group */
+    int n;
+} cands;
+
+static inline int cand(const cands *c, int i)
+{
+    return c->L ? c->L[1 + i] : i;
+}
+
+static int cand_has(const cands *c, int m)
+{
+    for (int i = 1; c->L && i <= c->L[0]; i++)
+        if (c->L[i] == m)
+            return 1;
+    return !c->L;
+}
+
 /* Member with the best quality band; ties at random, or (quality_ties: least_loaded) by the
  * instantaneous load and then at random. */
-static int pick_quality(lb_sw *s, ifb_switch *sw, const ifb_topo_group *g, ifb_time now)
+static int pick_quality(lb_sw *s, ifb_switch *sw, const ifb_topo_group *g, const cands *c,
+                        ifb_time now)
 {
     const lb_shared *sh = s->sh;
     uint16_t ties[IFB_LB_MAX_MEMBERS];
     int nt = 0, best = 256;
     int by_load = sh->cfg.quality_ties == IFB_LB_PICK_LEAST_LOADED;
     uint64_t bl = UINT64_MAX;
-    for (int i = 0; i < g->count; i++) {
-        int pi = sh->t->group_ports[g->first + i];
+    for (int i = 0; i < c->n; i++) {
+        int m = cand(c, i);
+        int pi = sh->t->group_ports[g->first + m];
         lb_quality *q = &s->pq[pi];
         quality_update(sh, q, &sw->ports[pi], now);
         uint64_t l = by_load ? inst_load(&sw->ports[pi]) : 0;
@@ -157,41 +180,64 @@ static int pick_quality(lb_sw *s, ifb_switch *sw, const ifb_topo_group *g, ifb_t
             nt = 0;
         }
         if (q->band == best && l == bl)
-            ties[nt++] = (uint16_t)i;
+            ties[nt++] = (uint16_t)m;
     }
     return nt == 1 ? ties[0] : ties[ifb_rng_below(&s->rng, (uint64_t)nt)];
 }
 
-static int pick_least_loaded(lb_sw *s, ifb_switch *sw, const ifb_topo_group *g)
+static int pick_least_loaded(lb_sw *s, ifb_switch *sw, const ifb_topo_group *g, const cands *c)
 {
     uint16_t ties[IFB_LB_MAX_MEMBERS];
     int nt = 0;
     uint64_t best = UINT64_MAX;
-    for (int i = 0; i < g->count; i++) {
-        uint64_t l = inst_load(member_port(sw, s->sh->t, g, i));
+    for (int i = 0; i < c->n; i++) {
+        int m = cand(c, i);
+        uint64_t l = inst_load(member_port(sw, s->sh->t, g, m));
         if (l < best) {
             best = l;
             nt = 0;
         }
         if (l == best)
-            ties[nt++] = (uint16_t)i;
+            ties[nt++] = (uint16_t)m;
     }
     return nt == 1 ? ties[0] : ties[ifb_rng_below(&s->rng, (uint64_t)nt)];
 }
 
-/* A uniformly random member or, with `weighted`, a random slot of the group's WCMP table, so
- * random choices follow the weights on asymmetric fabrics. */
-static int random_member(lb_sw *s, const ifb_topo_group *g, const ifb_pkt *pk)
+/* A uniformly random candidate or, with `weighted`, a random slot of the group's WCMP table, so
+ * random choices follow the weights on asymmetric fabrics (recomputed tables give dead members
+ * no slot). */
+static int random_member(lb_sw *s, const ifb_topo_group *g, const cands *c, const ifb_pkt *pk)
 {
     const lb_shared *sh = s->sh;
     if (s->widx && sh->cfg.weighted) {
         const uint16_t *tab = sh->tables + (size_t)s->widx[pk->dst] * sh->cfg.wcmp_width;
         int m = tab[ifb_rng_below(&s->rng, sh->cfg.wcmp_width)];
-        if (m < g->count)
+        if (m < g->count && cand_has(c, m))
             return m;
     }
-    return (int)ifb_rng_below(&s->rng, (uint64_t)g->count);
+    return cand(c, (int)ifb_rng_below(&s->rng, (uint64_t)c->n));
 }
+
+/* DRILL: d random samples, then the remembered best only if strictly better (so ties keep
+ * spreading instead of sticking to one port). cost(m) is what is compared. */
+#define DRILL_PICK(s, g, c, pk, cost)                                                              \
+    do {                                                                                           \
+        lb_group_mem *gm_ = &(s)->gm[(g) - (s)->sh->t->groups];                                    \
+        int best_ = -1;                                                                            \
+        uint64_t bc_ = UINT64_MAX;                                                                 \
+        for (int i_ = 0; i_ < (s)->sh->cfg.drill_choices; i_++) {                                  \
+            int m_ = random_member((s), (g), (c), (pk));                                           \
+            uint64_t c_ = cost(m_);                                                                \
+            if (c_ < bc_) {                                                                        \
+                bc_ = c_;                                                                          \
+                best_ = m_;                                                                        \
+            }                                                                                      \
+        }                                                                                          \
+        if (gm_->best < (g)->count && cand_has((c), gm_->best) && cost(gm_->best) < bc_)           \
+            best_ = gm_->best;                                                                     \
+        gm_->best = (uint16_t)best_;                                                               \
+        return best_;                                                                              \
+    } while (0)
 
 /* INT-driven choice. A member's cost is the bytes queued at this switch's port (fresh) plus the
  * figure the sinks last reported for the path behind it toward the destination's ToR: the
@@ -232,20 +278,16 @@ static inline uint64_t remote_cost(lb_remote *row, int pi, ifb_time now, ifb_tim
     return r > floor ? r - floor : 0;
 }
 
-static int pick_int(lb_sw *s, ifb_switch *sw, const ifb_topo_group *g, const ifb_pkt *pk,
-                    ifb_time now, int per_packet, const uint16_t *L)
+static int pick_int(lb_sw *s, ifb_switch *sw, const ifb_topo_group *g, const cands *c,
+                    const ifb_pkt *pk, ifb_time now, int per_packet)
 {
     const lb_shared *sh = s->sh;
     lb_remote *row = remote_row(s, pk);
     ifb_time age = sh->f->cfg.intc.feedback_age;
-    /* candidates: every member, or after a detected failure the live ones (L[1..L[0]]) */
-    int n = L ? L[0] : g->count;
-#define MEMBER(i) (L ? (int)L[1 + (i)] : (i))
     uint64_t floor = UINT64_MAX;
     if (row) {
-        for (int i = 0; i < n; i++) {
-            int pi = sh->t->group_ports[g->first + MEMBER(i)];
-            uint64_t r = remote_fig(&row[pi], now, age);
+        for (int i = 0; i < c->n; i++) {
+            uint64_t r = remote_fig(&row[sh->t->group_ports[g->first + cand(c, i)]], now, age);
             if (r < floor)
                 floor = r;
         }
@@ -254,40 +296,22 @@ static int pick_int(lb_sw *s, ifb_switch *sw, const ifb_topo_group *g, const ifb
 #define COST(m)                                                                                    \
     (inst_load(&sw->ports[sh->t->group_ports[g->first + (m)]]) +                                   \
      remote_cost(row, sh->t->group_ports[g->first + (m)], now, age, floor))
-    if (per_packet) {
-        lb_group_mem *gm = &s->gm[g - sh->t->groups];
-        int best = -1;
-        uint64_t bc = UINT64_MAX;
-        for (int i = 0; i < sh->cfg.drill_choices; i++) {
-            int m = L ? MEMBER((int)ifb_rng_below(&s->rng, (uint64_t)n)) : random_member(s, g, pk);
-            uint64_t c = COST(m);
-            if (c < bc) {
-                bc = c;
-                best = m;
-            }
-        }
-        int usable = gm->best < g->count;
-        for (int i = 0; L && usable && i < n; i++)
-            usable = MEMBER(i) == gm->best ? 2 : usable;
-        if (usable && (!L || usable == 2) && COST(gm->best) < bc)
-            best = gm->best;
-        gm->best = (uint16_t)best;
-        return best;
-    }
+    if (per_packet)
+        DRILL_PICK(s, g, c, pk, COST);
     uint16_t ties[IFB_LB_MAX_MEMBERS];
     int nt = 0;
     uint64_t bc = UINT64_MAX;
-    for (int i = 0; i < n; i++) {
-        uint64_t c = COST(MEMBER(i));
-        if (c < bc) {
-            bc = c;
+    for (int i = 0; i < c->n; i++) {
+        int m = cand(c, i);
+        uint64_t cost = COST(m);
+        if (cost < bc) {
+            bc = cost;
             nt = 0;
         }
-        if (c == bc)
-            ties[nt++] = (uint16_t)MEMBER(i);
+        if (cost == bc)
+            ties[nt++] = (uint16_t)m;
     }
 #undef COST
-#undef MEMBER
     return nt == 1 ? ties[0] : ties[ifb_rng_below(&s->rng, (uint64_t)nt)];
 }
 
@@ -334,37 +358,38 @@ int ifb_lb_int_feedback(ifb_fabric *f, int src_sw, int dst_sw, int port, uint32_
 
 enum { PICK_RANDOM, PICK_LEAST, PICK_QUALITY, PICK_INT };
 
-static int pick_new(lb_sw *s, ifb_switch *sw, const ifb_topo_group *g, const ifb_pkt *pk, int how,
-                    ifb_time now)
+static int pick_new(lb_sw *s, ifb_switch *sw, const ifb_topo_group *g, const cands *c,
+                    const ifb_pkt *pk, int how, ifb_time now)
 {
     switch (how) {
     case PICK_LEAST:
-        return pick_least_loaded(s, sw, g);
+        return pick_least_loaded(s, sw, g, c);
     case PICK_QUALITY:
-        return pick_quality(s, sw, g, now);
+        return pick_quality(s, sw, g, c, now);
     case PICK_INT:
-        return pick_int(s, sw, g, pk, now, 0, NULL);
+        return pick_int(s, sw, g, c, pk, now, 0);
     default:
-        return random_member(s, g, pk);
+        return random_member(s, g, c, pk);
     }
 }
 
 /* A flow keeps its member while its packets are at most `gap` apart. The table is indexed by the
- * flow hash without a tag, as in switch silicon: flows that share an entry share a member. */
-static int flowlet_select(lb_sw *s, ifb_switch *sw, const ifb_topo_group *g, const ifb_pkt *pk,
-                          ifb_time gap, int how)
+ * flow hash without a tag, as in switch silicon: flows that share an entry share a member. A
+ * flowlet whose member died moves at once: waiting for the gap would black-hole it. */
+static int flowlet_select(lb_sw *s, ifb_switch *sw, const ifb_topo_group *g, const cands *c,
+                          const ifb_pkt *pk, ifb_time gap, int how)
 {
     ifb_time now = s->sh->f->sim->now;
     uint32_t h = ifb_flow_hash(sw, pk);
     lb_flowlet *fe = &s->fl[((uint64_t)h * s->sh->cfg.flowlet_table) >> 32];
-    if (fe->live && now - fe->last <= gap && fe->member < g->count) {
+    if (fe->live && now - fe->last <= gap && fe->member < g->count && cand_has(c, fe->member)) {
         if (fe->tag != h)
             s->st.collisions++;
         fe->last = now;
         fe->tag = h;
         return fe->member;
     }
-    int m = pick_new(s, sw, g, pk, how, now);
+    int m = pick_new(s, sw, g, c, pk, how, now);
     s->st.flowlets++;
     fe->live = 1;
     fe->last = now;
@@ -373,210 +398,38 @@ static int flowlet_select(lb_sw *s, ifb_switch *sw, const ifb_topo_group *g, con
     return m;
 }
 
-static int spray_select(lb_sw *s, ifb_switch *sw, const ifb_topo_group *g, const ifb_pkt *pk,
-                        int kind)
+static int spray_select(lb_sw *s, ifb_switch *sw, const ifb_topo_group *g, const cands *c,
+                        const ifb_pkt *pk, int kind)
 {
     const lb_shared *sh = s->sh;
     lb_group_mem *gm = &s->gm[g - sh->t->groups];
     switch (kind) {
     case IFB_LB_SPRAY_ROUND_ROBIN: {
-        int m = gm->rr < g->count ? gm->rr : 0;
-        gm->rr = (uint16_t)(m + 1 == g->count ? 0 : m + 1);
-        return m;
+        int i = gm->rr < c->n ? gm->rr : 0;
+        gm->rr = (uint16_t)(i + 1 == c->n ? 0 : i + 1);
+        return cand(c, i);
     }
-    case IFB_LB_SPRAY_DRILL: {
-        /* d random samples, then the remembered best only if strictly better (so ties keep
-         * spreading instead of sticking to one port) */
-        int best = -1;
-        uint64_t bl = UINT64_MAX;
-        for (int i = 0; i < sh->cfg.drill_choices; i++) {
-            int m = random_member(s, g, pk);
-            uint64_t l = inst_load(member_port(sw, sh->t, g, m));
-            if (l < bl) {
-                bl = l;
-                best = m;
-            }
-        }
-        if (gm->best < g->count && inst_load(member_port(sw, sh->t, g, gm->best)) < bl)
-            best = gm->best;
-        gm->best = (uint16_t)best;
-        return best;
-    }
+    case IFB_LB_SPRAY_DRILL:
+#define LOAD(m) inst_load(member_port(sw, sh->t, g, (m)))
+        DRILL_PICK(s, g, c, pk, LOAD);
+#undef LOAD
     default:
-        return random_member(s, g, pk);
-    }
-}
-
-/* ---- Failed members (net/failure.c) -------------------------------------------------------- */
-
-/* After a detected failure a (switch, destination) may have a list of usable members L (L[0] =
- * count >= 1, then member indices): each mode then picks among those only, the way it would
- * among a smaller group. */
-static int live_has(const uint16_t *L, int m)
-{
-    for (int i = 1; i <= L[0]; i++)
-        if (L[i] == m)
-            return 1;
-    return 0;
-}
-
-static int live_random(lb_sw *s, const ifb_topo_group *g, const ifb_pkt *pk, const uint16_t *L)
-{
-    const lb_shared *sh = s->sh;
-    if (s->widx && sh->cfg.weighted) {
-        /* the recomputed table gives dead members no slot */
-        const uint16_t *tab = sh->tables + (size_t)s->widx[pk->dst] * sh->cfg.wcmp_width;
-        int m = tab[ifb_rng_below(&s->rng, sh->cfg.wcmp_width)];
-        if (m < g->count && live_has(L, m))
-            return m;
-    }
-    return L[1 + ifb_rng_below(&s->rng, L[0])];
-}
-
-static int live_least(lb_sw *s, ifb_switch *sw, const ifb_topo_group *g, const uint16_t *L)
-{
-    uint16_t ties[IFB_LB_MAX_MEMBERS];
-    int nt = 0;
-    uint64_t best = UINT64_MAX;
-    for (int k = 1; k <= L[0]; k++) {
-        uint64_t l = inst_load(member_port(sw, s->sh->t, g, L[k]));
-        if (l < best) {
-            best = l;
-            nt = 0;
-        }
-        if (l == best)
-            ties[nt++] = L[k];
-    }
-    return nt == 1 ? ties[0] : ties[ifb_rng_below(&s->rng, (uint64_t)nt)];
-}
-
-static int live_quality(lb_sw *s, ifb_switch *sw, const ifb_topo_group *g, const uint16_t *L,
-                        ifb_time now)
-{
-    const lb_shared *sh = s->sh;
-    uint16_t ties[IFB_LB_MAX_MEMBERS];
-    int nt = 0, best = 256;
-    int by_load = sh->cfg.quality_ties == IFB_LB_PICK_LEAST_LOADED;
-    uint64_t bl = UINT64_MAX;
-    for (int k = 1; k <= L[0]; k++) {
-        int pi = sh->t->group_ports[g->first + L[k]];
-        lb_quality *q = &s->pq[pi];
-        quality_update(sh, q, &sw->ports[pi], now);
-        uint64_t l = by_load ? inst_load(&sw->ports[pi]) : 0;
-        if (q->band < best || (q->band == best && l < bl)) {
-            best = q->band;
-            bl = l;
-            nt = 0;
-        }
-        if (q->band == best && l == bl)
-            ties[nt++] = L[k];
-    }
-    return nt == 1 ? ties[0] : ties[ifb_rng_below(&s->rng, (uint64_t)nt)];
-}
-
-static int live_flowlet(lb_sw *s, ifb_switch *sw, const ifb_topo_group *g, const ifb_pkt *pk,
-                        const uint16_t *L, ifb_time gap, int how)
-{
-    ifb_time now = s->sh->f->sim->now;
-    uint32_t h = ifb_flow_hash(sw, pk);
-    lb_flowlet *fe = &s->fl[((uint64_t)h * s->sh->cfg.flowlet_table) >> 32];
-    if (fe->live && now - fe->last <= gap && fe->member < g->count && live_has(L, fe->member)) {
-        if (fe->tag != h)
-            s->st.collisions++;
-        fe->last = now;
-        fe->tag = h;
-        return fe->member;
-    }
-    /* a flowlet whose member died moves at once: waiting for the gap would black-hole it */
-    int m = how == PICK_LEAST     ? live_least(s, sw, g, L)
-            : how == PICK_QUALITY ? live_quality(s, sw, g, L, now)
-            : how == PICK_INT     ? pick_int(s, sw, g, pk, now, 0, L)
-                                  : live_random(s, g, pk, L);
-    s->st.flowlets++;
-    fe->live = 1;
-    fe->last = now;
-    fe->tag = h;
-    fe->member = (uint16_t)m;
-    return m;
-}
-
-/* A member among L for the modes this file knows, -1 for others (the caller then checks). */
-static int live_select(ifb_switch *sw, const ifb_topo_group *g, const ifb_pkt *pk,
-                       const uint16_t *L)
-{
-    lb_sw *s = sw->lb;
-    uint32_t h = ifb_flow_hash(sw, pk);
-    if (!s)
-        return L[1 + ecmp_pick(h, L[0])];
-    const lb_shared *sh = s->sh;
-    const ifb_lb_qcfg *qc = &sh->cfg.q[pk->tc & (IFB_NQUEUES - 1)];
-    switch (qc->mode) {
-    case IFB_LBA_ECMP:
-        return L[1 + ecmp_pick(h, L[0])];
-    case IFB_LBA_WCMP: {
-        const uint16_t *tab = sh->tables + (size_t)s->widx[pk->dst] * sh->cfg.wcmp_width;
-        int m = tab[((uint64_t)h * sh->cfg.wcmp_width) >> 32];
-        return m < g->count && live_has(L, m) ? m : L[1 + ecmp_pick(h, L[0])];
-    }
-    case IFB_LBA_FLOWLET:
-        return live_flowlet(s, sw, g, pk, L, qc->flowlet_gap,
-                            qc->flowlet_pick == IFB_LB_PICK_LEAST_LOADED ? PICK_LEAST
-                                                                         : PICK_RANDOM);
-    case IFB_LBA_SPRAY: {
-        lb_group_mem *gm = &s->gm[g - sh->t->groups];
-        if (qc->spray == IFB_LB_SPRAY_ROUND_ROBIN) {
-            int i = gm->rr % L[0];
-            gm->rr = (uint16_t)((i + 1) % L[0]);
-            return L[1 + i];
-        }
-        if (qc->spray == IFB_LB_SPRAY_DRILL) {
-            int best = -1;
-            uint64_t bl = UINT64_MAX;
-            for (int i = 0; i < sh->cfg.drill_choices; i++) {
-                int m = live_random(s, g, pk, L);
-                uint64_t l = inst_load(member_port(sw, sh->t, g, m));
-                if (l < bl) {
-                    bl = l;
-                    best = m;
-                }
-            }
-            if (gm->best < g->count && live_has(L, gm->best) &&
-                inst_load(member_port(sw, sh->t, g, gm->best)) < bl)
-                best = gm->best;
-            gm->best = (uint16_t)best;
-            return best;
-        }
-        return live_random(s, g, pk, L);
-    }
-    case IFB_LBA_ADAPTIVE:
-        if (qc->unit == IFB_LB_UNIT_PACKET)
-            return live_quality(s, sw, g, L, sh->f->sim->now);
-        return live_flowlet(s, sw, g, pk, L, qc->flowlet_gap, PICK_QUALITY);
-    case IFB_LBA_INT_ADAPTIVE:
-        if (qc->unit == IFB_LB_UNIT_PACKET)
-            return pick_int(s, sw, g, pk, sh->f->sim->now, 1, L);
-        return live_flowlet(s, sw, g, pk, L, qc->flowlet_gap, PICK_INT);
-    case IFB_LBA_DMODK:
-        return L[1 + pk->dst % L[0]];
-    default:
-        return -1;
+        return random_member(s, g, c, pk);
     }
 }
 
 int ifb_lb_select(ifb_switch *sw, const ifb_topo_group *g, const ifb_pkt *pk)
 {
+    cands c = {NULL, g->count};
     if (sw->live_idx && sw->live_idx[pk->dst] != IFB_LIVE_ALL) {
-        const uint16_t *L = sw->live_pool + sw->live_idx[pk->dst];
-        int m = L[0] ? live_select(sw, g, pk, L) : -1;
-        if (m >= 0) {
-            if (sw->lb)
-                ((lb_sw *)sw->lb)->st.selects++;
-            return m;
-        }
+        c.L = sw->live_pool + sw->live_idx[pk->dst];
+        c.n = c.L[0];
+        if (!c.n)
+            return 0; /* nothing reaches the destination: ifb_fail_forward drops the packet */
     }
     lb_sw *s = sw->lb;
     if (!s)
-        return ecmp_pick(ifb_flow_hash(sw, pk), g->count);
+        return cand(&c, ecmp_pick(ifb_flow_hash(sw, pk), c.n));
     const lb_shared *sh = s->sh;
     const ifb_lb_qcfg *qc = &sh->cfg.q[pk->tc & (IFB_NQUEUES - 1)];
     s->st.selects++;
@@ -586,29 +439,29 @@ int ifb_lb_select(ifb_switch *sw, const ifb_topo_group *g, const ifb_pkt *pk)
         uint32_t h = ifb_flow_hash(sw, pk);
         int m = tab[((uint64_t)h * sh->cfg.wcmp_width) >> 32];
         /* a route changed without ifb_lb_recompute: stay inside the group */
-        return m < g->count ? m : ecmp_pick(h, g->count);
+        return m < g->count && cand_has(&c, m) ? m : cand(&c, ecmp_pick(h, c.n));
     }
     case IFB_LBA_FLOWLET:
-        return flowlet_select(s, sw, g, pk, qc->flowlet_gap,
+        return flowlet_select(s, sw, g, &c, pk, qc->flowlet_gap,
                               qc->flowlet_pick == IFB_LB_PICK_LEAST_LOADED ? PICK_LEAST
                                                                            : PICK_RANDOM);
     case IFB_LBA_SPRAY:
-        return spray_select(s, sw, g, pk, qc->spray);
+        return spray_select(s, sw, g, &c, pk, qc->spray);
     case IFB_LBA_ADAPTIVE:
         if (qc->unit == IFB_LB_UNIT_PACKET)
-            return pick_quality(s, sw, g, sh->f->sim->now);
-        return flowlet_select(s, sw, g, pk, qc->flowlet_gap, PICK_QUALITY);
+            return pick_quality(s, sw, g, &c, sh->f->sim->now);
+        return flowlet_select(s, sw, g, &c, pk, qc->flowlet_gap, PICK_QUALITY);
     case IFB_LBA_INT_ADAPTIVE:
         if (qc->unit == IFB_LB_UNIT_PACKET)
-            return pick_int(s, sw, g, pk, sh->f->sim->now, 1, NULL);
-        return flowlet_select(s, sw, g, pk, qc->flowlet_gap, PICK_INT);
+            return pick_int(s, sw, g, &c, pk, sh->f->sim->now, 1);
+        return flowlet_select(s, sw, g, &c, pk, qc->flowlet_gap, PICK_INT);
     case IFB_LBA_DMODK:
         /* InfiniBand static routing as OpenSM's up/down and fat-tree engines lay out linear
          * forwarding tables: destination modulo the number of uplinks, so destinations spread
          * evenly and deterministically (d-mod-k). */
-        return (int)(pk->dst % (uint32_t)g->count);
+        return cand(&c, (int)(pk->dst % (uint32_t)c.n));
     default:
-        return ecmp_pick(ifb_flow_hash(sw, pk), g->count);
+        return cand(&c, ecmp_pick(ifb_flow_hash(sw, pk), c.n));
     }
 }
 
