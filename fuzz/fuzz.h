@@ -19,6 +19,7 @@ int ifb_fuzz_kernels(const uint8_t *data, size_t size);
 int ifb_fuzz_topo(const uint8_t *data, size_t size);
 int ifb_fuzz_wire(const uint8_t *data, size_t size);
 int ifb_fuzz_trace(const uint8_t *data, size_t size);
+int ifb_fuzz_scenario(const uint8_t *data, size_t size);
 
 /* A broken invariant: the parser accepted something it should not have, or gave back values
  * that contradict its own contract. The condition is printed first, since inlining can leave

@@ -40,7 +40,7 @@ void ifb_fabric_cfg_default(ifb_fabric_cfg *c)
      * to survive between packets of a busy path, short enough that a path nobody uses any more
      * is tried again within a flowlet gap or two. 9216 B: the jumbo frame switches ship with. */
     c->intc = (ifb_int_cfg){.queues = 0x3f,
-                            .max_hops = 5, /* a 3-tier fabric's longest path */
+                            .max_hops = 0, /* the topology's longest path (fabric_create) */
                             .report_every = 1,
                             .util_interval = 16 * IFB_US,
                             .feedback_age = 100 * IFB_US,
@@ -68,6 +68,10 @@ void ifb_fabric_cfg_default(ifb_fabric_cfg *c)
     c->queue_bin = 4096;
     c->queue_bins = 64;
     c->ooo = 0;
+    /* 4096 packets (16 MiB at the 4096 B MTU) ahead of the expected PSN: far above the
+     * bandwidth-delay product, so it never limits a flow, and room for the receiver to NAK a
+     * hole again (every ooo_nak_gap packets) when its first NAK or resend was lost too; 1024
+     * left some flows of the failure benchmark waiting for the timeout. */
     c->ooo_window = 4096;
     /* Reordering from spray is bounded by the queueing difference between paths (a few hundred
      * KB in the benchmarks, < 100 packets); a hole still open 256 packets (1 MB) later is a loss,
@@ -541,11 +545,24 @@ int ifb_fabric_create(ifb_fabric **out, ifb_sim *sim, const ifb_topo *t, const i
                                ib_max_blocks, (unsigned long long)cfg->ib_vl_buffer, ib_credits);
     }
     /* INT hop records live after the packet; a pool made for smaller packets cannot hold them */
-    size_t pkt_size =
-        sizeof(ifb_pkt) + (cfg->intc.on ? (size_t)cfg->intc.max_hops * sizeof(ifb_int_hop) : 0);
-    if (cfg->intc.on && (cfg->intc.max_hops < 1 || cfg->intc.max_hops > IFB_INT_MAX_HOPS))
-        return ifb_err_set(e, NULL, 0, "fabric.int.max_hops", "1 to 8 hop records", "%u",
-                           cfg->intc.max_hops);
+    /* INT record space: max_hops 0 means the topology's longest up-down path, 2 x the top tier
+     * + 1 switches (5 if some switch has no tier), so a 2-tier fabric's packets carry room for
+     * 3 records, not 8 */
+    int int_hops = cfg->intc.max_hops;
+    if (cfg->intc.on && !int_hops) {
+        int top = 0;
+        for (int i = 0; i < t->nswitches && top >= 0; i++) {
+            int tier = t->nodes[t->switch_node[i]].tier;
+            top = tier < 0 ? -1 : tier > top ? tier : top;
+        }
+        int_hops = top < 0 ? 5 : 2 * top + 1;
+        if (int_hops > IFB_INT_MAX_HOPS)
+            int_hops = IFB_INT_MAX_HOPS;
+    }
+    size_t pkt_size = sizeof(ifb_pkt) + (cfg->intc.on ? (size_t)int_hops * sizeof(ifb_int_hop) : 0);
+    if (cfg->intc.on && (int_hops < 1 || int_hops > IFB_INT_MAX_HOPS))
+        return ifb_err_set(e, NULL, 0, "fabric.int.max_hops", "0 (auto) to 8 hop records", "%d",
+                           int_hops);
     if (sim->pkt_pool.obj_size && sim->pkt_pool.obj_size < pkt_size)
         return ifb_err_msg(e, "fabric: the simulation's packet pool was made without room for "
                               "INT hop records; create the INT fabric first");
@@ -555,6 +572,7 @@ int ifb_fabric_create(ifb_fabric **out, ifb_sim *sim, const ifb_topo *t, const i
     f->sim = sim;
     f->topo = t;
     f->cfg = *cfg;
+    f->cfg.intc.max_hops = (uint8_t)int_hops;
     f->ib = cfg->l2 == IFB_L2_IB;
     f->ib_credits = ib_credits;
     f->ib_max_blocks = ib_max_blocks;

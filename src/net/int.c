@@ -21,11 +21,19 @@
 #include "net/lb.h"
 #include "net/wire.h"
 
+/* Egress utilization of one port, sampled once per util_interval. */
+typedef struct int_util {
+    uint64_t k;    /* interval last folded in */
+    uint64_t mark; /* tx_bytes at its start */
+    double ewma;   /* bytes per interval */
+    ifb_time next; /* start of the next interval: the figure holds until then */
+    uint32_t ppm;
+} int_util;
+
 struct ifb_int {
     ifb_fabric *f;
     ifb_int_stats st;
-    uint64_t *u_k, *u_mark; /* per port: last sampled interval, tx_bytes at that boundary */
-    double *u_ewma;         /* per port: bytes per interval */
+    int_util *util; /* per port */
     ifb_int_path *paths;
     size_t npaths, paths_cap;
     uint32_t *ptab; /* open addressing: index + 1 into paths, 0 = empty */
@@ -73,13 +81,13 @@ int ifb_int_setup(ifb_fabric *f, ifb_err *e)
             "a value above 0", "0");
     struct ifb_int *m = calloc(1, sizeof *m);
     size_t np = (size_t)(f->nports ? f->nports : 1);
-    if (!m || !(m->u_k = calloc(np, sizeof *m->u_k)) ||
-        !(m->u_mark = calloc(np, sizeof *m->u_mark)) ||
-        !(m->u_ewma = calloc(np, sizeof *m->u_ewma)))
+    if (!m || !(m->util = calloc(np, sizeof *m->util)))
         abort();
     m->f = f;
-    for (int i = 0; i < f->nports; i++)
-        m->u_k[i] = f->sim->now / c->util_interval;
+    for (int i = 0; i < f->nports; i++) {
+        m->util[i].k = f->sim->now / c->util_interval;
+        m->util[i].next = (m->util[i].k + 1) * c->util_interval;
+    }
     f->intm = m;
     return 0;
 }
@@ -89,9 +97,7 @@ void ifb_int_free(ifb_fabric *f)
     struct ifb_int *m = f->intm;
     if (!m)
         return;
-    free(m->u_k);
-    free(m->u_mark);
-    free(m->u_ewma);
+    free(m->util);
     free(m->paths);
     free(m->ptab);
     free(m);
@@ -100,20 +106,22 @@ void ifb_int_free(ifb_fabric *f)
 
 static uint32_t tx_util_ppm(struct ifb_int *m, const ifb_port *p, ifb_time now)
 {
+    int_util *u = &m->util[p->id];
+    if (now < u->next)
+        return u->ppm; /* same interval: the figure a sampler would hold */
     ifb_time iv = m->f->cfg.intc.util_interval;
     uint64_t k = now / iv;
-    int i = p->id;
-    if (k != m->u_k[i]) {
-        uint64_t n = k - m->u_k[i];
-        double s = (double)(p->st.tx_bytes - m->u_mark[i]) / (double)n;
-        double keep = n == 1 ? 0.5 : pow(0.5, (double)n);
-        m->u_ewma[i] = s + (m->u_ewma[i] - s) * keep;
-        m->u_k[i] = k;
-        m->u_mark[i] = p->st.tx_bytes;
-    }
+    uint64_t n = k - u->k;
+    double s = (double)(p->st.tx_bytes - u->mark) / (double)n;
+    double keep = n == 1 ? 0.5 : pow(0.5, (double)n);
+    u->ewma = s + (u->ewma - s) * keep;
+    u->k = k;
+    u->mark = p->st.tx_bytes;
+    u->next = (k + 1) * iv;
     double cap = (double)p->rate / 8.0 * ifb_time_to_s(iv);
-    double u = cap > 0 ? m->u_ewma[i] / cap : 0;
-    return u >= 1.0 ? 1000000u : (uint32_t)(u * 1e6);
+    double x = cap > 0 ? u->ewma / cap : 0;
+    u->ppm = x >= 1.0 ? 1000000u : (uint32_t)(x * 1e6);
+    return u->ppm;
 }
 
 /* ---- collector --------------------------------------------------------------------------------

@@ -469,8 +469,10 @@ static int load_int(ifb_cfg *c, ifb_fabric_cfg *f, ifb_err *e)
                             "at most 36 hops (INT-MD's 8-bit shim length in words holds 36 "
                             "7-word records)",
                             "%lld", (long long)hops);
-    if (hops < 1 || hops > IFB_INT_MAX_HOPS)
-        return ifb_cfg_errf(c, "fabric.int.max_hops", e, "1 to 8 hops (this simulator's limit)",
+    if (hops < 0 || hops > IFB_INT_MAX_HOPS)
+        return ifb_cfg_errf(c, "fabric.int.max_hops", e,
+                            "0 (the topology's longest path) or 1 to 8 hops (this simulator's "
+                            "limit)",
                             "%lld", (long long)hops);
     if (!ic->util_interval)
         return ifb_cfg_errf(c, "fabric.int.util_interval", e, "a period above 0", "0");
@@ -505,7 +507,8 @@ static int load_int(ifb_cfg *c, ifb_fabric_cfg *f, ifb_err *e)
                             "fabric.kind infiniband");
     uint32_t frame = IFB_ETH_HDR + (f->vlan ? IFB_VLAN_TAG : 0) + IFB_IPV4_HDR + IFB_UDP_HDR +
                      IFB_BTH + IFB_RETH + f->mtu + 3 + IFB_ICRC + IFB_FCS + IFB_INT_SHIM +
-                     IFB_INT_MD_HDR + (uint32_t)hops * IFB_INT_HOP_BYTES;
+                     IFB_INT_MD_HDR +
+                     (uint32_t)(hops ? hops : IFB_INT_MAX_HOPS) * IFB_INT_HOP_BYTES;
     if (on && frame > ic->eth_mtu)
         return ifb_cfg_errf(c, "fabric.int.eth_mtu", e,
                             "room for an MTU packet with a full INT stack",

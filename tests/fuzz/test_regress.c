@@ -24,6 +24,7 @@
 #include "../../fuzz/fuzz_cfg.c"
 #include "../../fuzz/fuzz_kernels.c"
 #include "../../fuzz/fuzz_model.c"
+#include "../../fuzz/fuzz_scenario.c"
 #include "../../fuzz/fuzz_topo.c"
 #include "../../fuzz/fuzz_trace.c"
 #include "../../fuzz/fuzz_wire.c"
@@ -34,8 +35,9 @@ typedef struct target {
 } target;
 
 static const target targets[] = {
-    {"cfg", ifb_fuzz_cfg},   {"model", ifb_fuzz_model}, {"kernels", ifb_fuzz_kernels},
-    {"topo", ifb_fuzz_topo}, {"wire", ifb_fuzz_wire},   {"trace", ifb_fuzz_trace},
+    {"cfg", ifb_fuzz_cfg},           {"model", ifb_fuzz_model}, {"kernels", ifb_fuzz_kernels},
+    {"topo", ifb_fuzz_topo},         {"wire", ifb_fuzz_wire},   {"trace", ifb_fuzz_trace},
+    {"scenario", ifb_fuzz_scenario},
 };
 
 static uint8_t *read_all_bytes(const char *path, size_t *n)
