@@ -23,6 +23,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "bench.h"
 #include "core/rng.h"
 #include "net/fabric.h"
 #include "net/failure.h"
@@ -56,29 +57,6 @@ typedef struct result {
     uint64_t msgs;
     int ok;
 } result;
-
-static double wall_now(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
-}
-
-/* The microbenchmark's permutation (Sattolo, rng stream 0x9e37), to know which receivers the
- * flows from leaf0 have. */
-static void derangement(uint64_t seed, int *perm)
-{
-    for (int i = 0; i < HOSTS; i++)
-        perm[i] = i;
-    ifb_rng rng;
-    ifb_rng_seed(&rng, seed, 0x9e37);
-    for (int i = HOSTS - 1; i > 0; i--) {
-        int j = (int)ifb_rng_below(&rng, (uint64_t)i);
-        int t = perm[i];
-        perm[i] = perm[j];
-        perm[j] = t;
-    }
-}
 
 static int run(const mode_def *m, uint64_t seed, uint64_t bytes, ifb_time down, ifb_time up,
                result *res)
@@ -123,7 +101,7 @@ static int run(const mode_def *m, uint64_t seed, uint64_t bytes, ifb_time down, 
     }
     /* receivers of the flows that can use leaf0-spine0: leaf0's hosts and their destinations */
     int perm[HOSTS];
-    derangement(seed, perm);
+    ifb_mb_permutation(seed, HOSTS, perm);
     uint8_t mask[HOSTS] = {0};
     for (int h = 0; h < PER_LEAF; h++)
         mask[h] = mask[perm[h]] = 1;
@@ -142,12 +120,12 @@ static int run(const mode_def *m, uint64_t seed, uint64_t bytes, ifb_time down, 
     }
     ifb_mb_spec spec = {.kind = IFB_MB_PERMUTATION, .bytes = bytes, .seed = seed};
     ifb_mb_result r;
-    double t0 = wall_now();
+    double t0 = bench_wall_now();
     if (ifb_mb_run(&sim, ifb_fabric_net(f), &spec, &r, &e)) {
         fprintf(stderr, "failbench: %s\n", e.msg);
         return -1;
     }
-    res->wall = wall_now() - t0;
+    res->wall = bench_wall_now() - t0;
     ifb_fail_recovery(f, r.min_done, &res->rv);
     res->makespan_us = ifb_time_to_us(r.time);
     res->msgs = r.msgs;

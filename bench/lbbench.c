@@ -31,6 +31,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "bench.h"
 #include "core/rng.h"
 #include "net/fabric.h"
 #include "net/lb.h"
@@ -68,29 +69,6 @@ static const mode_def MODES[] = {
     {"spray-drill+int", IFB_LBA_SPRAY, 0, IFB_LB_SPRAY_DRILL, 0, 0, 0, 1},
 };
 enum { NMODES = sizeof MODES / sizeof MODES[0] };
-
-static double wall_now(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
-}
-
-/* The microbenchmark's permutation (Sattolo, rng stream 0x9e37), reproduced for the
- * expectation below. */
-static void derangement(uint64_t seed, int *perm)
-{
-    for (int i = 0; i < HOSTS; i++)
-        perm[i] = i;
-    ifb_rng rng;
-    ifb_rng_seed(&rng, seed, 0x9e37);
-    for (int i = HOSTS - 1; i > 0; i--) {
-        int j = (int)ifb_rng_below(&rng, (uint64_t)i);
-        int t = perm[i];
-        perm[i] = perm[j];
-        perm[j] = t;
-    }
-}
 
 typedef struct bins {
     double share_up;  /* fraction of inter-leaf flows sharing their leaf uplink */
@@ -140,7 +118,7 @@ static void bins_expect(int trials, bins *out)
     ifb_rng_seed(&rng, 12345, 1);
     int perm[HOSTS], spine[HOSTS];
     for (int t = 0; t < trials; t++) {
-        derangement(ifb_rng_next(&rng), perm);
+        ifb_mb_permutation(ifb_rng_next(&rng), HOSTS, perm);
         for (int i = 0; i < HOSTS; i++)
             spine[i] = (int)ifb_rng_below(&rng, SPINES);
         bins b;
@@ -228,12 +206,12 @@ static int run(const mode_def *m, uint64_t seed, const opts *o, result *res)
     ifb_mb_spec spec = {
         .kind = o->a2a ? IFB_MB_ALLTOALL : IFB_MB_PERMUTATION, .bytes = bytes, .seed = seed};
     ifb_mb_result r;
-    double t0 = wall_now();
+    double t0 = bench_wall_now();
     if (ifb_mb_run(&sim, ifb_fabric_net(f), &spec, &r, &e)) {
         fprintf(stderr, "lbbench: %s\n", e.msg);
         return -1;
     }
-    res->wall = wall_now() - t0;
+    res->wall = bench_wall_now() - t0;
     double line = (double)RATE / 8.0 * 4096.0 / 4178.0;
     size_t n;
     const ifb_msg_rec *rec = ifb_fabric_messages(f, &n);
@@ -432,7 +410,7 @@ int main(int argc, char **argv)
         bins b;
         bins_expect(mc, &b);
         int perm[HOSTS];
-        derangement(seed, perm);
+        ifb_mb_permutation(seed, HOSTS, perm);
         int intra = 0;
         for (int i = 0; i < HOSTS; i++)
             intra += i / PER_LEAF == perm[i] / PER_LEAF;

@@ -17,24 +17,11 @@
 #include <sys/resource.h>
 #include <time.h>
 
+#include "bench.h"
 #include "net/fabric.h"
 #include "net/lb.h"
 #include "topo/topo.h"
 #include "workload/microbench.h"
-
-static double wall_now(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
-}
-
-static long peak_rss_kb(void)
-{
-    struct rusage ru;
-    getrusage(RUSAGE_SELF, &ru);
-    return ru.ru_maxrss;
-}
 
 static int cc_on, int_on, intar_on;
 static int run(const char *which, uint64_t seed)
@@ -92,12 +79,12 @@ static int run(const char *which, uint64_t seed)
         spec.bytes = 64 * 1024;
     }
     ifb_mb_result r;
-    double t0 = wall_now();
+    double t0 = bench_wall_now();
     if (ifb_mb_run(&sim, ifb_fabric_net(f), &spec, &r, &e)) {
         fprintf(stderr, "refbench: %s\n", e.msg);
         return 1;
     }
-    double wall = wall_now() - t0;
+    double wall = bench_wall_now() - t0;
     char msg[256];
     int cons = ifb_fabric_check_conservation(f, msg, sizeof msg);
     double sim_ms = (double)sim.now / (double)IFB_MS;
@@ -106,7 +93,7 @@ static int run(const char *which, uint64_t seed)
            "cnp %llu pfc %llu\n",
            which[0] == 'a' ? "(a) perm" : "(b) a2a", wall, sim_ms, wall / sim_ms,
            (unsigned long long)sim.events, (unsigned long long)sim.pkt_hops,
-           (double)sim.pkt_hops / wall, sim.heap_peak, peak_rss_kb() / 1024.0,
+           (double)sim.pkt_hops / wall, sim.heap_peak, bench_peak_rss_kb() / 1024.0,
            (unsigned long long)r.msgs, (unsigned long long)ifb_fabric_counts(f)->pkts_dropped,
            cons ? msg : "conservation ok", (unsigned long long)ifb_fabric_counts(f)->ecn_marks,
            (unsigned long long)ifb_fabric_counts(f)->cnps_sent,

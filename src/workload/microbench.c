@@ -108,6 +108,21 @@ static double jain(const ifb_time *t, int n, ifb_time t0, uint64_t bytes)
     return k && sq > 0 ? sum * sum / (k * sq) : 0;
 }
 
+void ifb_mb_permutation(uint64_t seed, int n, int *perm)
+{
+    /* no rank sends to itself: Sattolo's shuffle makes one cycle */
+    for (int i = 0; i < n; i++)
+        perm[i] = i;
+    ifb_rng rng;
+    ifb_rng_seed(&rng, seed, 0x9e37);
+    for (int i = n - 1; i > 0; i--) {
+        int j = (int)ifb_rng_below(&rng, (uint64_t)i);
+        int tmp = perm[i];
+        perm[i] = perm[j];
+        perm[j] = tmp;
+    }
+}
+
 int ifb_mb_run(ifb_sim *sim, ifb_net *net, const ifb_mb_spec *s, ifb_mb_result *r, ifb_err *e)
 {
     memset(r, 0, sizeof *r);
@@ -160,20 +175,10 @@ int ifb_mb_run(ifb_sim *sim, ifb_net *net, const ifb_mb_spec *s, ifb_mb_result *
     case IFB_MB_PERMUTATION: {
         for (int i = 0; i < n; i++)
             st.ep[i] = i * stride;
-        /* A random derangement (no rank sends to itself), Sattolo's algorithm: one cycle. */
         int *perm = calloc((size_t)n, sizeof *perm);
         if (!perm)
             abort();
-        for (int i = 0; i < n; i++)
-            perm[i] = i;
-        ifb_rng rng;
-        ifb_rng_seed(&rng, s->seed, 0x9e37);
-        for (int i = n - 1; i > 0; i--) {
-            int j = (int)ifb_rng_below(&rng, (uint64_t)i);
-            int tmp = perm[i];
-            perm[i] = perm[j];
-            perm[j] = tmp;
-        }
+        ifb_mb_permutation(s->seed, n, perm);
         for (int i = 0; i < n && n > 1; i++)
             post(&st, st.ep[i], st.ep[perm[i]], s->bytes);
         free(perm);

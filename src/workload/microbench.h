@@ -48,6 +48,10 @@ typedef struct ifb_mb_result {
 
 /* Posts the pattern on `net`, runs `sim` to completion and fills r. */
 int ifb_mb_run(ifb_sim *sim, ifb_net *net, const ifb_mb_spec *s, ifb_mb_result *r, ifb_err *e);
+/* The permutation pattern's destinations: perm[i] = the rank rank i sends to, a random
+ * derangement of 0..n-1 in one cycle (Sattolo's algorithm) drawn from the seed's own stream, so
+ * a benchmark can tell which flows a run has without running it. */
+void ifb_mb_permutation(uint64_t seed, int n, int *perm);
 int ifb_mb_kind_parse(const char *name);
 
 #endif
