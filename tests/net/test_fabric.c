@@ -15,64 +15,9 @@
 
 #include "net/fabric.h"
 #include "net/wire.h"
+#include "net_world.h"
 #include "topo/topo.h"
 #include "workload/microbench.h"
-
-typedef struct world {
-    ifb_sim sim;
-    ifb_topo topo;
-    ifb_fabric *fab;
-} world;
-
-static const uint64_t G400 = 400000000000ull;
-
-static void make_single(world *w, int nservers, ifb_fabric_cfg *cfg, ifb_time host_delay)
-{
-    ifb_err e = {{0}};
-    ifb_sim_init(&w->sim, 1);
-    ifb_topo_init(&w->topo);
-    ifb_server_spec s = {.gpus_per_server = 1,
-                         .nics_per_server = 1,
-                         .nic_bps = G400,
-                         .host_delay = host_delay,
-                         .nvlink_bps = 3600000000000ull,
-                         .nvlink_latency = IFB_US};
-    assert_int_equal(ifb_topo_single_switch(&w->topo, nservers, &s, 64, &e), 0);
-    assert_int_equal(ifb_topo_route(&w->topo, &e), 0);
-    assert_int_equal(ifb_fabric_create(&w->fab, &w->sim, &w->topo, cfg, &e), 0);
-}
-
-static void make_leaf_spine(world *w, uint64_t seed, ifb_fabric_cfg *cfg)
-{
-    ifb_err e = {{0}};
-    ifb_sim_init(&w->sim, seed);
-    ifb_topo_init(&w->topo);
-    ifb_server_spec s = {.gpus_per_server = 1,
-                         .nics_per_server = 1,
-                         .nic_bps = G400,
-                         .host_delay = IFB_US,
-                         .nvlink_bps = 3600000000000ull,
-                         .nvlink_latency = IFB_US};
-    assert_int_equal(ifb_topo_leaf_spine(&w->topo, 32, &s, 4, 4, 1, G400, IFB_US, 64, &e), 0);
-    assert_int_equal(ifb_topo_route(&w->topo, &e), 0);
-    assert_int_equal(ifb_fabric_create(&w->fab, &w->sim, &w->topo, cfg, &e), 0);
-}
-
-static void check_conservation(world *w)
-{
-    char msg[256];
-    int rc = ifb_fabric_check_conservation(w->fab, msg, sizeof msg);
-    if (rc)
-        fail_msg("%s", msg);
-    assert_int_equal(ifb_fabric_inflight(w->fab), 0); /* the run ended: nothing left inside */
-}
-
-static void destroy(world *w)
-{
-    ifb_fabric_destroy(w->fab);
-    ifb_topo_free(&w->topo);
-    ifb_sim_destroy(&w->sim);
-}
 
 /* One-way latency of a 64 B WRITE through one switch, to the picosecond. */
 static void pingpong_latency(int cut_through)
@@ -85,7 +30,7 @@ static void pingpong_latency(int cut_through)
     cfg.nic_rx_latency = 300 * IFB_NS;
     ifb_time prop = 25 * IFB_NS; /* 5 m at 5 ns/m */
     world w;
-    make_single(&w, 2, &cfg, prop);
+    make_single_delay(&w, 1, 2, &cfg, prop);
     ifb_pkt p = {
         .kind = IFB_PK_DATA, .opcode = IFB_OP_WRITE_ONLY, .flags = IFB_PF_FIRST, .payload = 64};
     uint32_t wire = ifb_wire_len(&p);
@@ -123,7 +68,7 @@ static void test_single_flow_goodput(void **state)
     ifb_fabric_cfg cfg;
     ifb_fabric_cfg_default(&cfg);
     world w;
-    make_single(&w, 2, &cfg, 25 * IFB_NS);
+    make_single_delay(&w, 1, 2, &cfg, 25 * IFB_NS);
     ifb_mb_spec s = {
         .kind = IFB_MB_BW, .bytes = 1 << 20, .iters = 64, .depth = 8, .src = 0, .dst = 1};
     ifb_mb_result r;
@@ -148,7 +93,7 @@ static void test_incast_fair(void **state)
     world w;
     const int n = 8;
     cfg.queue_bin = 1 << 20; /* 64 bins of 1 MiB hold the whole incast queue */
-    make_single(&w, n + 1, &cfg, 25 * IFB_NS);
+    make_single_delay(&w, 1, n + 1, &cfg, 25 * IFB_NS);
     ifb_mb_spec s = {.kind = IFB_MB_INCAST, .bytes = 4 << 20, .dst = n, .nranks = n};
     ifb_mb_result r;
     ifb_err e;
@@ -200,7 +145,7 @@ static void run_perm(uint64_t seed, ifb_msg_rec **out, size_t *n, uint64_t *retx
     ifb_fabric_cfg_default(&cfg);
     cfg.switch_latency = 0;
     world w;
-    make_leaf_spine(&w, seed, &cfg);
+    make_leaf_spine(&w, seed, 4, 8, 4, G400, IFB_US, &cfg);
     ifb_mb_spec s = {.kind = IFB_MB_PERMUTATION, .bytes = 256 << 10, .seed = 7};
     ifb_mb_result r;
     ifb_err e;
@@ -243,7 +188,7 @@ static void test_drop_and_recover(void **state)
     cfg.rto = 20 * IFB_US;
     world w;
     const int n = 16;
-    make_single(&w, n + 1, &cfg, 25 * IFB_NS);
+    make_single_delay(&w, 1, n + 1, &cfg, 25 * IFB_NS);
     ifb_mb_spec s = {.kind = IFB_MB_INCAST, .bytes = 1 << 20, .dst = n, .nranks = n};
     ifb_mb_result r;
     ifb_err e;

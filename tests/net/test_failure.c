@@ -17,34 +17,13 @@
 #include "net/fabric_int.h"
 #include "net/failure.h"
 #include "net/lb.h"
+#include "net_world.h"
 #include "topo/topo.h"
 
-static const uint64_t G400 = 400000000000ull;
 enum { LEAVES = 4, PER_LEAF = 2, SPINES = 2, HOSTS = LEAVES * PER_LEAF };
-
-typedef struct world {
-    ifb_sim sim;
-    ifb_topo topo;
-    ifb_fabric *fab;
-    ifb_lb_cfg lb;
-} world;
 
 static void make(world *w, uint64_t seed, int mode, int ooo, int qps)
 {
-    ifb_err e = {{0}};
-    ifb_sim_init(&w->sim, seed);
-    w->sim.check = 1;
-    w->sim.check_every = 16;
-    ifb_topo_init(&w->topo);
-    ifb_server_spec s = {.gpus_per_server = 1,
-                         .nics_per_server = 1,
-                         .nic_bps = G400,
-                         .host_delay = IFB_US,
-                         .nvlink_bps = 3600000000000ull,
-                         .nvlink_latency = IFB_US};
-    assert_int_equal(
-        ifb_topo_leaf_spine(&w->topo, HOSTS, &s, LEAVES, SPINES, 1, G400, IFB_US, 64, &e), 0);
-    assert_int_equal(ifb_topo_route(&w->topo, &e), 0);
     ifb_fabric_cfg cfg;
     ifb_fabric_cfg_default(&cfg);
     cfg.rto = 100 * IFB_US; /* short, so that tail losses recover quickly */
@@ -56,35 +35,9 @@ static void make(world *w, uint64_t seed, int mode, int ooo, int qps)
     for (int q = 0; q < IFB_NQUEUES; q++)
         w->lb.q[q].mode = (uint8_t)mode;
     cfg.lb = &w->lb;
-    if (ifb_fabric_create(&w->fab, &w->sim, &w->topo, &cfg, &e))
-        fail_msg("%s", e.msg);
-}
-
-static void destroy(world *w)
-{
-    ifb_lb_detach(w->fab);
-    ifb_fabric_destroy(w->fab);
-    ifb_topo_free(&w->topo);
-    ifb_sim_destroy(&w->sim);
-}
-
-/* Topology port of `node` facing node `peer`. */
-static int port_to(const ifb_topo *t, const char *node, const char *peer)
-{
-    int n = ifb_topo_find_node(t, node), pn = ifb_topo_find_node(t, peer);
-    assert_true(n >= 0 && pn >= 0);
-    for (int k = 0; k < t->nodes[n].nports; k++) {
-        int p = t->nodes[n].first_port + k;
-        if (t->ports[p].link >= 0 && t->ports[p].peer_node == pn)
-            return p;
-    }
-    fail_msg("no port from %s to %s", node, peer);
-    return -1;
-}
-
-static int host_port(const ifb_topo *t, int host)
-{
-    return t->nodes[t->host_node[host]].first_port;
+    make_leaf_spine(w, seed, LEAVES, PER_LEAF, SPINES, G400, IFB_US, &cfg);
+    w->sim.check = 1;
+    w->sim.check_every = 16;
 }
 
 /* ---- Messages: each callback counted, so "exactly once" can be checked ---------------------- */

@@ -18,56 +18,14 @@
 #include "net/lb.h"
 #include "net/pcap.h"
 #include "net/wire.h"
+#include "net_world.h"
 #include "topo/topo.h"
-
-static const uint64_t G400 = 400000000000ull;
-
-typedef struct world {
-    ifb_sim sim;
-    ifb_topo topo;
-    ifb_fabric *fab;
-} world;
 
 /* `leaves` leaves of `per_leaf` single-NIC servers, `spines` spines, fabric links at fab_bps. */
 static void make_ls(world *w, int leaves, int per_leaf, int spines, uint64_t fab_bps,
                     ifb_fabric_cfg *cfg)
 {
-    ifb_err e = {{0}};
-    ifb_sim_init(&w->sim, 7);
-    ifb_topo_init(&w->topo);
-    ifb_server_spec s = {.gpus_per_server = 1,
-                         .nics_per_server = 1,
-                         .nic_bps = G400,
-                         .host_delay = 25 * IFB_NS,
-                         .nvlink_bps = 3600000000000ull,
-                         .nvlink_latency = IFB_US};
-    assert_int_equal(ifb_topo_leaf_spine(&w->topo, leaves * per_leaf, &s, leaves, spines, 1,
-                                         fab_bps, 100 * IFB_NS, 64, &e),
-                     0);
-    assert_int_equal(ifb_topo_route(&w->topo, &e), 0);
-    if (ifb_fabric_create(&w->fab, &w->sim, &w->topo, cfg, &e))
-        fail_msg("%s", e.msg);
-}
-
-static void destroy(world *w)
-{
-    ifb_fabric_destroy(w->fab);
-    ifb_topo_free(&w->topo);
-    ifb_sim_destroy(&w->sim);
-}
-
-/* Topology port of `node`'s port whose peer is node `peer` (by name). */
-static int port_to(const ifb_topo *t, const char *node, const char *peer)
-{
-    int n = ifb_topo_find_node(t, node), m = ifb_topo_find_node(t, peer);
-    assert_true(n >= 0 && m >= 0);
-    for (int i = 0; i < t->nodes[n].nports; i++) {
-        const ifb_topo_port *p = &t->ports[t->nodes[n].first_port + i];
-        if (p->link >= 0 && p->peer_node == m)
-            return t->nodes[n].first_port + i;
-    }
-    fail_msg("no link %s -> %s", node, peer);
-    return -1;
+    make_leaf_spine(w, 7, leaves, per_leaf, spines, fab_bps, 100 * IFB_NS, cfg);
 }
 
 static int host_node(const ifb_topo *t, int host)
