@@ -30,13 +30,19 @@ typedef struct int_util {
     uint32_t ppm;
 } int_util;
 
+/* The key next to the index, so a probe touches the table only, not the path records. */
+struct ptab_ent {
+    uint64_t key;
+    uint32_t idx; /* index + 1 into paths, 0 = empty */
+};
+
 struct ifb_int {
     ifb_fabric *f;
     ifb_int_stats st;
     int_util *util; /* per port */
     ifb_int_path *paths;
     size_t npaths, paths_cap;
-    uint32_t *ptab; /* open addressing: index + 1 into paths, 0 = empty */
+    struct ptab_ent *ptab; /* open addressing on the path key; idx 0 = empty */
     size_t ptab_cap;
     uint64_t seen; /* sink packets, for report_every */
     ifb_int_observer obs;
@@ -152,10 +158,11 @@ static int same_path(const ifb_int_path *p, const ifb_pkt *pk)
 
 static void ptab_insert(struct ifb_int *m, size_t idx)
 {
-    size_t mask = m->ptab_cap - 1, h = (size_t)m->paths[idx].key & mask;
-    while (m->ptab[h])
+    uint64_t key = m->paths[idx].key;
+    size_t mask = m->ptab_cap - 1, h = (size_t)key & mask;
+    while (m->ptab[h].idx)
         h = (h + 1) & mask;
-    m->ptab[h] = (uint32_t)idx + 1;
+    m->ptab[h] = (struct ptab_ent){key, (uint32_t)idx + 1};
 }
 
 static ifb_int_path *path_get(struct ifb_int *m, const ifb_pkt *pk)
@@ -163,9 +170,11 @@ static ifb_int_path *path_get(struct ifb_int *m, const ifb_pkt *pk)
     uint64_t key = path_key(pk);
     if (m->ptab_cap) {
         size_t mask = m->ptab_cap - 1;
-        for (size_t h = (size_t)key & mask; m->ptab[h]; h = (h + 1) & mask) {
-            ifb_int_path *p = &m->paths[m->ptab[h] - 1];
-            if (p->key == key && same_path(p, pk))
+        for (size_t h = (size_t)key & mask; m->ptab[h].idx; h = (h + 1) & mask) {
+            if (m->ptab[h].key != key)
+                continue;
+            ifb_int_path *p = &m->paths[m->ptab[h].idx - 1];
+            if (same_path(p, pk))
                 return p;
         }
     }

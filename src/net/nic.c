@@ -628,6 +628,8 @@ static void ooo_advance(ifb_nic *nic, ifb_qp *qp, const ifb_pkt *pk)
             ack = 1;
         }
         pk = NULL;
+        if (qp->ooo_hi <= qp->epsn)
+            break; /* nothing placed ahead: the bitmap (cold for most QPs) need not be read */
         uint32_t bit = qp->epsn % w;
         uint64_t *word = &qp->ooo_bits[bit / 64];
         if (!(*word >> (bit % 64) & 1u))
