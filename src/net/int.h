@@ -15,8 +15,8 @@
  *
  * Left out: reports and feedback travel out of band (their bytes are counted, not put on the
  * fabric); INT-XD/MX modes, probes (HULA), per-flow watchlists and event-triggered reporting
- * (the sink reports one packet in `report_every`); the hop latency assumes the packet entered
- * the switch one switch latency before it was queued (cut-through pipeline). */
+ * (the sink reports one packet in `report_every`, 16 by default); the hop latency assumes the
+ * packet entered the switch one switch latency before it was queued (cut-through pipeline). */
 #ifndef IFB_INT_H
 #define IFB_INT_H
 #include <stddef.h>

@@ -53,11 +53,6 @@ ifb_qp *ifb_nic_new_qp(ifb_nic *nic)
     }
     ifb_qp *qp = ifb_pool_get(&f->qp_pool);
     qp->nic = nic;
-    if (f->cfg.ooo) {
-        qp->ooo_bits = calloc(f->cfg.ooo_window / 64, sizeof *qp->ooo_bits);
-        if (!qp->ooo_bits)
-            abort();
-    }
     qp->qpn = QPN_BASE + nic->nqps;
     nic->qps[nic->nqps++] = qp;
     return qp;
@@ -669,6 +664,13 @@ static void ooo_receive(ifb_nic *nic, ifb_qp *qp, const ifb_pkt *pk)
     }
     if (pk->psn - qp->epsn >= w)
         return; /* beyond what the QP can track: dropped, the timeout resends it */
+    if (!qp->ooo_bits) {
+        /* on the first packet ahead: a QP that only sends, or only ever receives in order,
+         * never needs one (half the QPs of an all-to-all are requesters only) */
+        qp->ooo_bits = calloc(w / 64, sizeof *qp->ooo_bits);
+        if (!qp->ooo_bits)
+            abort();
+    }
     uint32_t bit = pk->psn % w;
     uint64_t *word = &qp->ooo_bits[bit / 64];
     if (*word >> (bit % 64) & 1u)

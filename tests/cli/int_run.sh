@@ -7,7 +7,7 @@ bin=$1
 tmp=$(mktemp -d); trap 'rm -rf "$tmp"' EXIT
 "$bin" run reference-roce.yaml -q -j 1 --set workload.input_len=uniform:32-96 \
     --set workload.output_len=uniform:16-32 --sweep workload.concurrency=8 \
-    --set fabric.int.enable=true --set fabric.int.sink=nic -o "$tmp/o" >/dev/null \
+    --set fabric.int.enable=true --set fabric.int.sink=nic --set fabric.int.report_every=1 -o "$tmp/o" >/dev/null \
     || { echo "FAIL: run"; exit 1; }
 python3 - "$tmp/o" <<'PY' || exit 1
 import csv, json, sys
