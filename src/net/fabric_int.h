@@ -57,6 +57,9 @@ typedef struct ifb_port {
     uint64_t qbytes; /* bytes in all egress queues */
     int32_t deficit[IFB_NQUEUES];
     uint8_t rr, rr_credited, busy, pipe_armed;
+    /* end of the frame being serialized; a switch port with nothing queued behind it arms no
+     * end-of-serialization event (busy stays 0) until a frame arrives before this time */
+    ifb_time free_at;
     uint8_t paused; /* bitmask of paused priorities (PFC) or credit-starved VLs (IB) */
     uint32_t credits[IFB_NQUEUES]; /* IB: 64-byte blocks free in the peer's buffer per VL */
     uint32_t ibuf[IFB_NQUEUES];    /* IB: blocks held in this port's receive buffer per VL */

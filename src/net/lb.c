@@ -134,7 +134,7 @@ static inline ifb_port *member_port(ifb_switch *sw, const ifb_topo *t, const ifb
  * packets arriving together at idle ports still spread. */
 static inline uint64_t inst_load(const ifb_port *p)
 {
-    return p->qbytes + (p->busy ? 1u : 0u);
+    return p->qbytes + (p->busy || p->f->sim->now < p->free_at ? 1u : 0u);
 }
 
 /* The members a choice may take: the whole group or, after a detected failure, the live ones

@@ -150,6 +150,13 @@ static void start_tx(ifb_port *p, ifb_pkt *pk)
         p->pipe_armed = 1;
         ifb_sim_at(sim, pk->t, port_event, p, EV_DELIVER);
     }
+    p->free_at = now + ser;
+    if (p->sw && !p->qbytes && !p->pfcq.n) {
+        /* nothing waits behind this frame: skip the end-of-serialization event, one per
+         * packet-hop on an uncongested port; ifb_port_kick arms it if a frame comes first */
+        p->busy = 0;
+        return;
+    }
     ifb_sim_at(sim, now + ser, port_event, p, EV_TX_DONE);
 }
 
@@ -174,6 +181,11 @@ void ifb_port_kick(ifb_port *p)
 {
     if (p->busy || !p->peer || p->down)
         return;
+    if (p->f->sim->now < p->free_at) { /* still serializing, with no event armed: arm it */
+        p->busy = 1;
+        ifb_sim_at(p->f->sim, p->free_at, port_event, p, EV_TX_DONE);
+        return;
+    }
     ifb_pkt *pk;
     if (p->pfcq.n) {
         pk = ifb_fifo_pop(&p->pfcq);
