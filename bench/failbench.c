@@ -67,12 +67,7 @@ static int run(const mode_def *m, uint64_t seed, uint64_t bytes, ifb_time down, 
     ifb_topo topo;
     ifb_sim_init(&sim, seed);
     ifb_topo_init(&topo);
-    ifb_server_spec s = {.gpus_per_server = 1,
-                         .nics_per_server = 1,
-                         .nic_bps = RATE,
-                         .host_delay = IFB_US,
-                         .nvlink_bps = 3600000000000ull,
-                         .nvlink_latency = IFB_US};
+    ifb_server_spec s = bench_server();
     if (ifb_topo_leaf_spine(&topo, HOSTS, &s, LEAVES, SPINES, 1, RATE, IFB_US, 64, &e) ||
         ifb_topo_route(&topo, &e)) {
         fprintf(stderr, "failbench: %s\n", e.msg);

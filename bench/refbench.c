@@ -31,12 +31,7 @@ static int run(const char *which, uint64_t seed)
     ifb_topo topo;
     ifb_sim_init(&sim, seed);
     ifb_topo_init(&topo);
-    ifb_server_spec s = {.gpus_per_server = 1,
-                         .nics_per_server = 1,
-                         .nic_bps = 400000000000ull,
-                         .host_delay = IFB_US,
-                         .nvlink_bps = 3600000000000ull,
-                         .nvlink_latency = IFB_US};
+    ifb_server_spec s = bench_server();
     if (ifb_topo_leaf_spine(&topo, 128, &s, 16, 8, 1, 400000000000ull, IFB_US, 64, &e) ||
         ifb_topo_route(&topo, &e)) {
         fprintf(stderr, "refbench: %s\n", e.msg);

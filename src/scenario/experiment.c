@@ -72,46 +72,39 @@ static void pctl_ms(ifb_json *j, const char *key, const ifb_pctl *p, double scal
     ifb_json_obj_end(j);
 }
 
-static int write_csvs(const ifb_job *job, ifb_serving *sv, ifb_err *e)
+/* One per-run CSV, <csv_prefix><suffix>, written atomically by fn. */
+typedef int (*csv_writer)(const void *obj, FILE *out, ifb_err *e);
+
+static int write_csv(const ifb_job *job, const char *suffix, csv_writer fn, const void *obj,
+                     ifb_err *e)
 {
     if (!job->csv_prefix)
         return 0;
     char path[1100];
     ifb_ofile f;
-    snprintf(path, sizeof path, "%s-requests.csv", job->csv_prefix);
+    snprintf(path, sizeof path, "%s%s", job->csv_prefix, suffix);
     if (ifb_ofile_open(&f, path, e))
         return -1;
-    if (ifb_serving_write_requests_csv(sv, f.f, e)) {
-        ifb_ofile_abort(&f);
-        return -1;
-    }
-    if (ifb_ofile_commit(&f, e))
-        return -1;
-    snprintf(path, sizeof path, "%s-steps.csv", job->csv_prefix);
-    if (ifb_ofile_open(&f, path, e))
-        return -1;
-    if (ifb_serving_write_steps_csv(sv, f.f, e)) {
+    if (fn(obj, f.f, e)) {
         ifb_ofile_abort(&f);
         return -1;
     }
     return ifb_ofile_commit(&f, e);
 }
 
-/* The INT collector's per-path table (net/int.h), when INT is on. */
-static int write_int_csv(const ifb_job *job, const ifb_fabric *fab, ifb_err *e)
+static int requests_csv(const void *sv, FILE *out, ifb_err *e)
 {
-    if (!job->csv_prefix)
-        return 0;
-    char path[1100];
-    ifb_ofile f;
-    snprintf(path, sizeof path, "%s-int-paths.csv", job->csv_prefix);
-    if (ifb_ofile_open(&f, path, e))
-        return -1;
-    if (ifb_fabric_write_int_csv(fab, f.f)) {
-        ifb_ofile_abort(&f);
-        return ifb_err_msg(e, "%s: write error", path);
-    }
-    return ifb_ofile_commit(&f, e);
+    return ifb_serving_write_requests_csv((ifb_serving *)sv, out, e);
+}
+
+static int steps_csv(const void *sv, FILE *out, ifb_err *e)
+{
+    return ifb_serving_write_steps_csv((ifb_serving *)sv, out, e);
+}
+
+static int int_paths_csv(const void *fab, FILE *out, ifb_err *e)
+{
+    return ifb_fabric_write_int_csv(fab, out) ? ifb_err_msg(e, "INT path table: write error") : 0;
 }
 
 int ifb_experiment_run(const ifb_job *job, FILE *out, const volatile sig_atomic_t *interrupt,
@@ -264,7 +257,9 @@ int ifb_experiment_run(const ifb_job *job, FILE *out, const volatile sig_atomic_
         rc = 1;
         goto done;
     }
-    if (write_csvs(job, sv, e) || (l.sc.fab.intc.on && write_int_csv(job, fab, e))) {
+    if (write_csv(job, "-requests.csv", requests_csv, sv, e) ||
+        write_csv(job, "-steps.csv", steps_csv, sv, e) ||
+        (l.sc.fab.intc.on && write_csv(job, "-int-paths.csv", int_paths_csv, fab, e))) {
         rc = 1;
         goto done;
     }
