@@ -4,10 +4,11 @@
 set -u
 bin=$1
 tmp=$(mktemp -d); trap 'rm -rf "$tmp"' EXIT
-# one worker so the runs finish one after the other; the last value is much longer
+# one worker so the runs finish one after the other; the last value is much longer (seconds, so
+# the interrupt 0.5 s after the second run lands while it runs, however fast the simulator gets)
 "$bin" run reference-roce.yaml -q -j 1 -o "$tmp/out" \
     --set workload.input_len=uniform:32-96 --set workload.output_len=uniform:4-8 \
-    --sweep workload.concurrency=2,4,64 >"$tmp/stdout" 2>"$tmp/stderr" &
+    --sweep workload.concurrency=2,4,512 >"$tmp/stdout" 2>"$tmp/stderr" &
 pid=$!
 for _ in $(seq 1200); do
     [ -f "$tmp/out/runs/001.json" ] && break
