@@ -200,6 +200,8 @@ ifb_stop ifb_sim_run(ifb_sim *sim)
         }
         sim->now = ev.t;
         sim->events++;
+        if (sim->heap_n) /* the next event's component, fetched while this one runs */
+            __builtin_prefetch(sim->heap[0].obj);
         ev.fn(sim, ev.obj, ev.arg);
         if ((sim->events & 0xffff) == 0 && sim->max_wall > 0 &&
             wall_seconds() - wall0 > sim->max_wall) {

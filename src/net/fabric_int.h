@@ -32,6 +32,8 @@ static inline ifb_pkt *ifb_fifo_pop(ifb_fifo *q)
         q->head = p->next;
         if (!q->head)
             q->tail = NULL;
+        else /* the next pop reads it: start the cache miss now, not then */
+            __builtin_prefetch(q->head);
         q->n--;
         q->bytes -= p->wire;
         p->next = NULL;

@@ -270,9 +270,12 @@ static void port_event(ifb_sim *sim, void *obj, uint64_t arg)
         return;
     }
     ifb_pkt *pk = ifb_fifo_pop(&p->pipe);
-    if (p->pipe.head)
+    if (p->pipe.head) {
         ifb_sim_at(sim, p->pipe.head->t, port_event, p, EV_DELIVER);
-    else
+        /* the next delivery reads the new head's successor's time */
+        if (p->pipe.head->next)
+            __builtin_prefetch(p->pipe.head->next);
+    } else
         p->pipe_armed = 0;
     ifb_port *peer = p->peer;
     if (p->doomed) {
