@@ -88,7 +88,7 @@ static int run(const char *which, uint64_t seed)
            "cnp %llu pfc %llu\n",
            which[0] == 'a' ? "(a) perm" : "(b) a2a", wall, sim_ms, wall / sim_ms,
            (unsigned long long)sim.events, (unsigned long long)sim.pkt_hops,
-           (double)sim.pkt_hops / wall, sim.heap_peak, bench_peak_rss_kb() / 1024.0,
+           (double)sim.pkt_hops / wall, sim.pending_peak, bench_peak_rss_kb() / 1024.0,
            (unsigned long long)r.msgs, (unsigned long long)ifb_fabric_counts(f)->pkts_dropped,
            cons ? msg : "conservation ok", (unsigned long long)ifb_fabric_counts(f)->ecn_marks,
            (unsigned long long)ifb_fabric_counts(f)->cnps_sent,

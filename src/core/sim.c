@@ -1,4 +1,4 @@
-/* Event loop on a 4-ary min-heap of events stored by value (see sim.h). */
+/* Event loop on a radix heap of events stored by value (see sim.h and settle()). */
 #include "core/sim.h"
 
 #include <stdarg.h>
@@ -12,22 +12,41 @@ void ifb_sim_init(ifb_sim *sim, uint64_t seed)
     memset(sim, 0, sizeof *sim);
     sim->seed = seed;
     sim->until = IFB_TIME_NEVER;
-    sim->heap_cap = 1024;
-    sim->heap = malloc(sim->heap_cap * sizeof *sim->heap);
-    if (!sim->heap)
-        abort();
 }
 
 void ifb_sim_destroy(ifb_sim *sim)
 {
-    free(sim->heap);
+    for (int i = 0; i < IFB_EV_BUCKETS; i++) {
+        free(sim->bucket[i].ev);
+        sim->bucket[i] = (ifb_ev_bucket){0};
+    }
     ifb_pool_destroy(&sim->pkt_pool);
-    sim->heap = NULL;
 }
 
-static inline int before(const ifb_event *a, const ifb_event *b)
+/* The bucket of time t: 0 holds events at `last` itself, bucket k >= 1 those whose highest bit
+ * differing from `last` is bit k-1. Every pending time is >= last, so lower buckets hold earlier
+ * times than higher ones. */
+static inline int bucket_of(ifb_time t, ifb_time last)
 {
-    return a->t < b->t || (a->t == b->t && a->seq < b->seq);
+    return t == last ? 0 : 64 - __builtin_clzll(t ^ last);
+}
+
+static void append(ifb_sim *sim, int k, const ifb_event *ev)
+{
+    ifb_ev_bucket *b = &sim->bucket[k];
+    if (b->n == b->cap) {
+        size_t cap = b->cap ? 2 * (size_t)b->cap : 64;
+        ifb_event *e = cap <= UINT32_MAX ? realloc(b->ev, cap * sizeof *e) : NULL;
+        if (!e) {
+            fputs("infabric: out of memory growing the event queue\n", stderr);
+            abort();
+        }
+        b->ev = e;
+        b->cap = (uint32_t)cap;
+    }
+    b->ev[b->n++] = *ev;
+    if (k)
+        sim->nonempty |= 1ull << (k - 1);
 }
 
 static void push(ifb_sim *sim, ifb_time t, ifb_event_fn fn, void *obj, uint64_t arg,
@@ -35,30 +54,13 @@ static void push(ifb_sim *sim, ifb_time t, ifb_event_fn fn, void *obj, uint64_t 
 {
     if (t < sim->now)
         t = sim->now; /* never schedule into the past; callers computing with rounding stay safe */
-    if (sim->heap_n == sim->heap_cap) {
-        size_t cap = sim->heap_cap * 2;
-        ifb_event *h = realloc(sim->heap, cap * sizeof *h);
-        if (!h) {
-            fputs("infabric: out of memory growing the event queue\n", stderr);
-            abort();
-        }
-        sim->heap = h;
-        sim->heap_cap = cap;
-    }
+    if (t < sim->last)
+        t = sim->last; /* only if a driver moved the clock back between runs */
     ifb_event ev = {t, (sim->seq++ << 1) | daemon, fn, obj, arg};
     sim->daemons += daemon;
-    size_t i = sim->heap_n++;
-    ifb_event *h = sim->heap;
-    while (i > 0) {
-        size_t parent = (i - 1) / 4;
-        if (!before(&ev, &h[parent]))
-            break;
-        h[i] = h[parent];
-        i = parent;
-    }
-    h[i] = ev;
-    if (sim->heap_n > sim->heap_peak)
-        sim->heap_peak = sim->heap_n;
+    append(sim, bucket_of(t, sim->last), &ev);
+    if (++sim->pending > sim->pending_peak)
+        sim->pending_peak = sim->pending;
 }
 
 void ifb_sim_at(ifb_sim *sim, ifb_time t, ifb_event_fn fn, void *obj, uint64_t arg)
@@ -71,40 +73,54 @@ void ifb_sim_at_daemon(ifb_sim *sim, ifb_time t, ifb_event_fn fn, void *obj, uin
     push(sim, t, fn, obj, arg, 1);
 }
 
-/* Removes the minimum. Floyd's bottom-up variant: the hole left at the root walks down along the
- * smallest children to a leaf without comparing against the displaced last element, which
- * nearly always belongs near the bottom, and that element then sifts up from there. This saves
- * about a third of the comparisons of the textbook sift-down. */
-static void pop(ifb_sim *sim, ifb_event *out)
+/* Makes the earliest pending events the contents of bucket 0 unless they lie beyond `until`;
+ * returns 0 when bucket 0 then holds the next event, -1 when nothing is due by `until`.
+ * A radix heap (Ahuja, Mehlhorn, Orlin and Tarjan): event times never precede the last one
+ * taken, so the smallest non-empty bucket holds the minimum; its events are spread into lower
+ * buckets relative to that minimum, each event moving at most once per bit. Events of equal
+ * time stay in scheduling order: a bucket is only refilled once empty and every later event
+ * is appended behind, so every bucket holds equal times in sequence order. Insertion is O(1)
+ * and branch-light, which is what a DES queue of short, near-future events wants. */
+static int settle(ifb_sim *sim, ifb_time until)
 {
-    ifb_event *h = sim->heap;
-    *out = h[0];
+    ifb_ev_bucket *b0 = &sim->bucket[0];
+    if (sim->head0 < b0->n)
+        return sim->last <= until ? 0 : -1;
+    if (!sim->nonempty)
+        return -1;
+    int k = __builtin_ctzll(sim->nonempty) + 1;
+    ifb_ev_bucket *b = &sim->bucket[k];
+    ifb_time m = b->ev[0].t;
+    for (uint32_t i = 1; i < b->n; i++)
+        if (b->ev[i].t < m)
+            m = b->ev[i].t;
+    if (m > until)
+        return -1;
+    sim->last = m;
+    sim->nonempty &= ~(1ull << (k - 1));
+    for (uint32_t i = 0; i < b->n; i++)
+        append(sim, bucket_of(b->ev[i].t, m), &b->ev[i]);
+    b->n = 0;
+    return 0;
+}
+
+static void take(ifb_sim *sim, ifb_event *out)
+{
+    ifb_ev_bucket *b0 = &sim->bucket[0];
+    *out = b0->ev[sim->head0++];
+    if (sim->head0 == b0->n)
+        sim->head0 = b0->n = 0;
+    else /* the next event's component, fetched while this one runs */
+        __builtin_prefetch(b0->ev[sim->head0].obj);
     sim->daemons -= out->seq & 1;
-    size_t n = --sim->heap_n;
-    if (!n)
-        return;
-    size_t i = 0;
-    for (;;) {
-        size_t c = 4 * i + 1;
-        if (c >= n)
-            break;
-        size_t best = c;
-        size_t end = c + 4 < n ? c + 4 : n;
-        for (size_t k = c + 1; k < end; k++)
-            if (before(&h[k], &h[best]))
-                best = k;
-        h[i] = h[best];
-        i = best;
-    }
-    ifb_event last = h[n];
-    while (i > 0) {
-        size_t parent = (i - 1) / 4;
-        if (!before(&last, &h[parent]))
-            break;
-        h[i] = h[parent];
-        i = parent;
-    }
-    h[i] = last;
+    sim->pending--;
+}
+
+void ifb_sim_each_pending(const ifb_sim *sim, void (*fn)(const ifb_event *ev, void *ctx), void *ctx)
+{
+    for (int k = 0; k < IFB_EV_BUCKETS; k++)
+        for (uint32_t i = k ? 0 : sim->head0; i < sim->bucket[k].n; i++)
+            fn(&sim->bucket[k].ev[i], ctx);
 }
 
 int ifb_sim_add_checker(ifb_sim *sim, const char *name, ifb_check_fn fn, void *ctx)
@@ -172,11 +188,11 @@ ifb_stop ifb_sim_run(ifb_sim *sim)
     while (sim->stop == IFB_STOP_NONE) {
         /* nothing scheduled at all ends the run even with work outstanding: nothing could ever
          * finish it, and the end-of-run checks (message-completion) name what was left */
-        if (sim->heap_n == 0 || (sim->heap_n == sim->daemons && sim->work == 0)) {
+        if (sim->pending == 0 || (sim->pending == sim->daemons && sim->work == 0)) {
             sim->stop = IFB_STOP_EMPTY;
             break;
         }
-        if (sim->heap[0].t > sim->until) {
+        if (settle(sim, sim->until)) {
             if (sim->until > sim->now)
                 sim->now = sim->until;
             sim->stop = IFB_STOP_TIME;
@@ -191,7 +207,7 @@ ifb_stop ifb_sim_run(ifb_sim *sim)
             break;
         }
         ifb_event ev;
-        pop(sim, &ev);
+        take(sim, &ev);
         if (ev.t < sim->now) { /* cannot happen by construction; --check proves it */
             ifb_sim_request_stop(sim, IFB_STOP_ERROR,
                                  "invariant event-time violated: event at %llu ps after %llu ps",
@@ -200,8 +216,6 @@ ifb_stop ifb_sim_run(ifb_sim *sim)
         }
         sim->now = ev.t;
         sim->events++;
-        if (sim->heap_n) /* the next event's component, fetched while this one runs */
-            __builtin_prefetch(sim->heap[0].obj);
         ev.fn(sim, ev.obj, ev.arg);
         if ((sim->events & 0xffff) == 0 && sim->max_wall > 0 &&
             wall_seconds() - wall0 > sim->max_wall) {

@@ -24,6 +24,12 @@ typedef struct ifb_event {
     uint64_t arg;
 } ifb_event;
 
+typedef struct ifb_ev_bucket {
+    ifb_event *ev;
+    uint32_t n, cap;
+} ifb_ev_bucket;
+#define IFB_EV_BUCKETS 65
+
 typedef enum ifb_stop {
     IFB_STOP_NONE = 0,
     IFB_STOP_EMPTY,     /* no event left: the run ended by itself */
@@ -46,10 +52,14 @@ struct ifb_sim {
     ifb_time now;
     uint64_t seq;
     uint64_t events; /* events processed */
-    ifb_event *heap;
-    size_t heap_n, heap_cap;
-    size_t heap_peak;
-    size_t daemons; /* daemon events in the heap */
+    /* pending events: a radix heap keyed on time (sim.c) */
+    ifb_ev_bucket bucket[IFB_EV_BUCKETS];
+    uint64_t nonempty; /* bit k-1 set when bucket k (k >= 1) holds events */
+    uint32_t head0;    /* next event of bucket 0 (all at time `last`) */
+    ifb_time last;     /* time of the last event taken: no pending event is earlier */
+    size_t pending;    /* events scheduled and not yet run */
+    size_t pending_peak;
+    size_t daemons; /* daemon events pending */
     uint64_t work;  /* outstanding work items (e.g. messages in flight) */
     uint64_t seed;
     ifb_time until;      /* stop before processing an event later than this */
@@ -115,6 +125,9 @@ const char *ifb_stop_name(ifb_stop s);
 int ifb_sim_add_checker(ifb_sim *sim, const char *name, ifb_check_fn fn, void *ctx);
 /* Runs every checker now; on a violation stops the run with IFB_STOP_ERROR and returns -1. */
 int ifb_sim_check_now(ifb_sim *sim);
+/* Calls fn on every pending event, in no particular order (diagnosis and invariants). */
+void ifb_sim_each_pending(const ifb_sim *sim, void (*fn)(const ifb_event *ev, void *ctx),
+                          void *ctx);
 /* Arms the progress watchdog (call after setting sim->watchdog, before running). */
 void ifb_sim_start_watchdog(ifb_sim *sim);
 

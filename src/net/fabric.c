@@ -308,7 +308,7 @@ static void sampler(ifb_sim *sim, void *obj, uint64_t arg)
     }
     f->nsamples++;
     /* Keep sampling only while something else is going on, so the run can end. */
-    if (sim->heap_n > sim->daemons || sim->work) {
+    if (sim->pending > sim->daemons || sim->work) {
         f->sampler_armed = 1;
         ifb_sim_at_daemon(sim, sim->now + f->cfg.sample_interval, sampler, f, 0);
     }
@@ -441,7 +441,7 @@ static void rate_sampler(ifb_sim *sim, void *obj, uint64_t arg)
                 (ifb_rate_sample){sim->now, h, qp->qpn, qp->limited ? qp->rc : nic->port->rate};
         }
     }
-    if (sim->heap_n > sim->daemons || sim->work)
+    if (sim->pending > sim->daemons || sim->work)
         ifb_sim_at_daemon(sim, sim->now + f->cfg.rate_sample_interval, rate_sampler, f, 0);
 }
 
@@ -947,6 +947,21 @@ static void oldest_msg(const ifb_msg *m, const ifb_msg **old)
         *old = m;
 }
 
+/* NVLink messages in flight are pending completion events, not QP entries. */
+struct nvl_scan {
+    uint64_t n;
+    const ifb_msg *old;
+};
+
+static void nvlink_pending(const ifb_event *ev, void *ctx)
+{
+    struct nvl_scan *s = ctx;
+    if (ev->fn == nvlink_done) {
+        s->n++;
+        oldest_msg(ev->obj, &s->old);
+    }
+}
+
 static int check_messages_inv(ifb_sim *sim, void *ctx, char *msg, size_t cap)
 {
     const ifb_fabric *f = ctx;
@@ -958,11 +973,11 @@ static int check_messages_inv(ifb_sim *sim, void *ctx, char *msg, size_t cap)
                 out++;
                 oldest_msg(m, &old);
             }
-    for (size_t i = 0; i < sim->heap_n; i++)
-        if (sim->heap[i].fn == nvlink_done) {
-            out++;
-            oldest_msg(sim->heap[i].obj, &old);
-        }
+    struct nvl_scan scan = {0, NULL};
+    ifb_sim_each_pending(sim, nvlink_pending, &scan);
+    out += scan.n;
+    if (scan.old)
+        oldest_msg(scan.old, &old);
     const ifb_fabric_counters *c = &f->cnt;
     char who[200] = "";
     if (old)

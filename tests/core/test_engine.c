@@ -170,7 +170,7 @@ static void test_until(void **state)
     assert_int_equal(sim.stop, IFB_STOP_TIME);
     assert_int_equal(log.n, 2);
     assert_int_equal(sim.now, 20);
-    assert_int_equal(sim.heap_n, 1);
+    assert_int_equal(sim.pending, 1);
 
     sim.until = 25; /* stopping between events leaves now at the limit */
     assert_int_equal(ifb_sim_run(&sim), IFB_STOP_TIME);
@@ -183,6 +183,77 @@ static void test_until(void **state)
     assert_int_equal(log.e[2].t, 30);
     assert_int_equal(sim.now, 30);
     free(log.e);
+    ifb_sim_destroy(&sim);
+}
+
+/* Stopping at a limit leaves the queue as it was: an event scheduled afterwards between the
+ * new clock and the next pending event still runs first (the radix heap must not have moved
+ * its floor up to the pending event while looking for it). Times sit in different high bits so
+ * the pending event is in a high bucket and the new one in a lower one. */
+static void test_until_then_earlier_event(void **state)
+{
+    (void)state;
+    ifb_sim sim;
+    ifb_sim_init(&sim, 1);
+    evlog log = {0};
+    sim.user = &log;
+    ifb_sim_at(&sim, 1u << 20, ev_record, NULL, 1);
+    ifb_sim_at(&sim, (1u << 20) + 7, ev_record, NULL, 2);
+    sim.until = 1000;
+    assert_int_equal(ifb_sim_run(&sim), IFB_STOP_TIME);
+    assert_int_equal(log.n, 0);
+    ifb_sim_at(&sim, 2000, ev_record, NULL, 3);
+    ifb_sim_at(&sim, 1u << 20, ev_record, NULL, 4); /* ties with 1: runs after it */
+    sim.until = IFB_TIME_NEVER;
+    assert_int_equal(ifb_sim_run(&sim), IFB_STOP_EMPTY);
+    assert_int_equal(log.n, 4);
+    const uint64_t want[] = {3, 1, 4, 2};
+    for (int i = 0; i < 4; i++)
+        assert_int_equal(log.e[i].arg, want[i]);
+    assert_int_equal(sim.pending, 0);
+    free(log.e);
+    ifb_sim_destroy(&sim);
+}
+
+/* Every pending event is visited once by ifb_sim_each_pending, also with part of bucket 0
+ * already taken. */
+static void count_pending(const ifb_event *ev, void *ctx)
+{
+    uint64_t *sum = ctx;
+    sum[0]++;
+    sum[1] += ev->arg;
+}
+
+static void ev_count_rest(ifb_sim *sim, void *obj, uint64_t arg)
+{
+    (void)obj;
+    if (arg != 100)
+        return;
+    uint64_t sum[2] = {0, 0};
+    ifb_sim_each_pending(sim, count_pending, sum);
+    assert_int_equal(sum[0], sim->pending);
+    assert_int_equal(sum[0], 9 + 50);
+    /* 101..109 at the same time, 1000..1049 later */
+    uint64_t want = 0;
+    for (uint64_t a = 101; a <= 109; a++)
+        want += a;
+    for (uint64_t a = 1000; a < 1050; a++)
+        want += a;
+    assert_int_equal(sum[1], want);
+}
+
+static void test_each_pending(void **state)
+{
+    (void)state;
+    ifb_sim sim;
+    ifb_sim_init(&sim, 1);
+    for (uint64_t a = 100; a < 110; a++)
+        ifb_sim_at(&sim, 500, ev_count_rest, NULL, a);
+    for (uint64_t a = 1000; a < 1050; a++)
+        ifb_sim_at(&sim, 600 + a * 37, ev_count_rest, NULL, a);
+    assert_int_equal(ifb_sim_run(&sim), IFB_STOP_EMPTY);
+    assert_int_equal(sim.events, 60);
+    assert_int_equal(sim.pending_peak, 60);
     ifb_sim_destroy(&sim);
 }
 
@@ -319,9 +390,8 @@ static void test_heap_100k_sorted(void **state)
         ref[i] = (entry){t, i};
         ifb_sim_at(&sim, t, ev_record, NULL, i);
     }
-    assert_int_equal(sim.heap_n, N);
-    assert_int_equal(sim.heap_peak, N);
-    assert_true(sim.heap_cap >= N);
+    assert_int_equal(sim.pending, N);
+    assert_int_equal(sim.pending_peak, N);
     qsort(ref, N, sizeof *ref, cmp_entry); /* (time, insertion index) */
     assert_int_equal(ifb_sim_run(&sim), IFB_STOP_EMPTY);
     assert_int_equal(log.n, N);
@@ -367,7 +437,7 @@ static void test_heap_hold_model(void **state)
     assert_int_equal(ifb_sim_run(&sim), IFB_STOP_EVENTS);
     assert_int_equal(sim.events, 300000);
     assert_int_equal(h.out_of_order, 0);
-    assert_int_equal(sim.heap_n, 3000);
+    assert_int_equal(sim.pending, 3000);
     ifb_sim_destroy(&sim);
 }
 
@@ -591,6 +661,8 @@ int main(void)
         cmocka_unit_test(test_empty_run),
         cmocka_unit_test(test_work_left_no_events),
         cmocka_unit_test(test_until),
+        cmocka_unit_test(test_until_then_earlier_event),
+        cmocka_unit_test(test_each_pending),
         cmocka_unit_test(test_max_events),
         cmocka_unit_test(test_interrupt),
         cmocka_unit_test(test_request_stop),

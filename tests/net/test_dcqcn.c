@@ -333,7 +333,7 @@ static void test_idle_timers_stop(void **state)
     ifb_err e;
     assert_int_equal(ifb_mb_run(&w.sim, ifb_fabric_net(w.fab), &s, &r, &e), 0);
     assert_true(w.sim.now - ifb_fabric_last_done(w.fab) < 5 * IFB_US);
-    assert_true(w.sim.heap_n <= 16); /* no per-QP timer chains left running */
+    assert_true(w.sim.pending <= 16); /* no per-QP timer chains left running */
     /* host 0's sender QP is the first QP it created */
     uint32_t qpn = 0x100;
     uint64_t line = ifb_fabric_port_rate(w.fab, host_port(&w.topo, 0));
