@@ -57,14 +57,14 @@ enum {
 #define IFB_INT_MAX_HOPS 8
 
 /* One INT-MD hop record as this simulator fills it (instruction bits 0,1,2,3,5,7). */
-typedef struct ifb_int_hop {
+typedef struct ifb_int_hop { /* ordered to pack into 32 bytes: it rides in every INT packet */
     uint32_t node_id;
     uint16_t in_port, out_port;
     uint32_t hop_latency_ns;
-    uint8_t queue_id;
     uint32_t queue_occ; /* bytes, 24 bits on the wire (in 80-byte cells if larger) */
     uint64_t egress_ts_ns;
     uint32_t tx_util_ppm; /* egress utilization, parts per million */
+    uint8_t queue_id;
 } ifb_int_hop;
 
 typedef struct ifb_pkt {
