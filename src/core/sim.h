@@ -26,6 +26,7 @@ typedef struct ifb_event {
 
 typedef struct ifb_ev_bucket {
     ifb_event *ev;
+    ifb_time min; /* earliest time held (valid while n > 0) */
     uint32_t n, cap;
 } ifb_ev_bucket;
 #define IFB_EV_BUCKETS 65
