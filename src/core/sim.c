@@ -44,8 +44,6 @@ static void append(ifb_sim *sim, int k, const ifb_event *ev)
         b->ev = e;
         b->cap = (uint32_t)cap;
     }
-    if (!b->n || ev->t < b->min)
-        b->min = ev->t;
     b->ev[b->n++] = *ev;
     if (k)
         sim->nonempty |= 1ull << (k - 1);
@@ -92,7 +90,10 @@ static int settle(ifb_sim *sim, ifb_time until)
         return -1;
     int k = __builtin_ctzll(sim->nonempty) + 1;
     ifb_ev_bucket *b = &sim->bucket[k];
-    ifb_time m = b->min;
+    ifb_time m = b->ev[0].t;
+    for (uint32_t i = 1; i < b->n; i++)
+        if (b->ev[i].t < m)
+            m = b->ev[i].t;
     if (m > until)
         return -1;
     sim->last = m;

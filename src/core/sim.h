@@ -26,7 +26,6 @@ typedef struct ifb_event {
 
 typedef struct ifb_ev_bucket {
     ifb_event *ev;
-    ifb_time min; /* earliest time held (valid while n > 0) */
     uint32_t n, cap;
 } ifb_ev_bucket;
 #define IFB_EV_BUCKETS 65
