@@ -23,12 +23,19 @@ void ifb_sim_destroy(ifb_sim *sim)
     ifb_pool_destroy(&sim->pkt_pool);
 }
 
-/* The bucket of time t: 0 holds events at `last` itself, bucket k >= 1 those whose highest bit
- * differing from `last` is bit k-1. Every pending time is >= last, so lower buckets hold earlier
- * times than higher ones. */
+/* The bucket of time t: 0 holds events at `last` itself; otherwise the bucket is named by the
+ * highest 4-bit digit in which t differs from `last` (its position) and t's value of that
+ * digit, in that order. Every pending time is >= last, so bucket order is time order between
+ * buckets. Digits of 4 bits rather than single bits: an event is moved about log16 rather than
+ * log2 of the number pending before it is due (a DES queue holds thousands of near-future events).
+ */
 static inline int bucket_of(ifb_time t, ifb_time last)
 {
-    return t == last ? 0 : 64 - __builtin_clzll(t ^ last);
+    if (t == last)
+        return 0;
+    int pos = (63 - __builtin_clzll(t ^ last)) / IFB_EV_DIGIT;
+    return 1 + pos * (1 << IFB_EV_DIGIT) +
+           (int)(t >> (pos * IFB_EV_DIGIT) & ((1 << IFB_EV_DIGIT) - 1));
 }
 
 static void append(ifb_sim *sim, int k, const ifb_event *ev)
@@ -45,8 +52,7 @@ static void append(ifb_sim *sim, int k, const ifb_event *ev)
         b->cap = (uint32_t)cap;
     }
     b->ev[b->n++] = *ev;
-    if (k)
-        sim->nonempty |= 1ull << (k - 1);
+    sim->nonempty[k >> 6] |= 1ull << (k & 63);
 }
 
 static void push(ifb_sim *sim, ifb_time t, ifb_event_fn fn, void *obj, uint64_t arg,
@@ -76,8 +82,8 @@ void ifb_sim_at_daemon(ifb_sim *sim, ifb_time t, ifb_event_fn fn, void *obj, uin
 /* Makes the earliest pending events the contents of bucket 0 unless they lie beyond `until`;
  * returns 0 when bucket 0 then holds the next event, -1 when nothing is due by `until`.
  * A radix heap (Ahuja, Mehlhorn, Orlin and Tarjan): event times never precede the last one
- * taken, so the smallest non-empty bucket holds the minimum; its events are spread into lower
- * buckets relative to that minimum, each event moving at most once per bit. Events of equal
+ * taken, so the first non-empty bucket holds the minimum; its events are spread into earlier
+ * buckets relative to that minimum, each event moving at most once per digit. Events of equal
  * time stay in scheduling order: a bucket is only refilled once empty and every later event
  * is appended behind, so every bucket holds equal times in sequence order. Insertion is O(1)
  * and branch-light, which is what a DES queue of short, near-future events wants. */
@@ -86,9 +92,14 @@ static int settle(ifb_sim *sim, ifb_time until)
     ifb_ev_bucket *b0 = &sim->bucket[0];
     if (sim->head0 < b0->n)
         return sim->last <= until ? 0 : -1;
-    if (!sim->nonempty)
+    int k = -1;
+    for (int w = 0; w < IFB_EV_WORDS; w++)
+        if (sim->nonempty[w]) {
+            k = w * 64 + __builtin_ctzll(sim->nonempty[w]);
+            break;
+        }
+    if (k < 0)
         return -1;
-    int k = __builtin_ctzll(sim->nonempty) + 1;
     ifb_ev_bucket *b = &sim->bucket[k];
     ifb_time m = b->ev[0].t;
     for (uint32_t i = 1; i < b->n; i++)
@@ -97,7 +108,7 @@ static int settle(ifb_sim *sim, ifb_time until)
     if (m > until)
         return -1;
     sim->last = m;
-    sim->nonempty &= ~(1ull << (k - 1));
+    sim->nonempty[k >> 6] &= ~(1ull << (k & 63));
     for (uint32_t i = 0; i < b->n; i++)
         append(sim, bucket_of(b->ev[i].t, m), &b->ev[i]);
     b->n = 0;
@@ -108,9 +119,10 @@ static void take(ifb_sim *sim, ifb_event *out)
 {
     ifb_ev_bucket *b0 = &sim->bucket[0];
     *out = b0->ev[sim->head0++];
-    if (sim->head0 == b0->n)
+    if (sim->head0 == b0->n) {
         sim->head0 = b0->n = 0;
-    else /* the next event's component, fetched while this one runs */
+        sim->nonempty[0] &= ~1ull;
+    } else /* the next event's component, fetched while this one runs */
         __builtin_prefetch(b0->ev[sim->head0].obj);
     sim->daemons -= out->seq & 1;
     sim->pending--;

@@ -28,7 +28,9 @@ typedef struct ifb_ev_bucket {
     ifb_event *ev;
     uint32_t n, cap;
 } ifb_ev_bucket;
-#define IFB_EV_BUCKETS 65
+#define IFB_EV_DIGIT 4 /* bits per radix-heap digit (sim.c) */
+#define IFB_EV_BUCKETS (1 + (64 / IFB_EV_DIGIT << IFB_EV_DIGIT))
+#define IFB_EV_WORDS ((IFB_EV_BUCKETS + 63) / 64)
 
 typedef enum ifb_stop {
     IFB_STOP_NONE = 0,
@@ -54,10 +56,10 @@ struct ifb_sim {
     uint64_t events; /* events processed */
     /* pending events: a radix heap keyed on time (sim.c) */
     ifb_ev_bucket bucket[IFB_EV_BUCKETS];
-    uint64_t nonempty; /* bit k-1 set when bucket k (k >= 1) holds events */
-    uint32_t head0;    /* next event of bucket 0 (all at time `last`) */
-    ifb_time last;     /* time of the last event taken: no pending event is earlier */
-    size_t pending;    /* events scheduled and not yet run */
+    uint64_t nonempty[IFB_EV_WORDS]; /* bit k set when bucket k holds events */
+    uint32_t head0;                  /* next event of bucket 0 (all at time `last`) */
+    ifb_time last;                   /* time of the last event taken: no pending event is earlier */
+    size_t pending;                  /* events scheduled and not yet run */
     size_t pending_peak;
     size_t daemons; /* daemon events pending */
     uint64_t work;  /* outstanding work items (e.g. messages in flight) */
