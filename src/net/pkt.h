@@ -68,31 +68,34 @@ typedef struct ifb_int_hop { /* ordered to pack into 32 bytes: it rides in every
 } ifb_int_hop;
 
 typedef struct ifb_pkt {
+    /* first cache line: what every hop reads (queues, links, switch forwarding, NIC receive) */
     struct ifb_pkt *next;
     ifb_time t;        /* time the packet is due at the head of the FIFO it sits in */
     ifb_time enq_t;    /* time it entered the current queue (hop latency, INT) */
-    uint64_t id;       /* unique within the simulation */
+    uint32_t wire;     /* bytes occupied on the wire, preamble and IFG included */
     uint32_t src, dst; /* fabric host (NIC port) indices */
-    uint32_t sqpn, dqpn;
+    uint32_t dqpn;
     uint32_t psn;     /* 24-bit PSN for data; for ACK/NAK the acknowledged/expected PSN */
     uint32_t payload; /* payload bytes */
-    uint32_t wire;    /* bytes occupied on the wire, preamble and IFG included */
-    uint64_t msg;     /* sender-side message handle (for completion bookkeeping) */
-    uint64_t raddr;   /* RETH virtual address (byte offset inside the message) */
-    uint32_t dmalen;  /* RETH DMA length: message bytes */
     uint16_t sport;   /* RoCEv2 UDP source port (ECMP entropy) */
     uint16_t in_port; /* ingress port at the current switch */
     uint8_t kind;     /* ifb_pkt_kind */
     uint8_t l2;       /* ifb_l2 */
-    uint8_t opcode;
-    uint8_t tc; /* traffic class = queue index 0..7 (802.1p PCP / IB VL) */
-    uint8_t dscp;
+    uint8_t tc;       /* traffic class = queue index 0..7 (802.1p PCP / IB VL) */
     uint8_t ecn;
     uint8_t flags;
-    uint8_t hops;     /* switches traversed */
+    uint8_t hops;   /* switches traversed */
+    uint8_t int_n;  /* INT hop records carried (0 = no INT header) */
+    uint8_t int_on; /* INT header present */
+    /* second line: the ends and the wire encoder */
+    uint64_t id; /* unique within the simulation */
+    uint32_t sqpn;
+    uint32_t dmalen; /* RETH DMA length: message bytes */
+    uint64_t msg;    /* sender-side message handle (for completion bookkeeping) */
+    uint64_t raddr;  /* RETH virtual address (byte offset inside the message) */
+    uint8_t opcode;
+    uint8_t dscp;
     uint8_t sl;       /* IB service level */
-    uint8_t int_n;    /* INT hop records carried (0 = no INT header) */
-    uint8_t int_on;   /* INT header present */
     uint16_t pfc_vec; /* PFC class-enable vector */
     uint16_t pfc_quanta[8];
     ifb_int_hop int_hops[]; /* flexible; only sized in when the pool object is large enough */
