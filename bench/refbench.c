@@ -9,8 +9,11 @@
  * With `int`: INT-MD on every data packet (first switch inserts, every switch pushes a hop
  * record, last switch strips and reports), routing unchanged: the cost of INT alone. With
  * `intar`: INT plus INT-driven adaptive routing per packet and out-of-order placement at the
- * NICs, the configuration the data-plane issue's speed target is checked with.
- * Usage: ifb_refbench [a|b|all] [cc] [int|intar] [SEED] */
+ * NICs, the configuration the data-plane issue's speed target is checked with. With `spray`:
+ * DRILL packet spray and out-of-order placement without INT, for comparison: a mode that fills
+ * the fabric shortens the simulated span, so wall time per simulated ms rises with the work done
+ * per simulated ms; wall time per packet-hop ("ns/hop") compares modes on equal work.
+ * Usage: ifb_refbench [a|b|all] [cc] [int|intar|spray] [SEED] */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -23,7 +26,7 @@
 #include "topo/topo.h"
 #include "workload/microbench.h"
 
-static int cc_on, int_on, intar_on;
+static int cc_on, int_on, intar_on, spray_on;
 static int run(const char *which, uint64_t seed)
 {
     ifb_err e = {{0}};
@@ -51,11 +54,13 @@ static int run(const char *which, uint64_t seed)
     static ifb_lb_cfg lb;
     if (int_on || intar_on)
         cfg.intc.on = 1;
-    if (intar_on) {
+    if (intar_on || spray_on) {
         ifb_lb_cfg_default(&lb);
         for (int q = 0; q < 8; q++) {
-            lb.q[q].mode = IFB_LBA_INT_ADAPTIVE;
+            lb.q[q].mode = intar_on ? IFB_LBA_INT_ADAPTIVE : IFB_LBA_SPRAY;
             lb.q[q].unit = IFB_LB_UNIT_PACKET;
+            if (spray_on)
+                lb.q[q].spray = IFB_LB_SPRAY_DRILL;
         }
         cfg.lb = &lb;
         cfg.ooo = 1;
@@ -83,11 +88,11 @@ static int run(const char *which, uint64_t seed)
     char msg[256];
     int cons = ifb_fabric_check_conservation(f, msg, sizeof msg);
     double sim_ms = (double)sim.now / (double)IFB_MS;
-    printf("%-12s wall %.3f s  sim %.4f ms  wall/sim-ms %.3f s  events %llu  hops %llu  "
-           "hops/s %.3g  peak-events %zu  peak-RSS %.1f MB  msgs %llu  drops %llu  %s  marks %llu "
+    printf("%-12s wall %.3f s  sim %.4f ms  wall/sim-ms %.3f s  ns/hop %.0f  events %llu  "
+           "hops %llu  hops/s %.3g  peak-events %zu  peak-RSS %.1f MB  msgs %llu  drops %llu  %s  marks %llu "
            "cnp %llu pfc %llu\n",
            which[0] == 'a' ? "(a) perm" : "(b) a2a", wall, sim_ms, wall / sim_ms,
-           (unsigned long long)sim.events, (unsigned long long)sim.pkt_hops,
+           wall * 1e9 / (double)(sim.pkt_hops ? sim.pkt_hops : 1), (unsigned long long)sim.events, (unsigned long long)sim.pkt_hops,
            (double)sim.pkt_hops / wall, sim.pending_peak, bench_peak_rss_kb() / 1024.0,
            (unsigned long long)r.msgs, (unsigned long long)ifb_fabric_counts(f)->pkts_dropped,
            cons ? msg : "conservation ok", (unsigned long long)ifb_fabric_counts(f)->ecn_marks,
@@ -110,6 +115,8 @@ int main(int argc, char **argv)
             int_on = 1;
         else if (!strcmp(argv[i], "intar"))
             intar_on = 1;
+        else if (!strcmp(argv[i], "spray"))
+            spray_on = 1;
         else
             seed = strtoull(argv[i], NULL, 10);
     }

@@ -229,28 +229,19 @@ static void collect(struct ifb_int *m, const ifb_pkt *pk)
 
 /* The path's congestion as INT-driven routing at the source switch needs it: the hops between
  * the source switch and the sink (the source knows its own port, the last hop is the same on
- * every path), as the worst of queue bytes + utilization x bytes per sampling interval. */
+ * every path), as the worst of queue bytes + utilization x bytes per sampling interval. Each
+ * transit record's figure is folded into pk->int_fig as it is pushed (ifb_int_egress); a stack
+ * cut short by the hop limit thus still counts its last record, which is a transit hop. */
 static void feedback(struct ifb_int *m, const ifb_pkt *pk, int dst_node)
 {
     ifb_fabric *f = m->f;
     const ifb_topo *t = f->topo;
     if (pk->int_n < 3 || !ifb_lb_int_wanted(f))
         return;
-    double worst = 0;
-    double iv = ifb_time_to_s(f->cfg.intc.util_interval);
-    for (int i = 1; i < pk->int_n - 1; i++) {
-        const ifb_int_hop *h = &pk->int_hops[i];
-        const ifb_topo_node *n = &t->nodes[h->node_id];
-        double rate = (double)f->ports[n->first_port + h->out_port].rate;
-        double fig = (double)h->queue_occ + (double)h->tx_util_ppm / 1e6 * rate / 8.0 * iv;
-        if (fig > worst)
-            worst = fig;
-    }
     int src_sw = t->nodes[pk->int_hops[0].node_id].host;
     int dst_sw = t->nodes[dst_node].host;
     ifb_time delay = f->sim->now - pk->int_hops[0].egress_ts_ns * IFB_NS;
-    uint32_t fig = worst >= 4e9 ? 4000000000u : (uint32_t)worst;
-    if (ifb_lb_int_feedback(f, src_sw, dst_sw, pk->int_hops[0].out_port, fig, delay))
+    if (ifb_lb_int_feedback(f, src_sw, dst_sw, pk->int_hops[0].out_port, pk->int_fig, delay))
         m->st.feedback++;
 }
 
@@ -268,6 +259,7 @@ static void sink(struct ifb_int *m, ifb_pkt *pk, int sink_node)
     pk->wire -= int_overhead(pk);
     pk->int_on = 0;
     pk->int_n = 0;
+    pk->int_fig = 0;
 }
 
 /* ---- data path --------------------------------------------------------------------------------
@@ -300,6 +292,16 @@ void ifb_int_egress(ifb_port *p, ifb_pkt *pk)
             (uint32_t)(p->q[pk->tc].bytes > UINT32_MAX ? UINT32_MAX : p->q[pk->tc].bytes);
         h->egress_ts_ns = now / IFB_NS;
         h->tx_util_ppm = tx_util_ppm(m, p, now);
+        if (pk->int_n && p->peer && p->peer->sw) {
+            /* a transit hop (not the source switch, not the last before the host): its
+             * figure, worked out here where the port's rate is at hand, so the sink need not
+             * look every record's port up again; the sink's result is the same */
+            double fig = (double)h->queue_occ + (double)h->tx_util_ppm / 1e6 * (double)p->rate /
+                                                    8.0 * ifb_time_to_s(c->util_interval);
+            uint32_t v = fig >= 4e9 ? 4000000000u : (uint32_t)fig;
+            if (v > pk->int_fig)
+                pk->int_fig = v;
+        }
         pk->int_n++;
         pk->wire += IFB_INT_HOP_BYTES;
         m->st.hops_pushed++;

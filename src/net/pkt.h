@@ -84,9 +84,10 @@ typedef struct ifb_pkt {
     uint8_t tc;       /* traffic class = queue index 0..7 (802.1p PCP / IB VL) */
     uint8_t ecn;
     uint8_t flags;
-    uint8_t hops;   /* switches traversed */
-    uint8_t int_n;  /* INT hop records carried (0 = no INT header) */
-    uint8_t int_on; /* INT header present */
+    uint8_t hops;     /* switches traversed */
+    uint8_t int_n;    /* INT hop records carried (0 = no INT header) */
+    uint8_t int_on;   /* INT header present */
+    uint32_t int_fig; /* INT: worst transit-hop figure pushed so far (int.c), bytes */
     /* second line: the ends and the wire encoder */
     uint64_t id; /* unique within the simulation */
     uint32_t sqpn;
