@@ -12,12 +12,15 @@
  * choices) next to what the hash actually did on this seed (flows per fabric link, from the port
  * counters).
  *
- * Usage: ifb_lbbench [--bytes N] [--a2a] [--asym] [--ooo] [--seed N] [--seeds K] [--mc N]
+ * Usage: ifb_lbbench [--bytes N] [--a2a] [--asym] [--ooo] [--probes NS] [--seed N] [--seeds K]
+ *                    [--mc N]
  *                    [mode ...]
  *   --ooo: NICs place packets out of order (what per-packet modes need)
  *   --a2a: all-to-all, --bytes per ordered pair (16,256 flows) instead of the permutation
  *   --asym: the leaf0-spine0 link runs at 100 Gb/s (a quarter of the others)
- *   eff: the ideal makespan (bytes a host sends / payload line rate) over the makespan
+ *   --probes NS: with INT on, ToRs probe every path every NS nanoseconds
+ * (fabric.int.probe_interval) eff: the ideal makespan (bytes a host sends / payload line rate) over
+ * the makespan
  *   --seeds K: seeds seed..seed+K-1 (permutation and hash seeds), figures averaged
  *   modes: ecmp wcmp flowlet flowlet-ll spray-random spray-rr spray-drill adaptive adaptive-pkt
  *          adaptive-ll adaptive-pkt-ll (-ll: ties in the best band broken by instantaneous load)
@@ -140,9 +143,10 @@ typedef struct result {
 
 typedef struct opts {
     uint64_t bytes;
-    int a2a;  /* pattern: 0 permutation, 1 all-to-all (bytes per ordered pair) */
-    int asym; /* leaf0-spine0 link at 100 Gb/s */
-    int ooo;  /* NICs place out of order (no go-back-N on reordering) */
+    int a2a;           /* pattern: 0 permutation, 1 all-to-all (bytes per ordered pair) */
+    int asym;          /* leaf0-spine0 link at 100 Gb/s */
+    int ooo;           /* NICs place out of order (no go-back-N on reordering) */
+    uint64_t probe_ns; /* INT probe interval, 0 = no probes */
 } opts;
 
 static int run(const mode_def *m, uint64_t seed, const opts *o, result *res)
@@ -176,6 +180,8 @@ static int run(const mode_def *m, uint64_t seed, const opts *o, result *res)
     cfg.switch_latency = 0;
     cfg.record_messages = 1;
     cfg.intc.on = m->intc;
+    if (m->intc)
+        cfg.intc.probe_interval = o->probe_ns * IFB_NS;
     cfg.queue_bin = 16384; /* fine enough for p99, wide enough for ECMP's megabyte queues */
     cfg.queue_bins = 2048;
     cfg.ooo = o->ooo;
@@ -319,6 +325,8 @@ int main(int argc, char **argv)
             o.asym = 1;
         } else if (!strcmp(argv[i], "--ooo")) {
             o.ooo = 1;
+        } else if (!strcmp(argv[i], "--probes") && i + 1 < argc) {
+            o.probe_ns = strtoull(argv[++i], NULL, 10);
         } else if (!strcmp(argv[i], "--mc") && i + 1 < argc) {
             mc = atoi(argv[++i]);
         } else {
@@ -330,7 +338,8 @@ int main(int argc, char **argv)
                 }
             if (!found) {
                 fprintf(stderr,
-                        "usage: ifb_lbbench [--bytes N] [--a2a] [--asym] [--ooo] [--seed N] "
+                        "usage: ifb_lbbench [--bytes N] [--a2a] [--asym] [--ooo] [--probes NS] "
+                        "[--seed N] "
                         "[--seeds K] "
                         "[--mc N] "
                         "[mode ...]\n"

@@ -48,7 +48,9 @@ void ifb_fabric_cfg_default(ifb_fabric_cfg *c)
                             .util_interval = 16 * IFB_US,
                             .feedback_age = 100 * IFB_US,
                             .path_margin = 256 * 1024,
-                            .eth_mtu = 9216};
+                            .eth_mtu = 9216,
+                            .probe_interval = 0,
+                            .probe_queue = -1};
     /* RoCE on priority 3 (vendor practice), the workload classes kept apart so that each can
      * get its own queue; ACK/NAK/CNP strict on 6 like CNPs on ConnectX (CNP_802P_PRIO 6). */
     c->tclass[IFB_TC_A2A] = (ifb_class_cfg){.dscp = 26, .queue = 3};

@@ -52,15 +52,17 @@ typedef struct ifb_queue_cfg {
 /* In-band network telemetry, INT-MD over UDP (net/int.h). */
 typedef struct ifb_int_cfg {
     int on;
-    uint8_t queues;         /* egress queues whose data packets carry INT (bit q = queue q) */
-    uint8_t max_hops;       /* hop records one packet carries at most, 1..IFB_INT_MAX_HOPS */
-    uint8_t source_nic;     /* the sending NIC inserts the INT header (else the first switch) */
-    uint8_t sink_nic;       /* the receiving NIC strips it and reports (else the last switch) */
-    uint32_t report_every;  /* the sink reports one INT packet in this many (1 = every one) */
-    ifb_time util_interval; /* egress tx-utilization sampling period for the hop record */
-    ifb_time feedback_age;  /* INT-driven routing forgets a remote path figure this old */
-    uint64_t path_margin;   /* bytes a path must be worse than the best before it is avoided */
-    uint32_t eth_mtu;       /* largest Ethernet frame, FCS included: the INT stack must fit */
+    uint8_t queues;          /* egress queues whose data packets carry INT (bit q = queue q) */
+    uint8_t max_hops;        /* hop records one packet carries at most, 1..IFB_INT_MAX_HOPS */
+    uint8_t source_nic;      /* the sending NIC inserts the INT header (else the first switch) */
+    uint8_t sink_nic;        /* the receiving NIC strips it and reports (else the last switch) */
+    uint32_t report_every;   /* the sink reports one INT packet in this many (1 = every one) */
+    ifb_time util_interval;  /* egress tx-utilization sampling period for the hop record */
+    ifb_time feedback_age;   /* INT-driven routing forgets a remote path figure this old */
+    uint64_t path_margin;    /* bytes a path must be worse than the best before it is avoided */
+    uint32_t eth_mtu;        /* largest Ethernet frame, FCS included: the INT stack must fit */
+    ifb_time probe_interval; /* every ToR probes every path to every other ToR this often; 0 off */
+    int8_t probe_queue;      /* egress queue of the probes; -1: the expert all-to-all class's */
 } ifb_int_cfg;
 
 typedef struct ifb_fabric_cfg {

@@ -296,6 +296,8 @@ void ifb_int_free(ifb_fabric *f);
 void ifb_int_egress(ifb_port *p, ifb_pkt *pk);
 /* the destination NIC received an INT packet (sink at the NIC) */
 void ifb_int_nic_sink(ifb_nic *nic, ifb_pkt *pk);
+/* a probe arrived at switch sw: returns 1 if sw is its destination ToR and took it in */
+int ifb_int_probe_arrives(ifb_switch *sw, ifb_pkt *pk);
 /* a NIC built data packet pk: INT header when the NIC is the source (before its wire size) */
 void ifb_int_nic_source(ifb_fabric *f, ifb_pkt *pk);
 /* lb.c, INT-driven routing: whether any queue routes on INT, and the path figure (bytes) a sink

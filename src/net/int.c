@@ -47,7 +47,15 @@ struct ifb_int {
     uint64_t seen; /* sink packets, for report_every */
     ifb_int_observer obs;
     void *obs_ctx;
+    /* probes: the ToRs (switch indices) and, per switch, the host a probe to it is addressed
+     * to (its first host; -1 for switches without hosts) */
+    int *tors, ntors;
+    int *probe_host;
+    uint8_t probe_queue;
+    uint64_t probe_seq;
 };
+
+static void probe_tick(ifb_sim *sim, void *obj, uint64_t arg);
 
 static uint32_t int_overhead(const ifb_pkt *pk)
 {
@@ -95,6 +103,27 @@ int ifb_int_setup(ifb_fabric *f, ifb_err *e)
         m->util[i].next = (m->util[i].k + 1) * c->util_interval;
     }
     f->intm = m;
+    if (c->probe_interval) {
+        int q = c->probe_queue < 0 ? f->cfg.tclass[IFB_TC_A2A].queue : c->probe_queue;
+        if (q >= IFB_NQUEUES)
+            return ifb_err_set(e, NULL, 0, "fabric.int.probe_queue",
+                               "an egress queue 0 to 7 (or -1: the all-to-all class's)", "%d", q);
+        m->probe_queue = (uint8_t)q;
+        m->probe_host = malloc((size_t)(f->nswitches ? f->nswitches : 1) * sizeof *m->probe_host);
+        m->tors = malloc((size_t)(f->nswitches ? f->nswitches : 1) * sizeof *m->tors);
+        if (!m->probe_host || !m->tors)
+            abort();
+        for (int i = 0; i < f->nswitches; i++)
+            m->probe_host[i] = -1;
+        for (int h = 0; h < f->nhosts; h++) {
+            const ifb_port *up = f->nics[h].port->peer;
+            if (!up || !up->sw || m->probe_host[up->sw->idx] >= 0)
+                continue;
+            m->probe_host[up->sw->idx] = h;
+            m->tors[m->ntors++] = up->sw->idx;
+        }
+        ifb_sim_at_daemon(f->sim, f->sim->now + c->probe_interval, probe_tick, m, 0);
+    }
     return 0;
 }
 
@@ -106,6 +135,8 @@ void ifb_int_free(ifb_fabric *f)
     free(m->util);
     free(m->paths);
     free(m->ptab);
+    free(m->tors);
+    free(m->probe_host);
     free(m);
     f->intm = NULL;
 }
@@ -236,7 +267,8 @@ static void feedback(struct ifb_int *m, const ifb_pkt *pk, int dst_node)
 {
     ifb_fabric *f = m->f;
     const ifb_topo *t = f->topo;
-    if (pk->int_n < 3 || !ifb_lb_int_wanted(f))
+    /* a data packet's stack ends with the last switch's record; a probe's, one hop earlier */
+    if (pk->int_n < (pk->kind == IFB_PK_PROBE ? 2 : 3) || !ifb_lb_int_wanted(f))
         return;
     int src_sw = t->nodes[pk->int_hops[0].node_id].host;
     int dst_sw = t->nodes[dst_node].host;
@@ -334,6 +366,75 @@ void ifb_int_nic_source(ifb_fabric *f, ifb_pkt *pk)
         m->st.pkts_marked++;
         m->st.int_bytes += IFB_INT_SHIM + IFB_INT_MD_HDR;
     }
+}
+
+/* ---- probes ----------------------------------------------------------------------------------
+ */
+
+static void send_probe(struct ifb_int *m, ifb_port *out, int src, int dst)
+{
+    ifb_fabric *f = m->f;
+    ifb_pkt *pk = ifb_fabric_new_pkt(f);
+    pk->kind = IFB_PK_PROBE;
+    pk->l2 = IFB_L2_ROCEV2;
+    pk->opcode = IFB_OP_SEND_ONLY;
+    pk->flags = f->cfg.vlan ? IFB_PF_VLAN : 0;
+    pk->src = (uint32_t)src;
+    pk->dst = (uint32_t)dst;
+    pk->psn = (uint32_t)(m->probe_seq & 0xffffff);
+    pk->sport = (uint16_t)(0xC000 | (m->probe_seq & 0x3fff)); /* entropy beyond the first hop */
+    m->probe_seq++;
+    pk->tc = m->probe_queue;
+    pk->ecn = IFB_ECN_NOT_ECT;
+    pk->int_on = 1;
+    pk->in_port = (uint16_t)out->index;
+    pk->hops = 1;
+    pk->wire = ifb_wire_len(pk);
+    m->st.probes++;
+    m->st.probe_bytes += pk->wire;
+    ifb_port_enqueue(out, pk);
+}
+
+/* Every ToR, down every live member toward every other ToR, while messages are in flight: with
+ * nothing outstanding no path needs a figure, and probes (ordinary packets) must not keep a
+ * finished run going. */
+static void probe_tick(ifb_sim *sim, void *obj, uint64_t arg)
+{
+    (void)arg;
+    struct ifb_int *m = obj;
+    ifb_fabric *f = m->f;
+    const ifb_topo *t = f->topo;
+    for (int a = 0; sim->work && a < m->ntors; a++) {
+        ifb_switch *sw = &f->switches[m->tors[a]];
+        for (int b = 0; b < m->ntors; b++) {
+            if (b == a)
+                continue;
+            int dst = m->probe_host[m->tors[b]];
+            const ifb_topo_group *g = &t->groups[sw->route[dst]];
+            for (int k = 0; k < g->count; k++) {
+                ifb_port *out = &sw->ports[t->group_ports[g->first + k]];
+                if (out->peer && out->peer->sw && !out->down)
+                    send_probe(m, out, m->probe_host[m->tors[a]], dst);
+            }
+        }
+    }
+    ifb_sim_at_daemon(sim, sim->now + f->cfg.intc.probe_interval, probe_tick, m, 0);
+}
+
+int ifb_int_probe_arrives(ifb_switch *sw, ifb_pkt *pk)
+{
+    ifb_fabric *f = sw->ports[0].f;
+    struct ifb_int *m = f->intm;
+    const ifb_port *tor = f->nics[pk->dst].port->peer;
+    if (!m || !tor || tor->sw != sw)
+        return 0;
+    m->st.probes_sunk++;
+    m->st.reports++;
+    m->st.report_bytes += ifb_wire_int_report_len(pk);
+    collect(m, pk);
+    feedback(m, pk, sw->node);
+    ifb_fabric_free_pkt(f, pk);
+    return 1;
 }
 
 /* ---- outputs ----------------------------------------------------------------------------------

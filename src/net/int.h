@@ -13,10 +13,20 @@
  * (net/lb.h), the sink also feeds each path's congestion back to the source switch, one
  * forward-path delay later, as if it rode on the next packet going back (CONGA's piggyback).
  *
+ * Probes (optional, `probe_interval`): every ToR sends, each interval, one small INT packet
+ * down every member of its group toward every other ToR (HULA's idea: path figures also for
+ * paths no data uses at the moment, so a new flowlet is not sent blind into a congested path).
+ * A probe is a RoCEv2-framed packet with no payload and the INT-MD D (discard) bit; it queues
+ * with the data of its queue, collects hop records like data, and the destination ToR takes it
+ * in at ingress, reports it and feeds the path's figure back like a data sink would.
+ *
  * Left out: reports and feedback travel out of band (their bytes are counted, not put on the
- * fabric); INT-XD/MX modes, probes (HULA), per-flow watchlists and event-triggered reporting
- * (the sink reports one packet in `report_every`, 16 by default); the hop latency assumes the
- * packet entered the switch one switch latency before it was queued (cut-through pipeline). */
+ * fabric); INT-XD/MX modes, per-flow watchlists and event-triggered reporting (the sink reports
+ * one data packet in `report_every`, 16 by default; every probe); HULA's hop-by-hop best-path
+ * tables (probes feed the source ToR's end-to-end figures instead); the hop latency assumes the
+ * packet entered the switch one switch latency before it was queued (cut-through pipeline). A
+ * probe enters its first egress queue as if it had come in on that same port (a switch's CPU
+ * port has no ingress priority group here). */
 #ifndef IFB_INT_H
 #define IFB_INT_H
 #include <stddef.h>
@@ -51,6 +61,9 @@ typedef struct ifb_int_stats {
     uint64_t report_bytes; /* their size as Ethernet frames (headers, truncated packet, FCS) */
     uint64_t int_bytes;    /* INT bytes carried on links (shim, header and stack, every hop) */
     uint64_t feedback;     /* path-congestion updates sent back to source switches */
+    uint64_t probes;       /* probes sent by ToRs (fabric.int.probe_interval) */
+    uint64_t probe_bytes;  /* their frames as sent (before hop records), preamble and IFG in */
+    uint64_t probes_sunk;  /* probes that reached their destination ToR and were reported */
 } ifb_int_stats;
 
 const ifb_int_stats *ifb_fabric_int_stats(const ifb_fabric *f);

@@ -6,8 +6,10 @@
  * ToR, uplink) path (net/int.h). After a detected link failure (net/failure.h) every mode picks
  * among the live members only and WCMP tables are rebuilt with the dead links at weight 0.
  *
- * Left out: HULA-style probes (paths without traffic carry no figure; an unused path's figure
- * ages out and it is tried again), end-to-end figures beyond the source ToR's choice (in a
+ * Paths without data traffic carry no figure unless INT probes are on (net/int.h); an unused
+ * path's figure ages out after `feedback_age` and the path is tried again.
+ *
+ * Left out: end-to-end figures beyond the source ToR's choice (in a
  * 3-tier fabric the aggregation switches decide locally); WCMP weight reduction (the EuroSys'14
  * table-size algorithms); primary/alternate member sets of SAI ARS.
  *

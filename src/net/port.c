@@ -207,7 +207,7 @@ void ifb_port_kick(ifb_port *p)
             ifb_port_return_credits(&p->sw->ports[pk->in_port], pk);
         /* INT changes the frame's length at egress; the buffer gives back what it admitted */
         uint32_t admitted = pk->wire;
-        if (f->intm && pk->kind == IFB_PK_DATA)
+        if (f->intm && (pk->kind == IFB_PK_DATA || pk->kind == IFB_PK_PROBE))
             ifb_int_egress(p, pk);
         uint32_t sent = pk->wire;
         start_tx(p, pk);
@@ -346,6 +346,8 @@ void ifb_switch_receive(ifb_switch *sw, ifb_port *in, ifb_pkt *pk)
     ifb_fabric *f = in->f;
     pk->in_port = (uint16_t)in->index;
     pk->hops++;
+    if (pk->kind == IFB_PK_PROBE && ifb_int_probe_arrives(sw, pk))
+        return;
     if (f->ib) {
         uint32_t *b = &in->ibuf[pk->tc];
         *b += ifb_ib_blocks(pk->wire);

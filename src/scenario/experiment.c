@@ -240,6 +240,9 @@ int ifb_experiment_run(const ifb_job *job, FILE *out, const volatile sig_atomic_
         ifb_json_kuint(&j, "report_bytes", is->report_bytes);
         ifb_json_kuint(&j, "int_bytes_on_links", is->int_bytes);
         ifb_json_kuint(&j, "path_feedback", is->feedback);
+        ifb_json_kuint(&j, "probes_sent", is->probes);
+        ifb_json_kuint(&j, "probe_bytes", is->probe_bytes);
+        ifb_json_kuint(&j, "probes_received", is->probes_sunk);
         ifb_json_kuint(&j, "paths", (uint64_t)npaths);
         ifb_json_obj_end(&j);
     }

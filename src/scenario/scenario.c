@@ -449,7 +449,7 @@ static int load_int(ifb_cfg *c, ifb_fabric_cfg *f, ifb_err *e)
 {
     ifb_int_cfg *ic = &f->intc;
     bool on = ic->on, src_nic = ic->source_nic, sink_nic = ic->sink_nic;
-    int64_t hops, every;
+    int64_t hops, every, pq;
     uint64_t mtu = ic->eth_mtu;
     static const char *const ends[] = {"switch", "nic", NULL};
     int src = src_nic, snk = sink_nic;
@@ -460,8 +460,12 @@ static int load_int(ifb_cfg *c, ifb_fabric_cfg *f, ifb_err *e)
         ifb_cfg_get_int(c, "fabric.int.report_every", ic->report_every, 1, 1 << 30, &every, e) ||
         ifb_cfg_get_time(c, "fabric.int.util_interval", ic->util_interval, &ic->util_interval, e) ||
         ifb_cfg_get_time(c, "fabric.int.feedback_age", ic->feedback_age, &ic->feedback_age, e) ||
-        ifb_cfg_get_bytes(c, "fabric.int.eth_mtu", mtu, &mtu, e))
+        ifb_cfg_get_bytes(c, "fabric.int.eth_mtu", mtu, &mtu, e) ||
+        ifb_cfg_get_time(c, "fabric.int.probe_interval", ic->probe_interval, &ic->probe_interval,
+                         e) ||
+        ifb_cfg_get_int(c, "fabric.int.probe_queue", ic->probe_queue, -1, IFB_NQUEUES - 1, &pq, e))
         return -1;
+    ic->probe_queue = (int8_t)pq;
     /* INT-MD's shim length is 8 bits of 4-byte words: the 3-word metadata header and 7-word hop
      * records leave room for 36 hops; the remaining hop count (8 bits) allows more */
     if (hops > 36)

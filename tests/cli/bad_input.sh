@@ -45,6 +45,8 @@ expect pfc-watchdog-pfc-off 2 "--set fabric.pfc.watchdog: expected fabric.pfc.en
 expect int-hops-protocol 2 "int_max_hops.yaml:6: fabric.int.max_hops: expected at most 36 hops .*found 40" "$bin" check "$d/int_max_hops.yaml"
 expect int-hops-sim 2 "--set fabric.int.max_hops: expected 0 .* or 1 to 8 hops .*found 12" "$bin" check "$d/../../../scenarios/reference-roce.yaml" --set fabric.int.enable=true --set fabric.int.max_hops=12
 expect int-eth-mtu 2 "--set fabric.int.eth_mtu: expected room for an MTU packet with a full INT stack, found 4200 B" "$bin" check "$d/../../../scenarios/reference-roce.yaml" --set fabric.int.enable=true --set fabric.int.eth_mtu=4200B
+expect int-probe-queue 2 "--set fabric.int.probe_queue: expected an integer from -1 to 7, found '9'" "$bin" check "$d/../../../scenarios/reference-roce.yaml" --set fabric.int.enable=true --set fabric.int.probe_queue=9
+expect int-probe-interval 2 "--set fabric.int.probe_interval: expected a time .*found '-5us' \(negative\)" "$bin" check "$d/../../../scenarios/reference-roce.yaml" --set fabric.int.enable=true --set fabric.int.probe_interval=-5us
 expect int-on-ib 2 "fabric.int.enable: expected INT on a RoCEv2 fabric" "$bin" check "$d/../../../scenarios/reference-ib.yaml" --set fabric.int.enable=true
 expect int-adaptive-no-int 2 "--set fabric.load_balancing: expected int_adaptive with INT on" "$bin" check "$d/../../../scenarios/reference-roce.yaml" --set fabric.load_balancing=int_adaptive
 expect class-missing-queue 2 "--set fabric.classes.a2a.queue: expected an integer from 0 to 7, found '9'" "$bin" check "$d/../../../scenarios/reference-roce.yaml" --set fabric.classes.a2a.queue=9

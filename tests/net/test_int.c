@@ -397,6 +397,128 @@ static void test_int_adaptive_steers(void **state)
     assert_true(s_loc < 0.7);
 }
 
+/* ---- probes -----------------------------------------------------------------------------------
+ */
+
+/* Three leaves of one host, two spines, probes every 2 us while 1 MiB crosses leaf0 -> leaf1:
+ * every ToR probes both spines toward both other ToRs each tick, every probe is taken in at its
+ * destination ToR (none reaches a host), its frame has the analytic size, and the collector sees
+ * each of the 12 probe paths. */
+static void test_probes(void **state)
+{
+    (void)state;
+    world w;
+    ifb_fabric_cfg cfg;
+    ifb_fabric_cfg_default(&cfg);
+    cfg.intc.on = 1;
+    cfg.intc.probe_interval = 2 * IFB_US;
+    make_ls(&w, 3, 1, 2, G400, &cfg);
+    static const int pairs[][2] = {{0, 1}};
+    run_traffic(&w, pairs, 1, 1 << 20);
+    const ifb_int_stats *st = ifb_fabric_int_stats(w.fab);
+    print_message("probes %llu, received %llu, %llu B, run %.2f us\n",
+                  (unsigned long long)st->probes, (unsigned long long)st->probes_sunk,
+                  (unsigned long long)st->probe_bytes, ifb_time_to_us(w.sim.now));
+    /* 1 MiB at 400G takes ~22 us: about ten ticks, each 3 ToRs x 2 others x 2 spines */
+    assert_true(st->probes >= 8 * 12);
+    assert_int_equal(st->probes % 12, 0);
+    assert_int_equal(st->probes_sunk, st->probes);
+    /* Ethernet + IPv4 + UDP + BTH + ICRC + INT shim and metadata header + FCS, preamble, IFG */
+    assert_int_equal(st->probe_bytes, st->probes * (14 + 20 + 8 + 12 + 4 + 4 + 12 + 4 + 8 + 12));
+    assert_int_equal(ifb_fabric_counts(w.fab)->pkts_dropped, 0);
+    char msg[256];
+    assert_int_equal(ifb_fabric_check_conservation(w.fab, msg, sizeof msg), 0);
+    size_t np;
+    const ifb_int_path *ps = ifb_fabric_int_paths(w.fab, &np);
+    int two_hop = 0;
+    for (size_t i = 0; i < np; i++)
+        if (ps[i].nhops == 2) {
+            two_hop++;
+            /* leaf up to a spine, spine down to another leaf */
+            assert_int_equal(w.topo.nodes[ps[i].node[0]].tier, 0);
+            assert_int_equal(w.topo.nodes[ps[i].node[1]].tier, 1);
+        }
+    assert_int_equal(two_hop, 12);
+    destroy(&w);
+}
+
+/* The steering world above, but the foreground is a short transfer that starts at 60 us, routed
+ * per flowlet: its first packet picks the path for all of it, at a time leaf0 has sent nothing
+ * to leaf1. Only probes can have told leaf0 that spine0's path is busy. Returns the share of the
+ * transfer's bytes that went via spine1. */
+typedef struct late_send {
+    ifb_net *net;
+    int *done;
+} late_send;
+
+static void start_late(ifb_sim *sim, void *obj, uint64_t arg)
+{
+    (void)sim;
+    (void)arg;
+    late_send *l = obj;
+    assert_true(ifb_net_send(l->net, 0, 3, 256 << 10, IFB_TC_A2A, done_cb, l->done) > 0);
+}
+
+static double probe_steer_share(ifb_time probe_interval, uint64_t *feedback)
+{
+    world w;
+    ifb_fabric_cfg cfg;
+    ifb_fabric_cfg_default(&cfg);
+    cfg.intc.on = 1;
+    cfg.intc.probe_interval = probe_interval;
+    cfg.tclass[IFB_TC_KV].queue = 1; /* background */
+    static ifb_lb_cfg lb;
+    ifb_lb_cfg_default(&lb);
+    for (int q = 0; q < IFB_NQUEUES; q++)
+        lb.q[q].mode = IFB_LBA_WCMP;
+    lb.q[3].mode = IFB_LBA_INT_ADAPTIVE;
+    lb.q[3].unit = IFB_LB_UNIT_FLOWLET;
+    cfg.lb = &lb;
+    ifb_sim_init(&w.sim, 7);
+    ifb_topo_init(&w.topo);
+    ifb_server_spec s = one_nic_server(25 * IFB_NS);
+    ifb_err e = {{0}};
+    assert_int_equal(ifb_topo_leaf_spine(&w.topo, 6, &s, 3, 2, 1, 2 * G400, 100 * IFB_NS, 64, &e),
+                     0);
+    assert_int_equal(ifb_topo_route(&w.topo, &e), 0);
+    int l2s1 = port_to(&w.topo, "leaf2", "spine1");
+    int leaf2 = ifb_topo_find_node(&w.topo, "leaf2");
+    lb.nweights = 1;
+    snprintf(lb.weights[0].sw, sizeof lb.weights[0].sw, "leaf2");
+    lb.weights[0].port = l2s1 - w.topo.nodes[leaf2].first_port;
+    lb.weights[0].weight = 0;
+    if (ifb_fabric_create(&w.fab, &w.sim, &w.topo, &cfg, &e))
+        fail_msg("%s", e.msg);
+    int done = 0;
+    ifb_net *net = ifb_fabric_net(w.fab);
+    assert_true(ifb_net_send(net, 4, 2, 8 << 20, IFB_TC_KV, done_cb, &done) > 0);
+    assert_true(ifb_net_send(net, 5, 2, 8 << 20, IFB_TC_KV, done_cb, &done) > 0);
+    late_send l = {net, &done};
+    ifb_sim_at(&w.sim, 60 * IFB_US, start_late, &l, 0);
+    ifb_sim_run(&w.sim);
+    assert_int_equal(done, 3);
+    double b0 =
+        (double)ifb_fabric_port_stats(w.fab, port_to(&w.topo, "leaf0", "spine0"))->tx_payload;
+    double b1 =
+        (double)ifb_fabric_port_stats(w.fab, port_to(&w.topo, "leaf0", "spine1"))->tx_payload;
+    *feedback = ifb_fabric_int_stats(w.fab)->feedback;
+    destroy(&w);
+    return b1 / (b0 + b1);
+}
+
+static void test_probes_steer_new_flowlet(void **state)
+{
+    (void)state;
+    uint64_t fb_off, fb_on;
+    double off = probe_steer_share(0, &fb_off);
+    double on = probe_steer_share(5 * IFB_US, &fb_on);
+    print_message("share of the late transfer via the free spine: no probes %.3f (%llu updates), "
+                  "probes every 5 us %.3f (%llu updates)\n",
+                  off, (unsigned long long)fb_off, on, (unsigned long long)fb_on);
+    assert_true(fb_on > fb_off);
+    assert_true(on > 0.99);
+}
+
 static void test_int_adaptive_needs_int(void **state)
 {
     (void)state;
@@ -422,9 +544,14 @@ static void test_int_adaptive_needs_int(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_hops_match_pcap),     cmocka_unit_test(test_switch_sink_collector),
-        cmocka_unit_test(test_report_encoding),     cmocka_unit_test(test_hop_limit),
-        cmocka_unit_test(test_int_adaptive_steers), cmocka_unit_test(test_int_adaptive_needs_int),
+        cmocka_unit_test(test_hops_match_pcap),
+        cmocka_unit_test(test_switch_sink_collector),
+        cmocka_unit_test(test_report_encoding),
+        cmocka_unit_test(test_hop_limit),
+        cmocka_unit_test(test_int_adaptive_steers),
+        cmocka_unit_test(test_int_adaptive_needs_int),
+        cmocka_unit_test(test_probes),
+        cmocka_unit_test(test_probes_steer_new_flowlet),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
