@@ -413,9 +413,45 @@ static void test_probes(void **state)
     cfg.intc.on = 1;
     cfg.intc.probe_interval = 2 * IFB_US;
     make_ls(&w, 3, 1, 2, G400, &cfg);
+    char path[256];
+    snprintf(path, sizeof path, "/tmp/ifb_test_probe_%d.pcap", (int)getpid());
+    ifb_err e = {{0}};
+    ifb_pcap *pc = ifb_pcap_open(path, IFB_L2_ROCEV2, 0, &e);
+    assert_non_null(pc);
+    ifb_fabric_capture(w.fab, port_to(&w.topo, "spine0", "leaf1"), pc);
     static const int pairs[][2] = {{0, 1}};
     run_traffic(&w, pairs, 1, 1 << 20);
+    assert_int_equal(ifb_pcap_close(pc, &e), 0);
     const ifb_int_stats *st = ifb_fabric_int_stats(w.fab);
+    /* spine0 -> leaf1 carries the probes of leaf0 and leaf2 to leaf1 via spine0: a sixth of all;
+     * each decodes as a probe (INT-MD D bit) with two records, leaf then spine0 */
+    FILE *pf = fopen(path, "rb");
+    assert_non_null(pf);
+    uint8_t gh[24], rh[16];
+    static uint8_t frame[16384];
+    assert_int_equal(fread(gh, 1, sizeof gh, pf), sizeof gh);
+    uint64_t probes_seen = 0;
+    while (fread(rh, 1, sizeof rh, pf) == sizeof rh) {
+        uint32_t len = (uint32_t)rh[8] | (uint32_t)rh[9] << 8 | (uint32_t)rh[10] << 16 |
+                       (uint32_t)rh[11] << 24;
+        assert_true(len <= sizeof frame);
+        assert_int_equal(fread(frame, 1, len, pf), len);
+        ifb_pkt d;
+        ifb_int_hop hops[IFB_INT_MAX_HOPS];
+        memset(&d, 0, sizeof d);
+        assert_int_equal(ifb_wire_decode(frame, len, IFB_L2_ROCEV2, &d, hops, IFB_INT_MAX_HOPS), 0);
+        if (d.kind != IFB_PK_PROBE)
+            continue;
+        probes_seen++;
+        assert_int_equal(d.int_n, 2);
+        assert_int_equal(len, 78 + 2 * IFB_INT_HOP_BYTES);
+        assert_int_equal(w.topo.nodes[hops[0].node_id].tier, 0);
+        assert_string_equal(w.topo.nodes[hops[1].node_id].name, "spine0");
+        assert_int_equal(d.dst, 1);
+    }
+    fclose(pf);
+    unlink(path);
+    assert_int_equal(probes_seen, st->probes / 6);
     print_message("probes %llu, received %llu, %llu B, run %.2f us\n",
                   (unsigned long long)st->probes, (unsigned long long)st->probes_sunk,
                   (unsigned long long)st->probe_bytes, ifb_time_to_us(w.sim.now));
