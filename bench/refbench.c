@@ -13,7 +13,8 @@
  * DRILL packet spray and out-of-order placement without INT, for comparison: a mode that fills
  * the fabric shortens the simulated span, so wall time per simulated ms rises with the work done
  * per simulated ms; wall time per packet-hop ("ns/hop") compares modes on equal work.
- * Usage: ifb_refbench [a|b|all] [cc] [int|intar|spray] [SEED] */
+ * `intar-flowlet`: the same with int_adaptive choosing per flowlet (its default unit, as SAI's).
+ * Usage: ifb_refbench [a|b|all] [cc] [int|intar|intar-flowlet|spray] [SEED] */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -26,7 +27,7 @@
 #include "topo/topo.h"
 #include "workload/microbench.h"
 
-static int cc_on, int_on, intar_on, spray_on;
+static int cc_on, int_on, intar_on, intar_flowlet, spray_on;
 static int run(const char *which, uint64_t seed)
 {
     ifb_err e = {{0}};
@@ -58,7 +59,7 @@ static int run(const char *which, uint64_t seed)
         ifb_lb_cfg_default(&lb);
         for (int q = 0; q < 8; q++) {
             lb.q[q].mode = intar_on ? IFB_LBA_INT_ADAPTIVE : IFB_LBA_SPRAY;
-            lb.q[q].unit = IFB_LB_UNIT_PACKET;
+            lb.q[q].unit = intar_flowlet ? IFB_LB_UNIT_FLOWLET : IFB_LB_UNIT_PACKET;
             if (spray_on)
                 lb.q[q].spray = IFB_LB_SPRAY_DRILL;
         }
@@ -89,13 +90,15 @@ static int run(const char *which, uint64_t seed)
     int cons = ifb_fabric_check_conservation(f, msg, sizeof msg);
     double sim_ms = (double)sim.now / (double)IFB_MS;
     printf("%-12s wall %.3f s  sim %.4f ms  wall/sim-ms %.3f s  ns/hop %.0f  events %llu  "
-           "hops %llu  hops/s %.3g  peak-events %zu  peak-RSS %.1f MB  msgs %llu  drops %llu  %s  marks %llu "
+           "hops %llu  hops/s %.3g  peak-events %zu  peak-RSS %.1f MB  msgs %llu  drops %llu  %s  "
+           "marks %llu "
            "cnp %llu pfc %llu\n",
            which[0] == 'a' ? "(a) perm" : "(b) a2a", wall, sim_ms, wall / sim_ms,
-           wall * 1e9 / (double)(sim.pkt_hops ? sim.pkt_hops : 1), (unsigned long long)sim.events, (unsigned long long)sim.pkt_hops,
-           (double)sim.pkt_hops / wall, sim.pending_peak, bench_peak_rss_kb() / 1024.0,
-           (unsigned long long)r.msgs, (unsigned long long)ifb_fabric_counts(f)->pkts_dropped,
-           cons ? msg : "conservation ok", (unsigned long long)ifb_fabric_counts(f)->ecn_marks,
+           wall * 1e9 / (double)(sim.pkt_hops ? sim.pkt_hops : 1), (unsigned long long)sim.events,
+           (unsigned long long)sim.pkt_hops, (double)sim.pkt_hops / wall, sim.pending_peak,
+           bench_peak_rss_kb() / 1024.0, (unsigned long long)r.msgs,
+           (unsigned long long)ifb_fabric_counts(f)->pkts_dropped, cons ? msg : "conservation ok",
+           (unsigned long long)ifb_fabric_counts(f)->ecn_marks,
            (unsigned long long)ifb_fabric_counts(f)->cnps_sent,
            (unsigned long long)ifb_fabric_counts(f)->pfc_xoff_sent);
     ifb_fabric_destroy(f);
@@ -115,6 +118,8 @@ int main(int argc, char **argv)
             int_on = 1;
         else if (!strcmp(argv[i], "intar"))
             intar_on = 1;
+        else if (!strcmp(argv[i], "intar-flowlet"))
+            intar_on = intar_flowlet = 1;
         else if (!strcmp(argv[i], "spray"))
             spray_on = 1;
         else
