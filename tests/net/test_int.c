@@ -319,6 +319,52 @@ static void test_hop_limit(void **state)
 
 /* ---- INT-driven adaptive routing ------------------------------------------------------------- */
 
+/* The steering world: three leaves of two hosts, two spines, 800G fabric links, 400G hosts;
+ * every queue WCMP except queue 3, which routes with `mode` per `unit`; leaf2's link to spine1
+ * at WCMP weight 0, so leaf2's background traffic to leaf1 all goes through spine0. Starts
+ * the two 8 MiB background transfers (hosts 4 and 5 to host 2, KV class on queue 1). */
+static void steer_world(world *w, ifb_fabric_cfg *cfg, int mode, int unit, int *done)
+{
+    cfg->intc.on = 1;
+    cfg->tclass[IFB_TC_KV].queue = 1; /* background */
+    ifb_lb_cfg *lb = &w->lb;
+    ifb_lb_cfg_default(lb);
+    for (int q = 0; q < IFB_NQUEUES; q++)
+        lb->q[q].mode = IFB_LBA_WCMP;
+    lb->q[3].mode = (uint8_t)mode;
+    lb->q[3].unit = (uint8_t)unit;
+    cfg->lb = lb;
+    /* the weights need port numbers: build the topology once to find them */
+    ifb_sim_init(&w->sim, 7);
+    ifb_topo_init(&w->topo);
+    ifb_server_spec s = one_nic_server(25 * IFB_NS);
+    ifb_err e = {{0}};
+    assert_int_equal(ifb_topo_leaf_spine(&w->topo, 6, &s, 3, 2, 1, 2 * G400, 100 * IFB_NS, 64, &e),
+                     0);
+    assert_int_equal(ifb_topo_route(&w->topo, &e), 0);
+    int l2s1 = port_to(&w->topo, "leaf2", "spine1");
+    int leaf2 = ifb_topo_find_node(&w->topo, "leaf2");
+    lb->nweights = 1;
+    snprintf(lb->weights[0].sw, sizeof lb->weights[0].sw, "leaf2");
+    lb->weights[0].port = l2s1 - w->topo.nodes[leaf2].first_port;
+    lb->weights[0].weight = 0;
+    if (ifb_fabric_create(&w->fab, &w->sim, &w->topo, cfg, &e))
+        fail_msg("%s", e.msg);
+    ifb_net *net = ifb_fabric_net(w->fab);
+    assert_true(ifb_net_send(net, 4, 2, 8 << 20, IFB_TC_KV, done_cb, done) > 0);
+    assert_true(ifb_net_send(net, 5, 2, 8 << 20, IFB_TC_KV, done_cb, done) > 0);
+}
+
+/* Share of the bytes leaf0 sent toward spine1. */
+static double leaf0_spine1_share(const world *w)
+{
+    double b0 =
+        (double)ifb_fabric_port_stats(w->fab, port_to(&w->topo, "leaf0", "spine0"))->tx_payload;
+    double b1 =
+        (double)ifb_fabric_port_stats(w->fab, port_to(&w->topo, "leaf0", "spine1"))->tx_payload;
+    return b1 / (b0 + b1);
+}
+
 /* Three leaves, two spines, 800G fabric links, 400G hosts. Two hosts of leaf2 send to host 2
  * (leaf1) through spine0 only (WCMP weight 0 on leaf2's link to spine1), saturating
  * spine0 -> leaf1. Host 0 (leaf0) sends to host 3 (leaf1) per packet: leaf0's own uplinks look
@@ -329,43 +375,11 @@ static double steer_share(int mode, ifb_time *fct)
     world w;
     ifb_fabric_cfg cfg;
     ifb_fabric_cfg_default(&cfg);
-    cfg.intc.on = 1;
     cfg.ooo = 1;
-    cfg.tclass[IFB_TC_KV].queue = 1; /* background */
-    static ifb_lb_cfg lb;
-    ifb_lb_cfg_default(&lb);
-    for (int q = 0; q < IFB_NQUEUES; q++)
-        lb.q[q].mode = IFB_LBA_WCMP;
-    lb.q[3].mode = (uint8_t)mode;
-    lb.q[3].unit = IFB_LB_UNIT_PACKET;
-    cfg.lb = &lb;
-    /* the weights need port numbers: build the topology once to find them */
-    ifb_sim_init(&w.sim, 7);
-    ifb_topo_init(&w.topo);
-    ifb_server_spec s = {.gpus_per_server = 1,
-                         .nics_per_server = 1,
-                         .nic_bps = G400,
-                         .host_delay = 25 * IFB_NS,
-                         .nvlink_bps = 3600000000000ull,
-                         .nvlink_latency = IFB_US};
-    ifb_err e = {{0}};
-    assert_int_equal(ifb_topo_leaf_spine(&w.topo, 6, &s, 3, 2, 1, 2 * G400, 100 * IFB_NS, 64, &e),
-                     0);
-    assert_int_equal(ifb_topo_route(&w.topo, &e), 0);
-    int l2s1 = port_to(&w.topo, "leaf2", "spine1");
-    int leaf2 = ifb_topo_find_node(&w.topo, "leaf2");
-    lb.nweights = 1;
-    snprintf(lb.weights[0].sw, sizeof lb.weights[0].sw, "leaf2");
-    lb.weights[0].port = l2s1 - w.topo.nodes[leaf2].first_port;
-    lb.weights[0].weight = 0;
-    if (ifb_fabric_create(&w.fab, &w.sim, &w.topo, &cfg, &e))
-        fail_msg("%s", e.msg);
     int done = 0;
-    ifb_net *net = ifb_fabric_net(w.fab);
-    assert_true(ifb_net_send(net, 4, 2, 8 << 20, IFB_TC_KV, done_cb, &done) > 0);
-    assert_true(ifb_net_send(net, 5, 2, 8 << 20, IFB_TC_KV, done_cb, &done) > 0);
+    steer_world(&w, &cfg, mode, IFB_LB_UNIT_PACKET, &done);
     ifb_time fg_done = 0;
-    assert_true(ifb_net_send(net, 0, 3, 4 << 20, IFB_TC_A2A, done_cb, &done) > 0);
+    assert_true(ifb_net_send(ifb_fabric_net(w.fab), 0, 3, 4 << 20, IFB_TC_A2A, done_cb, &done) > 0);
     ifb_sim_run(&w.sim);
     assert_int_equal(done, 3);
     size_t nm;
@@ -374,14 +388,11 @@ static double steer_share(int mode, ifb_time *fct)
         if (m[i].src == 0)
             fg_done = m[i].done - m[i].start;
     *fct = fg_done;
-    double b0 =
-        (double)ifb_fabric_port_stats(w.fab, port_to(&w.topo, "leaf0", "spine0"))->tx_payload;
-    double b1 =
-        (double)ifb_fabric_port_stats(w.fab, port_to(&w.topo, "leaf0", "spine1"))->tx_payload;
     if (mode == IFB_LBA_INT_ADAPTIVE)
         assert_true(ifb_fabric_int_stats(w.fab)->feedback > 0);
+    double share = leaf0_spine1_share(&w);
     destroy(&w);
-    return b1 / (b0 + b1);
+    return share;
 }
 
 static void test_int_adaptive_steers(void **state)
@@ -500,46 +511,17 @@ static double probe_steer_share(ifb_time probe_interval, uint64_t *feedback)
     world w;
     ifb_fabric_cfg cfg;
     ifb_fabric_cfg_default(&cfg);
-    cfg.intc.on = 1;
     cfg.intc.probe_interval = probe_interval;
-    cfg.tclass[IFB_TC_KV].queue = 1; /* background */
-    static ifb_lb_cfg lb;
-    ifb_lb_cfg_default(&lb);
-    for (int q = 0; q < IFB_NQUEUES; q++)
-        lb.q[q].mode = IFB_LBA_WCMP;
-    lb.q[3].mode = IFB_LBA_INT_ADAPTIVE;
-    lb.q[3].unit = IFB_LB_UNIT_FLOWLET;
-    cfg.lb = &lb;
-    ifb_sim_init(&w.sim, 7);
-    ifb_topo_init(&w.topo);
-    ifb_server_spec s = one_nic_server(25 * IFB_NS);
-    ifb_err e = {{0}};
-    assert_int_equal(ifb_topo_leaf_spine(&w.topo, 6, &s, 3, 2, 1, 2 * G400, 100 * IFB_NS, 64, &e),
-                     0);
-    assert_int_equal(ifb_topo_route(&w.topo, &e), 0);
-    int l2s1 = port_to(&w.topo, "leaf2", "spine1");
-    int leaf2 = ifb_topo_find_node(&w.topo, "leaf2");
-    lb.nweights = 1;
-    snprintf(lb.weights[0].sw, sizeof lb.weights[0].sw, "leaf2");
-    lb.weights[0].port = l2s1 - w.topo.nodes[leaf2].first_port;
-    lb.weights[0].weight = 0;
-    if (ifb_fabric_create(&w.fab, &w.sim, &w.topo, &cfg, &e))
-        fail_msg("%s", e.msg);
     int done = 0;
-    ifb_net *net = ifb_fabric_net(w.fab);
-    assert_true(ifb_net_send(net, 4, 2, 8 << 20, IFB_TC_KV, done_cb, &done) > 0);
-    assert_true(ifb_net_send(net, 5, 2, 8 << 20, IFB_TC_KV, done_cb, &done) > 0);
-    late_send l = {net, &done};
+    steer_world(&w, &cfg, IFB_LBA_INT_ADAPTIVE, IFB_LB_UNIT_FLOWLET, &done);
+    late_send l = {ifb_fabric_net(w.fab), &done};
     ifb_sim_at(&w.sim, 60 * IFB_US, start_late, &l, 0);
     ifb_sim_run(&w.sim);
     assert_int_equal(done, 3);
-    double b0 =
-        (double)ifb_fabric_port_stats(w.fab, port_to(&w.topo, "leaf0", "spine0"))->tx_payload;
-    double b1 =
-        (double)ifb_fabric_port_stats(w.fab, port_to(&w.topo, "leaf0", "spine1"))->tx_payload;
     *feedback = ifb_fabric_int_stats(w.fab)->feedback;
+    double share = leaf0_spine1_share(&w);
     destroy(&w);
-    return b1 / (b0 + b1);
+    return share;
 }
 
 static void test_probes_steer_new_flowlet(void **state)
