@@ -278,14 +278,20 @@ static void feedback(struct ifb_int *m, const ifb_pkt *pk, int dst_node)
 }
 
 /* The sink: stack off, report to the collector, path figure back to the source. */
-static void sink(struct ifb_int *m, ifb_pkt *pk, int sink_node)
+/* One packet in report_every, data and probes alike, becomes a report to the collector. */
+static void maybe_report(struct ifb_int *m, const ifb_pkt *pk)
 {
-    m->st.sinks++;
     if (m->seen++ % m->f->cfg.intc.report_every == 0) {
         m->st.reports++;
         m->st.report_bytes += ifb_wire_int_report_len(pk);
         collect(m, pk);
     }
+}
+
+static void sink(struct ifb_int *m, ifb_pkt *pk, int sink_node)
+{
+    m->st.sinks++;
+    maybe_report(m, pk);
     if (sink_node >= 0 && pk->kind == IFB_PK_DATA)
         feedback(m, pk, sink_node);
     pk->wire -= int_overhead(pk);
@@ -429,9 +435,7 @@ int ifb_int_probe_arrives(ifb_switch *sw, ifb_pkt *pk)
     if (!m || !tor || tor->sw != sw)
         return 0;
     m->st.probes_sunk++;
-    m->st.reports++;
-    m->st.report_bytes += ifb_wire_int_report_len(pk);
-    collect(m, pk);
+    maybe_report(m, pk);
     feedback(m, pk, sw->node);
     ifb_fabric_free_pkt(f, pk);
     return 1;

@@ -18,11 +18,12 @@
  * paths no data uses at the moment, so a new flowlet is not sent blind into a congested path).
  * A probe is a RoCEv2-framed packet with no payload and the INT-MD D (discard) bit; it queues
  * with the data of its queue, collects hop records like data, and the destination ToR takes it
- * in at ingress, reports it and feeds the path's figure back like a data sink would.
+ * in at ingress, reports it (sampled like data) and feeds the path's figure back like a data
+ * sink would.
  *
  * Left out: reports and feedback travel out of band (their bytes are counted, not put on the
  * fabric); INT-XD/MX modes, per-flow watchlists and event-triggered reporting (the sink reports
- * one data packet in `report_every`, 16 by default; every probe); HULA's hop-by-hop best-path
+ * one INT packet in `report_every`, 16 by default, probes included); HULA's hop-by-hop best-path
  * tables (probes feed the source ToR's end-to-end figures instead); the hop latency assumes the
  * packet entered the switch one switch latency before it was queued (cut-through pipeline). A
  * probe enters its first egress queue as if it had come in on that same port (a switch's CPU

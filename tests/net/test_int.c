@@ -423,6 +423,7 @@ static void test_probes(void **state)
     ifb_fabric_cfg_default(&cfg);
     cfg.intc.on = 1;
     cfg.intc.probe_interval = 2 * IFB_US;
+    cfg.intc.report_every = 1; /* every probe reaches the collector */
     make_ls(&w, 3, 1, 2, G400, &cfg);
     char path[256];
     snprintf(path, sizeof path, "/tmp/ifb_test_probe_%d.pcap", (int)getpid());
