@@ -47,36 +47,43 @@ typedef struct ifb_qp ifb_qp;
 typedef struct ifb_msg ifb_msg;
 
 typedef struct ifb_port {
+    /* what every packet through the port touches, first: a few cache lines instead of the
+     * whole record (which the IB, PFC and watchdog state below make about 1.7 KB) */
     ifb_fabric *f;
-    int id;         /* topology port id */
-    int index;      /* port number on its node */
     ifb_switch *sw; /* owner when on a switch */
     ifb_nic *nic;   /* owner when on a host */
     struct ifb_port *peer;
     uint64_t rate;
     ifb_time delay;
-    ifb_fifo q[IFB_NQUEUES];
-    uint64_t qbytes; /* bytes in all egress queues */
-    int32_t deficit[IFB_NQUEUES];
-    uint8_t rr, rr_credited, busy, pipe_armed;
     /* end of the frame being serialized; a switch port with nothing queued behind it arms no
      * end-of-serialization event (busy stays 0) until a frame arrives before this time */
     ifb_time free_at;
+    uint64_t qbytes; /* bytes in all egress queues */
+    ifb_fifo pipe;   /* frames on the link toward the peer, in arrival order */
+    uint8_t busy, pipe_armed, rr, rr_credited;
     uint8_t paused; /* bitmask of paused priorities (PFC) or credit-starved VLs (IB) */
+    /* failures (failure.c): causes holding the link down now, and as routing sees it (after
+     * the detection delay); frames at the head of `pipe` that were on the link when it failed */
+    uint8_t down, dead;
+    uint32_t doomed;
+    double loss; /* probability a frame sent here arrives corrupted */
+    struct ifb_pcap *pcap;
+    uint64_t *qhist; /* time-weighted occupancy histogram (cfg.queue_bins), ps per bin */
+    ifb_port_stats st;
+    ifb_fifo pfcq; /* PFC frames to send, ahead of data */
+    int32_t deficit[IFB_NQUEUES];
+    ifb_fifo q[IFB_NQUEUES];
+    int id;    /* topology port id */
+    int index; /* port number on its node */
+    ifb_rng loss_rng;
     uint32_t credits[IFB_NQUEUES]; /* IB: 64-byte blocks free in the peer's buffer per VL */
     uint32_t ibuf[IFB_NQUEUES];    /* IB: blocks held in this port's receive buffer per VL */
     uint32_t ibuf_max[IFB_NQUEUES];
     ifb_vlarb vlarb;
-    uint64_t *qhist; /* time-weighted occupancy histogram (cfg.queue_bins), ps per bin */
-    double loss;     /* probability a frame sent here arrives corrupted */
-    ifb_rng loss_rng;
-    ifb_fifo pipe; /* frames on the link toward the peer, in arrival order */
-    ifb_port_stats st;
     uint64_t sampled_bytes;
-    struct ifb_pcap *pcap;
-    /* PFC, egress side: pause frames to send (ahead of data) and those on the link, which
-     * reach the peer's MAC without the switch/NIC latency data frames have */
-    ifb_fifo pfcq, pfc_pipe;
+    /* PFC, egress side: pause frames on the link, which reach the peer's MAC without the
+     * switch/NIC latency data frames have */
+    ifb_fifo pfc_pipe;
     uint8_t pfc_pipe_armed, pause_armed, refresh_armed, storm;
     ifb_time pause_until[IFB_NQUEUES], paused_since[IFB_NQUEUES];
     ifb_time pause_timer_at;
@@ -94,10 +101,6 @@ typedef struct ifb_port {
     /* misbehaving NIC (cfg.pfc_storms): priorities it is pausing and when each storm ends */
     uint8_t storm_tx;
     ifb_time storm_end[IFB_NQUEUES];
-    /* failures (failure.c): causes holding the link down now, and as routing sees it (after
-     * the detection delay); frames at the head of `pipe` that were on the link when it failed */
-    uint8_t down, dead;
-    uint32_t doomed;
 } ifb_port;
 
 struct ifb_switch {
