@@ -136,35 +136,35 @@ struct ifb_msg {
 };
 
 struct ifb_qp {
+    /* first line: what a packet arriving for the QP reads (responder state, ACK header) */
     ifb_nic *nic;
     uint32_t qpn, dqpn;
     int peer_host;
     uint8_t queue, dscp;
     uint16_t sport;
-    /* requester side */
+    uint32_t epsn, since_ack;
+    uint8_t nak_sent;
+    uint8_t sel;        /* out-of-order receivers: a NAKed PSN to resend alone, ahead of snd_nxt */
+    uint32_t ooo_hi;    /* out-of-order receiver: highest PSN placed + 1 */
+    uint64_t *ooo_bits; /* bit i = PSN epsn + 1 + i arrived (ring of words) */
+    uint32_t npend;
+    uint32_t ooo_base; /* word index of PSN epsn + 1 in the ring */
+    /* second line: the requester's sending and acknowledgement state */
     ifb_msg *head, *tail; /* messages not yet fully acknowledged, in PSN order */
     ifb_msg *snd_msg;     /* message holding snd_nxt */
     uint32_t snd_nxt, una, psn_end, max_sent;
-    ifb_time last_progress;
-    ifb_time ready_at; /* activation time (doorbell + NIC latency) while pending */
-    uint8_t rto_armed, in_rr, in_pend, win_blocked;
     ifb_qp *rr_next, *pend_next;
-    uint64_t retx;
-    /* responder side */
-    uint32_t epsn, since_ack;
-    uint8_t nak_sent;
-    /* out-of-order placement: bit i of ooo_bits = PSN epsn + 1 + i arrived (ring of words) */
-    uint64_t *ooo_bits;
-    uint32_t ooo_base;         /* word index of PSN epsn + 1 in the ring */
-    struct ifb_ooo_pend *pend; /* messages whose last packet arrived early, in PSN order */
-    uint32_t npend;
-    size_t pend_cap;
-    /* DCQCN: notification point (responder) */
-    uint8_t cnp_any;
-    ifb_time cnp_last;
+    uint8_t rto_armed, in_rr, in_pend, win_blocked;
     /* DCQCN: reaction point (requester); the NIC skips the QP until next_tx */
     uint8_t in_thr, in_plist; /* in the NIC's throttled heap / a paused-priority list */
     uint8_t limited;          /* a rate limiter is active (after the first CNP) */
+    uint8_t cnp_any;          /* DCQCN notification point (responder) */
+    ifb_time last_progress;
+    ifb_time ready_at; /* activation time (doorbell + NIC latency) while pending */
+    uint64_t retx;
+    struct ifb_ooo_pend *pend; /* messages whose last packet arrived early, in PSN order */
+    size_t pend_cap;
+    ifb_time cnp_last;
     uint8_t inc_armed, dec_armed, dec_pending, cnp_in_period;
     uint32_t t_stage, bc_stage;
     uint64_t rc, rt; /* current and target rate, bits/s */
@@ -174,12 +174,9 @@ struct ifb_qp {
     ifb_time pace_base; /* the last packet's slot start: next_tx = it + wire / RC */
     uint32_t pace_wire, thr_idx;
     uint64_t bc_bytes;
-    uint32_t nto; /* consecutive retransmission timeouts without progress */
-    /* out-of-order receivers: a NAKed PSN to resend alone, ahead of snd_nxt */
-    uint8_t sel;
-    uint32_t sel_psn;
+    uint32_t nto;     /* consecutive retransmission timeouts without progress */
+    uint32_t sel_psn; /* the PSN `sel` resends */
     uint32_t nak_psn; /* out-of-order receiver: highest PSN seen when it last NAKed */
-    uint32_t ooo_hi;  /* out-of-order receiver: highest PSN placed + 1 */
 };
 
 struct ifb_nic {
