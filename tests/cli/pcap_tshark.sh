@@ -38,5 +38,17 @@ bad=$(awk '$4 != 1 || $5 != ""' "$tmp/int.txt" | wc -l)
 [ "$ints" -eq 5 ] || { echo "FAIL: $ints INT data frames of 186 B to port 53617, expected 5"; cat "$tmp/int.txt"; fail=1; }
 [ "$plain" -eq 5 ] || { echo "FAIL: $plain plain ACKs, expected 5"; fail=1; }
 [ "$bad" -eq 0 ] || { echo "FAIL: $bad INT frames with a bad FCS or malformed"; fail=1; }
-[ $fail -eq 0 ] && echo "8 passed, 0 failed"
+# INT probes on a leaf-spine: a spine's downlink carries the ToRs' probes, each a 78-byte frame
+# (Ethernet, IPv4, UDP to 0xD171, shim, metadata header, BTH, ICRC, FCS) plus two 28-byte hop
+# records (source ToR, spine), with a good FCS.
+"$bin" bench "$(dirname "$0")/../../scenarios/bench-leafspine.yaml" --pattern bw --sizes 1MiB \
+    --iters 4 --src 0 --dst 8 --set fabric.int.enable=true --set fabric.int.probe_interval=2us \
+    --set output.pcap.file="$tmp/probe.pcap" --set 'output.pcap.ports=[spine0:1]' >/dev/null
+tshark -r "$tmp/probe.pcap" -o eth.fcs:Always -o eth.check_fcs:TRUE --disable-protocol rpcordma \
+    -T fields -e frame.len -e udp.dstport -e eth.fcs.status -e _ws.malformed > "$tmp/probe.txt"
+probes=$(awk '$1 == 134 && $2 == 53617' "$tmp/probe.txt" | wc -l)
+bad=$(awk '$3 != 1 || $4 != ""' "$tmp/probe.txt" | wc -l)
+[ "$probes" -gt 0 ] || { echo "FAIL: no 134-byte probe frames to port 53617 on spine0:1"; head "$tmp/probe.txt"; fail=1; }
+[ "$bad" -eq 0 ] || { echo "FAIL: $bad probe-capture frames with a bad FCS or malformed"; fail=1; }
+[ $fail -eq 0 ] && echo "10 passed, 0 failed"
 exit $fail
