@@ -108,6 +108,47 @@ static void run_traffic(world *w, const int (*pairs)[2], int npairs, uint64_t by
     assert_int_equal(done, npairs);
 }
 
+/* The simulator's own capture read back one decoded frame at a time. */
+typedef struct capture {
+    FILE *f;
+    uint8_t frame[16384];
+    uint32_t len;
+    ifb_pkt d;
+    ifb_int_hop hops[IFB_INT_MAX_HOPS];
+} capture;
+
+static capture cap;
+
+static void capture_open(capture *c, const char *path)
+{
+    uint8_t gh[24];
+    c->f = fopen(path, "rb");
+    assert_non_null(c->f);
+    assert_int_equal(fread(gh, 1, sizeof gh, c->f), sizeof gh);
+}
+
+/* Returns 1 with the next frame decoded into c->d and c->hops, 0 at the end of the file. */
+static int capture_next(capture *c)
+{
+    uint8_t rh[16];
+    if (fread(rh, 1, sizeof rh, c->f) != sizeof rh)
+        return 0;
+    c->len =
+        (uint32_t)rh[8] | (uint32_t)rh[9] << 8 | (uint32_t)rh[10] << 16 | (uint32_t)rh[11] << 24;
+    assert_true(c->len <= sizeof c->frame);
+    assert_int_equal(fread(c->frame, 1, c->len, c->f), c->len);
+    memset(&c->d, 0, sizeof c->d);
+    assert_int_equal(
+        ifb_wire_decode(c->frame, c->len, IFB_L2_ROCEV2, &c->d, c->hops, IFB_INT_MAX_HOPS), 0);
+    return 1;
+}
+
+static void capture_close(capture *c, const char *path)
+{
+    fclose(c->f);
+    unlink(path);
+}
+
 static void test_hops_match_pcap(void **state)
 {
     (void)state;
@@ -136,21 +177,12 @@ static void test_hops_match_pcap(void **state)
 
     /* read the capture back: every data frame carries three hop records equal to the state
      * recorded when each switch pushed, and is longer by exactly the INT bytes */
-    FILE *f = fopen(path, "rb");
-    assert_non_null(f);
-    uint8_t gh[24], rh[16];
-    static uint8_t frame[16384];
-    assert_int_equal(fread(gh, 1, sizeof gh, f), sizeof gh);
+    capture_open(&cap, path);
     int data = 0, max_q = 0;
-    while (fread(rh, 1, sizeof rh, f) == sizeof rh) {
-        uint32_t len = (uint32_t)rh[8] | (uint32_t)rh[9] << 8 | (uint32_t)rh[10] << 16 |
-                       (uint32_t)rh[11] << 24;
-        assert_true(len <= sizeof frame);
-        assert_int_equal(fread(frame, 1, len, f), len);
-        ifb_pkt d;
-        ifb_int_hop hops[IFB_INT_MAX_HOPS];
-        memset(&d, 0, sizeof d);
-        assert_int_equal(ifb_wire_decode(frame, len, IFB_L2_ROCEV2, &d, hops, IFB_INT_MAX_HOPS), 0);
+    while (capture_next(&cap)) {
+        const ifb_pkt d = cap.d;
+        const ifb_int_hop *hops = cap.hops;
+        uint32_t len = cap.len;
         if (d.kind != IFB_PK_DATA)
             continue;
         data++;
@@ -188,8 +220,7 @@ static void test_hops_match_pcap(void **state)
         assert_true(hops[0].egress_ts_ns <= hops[1].egress_ts_ns &&
                     hops[1].egress_ts_ns <= hops[2].egress_ts_ns);
     }
-    fclose(f);
-    unlink(path);
+    capture_close(&cap, path);
     assert_int_equal(data, 2 * (256 * 1024 / 4096));
     assert_true(max_q > 0); /* two senders into one host port: the records saw a queue */
     const ifb_int_stats *st = ifb_fabric_int_stats(w.fab);
@@ -437,32 +468,19 @@ static void test_probes(void **state)
     const ifb_int_stats *st = ifb_fabric_int_stats(w.fab);
     /* spine0 -> leaf1 carries the probes of leaf0 and leaf2 to leaf1 via spine0: a sixth of all;
      * each decodes as a probe (INT-MD D bit) with two records, leaf then spine0 */
-    FILE *pf = fopen(path, "rb");
-    assert_non_null(pf);
-    uint8_t gh[24], rh[16];
-    static uint8_t frame[16384];
-    assert_int_equal(fread(gh, 1, sizeof gh, pf), sizeof gh);
+    capture_open(&cap, path);
     uint64_t probes_seen = 0;
-    while (fread(rh, 1, sizeof rh, pf) == sizeof rh) {
-        uint32_t len = (uint32_t)rh[8] | (uint32_t)rh[9] << 8 | (uint32_t)rh[10] << 16 |
-                       (uint32_t)rh[11] << 24;
-        assert_true(len <= sizeof frame);
-        assert_int_equal(fread(frame, 1, len, pf), len);
-        ifb_pkt d;
-        ifb_int_hop hops[IFB_INT_MAX_HOPS];
-        memset(&d, 0, sizeof d);
-        assert_int_equal(ifb_wire_decode(frame, len, IFB_L2_ROCEV2, &d, hops, IFB_INT_MAX_HOPS), 0);
-        if (d.kind != IFB_PK_PROBE)
+    while (capture_next(&cap)) {
+        if (cap.d.kind != IFB_PK_PROBE)
             continue;
         probes_seen++;
-        assert_int_equal(d.int_n, 2);
-        assert_int_equal(len, 78 + 2 * IFB_INT_HOP_BYTES);
-        assert_int_equal(w.topo.nodes[hops[0].node_id].tier, 0);
-        assert_string_equal(w.topo.nodes[hops[1].node_id].name, "spine0");
-        assert_int_equal(d.dst, 1);
+        assert_int_equal(cap.d.int_n, 2);
+        assert_int_equal(cap.len, 78 + 2 * IFB_INT_HOP_BYTES);
+        assert_int_equal(w.topo.nodes[cap.hops[0].node_id].tier, 0);
+        assert_string_equal(w.topo.nodes[cap.hops[1].node_id].name, "spine0");
+        assert_int_equal(cap.d.dst, 1);
     }
-    fclose(pf);
-    unlink(path);
+    capture_close(&cap, path);
     assert_int_equal(probes_seen, st->probes / 6);
     print_message("probes %llu, received %llu, %llu B, run %.2f us\n",
                   (unsigned long long)st->probes, (unsigned long long)st->probes_sunk,
