@@ -13,14 +13,12 @@
  * counters).
  *
  * Usage: ifb_lbbench [--bytes N] [--a2a] [--asym] [--ooo] [--probes NS] [--seed N] [--seeds K]
- *                    [--mc N]
- *                    [mode ...]
+ *                    [--mc N] [mode ...]
  *   --ooo: NICs place packets out of order (what per-packet modes need)
  *   --a2a: all-to-all, --bytes per ordered pair (16,256 flows) instead of the permutation
  *   --asym: the leaf0-spine0 link runs at 100 Gb/s (a quarter of the others)
- *   --probes NS: with INT on, ToRs probe every path every NS nanoseconds
- * (fabric.int.probe_interval) eff: the ideal makespan (bytes a host sends / payload line rate) over
- * the makespan
+ *   --probes NS: with INT on, ToRs probe every path every NS ns (fabric.int.probe_interval)
+ *   eff: the ideal makespan (bytes a host sends / payload line rate) over the makespan
  *   --seeds K: seeds seed..seed+K-1 (permutation and hash seeds), figures averaged
  *   modes: ecmp wcmp flowlet flowlet-ll spray-random spray-rr spray-drill adaptive adaptive-pkt
  *          adaptive-ll adaptive-pkt-ll (-ll: ties in the best band broken by instantaneous load)

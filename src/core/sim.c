@@ -41,16 +41,8 @@ static inline int bucket_of(ifb_time t, ifb_time last)
 static void append(ifb_sim *sim, int k, const ifb_event *ev)
 {
     ifb_ev_bucket *b = &sim->bucket[k];
-    if (b->n == b->cap) {
-        size_t cap = b->cap ? 2 * (size_t)b->cap : 64;
-        ifb_event *e = cap <= UINT32_MAX ? realloc(b->ev, cap * sizeof *e) : NULL;
-        if (!e) {
-            fputs("infabric: out of memory growing the event queue\n", stderr);
-            abort();
-        }
-        b->ev = e;
-        b->cap = (uint32_t)cap;
-    }
+    if (b->n == b->cap)
+        b->ev = ifb_grow(b->ev, &b->cap, b->n, sizeof *b->ev, 64);
     b->ev[b->n++] = *ev;
     sim->nonempty[k >> 6] |= 1ull << (k & 63);
 }

@@ -26,7 +26,8 @@ typedef struct ifb_event {
 
 typedef struct ifb_ev_bucket {
     ifb_event *ev;
-    uint32_t n, cap;
+    uint32_t n; /* a bucket never holds more than the pending events (well below 2^32) */
+    size_t cap;
 } ifb_ev_bucket;
 #define IFB_EV_DIGIT 4 /* bits per radix-heap digit (sim.c) */
 #define IFB_EV_BUCKETS (1 + (64 / IFB_EV_DIGIT << IFB_EV_DIGIT))

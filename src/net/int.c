@@ -277,7 +277,6 @@ static void feedback(struct ifb_int *m, const ifb_pkt *pk, int dst_node)
         m->st.feedback++;
 }
 
-/* The sink: stack off, report to the collector, path figure back to the source. */
 /* One packet in report_every, data and probes alike, becomes a report to the collector. */
 static void maybe_report(struct ifb_int *m, const ifb_pkt *pk)
 {
@@ -288,6 +287,7 @@ static void maybe_report(struct ifb_int *m, const ifb_pkt *pk)
     }
 }
 
+/* The sink: stack off, report to the collector, path figure back to the source. */
 static void sink(struct ifb_int *m, ifb_pkt *pk, int sink_node)
 {
     m->st.sinks++;
