@@ -8,11 +8,21 @@ tmp=$(mktemp -d); trap 'rm -rf "$tmp"' EXIT
     -o "$tmp/out" >"$tmp/stdout" 2>"$tmp/stderr" &
 pid=$!
 # interrupt once the first size's row is out (rows are printed as each size finishes), so the
-# test does not depend on how fast this machine is
+# test does not depend on how fast this machine is. The row gives the bytes each rank sends,
+# 1 KiB to each of the 128 ranks: 131072. The 8 MiB size then runs for tens of seconds, so the
+# interrupt lands inside it.
+row=0
 for _ in $(seq 600); do
-    grep -Eq '^ +1024 ' "$tmp/stdout" && break
+    grep -Eq '^ +131072 ' "$tmp/stdout" && { row=1; break; }
+    kill -0 $pid 2>/dev/null || break
     sleep 0.1
 done
+if [ $row = 0 ]; then
+    echo "FAIL: the 1 KiB row never appeared (60 s, or the bench ended); stdout:"
+    cat "$tmp/stdout" "$tmp/stderr"
+    kill -9 $pid 2>/dev/null
+    exit 1
+fi
 sleep 0.3
 kill -INT $pid
 wait $pid; rc=$?
