@@ -4,7 +4,7 @@
 # (PSN 0..9) to its peer and the ACKs coming back.
 set -eu
 bin=$1
-if ! command -v tshark >/dev/null; then echo "tshark not installed: skipped"; exit 0; fi
+if ! command -v tshark >/dev/null; then echo "tshark not installed: skipped"; exit 77; fi
 tmp=$(mktemp -d); trap 'rm -rf "$tmp"' EXIT
 "$bin" bench --pattern pingpong --sizes 64B --iters 5 --src 0 --dst 8 \
     --set output.pcap.file="$tmp/cap.pcap" --set 'output.pcap.ports=[s0n0]' >/dev/null
