@@ -131,20 +131,30 @@ static void test_corpus(void **state)
     free_list(paths);
 }
 
-enum { NTARGETS = sizeof targets / sizeof targets[0], MAX_REGRESS = 512 };
+enum { NTARGETS = sizeof targets / sizeof targets[0] };
 
 int main(void)
 {
-    static regress_case cases[MAX_REGRESS];
     static char corpus_names[NTARGETS][32];
-    static struct CMUnitTest tests[MAX_REGRESS + NTARGETS];
-    size_t n = 0, ncase = 0;
     char **lists[NTARGETS];
+    /* every regression input is replayed, however many there are: count them first */
+    size_t total = 0;
     for (int i = 0; i < NTARGETS; i++) {
         char dir[512];
         snprintf(dir, sizeof dir, "%s/fuzz/regress/%s", IFB_SOURCE_DIR, targets[i].name);
         lists[i] = list_dir(dir); /* a target without findings has no directory */
-        for (int k = 0; lists[i] && lists[i][k] && ncase < MAX_REGRESS; k++) {
+        for (int k = 0; lists[i] && lists[i][k]; k++)
+            total++;
+    }
+    regress_case *cases = calloc(total ? total : 1, sizeof *cases);
+    struct CMUnitTest *tests = calloc(total + NTARGETS, sizeof *tests);
+    if (!cases || !tests) {
+        fprintf(stderr, "test_regress: out of memory for %zu inputs\n", total);
+        return 1;
+    }
+    size_t n = 0, ncase = 0;
+    for (int i = 0; i < NTARGETS; i++) {
+        for (int k = 0; lists[i] && lists[i][k]; k++) {
             regress_case *c = &cases[ncase++];
             const char *base = strrchr(lists[i][k], '/') + 1;
             c->t = &targets[i];
@@ -156,8 +166,11 @@ int main(void)
         tests[n++] =
             (struct CMUnitTest){corpus_names[i], test_corpus, NULL, NULL, (void *)&targets[i]};
     }
+    printf("%zu regression inputs, %d seed corpora\n", ncase, NTARGETS);
     int rc = _cmocka_run_group_tests("fuzz_regress", tests, n, NULL, NULL);
     for (int i = 0; i < NTARGETS; i++)
         free_list(lists[i]);
+    free(cases);
+    free(tests);
     return rc;
 }
