@@ -6,11 +6,11 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 tools/deps.sh build-essential cmake ninja-build pkg-config libyaml-dev libjansson-dev libcmocka-dev tshark python3 chromium valgrind
 jobs=$(nproc)
-cmake -S . -B build -G Ninja -DCMAKE_BUILD_TYPE=Release >/dev/null
+cmake -S . -B build -G Ninja -DCMAKE_BUILD_TYPE=Release -DIFB_WERROR=ON >/dev/null
 cmake --build build
 (cd build && ctest --output-on-failure -j "$jobs")
 if [ "${IFB_SKIP_SANITIZE:-0}" != 1 ]; then
-  cmake -S . -B build-asan -G Ninja -DCMAKE_BUILD_TYPE=Debug -DIFB_SANITIZE=ON >/dev/null
+  cmake -S . -B build-asan -G Ninja -DCMAKE_BUILD_TYPE=Debug -DIFB_SANITIZE=ON -DIFB_WERROR=ON >/dev/null
   cmake --build build-asan
   (cd build-asan && ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1 ctest --output-on-failure -j "$jobs" -LE slow)
 fi

@@ -7,6 +7,9 @@
 int ifb_cmd_bench(int argc, char **argv);
 int ifb_cmd_check(int argc, char **argv);
 int ifb_cmd_run(int argc, char **argv);
+/* The release and the git commit the binary was built from (generated, cmake/version.cmake). */
+const char *ifb_version(void);
+const char *ifb_version_commit(void);
 
 /* Set by SIGINT/SIGTERM; the event loop polls it and stops after the current event. */
 extern volatile sig_atomic_t ifb_cli_interrupted;

@@ -58,7 +58,7 @@ int main(int argc, char **argv)
     if (!strcmp(cmd, "check"))
         return ifb_cmd_check(argc - 1, argv + 1);
     if (!strcmp(cmd, "version") || !strcmp(cmd, "--version")) {
-        puts("infabric 0.1.0");
+        printf("infabric %s (commit %s)\n", ifb_version(), ifb_version_commit());
         return 0;
     }
     if (!strcmp(cmd, "help") || !strcmp(cmd, "--help") || !strcmp(cmd, "-h")) {
