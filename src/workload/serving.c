@@ -14,6 +14,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/alloc.h"
 #include "core/embedded.h"
 #include "core/rng.h"
 #include "workload/kernels.h"
@@ -510,21 +511,8 @@ struct ifb_serving {
     uint64_t nfailed; /* requests failed */
 };
 
-static void *xcalloc(size_t n, size_t sz)
-{
-    void *p = calloc(n ? n : 1, sz ? sz : 1);
-    if (!p)
-        abort();
-    return p;
-}
-
-static void *xrealloc(void *p, size_t n)
-{
-    void *q = realloc(p, n ? n : 1);
-    if (!q)
-        abort();
-    return q;
-}
+/* Allocations that cannot fail quietly (core/alloc.h); `what` names them in the report. */
+#define xcalloc(n, sz) ifb_xcalloc((n), (sz), "the serving engine's state")
 
 /* ---- Compute costs ------------------------------------------------------------------------ */
 
@@ -803,10 +791,7 @@ static uint64_t ended(const ifb_serving *s)
 
 static void push_int(int **a, size_t *n, size_t *cap, int v)
 {
-    if (*n == *cap) {
-        *cap = *cap ? *cap * 2 : 64;
-        *a = xrealloc(*a, *cap * sizeof **a);
-    }
+    *a = ifb_xgrow(*a, cap, *n, sizeof **a, 64, "a serving instance's request queue");
     (*a)[(*n)++] = v;
 }
 
@@ -815,10 +800,7 @@ static void finish_run(ifb_serving *s);
 
 static void new_request(ifb_serving *s)
 {
-    if (s->nreq == s->req_cap) {
-        s->req_cap = s->req_cap ? s->req_cap * 2 : 1024;
-        s->req = xrealloc(s->req, s->req_cap * sizeof *s->req);
-    }
+    s->req = ifb_xgrow(s->req, &s->req_cap, s->nreq, sizeof *s->req, 1024, "the requests");
     size_t row = s->trace_next++;
     ifb_serving_req *r = &s->req[s->nreq];
     memset(r, 0, sizeof *r);
@@ -914,10 +896,7 @@ static void preempt(ifb_serving *s, instq *q, int ri)
 
 static void add_ent(ifb_serving *s, batch_ent e)
 {
-    if (s->nents == s->ents_cap) {
-        s->ents_cap = s->ents_cap ? s->ents_cap * 2 : 256;
-        s->ents = xrealloc(s->ents, s->ents_cap * sizeof *s->ents);
-    }
+    s->ents = ifb_xgrow(s->ents, &s->ents_cap, s->nents, sizeof *s->ents, 256, "a step's batch");
     s->ents[s->nents++] = e;
 }
 
@@ -1332,10 +1311,9 @@ static void prepare_step(ifb_serving *s)
                         ntok[q] = (int)tok_total(t);
                         tot += (size_t)ntok[q];
                     }
-                    if (tot * (size_t)topk > s->experts_cap) {
-                        s->experts_cap = tot * (size_t)topk * 2;
-                        s->experts = xrealloc(s->experts, s->experts_cap * sizeof *s->experts);
-                    }
+                    if (tot * (size_t)topk > s->experts_cap) /* tokens of a step: no wrap */
+                        s->experts = ifb_xgrow(s->experts, &s->experts_cap, tot * (size_t)topk,
+                                               sizeof *s->experts, 1024, "expert choices");
                     ifb_router_route(&s->router, mi, (int)tot, s->experts);
                     for (int q = 0; q < n; q++)
                         s->recv_copies[((size_t)mi * R + g * n + q) * C + c] = 0;
@@ -1573,9 +1551,10 @@ static void emit_tokens(ifb_serving *s, ifb_serving_req *r, int64_t n)
          * sees them. */
         for (int64_t i = 0; i < n; i++) {
             if (s->nitl == s->itl_cap) {
-                s->itl_cap = s->itl_cap ? s->itl_cap * 2 : 4096;
-                s->itl_req = xrealloc(s->itl_req, s->itl_cap * sizeof *s->itl_req);
-                s->itl_gap = xrealloc(s->itl_gap, s->itl_cap * sizeof *s->itl_gap);
+                s->itl_req = ifb_xgrow(s->itl_req, &s->itl_cap, s->nitl, sizeof *s->itl_req, 4096,
+                                       "inter-token gaps");
+                s->itl_gap =
+                    ifb_xrealloc(s->itl_gap, s->itl_cap, sizeof *s->itl_gap, "inter-token gaps");
             }
             s->itl_req[s->nitl] = (int)r->id;
             s->itl_gap[s->nitl++] = i == 0 ? now - r->last : 0;
@@ -1674,10 +1653,7 @@ static void step_end(ifb_serving *s)
     for (int r = 0; r < s->R; r++)
         busy += (double)s->busy_acc[r];
     cur->gpu_busy = now > cur->start ? busy / ((double)s->R * (double)(now - cur->start)) : 0;
-    if (s->nsteps == s->steps_cap) {
-        s->steps_cap = s->steps_cap ? s->steps_cap * 2 : 1024;
-        s->steps = xrealloc(s->steps, s->steps_cap * sizeof *s->steps);
-    }
+    s->steps = ifb_xgrow(s->steps, &s->steps_cap, s->nsteps, sizeof *s->steps, 1024, "the steps");
     s->steps[s->nsteps++] = *cur;
     if (s->fail_pending)
         mark_down(s);
