@@ -59,8 +59,9 @@ const char IFB_SERVING_KEYS_DOC[] =
     "  input_len: uniform:512-1536 # prompt tokens: N | uniform:A-B (integers, both included) |\n"
     "                              # trace (the trace's rows in order, cycling); mean 1024, "
     "spread\n"
-    "                              # so closed-loop requests do not run in lock-step; default\n"
-    "                              # trace when arrival is trace\n"
+    "                              # so closed-loop requests do not run in lock-step. With a\n"
+    "                              # trace: trace, the default; any other value is an error\n"
+    "                              # (the trace's lengths would be silently ignored)\n"
     "  output_len: uniform:128-384 # generated tokens, same forms (mean 256)\n"
     "  max_batch: 256              # running requests per instance\n"
     "  token_budget: 8192          # tokens per instance per step (decode + prefill chunks)\n"
@@ -292,25 +293,29 @@ int ifb_serving_cfg_load(ifb_cfg *c, const char *prefix, ifb_serving_cfg *o, ifb
     if (ifb_cfg_get_enum(c, K("trace_format"), tfmts, 0, &v, e))
         goto fail;
     ifb_trace_format tf = (ifb_trace_format)v;
-    const char *defl = o->arrival == IFB_ARRIVAL_TRACE ? "trace" : "uniform:512-1536";
-    if (ifb_cfg_get_string(c, K("input_len"), defl, &s, e) || parse_len(c, p, s, &o->input, e))
-        goto fail;
-    defl = o->arrival == IFB_ARRIVAL_TRACE ? "trace" : "uniform:128-384";
-    if (ifb_cfg_get_string(c, K("output_len"), defl, &s, e) || parse_len(c, p, s, &o->output, e))
-        goto fail;
+    /* A trace's rows carry their own lengths. With a trace the lengths are the trace's, and a
+     * length set to anything else is refused: with both, one of the two would be silently
+     * ignored (a 100M-token row run as ~1k tokens). */
+    static const char *const len_keys[2] = {"input_len", "output_len"};
+    static const char *const len_defs[2] = {"uniform:512-1536", "uniform:128-384"};
+    ifb_len_dist *lens[2] = {&o->input, &o->output};
+    for (int k = 0; k < 2; k++) {
+        const char *defl = trace || o->arrival == IFB_ARRIVAL_TRACE ? "trace" : len_defs[k];
+        if (ifb_cfg_get_string(c, K(len_keys[k]), defl, &s, e) || parse_len(c, p, s, lens[k], e))
+            goto fail;
+        if (trace && lens[k]->kind != IFB_LEN_TRACE) {
+            ifb_cfg_errf(c, p, e,
+                         "trace or no value when a trace is given (its rows carry the lengths; "
+                         "drop the trace to draw lengths)",
+                         "'%s'", s);
+            goto fail;
+        }
+    }
     int need_trace = o->arrival == IFB_ARRIVAL_TRACE || o->input.kind == IFB_LEN_TRACE ||
                      o->output.kind == IFB_LEN_TRACE;
     if (need_trace && !trace) {
         ifb_cfg_errf(c, trace_key, e, "a trace file (arrival or a length says trace)", "no trace");
         goto fail;
-    }
-    if (trace) {
-        if (ifb_trace_load(&o->trace, trace, tf, 0, e)) {
-            char msg[sizeof e->msg];
-            snprintf(msg, sizeof msg, "%s", e->msg);
-            ifb_cfg_errf(c, trace_key, e, "a readable request trace", "%s", msg);
-            goto fail;
-        }
     }
     if (ifb_cfg_get_int(c, K("max_batch"), 256, 1, 1 << 24, &o->max_batch, e) ||
         ifb_cfg_get_int(c, K("token_budget"), 8192, 1, 1 << 30, &o->token_budget, e) ||
@@ -319,6 +324,18 @@ int ifb_serving_cfg_load(ifb_cfg *c, const char *prefix, ifb_serving_cfg *o, ifb
         ifb_cfg_get_int(c, K("warmup"), -1, 0, 1000000000, &o->warmup, e) ||
         ifb_cfg_get_time(c, K("duration"), 0, &o->duration, e))
         goto fail;
+    if (trace) {
+        /* a replay of the first rows reads no further into the file than it needs */
+        size_t rows = o->arrival == IFB_ARRIVAL_TRACE && o->requests > 0
+                          ? (size_t)(o->requests + (o->warmup > 0 ? o->warmup : 0))
+                          : 0;
+        if (ifb_trace_load(&o->trace, trace, tf, rows, e)) {
+            char msg[sizeof e->msg];
+            snprintf(msg, sizeof msg, "%s", e->msg);
+            ifb_cfg_errf(c, trace_key, e, "a readable request trace", "%s", msg);
+            goto fail;
+        }
+    }
     if (ifb_cfg_get_string(c, K("routing"), "uniform", &s, e))
         goto fail;
     if (!strcmp(s, "uniform")) {
