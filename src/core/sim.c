@@ -169,10 +169,11 @@ static void watchdog_tick(ifb_sim *sim, void *obj, uint64_t last_progress)
         if (sim->diag)
             sim->diag(sim, sim->diag_ctx, diag, sizeof diag);
         ifb_sim_request_stop(sim, IFB_STOP_ERROR,
-                             "watchdog: nothing delivered for %.3f us of simulated time while "
-                             "%llu messages are outstanding (deadlock, routing loop or black "
-                             "hole?) %s",
-                             ifb_time_to_us(sim->watchdog), (unsigned long long)sim->work, diag);
+                             "watchdog: nothing delivered for %.3f us of simulated time (up to "
+                             "t=%.6f s) while %llu messages are outstanding (deadlock, routing "
+                             "loop or black hole?) %s",
+                             ifb_time_to_us(sim->watchdog), ifb_time_to_s(sim->now),
+                             (unsigned long long)sim->work, diag);
         return;
     }
     ifb_sim_at_daemon(sim, ifb_time_add_sat(sim->now, sim->watchdog), watchdog_tick, NULL,

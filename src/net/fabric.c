@@ -502,6 +502,7 @@ static int check_pfc_state_inv(ifb_sim *sim, void *ctx, char *msg, size_t cap)
 }
 
 static int check_messages_inv(ifb_sim *sim, void *ctx, char *msg, size_t cap);
+static void watchdog_diag(ifb_sim *sim, void *ctx, char *msg, size_t cap);
 
 static int add_checkers(ifb_fabric *f, ifb_err *e)
 {
@@ -692,6 +693,10 @@ int ifb_fabric_create(ifb_fabric **out, ifb_sim *sim, const ifb_topo *t, const i
         ifb_sim_at_daemon(sim, ifb_time_add_sat(sim->now, cfg->rate_sample_interval), rate_sampler,
                           f, 0);
     ifb_pfc_start_storms(f);
+    if (!sim->diag) { /* the watchdog's report says what is stuck in this fabric */
+        sim->diag = watchdog_diag;
+        sim->diag_ctx = f;
+    }
     *out = f;
     return 0;
 }
@@ -737,6 +742,10 @@ void ifb_fabric_destroy(ifb_fabric *f)
     free(f->samples);
     if (f->sim->fabric == f)
         f->sim->fabric = NULL;
+    if (f->sim->diag_ctx == f) {
+        f->sim->diag = NULL;
+        f->sim->diag_ctx = NULL;
+    }
     free(f);
 }
 
@@ -999,4 +1008,40 @@ static int check_messages_inv(ifb_sim *sim, void *ctx, char *msg, size_t cap)
         return -1;
     }
     return 0;
+}
+
+/* The watchdog's diagnosis: the oldest message still outstanding and the (port, priority) pairs
+ * paused longest, which together say whether a black hole, a loss that is never repaired or a
+ * PFC deadlock holds the run. */
+static void watchdog_diag(ifb_sim *sim, void *ctx, char *msg, size_t cap)
+{
+    const ifb_fabric *f = ctx;
+    uint64_t out = 0;
+    const ifb_msg *old = NULL;
+    for (int h = 0; h < f->nhosts; h++)
+        for (uint32_t k = 0; k < f->nics[h].nqps; k++)
+            for (const ifb_msg *m = f->nics[h].qps[k]->head; m; m = m->next) {
+                out++;
+                oldest_msg(m, &old);
+            }
+    size_t w = 0;
+    if (old)
+        w += (size_t)snprintf(
+            msg, cap,
+            "oldest outstanding network message: %llu, endpoint %d -> %d, %llu B, "
+            "posted %.3f us ago (%llu on NIC QPs)",
+            (unsigned long long)old->id, old->src, old->dst, (unsigned long long)old->bytes,
+            ifb_time_to_us(sim->now - old->start), (unsigned long long)out);
+    else
+        w += (size_t)snprintf(msg, cap, "no network message outstanding on any QP");
+    ifb_paused_port pp[4];
+    int n = ifb_fabric_paused_ports(f, 0, pp, 4);
+    for (int i = 0; i < n && i < 4 && w < cap; i++) {
+        const ifb_topo_port *tp = &f->topo->ports[pp[i].port];
+        w += (size_t)snprintf(msg + w, cap - w, "%s%s:%d prio %d paused %.3f us",
+                              i ? ", " : "; paused: ", f->topo->nodes[tp->node].name, tp->index,
+                              pp[i].prio, ifb_time_to_us(sim->now - pp[i].since));
+    }
+    if (n > 4 && w < cap)
+        snprintf(msg + w, cap - w, " and %d more", n - 4);
 }

@@ -125,6 +125,8 @@ int ifb_experiment_run(const ifb_job *job, FILE *out, const volatile sig_atomic_
     sim.watchdog = 2 * l.sc.fab.rto + 50 * IFB_MS; /* a lost packet's timeout is progress */
     if (l.sc.nfailures) /* an unreachable destination retries retry_cnt times, then fails */
         sim.watchdog = (ifb_time)(l.sc.fab.retry_cnt + 2) * l.sc.fab.rto + 50 * IFB_MS;
+    if (job->watchdog_given) /* --watchdog (0 = off) */
+        sim.watchdog = job->watchdog;
     sim.stall_events = 10000000;
     ifb_fabric *fab = NULL;
     ifb_serving *sv = NULL;
@@ -141,6 +143,10 @@ int ifb_experiment_run(const ifb_job *job, FILE *out, const volatile sig_atomic_
     const ifb_serving_result *r = ifb_serving_finish(sv);
     if (stop == IFB_STOP_ERROR) {
         ifb_err_msg(e, "%s", sim.error);
+        rc = 1;
+        goto done;
+    }
+    if (ifb_serving_check_end(sv, stop, e)) {
         rc = 1;
         goto done;
     }

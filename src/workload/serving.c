@@ -878,7 +878,6 @@ static void finish_run(ifb_serving *s)
     s->done = 1;
     s->window_end = s->sim->now;
     s->window_tokens = s->tokens_emitted - s->tokens_at_window;
-    ifb_sim_work_end(s->sim);
 }
 
 static void arrival_ev(ifb_sim *sim, void *obj, uint64_t arg)
@@ -1933,7 +1932,11 @@ int ifb_serving_start(ifb_serving *s, ifb_sim *sim, ifb_net *net, ifb_err *e)
     s->sys_last = sim->now;
     if (c->warmup == 0)
         open_window(s);
-    ifb_sim_work_begin(sim);
+    /* No unit of outstanding work (ifb_sim_work_begin) is held for the engine itself: the
+     * watchdog reads outstanding work without progress as a hang, and an open-loop system idle
+     * between arrivals is not one. What keeps the run alive is always a scheduled event (the
+     * next arrival, step or compute) or a message in flight, which holds its own work unit;
+     * an engine left with neither is a bug that ifb_serving_check_end reports. */
     if (c->arrival == IFB_ARRIVAL_CLOSED) {
         for (int64_t i = 0; i < c->concurrency; i++)
             new_request(s);
@@ -2026,6 +2029,26 @@ const ifb_serving_result *ifb_serving_finish(ifb_serving *s)
     r->failed = s->nfailed;
     r->instances_down = s->ninst_down;
     return r;
+}
+
+int ifb_serving_check_end(const ifb_serving *s, ifb_stop stop, ifb_err *e)
+{
+    if (stop != IFB_STOP_EMPTY || s->done || !s->sim)
+        return 0;
+    char why[160];
+    if (s->running_step && s->inflight)
+        snprintf(why, sizeof why,
+                 "step %llu waits for %d messages the network neither completed nor holds as "
+                 "outstanding",
+                 (unsigned long long)s->cur.index, s->inflight);
+    else
+        snprintf(why, sizeof why, "%s and no arrival is due",
+                 s->running_step ? "a step is running with nothing left to do" : "no step runs");
+    return ifb_err_msg(e,
+                       "serving: the simulation ran out of events at t=%.6f s with %llu of %llu "
+                       "requests unfinished: %s (a model bug: nothing left could finish them)",
+                       ifb_time_to_s(s->sim->now), (unsigned long long)(s->nreq - ended(s)),
+                       (unsigned long long)s->nreq, why);
 }
 
 const ifb_serving_req *ifb_serving_requests(const ifb_serving *s, size_t *n)

@@ -173,6 +173,10 @@ int ifb_serving_create(ifb_serving **out, const ifb_serving_cfg *cfg, int nserve
 int ifb_serving_start(ifb_serving *s, ifb_sim *sim, ifb_net *net, ifb_err *e);
 /* Computes the result after the run (also fine after an interrupted run: done = 0). */
 const ifb_serving_result *ifb_serving_finish(ifb_serving *s);
+/* After ifb_sim_run returned `stop`: -1 with a message when the run ended by itself
+ * (IFB_STOP_EMPTY) although the serving run is not done, i.e. nothing was left that could ever
+ * finish the requests in the system (a stall, reported instead of a quietly partial result). */
+int ifb_serving_check_end(const ifb_serving *s, ifb_stop stop, ifb_err *e);
 const ifb_serving_req *ifb_serving_requests(const ifb_serving *s, size_t *n);
 const ifb_serving_step *ifb_serving_steps(const ifb_serving *s, size_t *n);
 const ifb_parallel *ifb_serving_layout(const ifb_serving *s);
