@@ -1993,11 +1993,23 @@ const ifb_serving_result *ifb_serving_finish(ifb_serving *s)
         if (s->req[s->itl_req[i]].measured)
             ifb_samples_add(&s->itl, ps_to_s(s->itl_gap[i]));
     ifb_samples_pctl(&s->itl, &r->itl);
-    r->tgr = win > 0 ? (double)r->window_tokens / win : NAN;
-    r->req_throughput = win > 0 ? (double)r->measured / win : NAN;
-    r->mean_in_system = r->window_end > r->window_start
-                            ? s->sys_area / (double)(r->window_end - r->window_start)
-                            : NAN;
+    r->window = s->window_open && r->window_end > r->window_start;
+    if (!s->window_open) {
+        snprintf(r->unmeasured, sizeof r->unmeasured,
+                 "the measurement window never opened: %llu of the %lld warm-up requests ended "
+                 "before the run %s",
+                 (unsigned long long)ended(s), (long long)s->cfg.warmup,
+                 s->done ? "ended (every instance down)" : "was stopped");
+        r->window_tokens = 0;
+    } else if (!r->window) {
+        snprintf(r->unmeasured, sizeof r->unmeasured,
+                 "the measurement window has no length (it opened at t=%.6f s, when the run "
+                 "stopped)",
+                 ifb_time_to_s(r->window_start));
+    }
+    r->tgr = r->window ? (double)r->window_tokens / win : NAN;
+    r->req_throughput = r->window ? (double)r->measured / win : NAN;
+    r->mean_in_system = r->window ? s->sys_area / (double)(r->window_end - r->window_start) : NAN;
     r->min_in_system = s->window_open ? s->min_sys : 0;
     r->max_in_system = s->window_open ? s->max_sys : 0;
     r->steps = s->nsteps;
@@ -2029,6 +2041,25 @@ const ifb_serving_result *ifb_serving_finish(ifb_serving *s)
     r->failed = s->nfailed;
     r->instances_down = s->ninst_down;
     return r;
+}
+
+const char *ifb_serving_fault_timing(const ifb_serving_result *r, ifb_time start, ifb_time end,
+                                     int *measured)
+{
+    *measured = 0;
+    if (!r->window)
+        return "no measurement window: nothing measured";
+    if (end <= r->window_start)
+        return "in the warm-up, over before the measurement window opened: not in the headline "
+               "figures";
+    if (start < r->window_start)
+        return "began in the warm-up and lasted into the measurement window: the headline figures "
+               "measure the state it left, not its onset";
+    if (start < r->window_end) {
+        *measured = 1;
+        return "inside the measurement window";
+    }
+    return "after the measurement window closed: not in the headline figures";
 }
 
 int ifb_serving_check_end(const ifb_serving *s, ifb_stop stop, ifb_err *e)
@@ -2180,14 +2211,25 @@ int ifb_serving_write_summary(ifb_serving *s, ifb_json *j)
     ifb_json_kuint(j, "requests_measured", r->measured);
     ifb_json_kuint(j, "requests_failed", r->failed);
     ifb_json_kint(j, "instances_down", r->instances_down);
-    ifb_json_kdouble(j, "window_start_s", ps_to_s(r->window_start));
-    ifb_json_kdouble(j, "window_end_s", ps_to_s(r->window_end));
-    ifb_json_kuint(j, "window_output_tokens", r->window_tokens);
+    /* without a window its figures are null, and "unmeasured" says why */
+    if (r->unmeasured[0])
+        ifb_json_kstr(j, "unmeasured", r->unmeasured);
+    ifb_json_kdouble(j, "window_start_s", r->window ? ps_to_s(r->window_start) : NAN);
+    ifb_json_kdouble(j, "window_end_s", r->window ? ps_to_s(r->window_end) : NAN);
+    if (r->window)
+        ifb_json_kuint(j, "window_output_tokens", r->window_tokens);
+    else
+        ifb_json_knull(j, "window_output_tokens");
     ifb_json_kdouble(j, "tgr_tokens_per_s", r->tgr);
     ifb_json_kdouble(j, "requests_per_s", r->req_throughput);
     ifb_json_kdouble(j, "mean_in_system", r->mean_in_system);
-    ifb_json_kint(j, "min_in_system", r->min_in_system);
-    ifb_json_kint(j, "max_in_system", r->max_in_system);
+    if (r->window) {
+        ifb_json_kint(j, "min_in_system", r->min_in_system);
+        ifb_json_kint(j, "max_in_system", r->max_in_system);
+    } else {
+        ifb_json_knull(j, "min_in_system");
+        ifb_json_knull(j, "max_in_system");
+    }
     ifb_json_kpctl(j, "ttft_ms_over_requests", &r->ttft, 1e3);
     ifb_json_kpctl(j, "tpot_ms_over_requests", &r->tpot, 1e3);
     ifb_json_kpctl(j, "e2e_s_over_requests", &r->e2e, 1);
