@@ -5,7 +5,7 @@
 # arrivals for longer than the watchdog's window (184.2 ms); a real hang (a PFC pause storm that
 # never ends, with the PFC deadlock stop off) still ends with the watchdog's diagnosis; and
 # `run --watchdog TIME` sets the window (0 = off). Under AddressSanitizer (about 12x slower) the
-# replay takes the first 100 rows.
+# replay takes the first 50 rows and the Poisson run 20 requests.
 set -u
 bin=$1
 src=$2
@@ -14,8 +14,8 @@ fail=0; pass=0
 ok() { echo "ok   $1"; pass=$((pass+1)); }
 bad() { echo "FAIL $1"; fail=$((fail+1)); }
 trace=$src/data/traces/AzureLLMInferenceTrace_conv_500.csv
-rows=500
-ldd "$bin" 2>/dev/null | grep -q libasan && rows=100
+rows=500 npoisson=40
+ldd "$bin" 2>/dev/null | grep -q libasan && rows=50 npoisson=20
 R=(reference-roce.yaml -q -j 1)
 
 # the replay: lengths from the trace (the reference scenario's own lengths must be replaced)
@@ -56,9 +56,9 @@ check "$tmp/trace" "$rows" "$trace" && ok "every trace request completed with th
     || bad "trace replay results"
 
 "$bin" run "${R[@]}" -o "$tmp/poisson" --set workload.arrival=poisson --set workload.rate=1 \
-    --set workload.requests=40 > "$tmp/poisson.txt" 2>&1; rc=$?
+    --set "workload.requests=$npoisson" > "$tmp/poisson.txt" 2>&1; rc=$?
 [ $rc -eq 0 ] && ok "Poisson at 1 req/s exits 0" || { bad "Poisson exit $rc"; cat "$tmp/poisson.txt"; }
-check "$tmp/poisson" 40 && ok "every Poisson request completed" || bad "Poisson results"
+check "$tmp/poisson" "$npoisson" && ok "every Poisson request completed" || bad "Poisson results"
 
 # a real hang: s0n1's NIC pauses priority 3 from 2 s on, for good; PFC's own deadlock stop off
 H=(--set workload.arrival=poisson --set workload.rate=1 --set workload.requests=20
