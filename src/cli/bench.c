@@ -665,15 +665,16 @@ static void rows_qps(ifb_csv *c, const void *ctx)
 {
     const out_ctx *x = ctx;
     for (int i = 0; i < x->nrows; i++) {
-        size_t n;
-        const uint64_t *retx;
-        ifb_fabric_qp_retx(x->fabs[i], &n, &retx);
+        size_t n = ifb_fabric_qp_retx(x->fabs[i], NULL, 0);
+        uint64_t *retx = ifb_xcalloc(n, sizeof *retx, "per-QP retransmission counts");
+        ifb_fabric_qp_retx(x->fabs[i], retx, n);
         for (size_t k = 0; k < n; k++) {
             ifb_csv_uint(c, x->rows[i].bytes);
             ifb_csv_uint(c, k);
             ifb_csv_uint(c, retx[k]);
             ifb_csv_end_row(c);
         }
+        free(retx);
     }
 }
 

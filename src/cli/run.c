@@ -47,6 +47,8 @@ typedef struct run_opts {
     int64_t seed;
     int check;
     double max_wall;
+    int watchdog_given;
+    ifb_time watchdog;
     uint64_t max_memory;
     int quiet;
 } run_opts;
@@ -64,6 +66,9 @@ static void run_usage(FILE *f)
           "  -j, --jobs N           runs in parallel (default: the number of cores)\n"
           "      --check            verify invariants while running (slower)\n"
           "      --max-wall S       stop each run after S seconds of wall time (partial)\n"
+          "      --watchdog TIME    stop a run if nothing is delivered for TIME of simulated\n"
+          "                         time while messages are outstanding (0 = off; default:\n"
+          "                         2 x fabric.nic.rto + 50ms, longer with failures)\n"
           "      --max-memory SIZE  refuse runs estimated to need more (default: the machine's\n"
           "                         memory)\n"
           "  -q, --quiet            no progress bar\n",
@@ -89,7 +94,7 @@ static int parse_sweep(sweep *s, const char *arg)
 
 static int parse_run_opts(int argc, char **argv, run_opts *o)
 {
-    enum { O_SET = 256, O_SWEEP, O_SEED, O_CHECK, O_MAXWALL, O_MAXMEM };
+    enum { O_SET = 256, O_SWEEP, O_SEED, O_CHECK, O_MAXWALL, O_MAXMEM, O_WATCHDOG };
     static const struct option longs[] = {{"out", required_argument, 0, 'o'},
                                           {"set", required_argument, 0, O_SET},
                                           {"sweep", required_argument, 0, O_SWEEP},
@@ -98,6 +103,7 @@ static int parse_run_opts(int argc, char **argv, run_opts *o)
                                           {"check", no_argument, 0, O_CHECK},
                                           {"max-wall", required_argument, 0, O_MAXWALL},
                                           {"max-memory", required_argument, 0, O_MAXMEM},
+                                          {"watchdog", required_argument, 0, O_WATCHDOG},
                                           {"quiet", no_argument, 0, 'q'},
                                           {"help", no_argument, 0, 'h'},
                                           {0, 0, 0, 0}};
@@ -154,6 +160,11 @@ static int parse_run_opts(int argc, char **argv, run_opts *o)
             o->max_wall = v;
             break;
         }
+        case O_WATCHDOG:
+            o->watchdog_given = 1;
+            if (strcmp(optarg, "0") && ifb_parse_time(optarg, &o->watchdog))
+                bad = "--watchdog: expected a time with a unit, e.g. 500ms, or 0 (off)";
+            break;
         case O_MAXMEM:
             if (ifb_parse_bytes(optarg, &o->max_memory) || !o->max_memory)
                 bad = "--max-memory: expected a size with a unit, e.g. 8GB";
@@ -278,6 +289,8 @@ int ifb_cmd_run(int argc, char **argv)
             j->check = o.check;
             j->max_wall = o.max_wall;
             j->max_memory = o.max_memory;
+            j->watchdog_given = o.watchdog_given;
+            j->watchdog = o.watchdog;
             njobs++;
         }
     /* Validate every job before running any: a bad key or value fails fast. */

@@ -2,7 +2,6 @@
 #define _DEFAULT_SOURCE /* MADV_HUGEPAGE under -std=c17 */
 #include "core/pool.h"
 
-#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #if defined(__linux__)
@@ -18,12 +17,16 @@
 static void *chunk_alloc(size_t bytes)
 {
     if (bytes < HUGE_CHUNK / 4)
-        return malloc(bytes);
-    size_t rounded = (bytes + HUGE_CHUNK - 1) & ~(HUGE_CHUNK - 1);
+        return ifb_xmalloc(bytes, "a pool chunk");
+    size_t rounded;
+    if (ifb_size_add(bytes, HUGE_CHUNK - 1, &rounded))
+        ifb_oom(bytes, 1, "a pool chunk");
+    rounded &= ~(HUGE_CHUNK - 1);
     void *mem = aligned_alloc(HUGE_CHUNK, rounded);
+    if (!mem)
+        ifb_oom(rounded, 1, "a pool chunk");
 #if defined(__linux__) && defined(MADV_HUGEPAGE)
-    if (mem)
-        (void)madvise(mem, rounded, MADV_HUGEPAGE); /* advice only: 4 KiB pages still work */
+    (void)madvise(mem, rounded, MADV_HUGEPAGE); /* advice only: 4 KiB pages still work */
 #endif
     return mem;
 }
@@ -36,7 +39,9 @@ void ifb_pool_init(ifb_pool *p, size_t obj_size, size_t per_chunk)
     p->obj_size = (obj_size + 15) & ~(size_t)15;
     p->zero_size = p->obj_size;
     p->per_chunk = per_chunk ? per_chunk : 1024;
-    size_t bytes = p->obj_size * p->per_chunk;
+    size_t bytes;
+    if (ifb_size_mul(p->obj_size, p->per_chunk, &bytes) || bytes > SIZE_MAX - HUGE_CHUNK)
+        ifb_oom(p->per_chunk, p->obj_size, "a pool chunk");
     if (bytes >= HUGE_CHUNK / 4) /* a big pool: whole huge pages, filled with objects */
         p->per_chunk = ((bytes + HUGE_CHUNK - 1) & ~(HUGE_CHUNK - 1)) / p->obj_size;
 }
@@ -51,21 +56,10 @@ void ifb_pool_destroy(ifb_pool *p)
 
 static void grow(ifb_pool *p)
 {
-    if (p->nchunks == p->chunks_cap) {
-        size_t cap = p->chunks_cap ? p->chunks_cap * 2 : 8;
-        void **c = realloc(p->chunks, cap * sizeof *c);
-        if (!c) {
-            fputs("infabric: out of memory growing a pool\n", stderr);
-            abort();
-        }
-        p->chunks = c;
-        p->chunks_cap = cap;
-    }
+    p->chunks = ifb_xgrow(p->chunks, &p->chunks_cap, p->nchunks, sizeof *p->chunks, 8,
+                          "a pool's chunk list");
+    /* per_chunk * obj_size was checked when the pool was made */
     char *mem = chunk_alloc(p->obj_size * p->per_chunk);
-    if (!mem) {
-        fputs("infabric: out of memory growing a pool\n", stderr);
-        abort();
-    }
     p->chunks[p->nchunks++] = mem;
     for (size_t i = p->per_chunk; i-- > 0;) {
         void *o = mem + i * p->obj_size;
@@ -100,16 +94,5 @@ size_t ifb_pool_bytes(const ifb_pool *p)
 
 void *ifb_grow(void *arr, size_t *cap, size_t n, size_t elem, size_t first)
 {
-    if (n < *cap)
-        return arr;
-    size_t c = *cap ? *cap * 2 : first;
-    while (c <= n)
-        c *= 2;
-    void *a = realloc(arr, c * elem);
-    if (!a) {
-        fputs("infabric: out of memory growing an array\n", stderr);
-        abort();
-    }
-    *cap = c;
-    return a;
+    return ifb_xgrow(arr, cap, n, elem, first, "a growing array");
 }

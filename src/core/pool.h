@@ -6,6 +6,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "core/alloc.h"
+
 typedef struct ifb_pool {
     size_t obj_size;
     size_t per_chunk;
@@ -26,9 +28,10 @@ void *ifb_pool_get(ifb_pool *p);
 void ifb_pool_put(ifb_pool *p, void *obj);
 size_t ifb_pool_bytes(const ifb_pool *p);
 
-/* Room for element `n` of a doubling array of `elem`-byte elements (capacity *cap, `first` on
- * the first call): returns the array, moved if it had to grow. Aborts when out of memory, as
- * the pools do: growth happens when a high-water mark rises, never per packet in steady state. */
+/* ifb_xgrow (core/alloc.h) reporting "a growing array": room for element `n` of a doubling
+ * array of `elem`-byte elements (capacity *cap, `first` on the first call). Growth happens when a
+ * high-water mark rises, never per packet in steady state. New code names what it grows with
+ * ifb_xgrow. */
 void *ifb_grow(void *arr, size_t *cap, size_t n, size_t elem, size_t first);
 
 #endif

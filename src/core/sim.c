@@ -42,7 +42,7 @@ static void append(ifb_sim *sim, int k, const ifb_event *ev)
 {
     ifb_ev_bucket *b = &sim->bucket[k];
     if (b->n == b->cap)
-        b->ev = ifb_grow(b->ev, &b->cap, b->n, sizeof *b->ev, 64);
+        b->ev = ifb_xgrow(b->ev, &b->cap, b->n, sizeof *b->ev, 64, "the event queue");
     b->ev[b->n++] = *ev;
     sim->nonempty[k >> 6] |= 1ull << (k & 63);
 }
@@ -50,8 +50,17 @@ static void append(ifb_sim *sim, int k, const ifb_event *ev)
 static void push(ifb_sim *sim, ifb_time t, ifb_event_fn fn, void *obj, uint64_t arg,
                  uint64_t daemon)
 {
-    if (t < sim->now)
-        t = sim->now; /* never schedule into the past; callers computing with rounding stay safe */
+    if (t < sim->now) {
+        /* A model bug (or a time sum that wrapped around): the event cannot run when asked.
+         * Stop the run naming it rather than quietly running it late; it is kept at `now` so
+         * that the queue stays ordered until the loop stops after the current event. */
+        ifb_sim_request_stop(sim, IFB_STOP_ERROR,
+                             "invariant event-time violated: an event scheduled at %llu ps, "
+                             "before the current time %llu ps (a model bug or a time sum "
+                             "that overflowed)",
+                             (unsigned long long)t, (unsigned long long)sim->now);
+        t = sim->now;
+    }
     if (t < sim->last)
         t = sim->last; /* only if a driver moved the clock back between runs */
     ifb_event ev = {t, (sim->seq++ << 1) | daemon, fn, obj, arg};
@@ -160,19 +169,22 @@ static void watchdog_tick(ifb_sim *sim, void *obj, uint64_t last_progress)
         if (sim->diag)
             sim->diag(sim, sim->diag_ctx, diag, sizeof diag);
         ifb_sim_request_stop(sim, IFB_STOP_ERROR,
-                             "watchdog: nothing delivered for %.3f us of simulated time while "
-                             "%llu messages are outstanding (deadlock, routing loop or black "
-                             "hole?) %s",
-                             ifb_time_to_us(sim->watchdog), (unsigned long long)sim->work, diag);
+                             "watchdog: nothing delivered for %.3f us of simulated time (up to "
+                             "t=%.6f s) while %llu messages are outstanding (deadlock, routing "
+                             "loop or black hole?) %s",
+                             ifb_time_to_us(sim->watchdog), ifb_time_to_s(sim->now),
+                             (unsigned long long)sim->work, diag);
         return;
     }
-    ifb_sim_at_daemon(sim, sim->now + sim->watchdog, watchdog_tick, NULL, sim->progress);
+    ifb_sim_at_daemon(sim, ifb_time_add_sat(sim->now, sim->watchdog), watchdog_tick, NULL,
+                      sim->progress);
 }
 
 void ifb_sim_start_watchdog(ifb_sim *sim)
 {
     if (sim->watchdog)
-        ifb_sim_at_daemon(sim, sim->now + sim->watchdog, watchdog_tick, NULL, sim->progress);
+        ifb_sim_at_daemon(sim, ifb_time_add_sat(sim->now, sim->watchdog), watchdog_tick, NULL,
+                          sim->progress);
 }
 
 static double wall_seconds(void)

@@ -49,7 +49,7 @@ typedef enum ifb_stop {
 typedef int (*ifb_check_fn)(ifb_sim *sim, void *ctx, char *msg, size_t cap);
 /* Watchdog diagnosis: writes what is stuck where (paused ports, pending messages). */
 typedef void (*ifb_diag_fn)(ifb_sim *sim, void *ctx, char *msg, size_t cap);
-#define IFB_MAX_CHECKERS 8
+#define IFB_MAX_CHECKERS 16
 
 struct ifb_sim {
     ifb_time now;
@@ -95,13 +95,13 @@ struct ifb_sim {
 
 void ifb_sim_init(ifb_sim *sim, uint64_t seed);
 void ifb_sim_destroy(ifb_sim *sim);
-/* Schedules fn(sim, obj, arg) at absolute time t (>= now). */
+/* Schedules fn(sim, obj, arg) at absolute time t. t before now is a model bug: the run stops
+ * with IFB_STOP_ERROR naming t and now (the event is kept at now until the loop stops). */
 void ifb_sim_at(ifb_sim *sim, ifb_time t, ifb_event_fn fn, void *obj, uint64_t arg);
 static inline void ifb_sim_after(ifb_sim *sim, ifb_time dt, ifb_event_fn fn, void *obj,
                                  uint64_t arg)
 {
-    /* saturate: "after forever" must not wrap around to the past */
-    ifb_sim_at(sim, dt > IFB_TIME_NEVER - sim->now ? IFB_TIME_NEVER : sim->now + dt, fn, obj, arg);
+    ifb_sim_at(sim, ifb_time_add_sat(sim->now, dt), fn, obj, arg);
 }
 /* A daemon event: a timer or sampler that must not keep the run alive by itself. The run ends
  * when only daemon events remain and no work is outstanding (ifb_sim_work_begin/end), so a
@@ -124,8 +124,10 @@ ifb_stop ifb_sim_run(ifb_sim *sim);
 void ifb_sim_request_stop(ifb_sim *sim, ifb_stop why, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 const char *ifb_stop_name(ifb_stop s);
-/* Registers an invariant checker (no-op beyond IFB_MAX_CHECKERS; returns -1 then). */
-int ifb_sim_add_checker(ifb_sim *sim, const char *name, ifb_check_fn fn, void *ctx);
+/* Registers an invariant checker; returns -1 (registering nothing) when IFB_MAX_CHECKERS are
+ * registered already: callers must check, an invariant silently not checked proves nothing. */
+int ifb_sim_add_checker(ifb_sim *sim, const char *name, ifb_check_fn fn, void *ctx)
+    __attribute__((warn_unused_result));
 /* Runs every checker now; on a violation stops the run with IFB_STOP_ERROR and returns -1. */
 int ifb_sim_check_now(ifb_sim *sim);
 /* Calls fn on every pending event, in no particular order (diagnosis and invariants). */

@@ -7,29 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-static void *xrealloc(void *p, size_t n, size_t size)
-{
-    if (n && size > SIZE_MAX / n) {
-        (void)fputs("infabric: statistics buffer size overflow\n", stderr);
-        abort();
-    }
-    void *q = realloc(p, n && size ? n * size : 1);
-    if (!q) {
-        (void)fputs("infabric: out of memory in statistics\n", stderr);
-        abort();
-    }
-    return q;
-}
-
-static void *xcalloc(size_t n, size_t size)
-{
-    void *q = calloc(n ? n : 1, size);
-    if (!q) {
-        (void)fputs("infabric: out of memory in statistics\n", stderr);
-        abort();
-    }
-    return q;
-}
+#include "core/alloc.h"
 
 /* numpy's _lerp: exact at both ends, monotone in t. */
 static double lerp(double a, double b, double t)
@@ -149,10 +127,7 @@ void ifb_samples_clear(ifb_samples *s)
 
 void ifb_samples_add(ifb_samples *s, double x)
 {
-    if (s->n == s->cap) {
-        s->cap = s->cap ? s->cap * 2 : 256;
-        s->v = xrealloc(s->v, s->cap, sizeof *s->v);
-    }
+    s->v = ifb_xgrow(s->v, &s->cap, s->n, sizeof *s->v, 256, "statistics samples");
     s->v[s->n++] = x;
     s->sum += x;
     s->sorted_ok = 0;
@@ -188,7 +163,8 @@ static const double *sorted_values(ifb_samples *s)
     if (!s->sorted_ok) {
         if (s->sorted_cap < s->n) {
             s->sorted_cap = s->cap;
-            s->sorted = xrealloc(s->sorted, s->sorted_cap, sizeof *s->sorted);
+            s->sorted = ifb_xrealloc(s->sorted, s->sorted_cap, sizeof *s->sorted,
+                                     "sorted statistics samples");
         }
         if (s->n)
             memcpy(s->sorted, s->v, s->n * sizeof *s->v);
@@ -242,7 +218,7 @@ int ifb_hist_log_init(ifb_hist_log *h, uint64_t max_value, unsigned sub_bits)
     h->sub_bits = sub_bits;
     h->max_value = max_value;
     h->nbuckets = bucket_of(sub_bits, max_value) + 1;
-    h->counts = xcalloc(h->nbuckets, sizeof *h->counts);
+    h->counts = ifb_xcalloc(h->nbuckets, sizeof *h->counts, "a histogram");
     h->min = UINT64_MAX;
     return 0;
 }
@@ -401,7 +377,7 @@ int ifb_timeavg_init(ifb_timeavg *a, ifb_time t0, uint64_t initial, uint64_t bin
     a->bin_width = bin_width;
     a->nbins = nbins;
     if (nbins)
-        a->bin_time = xcalloc(nbins, sizeof *a->bin_time);
+        a->bin_time = ifb_xcalloc(nbins, sizeof *a->bin_time, "a time-average's bins");
     return 0;
 }
 

@@ -22,6 +22,20 @@ static inline ifb_time ifb_tx_time(uint64_t bytes, uint64_t rate_bps)
     return (ifb_time)((num + rate_bps - 1) / rate_bps);
 }
 
+/* a + b, or IFB_TIME_NEVER when the sum does not fit: a deadline "after forever" must not wrap
+ * around to the past. */
+static inline ifb_time ifb_time_add_sat(ifb_time a, ifb_time b)
+{
+    ifb_time r;
+    return __builtin_add_overflow(a, b, &r) ? IFB_TIME_NEVER : r;
+}
+
+/* The largest time a configuration value may hold: one hour. A simulated run spans seconds to
+ * minutes, and 64-bit picoseconds hold 213 days, so thousands of such values can be summed
+ * (timeouts times retries, start plus duration, latencies along a path) without overflowing;
+ * larger values are refused where they are read (scenario/cfg.c) rather than wrapped. */
+#define IFB_TIME_CFG_MAX (3600 * IFB_SEC)
+
 static inline double ifb_time_to_s(ifb_time t)
 {
     return (double)t / (double)IFB_SEC;

@@ -152,7 +152,7 @@ static void record(ifb_fabric *f, const ifb_msg_info *info)
         f->last_done = info->done;
     if (!f->cfg.record_messages)
         return;
-    f->recs = ifb_grow(f->recs, &f->recs_cap, f->nrecs, sizeof *f->recs, 1024);
+    f->recs = ifb_xgrow(f->recs, &f->recs_cap, f->nrecs, sizeof *f->recs, 1024, "message records");
     ifb_msg_rec *rec = &f->recs[f->nrecs++];
     memset(rec, 0, sizeof *rec); /* padding too: records are compared and copied as bytes */
     rec->id = info->id;
@@ -204,10 +204,8 @@ static ifb_conn *conn_get(ifb_fabric *f, int src, int dst, int tclass)
     uint64_t key = ((uint64_t)src * (uint64_t)f->nendpoints + (uint64_t)dst) * IFB_TC_COUNT +
                    (uint64_t)tclass + 1;
     if ((f->nconns + 1) * 2 > f->conns_cap) {
-        size_t cap = f->conns_cap ? f->conns_cap * 2 : 1024;
-        ifb_conn *n = calloc(cap, sizeof *n);
-        if (!n)
-            abort();
+        size_t cap = f->conns_cap ? f->conns_cap * 2 : 1024; /* < nconns * 4: cannot wrap */
+        ifb_conn *n = ifb_xcalloc(cap, sizeof *n, "the connection table");
         for (size_t i = 0; i < f->conns_cap; i++) {
             if (!f->conns[i].key)
                 continue;
@@ -233,9 +231,7 @@ static ifb_conn *conn_get(ifb_fabric *f, int src, int dst, int tclass)
     int dh = t->server_host[(dst / G) * M + t->gpu_nic[dst % G]];
     c->key = key;
     c->nqp = (uint32_t)f->cfg.qps_per_conn;
-    c->qps = calloc(c->nqp, sizeof *c->qps);
-    if (!c->qps)
-        abort();
+    c->qps = ifb_xcalloc(c->nqp, sizeof *c->qps, "a connection's QPs");
     const ifb_class_cfg *cc = &f->cfg.tclass[tclass];
     for (uint32_t i = 0; i < c->nqp; i++) {
         ifb_qp *s = ifb_nic_new_qp(&f->nics[sh]);
@@ -301,8 +297,8 @@ static void sampler(ifb_sim *sim, void *obj, uint64_t arg)
     (void)arg;
     ifb_fabric *f = obj;
     f->sampler_armed = 0;
-    f->samples = ifb_grow(f->samples, &f->samples_cap, f->nsamples,
-                          (size_t)f->nports * sizeof *f->samples, 64);
+    f->samples = ifb_xgrow(f->samples, &f->samples_cap, f->nsamples,
+                           (size_t)f->nports * sizeof *f->samples, 64, "utilization samples");
     uint64_t *row = f->samples + f->nsamples * (size_t)f->nports;
     for (int i = 0; i < f->nports; i++) {
         row[i] = f->ports[i].st.tx_bytes - f->ports[i].sampled_bytes;
@@ -437,8 +433,8 @@ static void rate_sampler(ifb_sim *sim, void *obj, uint64_t arg)
             const ifb_qp *qp = nic->qps[j];
             if (!qp->limited && qp->una >= qp->psn_end)
                 continue;
-            f->rsamples =
-                ifb_grow(f->rsamples, &f->rsamples_cap, f->nrsamples, sizeof *f->rsamples, 1024);
+            f->rsamples = ifb_xgrow(f->rsamples, &f->rsamples_cap, f->nrsamples,
+                                    sizeof *f->rsamples, 1024, "DCQCN rate samples");
             f->rsamples[f->nrsamples++] =
                 (ifb_rate_sample){sim->now, h, qp->qpn, qp->limited ? qp->rc : nic->port->rate};
         }
@@ -506,6 +502,30 @@ static int check_pfc_state_inv(ifb_sim *sim, void *ctx, char *msg, size_t cap)
 }
 
 static int check_messages_inv(ifb_sim *sim, void *ctx, char *msg, size_t cap);
+static void watchdog_diag(ifb_sim *sim, void *ctx, char *msg, size_t cap);
+
+static int add_checkers(ifb_fabric *f, ifb_err *e)
+{
+    static const struct {
+        const char *name;
+        ifb_check_fn fn;
+    } all[] = {{"packet-conservation", check_conservation_inv},
+               {"buffer-accounting", check_buffers_inv},
+               {"ib-credits", check_credits_inv},
+               {"pfc-state", check_pfc_state_inv},
+               {"message-completion", check_messages_inv}};
+    for (size_t i = 0; i < sizeof all / sizeof all[0]; i++) {
+        if ((all[i].fn == check_credits_inv && !f->ib) ||
+            (all[i].fn == check_pfc_state_inv && !f->pfc_mask))
+            continue;
+        if (ifb_sim_add_checker(f->sim, all[i].name, all[i].fn, f))
+            return ifb_err_msg(e,
+                               "fabric: no room for the %s invariant checker (%d of %d checker "
+                               "slots of the simulation already in use)",
+                               all[i].name, f->sim->ncheckers, IFB_MAX_CHECKERS);
+    }
+    return 0;
+}
 
 int ifb_fabric_create(ifb_fabric **out, ifb_sim *sim, const ifb_topo *t, const ifb_fabric_cfg *cfg,
                       ifb_err *e)
@@ -571,9 +591,7 @@ int ifb_fabric_create(ifb_fabric **out, ifb_sim *sim, const ifb_topo *t, const i
     if (sim->pkt_pool.obj_size && sim->pkt_pool.obj_size < pkt_size)
         return ifb_err_msg(e, "fabric: the simulation's packet pool was made without room for "
                               "INT hop records; create the INT fabric first");
-    ifb_fabric *f = calloc(1, sizeof *f);
-    if (!f)
-        abort();
+    ifb_fabric *f = ifb_xcalloc(1, sizeof *f, "the fabric");
     f->sim = sim;
     f->topo = t;
     f->cfg = *cfg;
@@ -592,15 +610,13 @@ int ifb_fabric_create(ifb_fabric **out, ifb_sim *sim, const ifb_topo *t, const i
     ifb_pool_init(&f->msg_pool, sizeof(ifb_msg), 1024);
     ifb_pool_init(&f->qp_pool, sizeof(ifb_qp), 256);
     f->nports = t->nports;
-    f->ports = calloc((size_t)t->nports, sizeof *f->ports);
+    f->ports = ifb_xcalloc((size_t)t->nports, sizeof *f->ports, "the fabric's ports");
     f->nswitches = t->nswitches;
-    f->switches = calloc((size_t)(t->nswitches ? t->nswitches : 1), sizeof *f->switches);
+    f->switches = ifb_xcalloc((size_t)t->nswitches, sizeof *f->switches, "the fabric's switches");
     f->nhosts = t->nhosts;
-    f->nics = calloc((size_t)(t->nhosts ? t->nhosts : 1), sizeof *f->nics);
-    f->nvl_tx_free = calloc((size_t)f->nendpoints, sizeof(ifb_time));
-    f->nvl_rx_free = calloc((size_t)f->nendpoints, sizeof(ifb_time));
-    if (!f->ports || !f->switches || !f->nics || !f->nvl_tx_free || !f->nvl_rx_free)
-        abort();
+    f->nics = ifb_xcalloc((size_t)t->nhosts, sizeof *f->nics, "the fabric's NICs");
+    f->nvl_tx_free = ifb_xcalloc((size_t)f->nendpoints, sizeof(ifb_time), "NVLink ports");
+    f->nvl_rx_free = ifb_xcalloc((size_t)f->nendpoints, sizeof(ifb_time), "NVLink ports");
     for (int i = 0; i < t->nports; i++) {
         ifb_port *p = &f->ports[i];
         const ifb_topo_port *tp = &t->ports[i];
@@ -642,20 +658,13 @@ int ifb_fabric_create(ifb_fabric **out, ifb_sim *sim, const ifb_topo *t, const i
         ifb_fabric_destroy(f);
         return -1;
     }
-    if (cfg->sample_interval) {
-        f->sampler_armed = 1;
-        ifb_sim_at_daemon(sim, sim->now + cfg->sample_interval, sampler, f, 0);
-    }
-    if (cfg->rate_sample_interval)
-        ifb_sim_at_daemon(sim, sim->now + cfg->rate_sample_interval, rate_sampler, f, 0);
     for (int i = 0; cfg->port_loss && i < f->nports; i++) {
         f->ports[i].loss = cfg->port_loss[i];
         ifb_rng_seed(&f->ports[i].loss_rng, sim->seed, 0x1055000000ull + (uint64_t)i);
     }
     if (cfg->queue_bins && cfg->queue_bin) {
-        f->qhist = calloc((size_t)f->nports * cfg->queue_bins, sizeof *f->qhist);
-        if (!f->qhist)
-            abort();
+        f->qhist = ifb_xcalloc((size_t)f->nports, (size_t)cfg->queue_bins * sizeof *f->qhist,
+                               "queue-length histograms");
         for (int i = 0; i < f->nports; i++)
             if (f->ports[i].sw)
                 f->ports[i].qhist = f->qhist + (size_t)i * cfg->queue_bins;
@@ -668,21 +677,25 @@ int ifb_fabric_create(ifb_fabric **out, ifb_sim *sim, const ifb_topo *t, const i
                     f->ports[i].paused |= (uint8_t)(1u << v);
             }
     }
-    ifb_sim_add_checker(sim, "packet-conservation", check_conservation_inv, f);
-    ifb_sim_add_checker(sim, "buffer-accounting", check_buffers_inv, f);
-    if (f->ib)
-        ifb_sim_add_checker(sim, "ib-credits", check_credits_inv, f);
-    if (f->pfc_mask)
-        ifb_sim_add_checker(sim, "pfc-state", check_pfc_state_inv, f);
-    ifb_sim_add_checker(sim, "message-completion", check_messages_inv, f);
-    ifb_pfc_start_storms(f);
-    if (cfg->lb && ifb_lb_attach(f, cfg->lb, e)) {
+    /* Every step that can fail comes before the first event is scheduled: a fabric destroyed
+     * after scheduling would leave events pointing at freed memory. The invariant checkers come
+     * first (ifb_fabric_destroy unregisters them); ifb_int_setup schedules its probes only once
+     * nothing in it can fail any more. */
+    if (add_checkers(f, e) || (cfg->lb && ifb_lb_attach(f, cfg->lb, e)) || ifb_int_setup(f, e)) {
         ifb_fabric_destroy(f);
         return -1;
     }
-    if (ifb_int_setup(f, e)) {
-        ifb_fabric_destroy(f);
-        return -1;
+    if (cfg->sample_interval) {
+        f->sampler_armed = 1;
+        ifb_sim_at_daemon(sim, ifb_time_add_sat(sim->now, cfg->sample_interval), sampler, f, 0);
+    }
+    if (cfg->rate_sample_interval)
+        ifb_sim_at_daemon(sim, ifb_time_add_sat(sim->now, cfg->rate_sample_interval), rate_sampler,
+                          f, 0);
+    ifb_pfc_start_storms(f);
+    if (!sim->diag) { /* the watchdog's report says what is stuck in this fabric */
+        sim->diag = watchdog_diag;
+        sim->diag_ctx = f;
     }
     *out = f;
     return 0;
@@ -727,9 +740,12 @@ void ifb_fabric_destroy(ifb_fabric *f)
     free(f->nvl_rx_free);
     free(f->recs);
     free(f->samples);
-    free(f->qp_retx);
     if (f->sim->fabric == f)
         f->sim->fabric = NULL;
+    if (f->sim->diag_ctx == f) {
+        f->sim->diag = NULL;
+        f->sim->diag_ctx = NULL;
+    }
     free(f);
 }
 
@@ -774,27 +790,14 @@ const uint64_t *ifb_fabric_util_samples(const ifb_fabric *f, size_t *nsamples)
     return f->samples;
 }
 
-uint64_t ifb_fabric_qp_retx(const ifb_fabric *f, size_t *nqps, const uint64_t **per_qp)
+size_t ifb_fabric_qp_retx(const ifb_fabric *f, uint64_t *per_qp, size_t cap)
 {
-    ifb_fabric *mf = (ifb_fabric *)f;
-    size_t total = 0;
-    for (int i = 0; i < f->nhosts; i++)
-        total += f->nics[i].nqps;
-    free(mf->qp_retx);
-    mf->qp_retx = calloc(total ? total : 1, sizeof *mf->qp_retx);
-    if (!mf->qp_retx)
-        abort();
     size_t k = 0;
-    uint64_t sum = 0;
     for (int i = 0; i < f->nhosts; i++)
-        for (uint32_t j = 0; j < f->nics[i].nqps; j++) {
-            mf->qp_retx[k++] = f->nics[i].qps[j]->retx;
-            sum += f->nics[i].qps[j]->retx;
-        }
-    mf->nqp_retx = total;
-    *nqps = total;
-    *per_qp = mf->qp_retx;
-    return sum;
+        for (uint32_t j = 0; j < f->nics[i].nqps; j++, k++)
+            if (k < cap)
+                per_qp[k] = f->nics[i].qps[j]->retx;
+    return k;
 }
 
 uint64_t ifb_fabric_inflight(const ifb_fabric *f)
@@ -1005,4 +1008,40 @@ static int check_messages_inv(ifb_sim *sim, void *ctx, char *msg, size_t cap)
         return -1;
     }
     return 0;
+}
+
+/* The watchdog's diagnosis: the oldest message still outstanding and the (port, priority) pairs
+ * paused longest, which together say whether a black hole, a loss that is never repaired or a
+ * PFC deadlock holds the run. */
+static void watchdog_diag(ifb_sim *sim, void *ctx, char *msg, size_t cap)
+{
+    const ifb_fabric *f = ctx;
+    uint64_t out = 0;
+    const ifb_msg *old = NULL;
+    for (int h = 0; h < f->nhosts; h++)
+        for (uint32_t k = 0; k < f->nics[h].nqps; k++)
+            for (const ifb_msg *m = f->nics[h].qps[k]->head; m; m = m->next) {
+                out++;
+                oldest_msg(m, &old);
+            }
+    size_t w = 0;
+    if (old)
+        w += (size_t)snprintf(
+            msg, cap,
+            "oldest outstanding network message: %llu, endpoint %d -> %d, %llu B, "
+            "posted %.3f us ago (%llu on NIC QPs)",
+            (unsigned long long)old->id, old->src, old->dst, (unsigned long long)old->bytes,
+            ifb_time_to_us(sim->now - old->start), (unsigned long long)out);
+    else
+        w += (size_t)snprintf(msg, cap, "no network message outstanding on any QP");
+    ifb_paused_port pp[4];
+    int n = ifb_fabric_paused_ports(f, 0, pp, 4);
+    for (int i = 0; i < n && i < 4 && w < cap; i++) {
+        const ifb_topo_port *tp = &f->topo->ports[pp[i].port];
+        w += (size_t)snprintf(msg + w, cap - w, "%s%s:%d prio %d paused %.3f us",
+                              i ? ", " : "; paused: ", f->topo->nodes[tp->node].name, tp->index,
+                              pp[i].prio, ifb_time_to_us(sim->now - pp[i].since));
+    }
+    if (n > 4 && w < cap)
+        snprintf(msg + w, cap - w, " and %d more", n - 4);
 }

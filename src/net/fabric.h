@@ -239,7 +239,9 @@ const ifb_topo *ifb_fabric_topo(const ifb_fabric *f);
 const ifb_msg_rec *ifb_fabric_messages(const ifb_fabric *f, size_t *n);
 /* Utilization samples: for each sample k and port p, bytes sent in that interval. */
 const uint64_t *ifb_fabric_util_samples(const ifb_fabric *f, size_t *nsamples);
-uint64_t ifb_fabric_qp_retx(const ifb_fabric *f, size_t *nqps, const uint64_t **per_qp);
+/* Packets each QP retransmitted, QPs in host order: fills the first min(cap, count) entries of
+ * per_qp (which may be NULL when cap is 0) and returns the count of QPs. */
+size_t ifb_fabric_qp_retx(const ifb_fabric *f, uint64_t *per_qp, size_t cap);
 /* Time at which the last message completed. */
 ifb_time ifb_fabric_last_done(const ifb_fabric *f);
 

@@ -242,8 +242,6 @@ struct ifb_fabric {
     uint64_t *samples;
     size_t nsamples, samples_cap;
     uint8_t sampler_armed;
-    uint64_t *qp_retx;
-    size_t nqp_retx;
     /* lossless Ethernet */
     uint8_t pfc_mask;                   /* priorities PFC acts on (0 when off) */
     uint8_t ecn_deq_mask, ecn_enq_mask; /* queues marking at dequeue / enqueue */

@@ -17,6 +17,7 @@
  * IFB_LIVE_ALL and the selection runs unchanged. */
 #include "net/failure.h"
 
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -396,8 +397,10 @@ void ifb_fail_recovery(const ifb_fabric *f, ifb_time until, ifb_recovery *out)
     size_t npre = 0;
     for (size_t b = b0 + 1; b < bf && b < f->ngp; b++, npre++)
         sum += (double)f->gp[b];
-    if (!npre)
+    if (!npre) { /* nothing to compare with: neither figure is measured */
+        out->pre_gbps = out->dip = NAN;
         return;
+    }
     double mean = sum / (double)npre;
     out->pre_gbps = mean * 8.0 / ifb_time_to_s(out->bin) / 1e9;
     double lo = -1;
@@ -414,7 +417,7 @@ void ifb_fail_recovery(const ifb_fabric *f, ifb_time until, ifb_recovery *out)
         if (dipped && b > below && v >= 0.9 * mean && out->recovery == IFB_TIME_NEVER)
             out->recovery = (ifb_time)(b + 1) * out->bin - out->t_fail;
     }
-    out->dip = lo < 0 ? 1.0 : lo / mean;
+    out->dip = lo < 0 ? NAN : lo / mean; /* no bin after the failure: not measured */
     if (!dipped && end > bf + 1)
         out->recovery = 0;
 }

@@ -55,8 +55,8 @@ typedef struct ifb_recovery {
     int any;           /* a link went down in this run (the rest is meaningless otherwise) */
     ifb_time t_fail;   /* first link down */
     ifb_time bin;      /* goodput bin */
-    double pre_gbps;   /* mean goodput before the failure */
-    double dip;        /* lowest bin after the failure over pre mean */
+    double pre_gbps;   /* mean goodput before the failure; NaN: no bin before it */
+    double dip;        /* lowest bin after the failure over pre mean; NaN: no bin after it */
     ifb_time recovery; /* failure to goodput back at >= 90%; IFB_TIME_NEVER: not in the window */
     uint64_t lost;     /* link_down_drops + unroutable_drops */
     uint64_t retx, timeouts, msgs_failed;

@@ -320,9 +320,12 @@ void ifb_port_enqueue(ifb_port *p, ifb_pkt *pk)
             return;
         }
     } else {
-        /* the shared pool: the buffer less reserve and headroom (all of it without PFC) */
-        int64_t free_bytes =
-            (int64_t)sw->shared_size - (int64_t)(sw->buf_used - sw->hdrm_used - sw->rsv_used);
+        /* the shared pool: the buffer less reserve and headroom (all of it without PFC). Signed
+         * throughout (buffer sizes are far below 2^63): the pool's use must not wrap to a huge
+         * unsigned value if headroom and reserve ever exceed what is buffered */
+        int64_t shared_used =
+            (int64_t)sw->buf_used - (int64_t)sw->hdrm_used - (int64_t)sw->rsv_used;
+        int64_t free_bytes = (int64_t)sw->shared_size - shared_used;
         if (free_bytes < 0 ||
             (double)(q->bytes + pk->wire) > f->cfg.dt_alpha * (double)free_bytes) {
             ifb_fabric_drop_pkt(f, p, pk);

@@ -76,6 +76,17 @@ static void sweep_label(const json_t *j, char *buf, size_t cap)
     }
 }
 
+/* A table cell: the number in `fmt`, or "n/a" for a figure that was not measured (NaN: null in
+ * summary.json, empty in runs.csv). */
+static const char *cell(char *buf, size_t cap, const char *fmt, double v)
+{
+    if (isnan(v))
+        snprintf(buf, cap, "n/a");
+    else
+        snprintf(buf, cap, fmt, v);
+    return buf;
+}
+
 static void print_table(FILE *out, run_rec *r, int n, int reference, int partial)
 {
     fprintf(out, "# infabric run: %d run(s)%s\n", n, partial ? " (PARTIAL)" : "");
@@ -88,14 +99,26 @@ static void print_table(FILE *out, run_rec *r, int n, int reference, int partial
             continue;
         char sw[128];
         sweep_label(r[i].j, sw, sizeof sw);
-        fprintf(out, "%-22.22s %-11.11s %-18.18s %10.1f %9.1f %9.2f %9.2f %7.1f%% %8.0f%s\n",
+        char c[6][32];
+        fprintf(out, "%-22.22s %-11.11s %-18.18s %10s %9s %9s %9s %8s %8.0f%s%s\n",
                 str(r[i].j, "scenario"), str(r[i].j, "fabric"), sw,
-                num(r[i].j, "metrics.tgr_tok_s"), num(r[i].j, "metrics.ttft_ms.p90"),
-                num(r[i].j, "metrics.tpot_ms.p90"), num(r[i].j, "metrics.e2e_ms.p90") / 1000.0,
-                100.0 * num(r[i].j, "metrics.network_share"),
+                cell(c[0], 32, "%.1f", num(r[i].j, "metrics.tgr_tok_s")),
+                cell(c[1], 32, "%.1f", num(r[i].j, "metrics.ttft_ms.p90")),
+                cell(c[2], 32, "%.2f", num(r[i].j, "metrics.tpot_ms.p90")),
+                cell(c[3], 32, "%.2f", num(r[i].j, "metrics.e2e_ms.p90") / 1000.0),
+                cell(c[4], 32, "%.1f%%", 100.0 * num(r[i].j, "metrics.network_share")),
                 num(r[i].j, "metrics.retransmitted_pkts"),
-                json_is_true(json_object_get(r[i].j, "partial")) ? " partial" : "");
+                json_is_true(json_object_get(r[i].j, "partial")) ? " partial" : "",
+                json_is_true(json_object_get(r[i].j, "faults_outside_window"))
+                    ? " fault-outside-window"
+                    : "");
     }
+    for (int i = 0; i < n; i++) /* why a run's figures are n/a */
+        if (r[i].j &&
+            json_is_string(json_object_get(json_object_get(r[i].j, "metrics"), "unmeasured")))
+            fprintf(out, "# %s %s: n/a: %s\n", str(r[i].j, "scenario"), str(r[i].j, "fabric"),
+                    json_string_value(
+                        json_object_get(json_object_get(r[i].j, "metrics"), "unmeasured")));
     /* Ethernet / InfiniBand at equal sweep points. */
     int header = 0;
     for (int i = 0; i < n; i++) {
@@ -455,11 +478,11 @@ static int write_report(const ifb_summary_opts *o, run_rec *r, int n, ifb_err *e
             snprintf(cellbuf[rows][0], 64, "%s", str(r[i].j, "scenario"));
             snprintf(cellbuf[rows][1], 64, "%s", str(r[i].j, "fabric"));
             sweep_label(r[i].j, cellbuf[rows][2], 64);
-            snprintf(cellbuf[rows][3], 64, "%.1f", num(r[i].j, "metrics.tgr_tok_s"));
-            snprintf(cellbuf[rows][4], 64, "%.1f", num(r[i].j, "metrics.ttft_ms.p90"));
-            snprintf(cellbuf[rows][5], 64, "%.2f", num(r[i].j, "metrics.tpot_ms.p90"));
-            snprintf(cellbuf[rows][6], 64, "%.2f", num(r[i].j, "metrics.e2e_ms.p90") / 1000.0);
-            snprintf(cellbuf[rows][7], 64, "%.1f%%", 100.0 * num(r[i].j, "metrics.network_share"));
+            cell(cellbuf[rows][3], 64, "%.1f", num(r[i].j, "metrics.tgr_tok_s"));
+            cell(cellbuf[rows][4], 64, "%.1f", num(r[i].j, "metrics.ttft_ms.p90"));
+            cell(cellbuf[rows][5], 64, "%.2f", num(r[i].j, "metrics.tpot_ms.p90"));
+            cell(cellbuf[rows][6], 64, "%.2f", num(r[i].j, "metrics.e2e_ms.p90") / 1000.0);
+            cell(cellbuf[rows][7], 64, "%.1f%%", 100.0 * num(r[i].j, "metrics.network_share"));
             snprintf(cellbuf[rows][8], 64, "%.0f / %.0f", num(r[i].j, "metrics.fcs_drops"),
                      num(r[i].j, "metrics.drops"));
             snprintf(cellbuf[rows][9], 64, "%.0f (%.0f)", num(r[i].j, "metrics.retransmitted_pkts"),

@@ -1224,7 +1224,15 @@ int ifb_cfg_get_rate(ifb_cfg *c, const char *path, uint64_t def, uint64_t *out, 
 
 int ifb_cfg_get_time(ifb_cfg *c, const char *path, ifb_time def, ifb_time *out, ifb_err *e)
 {
-    return get_unit(c, path, U_TIME, def, out, e);
+    if (get_unit(c, path, U_TIME, def, out, e))
+        return -1;
+    /* bounded so that sums of configured times (latencies along a path, start + duration,
+     * timeouts x retries) cannot overflow 64-bit picoseconds (core/time.h) */
+    node *n = NULL;
+    if (*out > IFB_TIME_CFG_MAX && !get_scalar(c, path, "", &n, e) && n)
+        return err_node(e, n, path, "a time of at most 3600s (one hour of simulated time)",
+                        "'%.*s'", (int)SHOW_CAP, n->text);
+    return 0;
 }
 
 int ifb_cfg_get_distance(ifb_cfg *c, const char *path, uint64_t def_mm, uint64_t *out_mm,

@@ -107,6 +107,46 @@ static int int_paths_csv(const void *fab, FILE *out, ifb_err *e)
     return ifb_fabric_write_int_csv(fab, out) ? ifb_err_msg(e, "INT path table: write error") : 0;
 }
 
+/* "fault_timing": where each scheduled failure and PFC storm fell relative to the measurement
+ * window. Returns 1 when one began outside it (the headline figures do not measure it: the run
+ * is flagged rather than its window moved). */
+static int fault_timing(ifb_json *j, const ifb_scenario *sc, const ifb_serving_result *r)
+{
+    if (!sc->nfailures && !sc->fab.npfc_storms)
+        return 0;
+    int outside = 0;
+    ifb_json_karr_begin(j, "fault_timing");
+    for (int i = 0; i < sc->nfailures + sc->fab.npfc_storms; i++) {
+        ifb_time a, b;
+        char what[64];
+        if (i < sc->nfailures) {
+            const ifb_failure *x = &sc->failures[i];
+            a = x->down;
+            b = x->flap_count
+                    ? x->down + (ifb_time)(x->flap_count - 1) * x->flap_period + x->flap_down
+                    : x->up;
+            snprintf(what, sizeof what, "failures[%d]", i);
+        } else {
+            const ifb_pfc_storm *st = &sc->fab.pfc_storms[i - sc->nfailures];
+            a = st->start;
+            b = st->start + st->duration;
+            snprintf(what, sizeof what, "pfc_storm (faults) %d", i - sc->nfailures);
+        }
+        int measured;
+        const char *when = ifb_serving_fault_timing(r, a, b, &measured);
+        outside |= !measured;
+        ifb_json_obj_begin(j);
+        ifb_json_kstr(j, "fault", what);
+        ifb_json_kdouble(j, "start_s", ifb_time_to_s(a));
+        ifb_json_kdouble(j, "end_s", b == IFB_TIME_NEVER ? NAN : ifb_time_to_s(b));
+        ifb_json_kstr(j, "timing", when);
+        ifb_json_kbool(j, "measured", measured);
+        ifb_json_obj_end(j);
+    }
+    ifb_json_arr_end(j);
+    return outside;
+}
+
 int ifb_experiment_run(const ifb_job *job, FILE *out, const volatile sig_atomic_t *interrupt,
                        ifb_err *e)
 {
@@ -125,6 +165,8 @@ int ifb_experiment_run(const ifb_job *job, FILE *out, const volatile sig_atomic_
     sim.watchdog = 2 * l.sc.fab.rto + 50 * IFB_MS; /* a lost packet's timeout is progress */
     if (l.sc.nfailures) /* an unreachable destination retries retry_cnt times, then fails */
         sim.watchdog = (ifb_time)(l.sc.fab.retry_cnt + 2) * l.sc.fab.rto + 50 * IFB_MS;
+    if (job->watchdog_given) /* --watchdog (0 = off) */
+        sim.watchdog = job->watchdog;
     sim.stall_events = 10000000;
     ifb_fabric *fab = NULL;
     ifb_serving *sv = NULL;
@@ -141,6 +183,10 @@ int ifb_experiment_run(const ifb_job *job, FILE *out, const volatile sig_atomic_
     const ifb_serving_result *r = ifb_serving_finish(sv);
     if (stop == IFB_STOP_ERROR) {
         ifb_err_msg(e, "%s", sim.error);
+        rc = 1;
+        goto done;
+    }
+    if (ifb_serving_check_end(sv, stop, e)) {
         rc = 1;
         goto done;
     }
@@ -180,6 +226,8 @@ int ifb_experiment_run(const ifb_job *job, FILE *out, const volatile sig_atomic_
     ifb_json_kbool(&j, "partial", partial);
     ifb_json_kstr(&j, "stop", ifb_stop_name(stop));
     ifb_json_kobj_begin(&j, "metrics");
+    if (r->unmeasured[0]) /* the window figures below are null: why */
+        ifb_json_kstr(&j, "unmeasured", r->unmeasured);
     ifb_json_kdouble(&j, "tgr_tok_s", r->tgr);
     pctl_ms(&j, "ttft_ms", &r->ttft, 1e3);
     pctl_ms(&j, "tpot_ms", &r->tpot, 1e3);
@@ -208,6 +256,8 @@ int ifb_experiment_run(const ifb_job *job, FILE *out, const volatile sig_atomic_
         ifb_json_kuint(&j, "pfcwd_drops", c->pfcwd_drops);
     }
     ifb_json_obj_end(&j);
+    if (fault_timing(&j, &l.sc, r))
+        ifb_json_kbool(&j, "faults_outside_window", 1);
     if (l.sc.nfailures) {
         ifb_recovery rv;
         ifb_fail_recovery(fab, sim.now, &rv);
@@ -219,7 +269,15 @@ int ifb_experiment_run(const ifb_job *job, FILE *out, const volatile sig_atomic_
         ifb_json_kdouble(&j, "pre_failure_goodput_gbps", rv.pre_gbps);
         ifb_json_kdouble(&j, "dip", rv.dip);
         ifb_json_kdouble(&j, "recovery_us",
-                         rv.recovery == IFB_TIME_NEVER ? -1.0 : ifb_time_to_us(rv.recovery));
+                         rv.recovery == IFB_TIME_NEVER ? NAN : ifb_time_to_us(rv.recovery));
+        if (isnan(rv.pre_gbps) || isnan(rv.dip) || rv.recovery == IFB_TIME_NEVER)
+            ifb_json_kstr(
+                &j, "recovery_note",
+                isnan(rv.pre_gbps) ? "not measured: no goodput before the failure"
+                : isnan(rv.dip)
+                    ? "not measured: no goodput bin after the failure before the run ended"
+                    : "not recovered: goodput stayed below 90% of the pre-failure mean "
+                      "until the run ended");
         ifb_json_kuint(&j, "packets_lost", rv.lost);
         ifb_json_kuint(&j, "link_down_drops", c->link_down_drops);
         ifb_json_kuint(&j, "unroutable_drops", c->unroutable_drops);

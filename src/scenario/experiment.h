@@ -8,6 +8,7 @@
 #include <stdio.h>
 
 #include "core/err.h"
+#include "core/time.h"
 
 #define IFB_JOB_MAX_SETS 256
 
@@ -20,6 +21,8 @@ typedef struct ifb_job {
     int check;              /* --check */
     double max_wall;        /* seconds, 0 = none */
     uint64_t max_memory;    /* bytes, 0 = the machine's memory */
+    int watchdog_given;     /* --watchdog: `watchdog` replaces the automatic window */
+    ifb_time watchdog;      /* simulated time without delivery that stops a run; 0 = off */
     const char *csv_prefix; /* per-run CSVs go to PREFIX-requests.csv etc. (or NULL) */
 } ifb_job;
 

@@ -38,6 +38,9 @@ static int get_delay(ifb_cfg *c, const char *prefix, ifb_time def, ifb_time *out
         uint64_t mm;
         if (ifb_cfg_get_distance(c, kc, 0, &mm, e))
             return -1;
+        if (mm > IFB_TIME_CFG_MAX / PS_PER_MM) /* a delay bounded like any time (core/time.h) */
+            return ifb_cfg_errf(c, kc, e, "a cable of at most 720000000km (1 h of delay)",
+                                "%llu mm", (unsigned long long)mm);
         *out = (ifb_time)mm * PS_PER_MM;
         return 0;
     }
@@ -826,6 +829,9 @@ static int load_failures(ifb_scenario *sc, ifb_err *e)
                 return ifb_cfg_errf(c, kdf, e, "a down time above 0 and below the period",
                                     "%.3f us with a period of %.3f us",
                                     ifb_time_to_us(x->flap_down), ifb_time_to_us(x->flap_period));
+            if ((uint64_t)count > IFB_TIME_CFG_MAX / x->flap_period) /* no wrapped flap times */
+                return ifb_cfg_errf(c, kc, e, "count x period of at most 3600s", "%lld x %.3f us",
+                                    (long long)count, ifb_time_to_us(x->flap_period));
             x->flap_count = (int)count;
         } else if (ifb_cfg_has(c, ku)) {
             if (ifb_cfg_get_time(c, ku, 0, &x->up, e))

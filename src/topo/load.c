@@ -351,12 +351,16 @@ static int opt_delay(loader *L, const char *dir, const char *delay, const char *
         snprintf(key, sizeof key, "%s delay", dir);
         if (parse_unit(delay, time_units, 1, out))
             return fail(L, key, "a time with a unit, like 500ns", "'%s'", delay);
+        if (*out > IFB_TIME_CFG_MAX) /* times are bounded so that their sums cannot overflow */
+            return fail(L, key, "a time of at most 3600s", "'%s'", delay);
         *given = 1;
     } else if (length) {
         snprintf(key, sizeof key, "%s length", dir);
         uint64_t mm;
         if (parse_unit(length, length_units, 1, &mm) || mm > UINT64_MAX / PS_PER_MM)
             return fail(L, key, "a length with a unit, like 5m", "'%s'", length);
+        if (mm > IFB_TIME_CFG_MAX / PS_PER_MM)
+            return fail(L, key, "a length of at most 720000000km (1 h of delay)", "'%s'", length);
         *out = mm * PS_PER_MM;
         *given = 1;
     }

@@ -9,6 +9,8 @@
 #include <string.h>
 #include <strings.h>
 
+#include "core/alloc.h"
+
 #define MAX_COLS 32
 
 /* Column names of each table kind. */
@@ -429,14 +431,7 @@ static int parse_rows(ifb_kernel_table *t, char *text, const ifb_gpu *g, ifb_err
                                    "\"%.60s\"", v);
             *want[w].dst = x;
         }
-        if (t->n == cap) {
-            size_t ncap = cap ? 2 * cap : 64;
-            ifb_kernel_sample *ns = realloc(t->s, ncap * sizeof *ns);
-            if (!ns)
-                return ifb_err_msg(e, "%s: out of memory", file);
-            t->s = ns;
-            cap = ncap;
-        }
+        t->s = ifb_xgrow(t->s, &cap, t->n, sizeof *t->s, 64, "kernel table rows");
         t->s[t->n++] = s;
         t->rows++;
     }
@@ -475,9 +470,7 @@ static int index_rows(ifb_kernel_table *t, ifb_err *e)
     }
     t->n = w;
 
-    t->series = malloc((t->n + 1) * sizeof *t->series);
-    if (!t->series)
-        return ifb_err_msg(e, "%s: out of memory", t->name);
+    t->series = ifb_xcalloc(t->n + 1, sizeof *t->series, "kernel table series");
     t->nseries = 0;
     for (size_t i = 0; i < t->n; i++)
         if (i == 0 || !same_key(&t->s[i - 1], &t->s[i], t->nkey))
@@ -529,9 +522,7 @@ int ifb_kernel_table_load_string(ifb_kernel_table *t, const char *csv, const cha
     base_name(name ? name : "(string)", t->name, sizeof t->name);
     if (!csv)
         return ifb_err_msg(e, "%s: no CSV text given", t->name);
-    char *text = strdup(csv);
-    if (!text)
-        return ifb_err_msg(e, "%s: out of memory", t->name);
+    char *text = ifb_xstrdup(csv, "a kernel table's text");
     int rc = parse_rows(t, text, g, e);
     free(text);
     if (rc == 0)
@@ -561,13 +552,7 @@ int ifb_kernel_table_load(ifb_kernel_table *t, const char *path, const ifb_gpu *
                 return ifb_err_set(e, path, 0, "file", "a kernel table under 64 MiB",
                                    "a larger file");
             }
-            char *nb = realloc(buf, ncap);
-            if (!nb) {
-                free(buf);
-                fclose(fp);
-                return ifb_err_msg(e, "%s: out of memory", path);
-            }
-            buf = nb;
+            buf = ifb_xrealloc(buf, ncap, 1, "a kernel table file");
             cap = ncap;
         }
         size_t got = fread(buf + len, 1, cap - len - 1, fp);

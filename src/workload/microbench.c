@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/alloc.h"
 #include "core/rng.h"
 
 const char *const ifb_mb_names[IFB_MB_COUNT] = {"pingpong",    "bw",       "incast",
@@ -139,11 +140,9 @@ int ifb_mb_run(ifb_sim *sim, ifb_net *net, const ifb_mb_spec *s, ifb_mb_result *
         (s->dst < 0 || s->dst >= net->nendpoints || s->src < 0 || s->src >= net->nendpoints))
         return ifb_err_msg(e, "bench %s: endpoint out of range (the fabric has %d endpoints)",
                            ifb_mb_names[s->kind], net->nendpoints);
-    st.ep = calloc((size_t)st.n + 1, sizeof *st.ep);
-    st.flow_done = calloc((size_t)st.n + 1, sizeof *st.flow_done);
-    st.step = calloc((size_t)st.n + 1, sizeof *st.step);
-    if (!st.ep || !st.flow_done || !st.step)
-        abort();
+    st.ep = ifb_xcalloc((size_t)st.n + 1, sizeof *st.ep, "benchmark endpoints");
+    st.flow_done = ifb_xcalloc((size_t)st.n + 1, sizeof *st.flow_done, "benchmark flows");
+    st.step = ifb_xcalloc((size_t)st.n + 1, sizeof *st.step, "benchmark flows");
     st.t0 = sim->now;
     int n = st.n;
     switch (s->kind) {
@@ -175,9 +174,7 @@ int ifb_mb_run(ifb_sim *sim, ifb_net *net, const ifb_mb_spec *s, ifb_mb_result *
     case IFB_MB_PERMUTATION: {
         for (int i = 0; i < n; i++)
             st.ep[i] = i * stride;
-        int *perm = calloc((size_t)n, sizeof *perm);
-        if (!perm)
-            abort();
+        int *perm = ifb_xcalloc((size_t)n, sizeof *perm, "a permutation");
         ifb_mb_permutation(s->seed, n, perm);
         for (int i = 0; i < n && n > 1; i++)
             post(&st, st.ep[i], st.ep[perm[i]], s->bytes);

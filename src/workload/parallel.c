@@ -6,6 +6,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/alloc.h"
+
 const char *ifb_layout_name(ifb_layout l)
 {
     return l == IFB_LAYOUT_TP ? "tp" : "dp-ep";
@@ -93,16 +95,13 @@ int ifb_parallel_build(ifb_parallel *p, const ifb_model *m, const ifb_par_cfg *c
                        c->ep, 0);
         p->ep = 1;
     }
-    p->endpoint = malloc((size_t)G * sizeof *p->endpoint);
-    if (!p->endpoint)
-        abort();
+    p->endpoint = ifb_xcalloc((size_t)G, sizeof *p->endpoint, "the GPU endpoints");
     for (int r = 0; r < G; r++)
         p->endpoint[r] = r;
     p->experts = (int)m->experts;
     if (m->experts) {
-        p->expert_rank = malloc((size_t)m->experts * sizeof *p->expert_rank);
-        if (!p->expert_rank)
-            abort();
+        p->expert_rank =
+            ifb_xcalloc((size_t)m->experts, sizeof *p->expert_rank, "the expert placement");
         int per = (int)(m->experts / p->ep);
         for (int x = 0; x < (int)m->experts; x++)
             p->expert_rank[x] = c->placement == IFB_PLACE_CONTIGUOUS ? x / per : x % p->ep;

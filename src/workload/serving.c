@@ -14,6 +14,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/alloc.h"
 #include "core/embedded.h"
 #include "core/rng.h"
 #include "workload/kernels.h"
@@ -58,8 +59,9 @@ const char IFB_SERVING_KEYS_DOC[] =
     "  input_len: uniform:512-1536 # prompt tokens: N | uniform:A-B (integers, both included) |\n"
     "                              # trace (the trace's rows in order, cycling); mean 1024, "
     "spread\n"
-    "                              # so closed-loop requests do not run in lock-step; default\n"
-    "                              # trace when arrival is trace\n"
+    "                              # so closed-loop requests do not run in lock-step. With a\n"
+    "                              # trace: trace, the default; any other value is an error\n"
+    "                              # (the trace's lengths would be silently ignored)\n"
     "  output_len: uniform:128-384 # generated tokens, same forms (mean 256)\n"
     "  max_batch: 256              # running requests per instance\n"
     "  token_budget: 8192          # tokens per instance per step (decode + prefill chunks)\n"
@@ -291,25 +293,29 @@ int ifb_serving_cfg_load(ifb_cfg *c, const char *prefix, ifb_serving_cfg *o, ifb
     if (ifb_cfg_get_enum(c, K("trace_format"), tfmts, 0, &v, e))
         goto fail;
     ifb_trace_format tf = (ifb_trace_format)v;
-    const char *defl = o->arrival == IFB_ARRIVAL_TRACE ? "trace" : "uniform:512-1536";
-    if (ifb_cfg_get_string(c, K("input_len"), defl, &s, e) || parse_len(c, p, s, &o->input, e))
-        goto fail;
-    defl = o->arrival == IFB_ARRIVAL_TRACE ? "trace" : "uniform:128-384";
-    if (ifb_cfg_get_string(c, K("output_len"), defl, &s, e) || parse_len(c, p, s, &o->output, e))
-        goto fail;
+    /* A trace's rows carry their own lengths. With a trace the lengths are the trace's, and a
+     * length set to anything else is refused: with both, one of the two would be silently
+     * ignored (a 100M-token row run as ~1k tokens). */
+    static const char *const len_keys[2] = {"input_len", "output_len"};
+    static const char *const len_defs[2] = {"uniform:512-1536", "uniform:128-384"};
+    ifb_len_dist *lens[2] = {&o->input, &o->output};
+    for (int k = 0; k < 2; k++) {
+        const char *defl = trace || o->arrival == IFB_ARRIVAL_TRACE ? "trace" : len_defs[k];
+        if (ifb_cfg_get_string(c, K(len_keys[k]), defl, &s, e) || parse_len(c, p, s, lens[k], e))
+            goto fail;
+        if (trace && lens[k]->kind != IFB_LEN_TRACE) {
+            ifb_cfg_errf(c, p, e,
+                         "trace or no value when a trace is given (its rows carry the lengths; "
+                         "drop the trace to draw lengths)",
+                         "'%s'", s);
+            goto fail;
+        }
+    }
     int need_trace = o->arrival == IFB_ARRIVAL_TRACE || o->input.kind == IFB_LEN_TRACE ||
                      o->output.kind == IFB_LEN_TRACE;
     if (need_trace && !trace) {
         ifb_cfg_errf(c, trace_key, e, "a trace file (arrival or a length says trace)", "no trace");
         goto fail;
-    }
-    if (trace) {
-        if (ifb_trace_load(&o->trace, trace, tf, 0, e)) {
-            char msg[sizeof e->msg];
-            snprintf(msg, sizeof msg, "%s", e->msg);
-            ifb_cfg_errf(c, trace_key, e, "a readable request trace", "%s", msg);
-            goto fail;
-        }
     }
     if (ifb_cfg_get_int(c, K("max_batch"), 256, 1, 1 << 24, &o->max_batch, e) ||
         ifb_cfg_get_int(c, K("token_budget"), 8192, 1, 1 << 30, &o->token_budget, e) ||
@@ -318,6 +324,18 @@ int ifb_serving_cfg_load(ifb_cfg *c, const char *prefix, ifb_serving_cfg *o, ifb
         ifb_cfg_get_int(c, K("warmup"), -1, 0, 1000000000, &o->warmup, e) ||
         ifb_cfg_get_time(c, K("duration"), 0, &o->duration, e))
         goto fail;
+    if (trace) {
+        /* a replay of the first rows reads no further into the file than it needs */
+        size_t rows = o->arrival == IFB_ARRIVAL_TRACE && o->requests > 0
+                          ? (size_t)(o->requests + (o->warmup > 0 ? o->warmup : 0))
+                          : 0;
+        if (ifb_trace_load(&o->trace, trace, tf, rows, e)) {
+            char msg[sizeof e->msg];
+            snprintf(msg, sizeof msg, "%s", e->msg);
+            ifb_cfg_errf(c, trace_key, e, "a readable request trace", "%s", msg);
+            goto fail;
+        }
+    }
     if (ifb_cfg_get_string(c, K("routing"), "uniform", &s, e))
         goto fail;
     if (!strcmp(s, "uniform")) {
@@ -510,21 +528,8 @@ struct ifb_serving {
     uint64_t nfailed; /* requests failed */
 };
 
-static void *xcalloc(size_t n, size_t sz)
-{
-    void *p = calloc(n ? n : 1, sz ? sz : 1);
-    if (!p)
-        abort();
-    return p;
-}
-
-static void *xrealloc(void *p, size_t n)
-{
-    void *q = realloc(p, n ? n : 1);
-    if (!q)
-        abort();
-    return q;
-}
+/* Allocations that cannot fail quietly (core/alloc.h); `what` names them in the report. */
+#define xcalloc(n, sz) ifb_xcalloc((n), (sz), "the serving engine's state")
 
 /* ---- Compute costs ------------------------------------------------------------------------ */
 
@@ -803,10 +808,7 @@ static uint64_t ended(const ifb_serving *s)
 
 static void push_int(int **a, size_t *n, size_t *cap, int v)
 {
-    if (*n == *cap) {
-        *cap = *cap ? *cap * 2 : 64;
-        *a = xrealloc(*a, *cap * sizeof **a);
-    }
+    *a = ifb_xgrow(*a, cap, *n, sizeof **a, 64, "a serving instance's request queue");
     (*a)[(*n)++] = v;
 }
 
@@ -815,10 +817,7 @@ static void finish_run(ifb_serving *s);
 
 static void new_request(ifb_serving *s)
 {
-    if (s->nreq == s->req_cap) {
-        s->req_cap = s->req_cap ? s->req_cap * 2 : 1024;
-        s->req = xrealloc(s->req, s->req_cap * sizeof *s->req);
-    }
+    s->req = ifb_xgrow(s->req, &s->req_cap, s->nreq, sizeof *s->req, 1024, "the requests");
     size_t row = s->trace_next++;
     ifb_serving_req *r = &s->req[s->nreq];
     memset(r, 0, sizeof *r);
@@ -879,7 +878,6 @@ static void finish_run(ifb_serving *s)
     s->done = 1;
     s->window_end = s->sim->now;
     s->window_tokens = s->tokens_emitted - s->tokens_at_window;
-    ifb_sim_work_end(s->sim);
 }
 
 static void arrival_ev(ifb_sim *sim, void *obj, uint64_t arg)
@@ -914,10 +912,7 @@ static void preempt(ifb_serving *s, instq *q, int ri)
 
 static void add_ent(ifb_serving *s, batch_ent e)
 {
-    if (s->nents == s->ents_cap) {
-        s->ents_cap = s->ents_cap ? s->ents_cap * 2 : 256;
-        s->ents = xrealloc(s->ents, s->ents_cap * sizeof *s->ents);
-    }
+    s->ents = ifb_xgrow(s->ents, &s->ents_cap, s->nents, sizeof *s->ents, 256, "a step's batch");
     s->ents[s->nents++] = e;
 }
 
@@ -1332,10 +1327,9 @@ static void prepare_step(ifb_serving *s)
                         ntok[q] = (int)tok_total(t);
                         tot += (size_t)ntok[q];
                     }
-                    if (tot * (size_t)topk > s->experts_cap) {
-                        s->experts_cap = tot * (size_t)topk * 2;
-                        s->experts = xrealloc(s->experts, s->experts_cap * sizeof *s->experts);
-                    }
+                    if (tot * (size_t)topk > s->experts_cap) /* tokens of a step: no wrap */
+                        s->experts = ifb_xgrow(s->experts, &s->experts_cap, tot * (size_t)topk,
+                                               sizeof *s->experts, 1024, "expert choices");
                     ifb_router_route(&s->router, mi, (int)tot, s->experts);
                     for (int q = 0; q < n; q++)
                         s->recv_copies[((size_t)mi * R + g * n + q) * C + c] = 0;
@@ -1573,9 +1567,10 @@ static void emit_tokens(ifb_serving *s, ifb_serving_req *r, int64_t n)
          * sees them. */
         for (int64_t i = 0; i < n; i++) {
             if (s->nitl == s->itl_cap) {
-                s->itl_cap = s->itl_cap ? s->itl_cap * 2 : 4096;
-                s->itl_req = xrealloc(s->itl_req, s->itl_cap * sizeof *s->itl_req);
-                s->itl_gap = xrealloc(s->itl_gap, s->itl_cap * sizeof *s->itl_gap);
+                s->itl_req = ifb_xgrow(s->itl_req, &s->itl_cap, s->nitl, sizeof *s->itl_req, 4096,
+                                       "inter-token gaps");
+                s->itl_gap =
+                    ifb_xrealloc(s->itl_gap, s->itl_cap, sizeof *s->itl_gap, "inter-token gaps");
             }
             s->itl_req[s->nitl] = (int)r->id;
             s->itl_gap[s->nitl++] = i == 0 ? now - r->last : 0;
@@ -1674,10 +1669,7 @@ static void step_end(ifb_serving *s)
     for (int r = 0; r < s->R; r++)
         busy += (double)s->busy_acc[r];
     cur->gpu_busy = now > cur->start ? busy / ((double)s->R * (double)(now - cur->start)) : 0;
-    if (s->nsteps == s->steps_cap) {
-        s->steps_cap = s->steps_cap ? s->steps_cap * 2 : 1024;
-        s->steps = xrealloc(s->steps, s->steps_cap * sizeof *s->steps);
-    }
+    s->steps = ifb_xgrow(s->steps, &s->steps_cap, s->nsteps, sizeof *s->steps, 1024, "the steps");
     s->steps[s->nsteps++] = *cur;
     if (s->fail_pending)
         mark_down(s);
@@ -1940,7 +1932,11 @@ int ifb_serving_start(ifb_serving *s, ifb_sim *sim, ifb_net *net, ifb_err *e)
     s->sys_last = sim->now;
     if (c->warmup == 0)
         open_window(s);
-    ifb_sim_work_begin(sim);
+    /* No unit of outstanding work (ifb_sim_work_begin) is held for the engine itself: the
+     * watchdog reads outstanding work without progress as a hang, and an open-loop system idle
+     * between arrivals is not one. What keeps the run alive is always a scheduled event (the
+     * next arrival, step or compute) or a message in flight, which holds its own work unit;
+     * an engine left with neither is a bug that ifb_serving_check_end reports. */
     if (c->arrival == IFB_ARRIVAL_CLOSED) {
         for (int64_t i = 0; i < c->concurrency; i++)
             new_request(s);
@@ -1997,11 +1993,23 @@ const ifb_serving_result *ifb_serving_finish(ifb_serving *s)
         if (s->req[s->itl_req[i]].measured)
             ifb_samples_add(&s->itl, ps_to_s(s->itl_gap[i]));
     ifb_samples_pctl(&s->itl, &r->itl);
-    r->tgr = win > 0 ? (double)r->window_tokens / win : NAN;
-    r->req_throughput = win > 0 ? (double)r->measured / win : NAN;
-    r->mean_in_system = r->window_end > r->window_start
-                            ? s->sys_area / (double)(r->window_end - r->window_start)
-                            : NAN;
+    r->window = s->window_open && r->window_end > r->window_start;
+    if (!s->window_open) {
+        snprintf(r->unmeasured, sizeof r->unmeasured,
+                 "the measurement window never opened: %llu of the %lld warm-up requests ended "
+                 "before the run %s",
+                 (unsigned long long)ended(s), (long long)s->cfg.warmup,
+                 s->done ? "ended (every instance down)" : "was stopped");
+        r->window_tokens = 0;
+    } else if (!r->window) {
+        snprintf(r->unmeasured, sizeof r->unmeasured,
+                 "the measurement window has no length (it opened at t=%.6f s, when the run "
+                 "stopped)",
+                 ifb_time_to_s(r->window_start));
+    }
+    r->tgr = r->window ? (double)r->window_tokens / win : NAN;
+    r->req_throughput = r->window ? (double)r->measured / win : NAN;
+    r->mean_in_system = r->window ? s->sys_area / (double)(r->window_end - r->window_start) : NAN;
     r->min_in_system = s->window_open ? s->min_sys : 0;
     r->max_in_system = s->window_open ? s->max_sys : 0;
     r->steps = s->nsteps;
@@ -2033,6 +2041,45 @@ const ifb_serving_result *ifb_serving_finish(ifb_serving *s)
     r->failed = s->nfailed;
     r->instances_down = s->ninst_down;
     return r;
+}
+
+const char *ifb_serving_fault_timing(const ifb_serving_result *r, ifb_time start, ifb_time end,
+                                     int *measured)
+{
+    *measured = 0;
+    if (!r->window)
+        return "no measurement window: nothing measured";
+    if (end <= r->window_start)
+        return "in the warm-up, over before the measurement window opened: not in the headline "
+               "figures";
+    if (start < r->window_start)
+        return "began in the warm-up and lasted into the measurement window: the headline figures "
+               "measure the state it left, not its onset";
+    if (start < r->window_end) {
+        *measured = 1;
+        return "inside the measurement window";
+    }
+    return "after the measurement window closed: not in the headline figures";
+}
+
+int ifb_serving_check_end(const ifb_serving *s, ifb_stop stop, ifb_err *e)
+{
+    if (stop != IFB_STOP_EMPTY || s->done || !s->sim)
+        return 0;
+    char why[160];
+    if (s->running_step && s->inflight)
+        snprintf(why, sizeof why,
+                 "step %llu waits for %d messages the network neither completed nor holds as "
+                 "outstanding",
+                 (unsigned long long)s->cur.index, s->inflight);
+    else
+        snprintf(why, sizeof why, "%s and no arrival is due",
+                 s->running_step ? "a step is running with nothing left to do" : "no step runs");
+    return ifb_err_msg(e,
+                       "serving: the simulation ran out of events at t=%.6f s with %llu of %llu "
+                       "requests unfinished: %s (a model bug: nothing left could finish them)",
+                       ifb_time_to_s(s->sim->now), (unsigned long long)(s->nreq - ended(s)),
+                       (unsigned long long)s->nreq, why);
 }
 
 const ifb_serving_req *ifb_serving_requests(const ifb_serving *s, size_t *n)
@@ -2164,14 +2211,25 @@ int ifb_serving_write_summary(ifb_serving *s, ifb_json *j)
     ifb_json_kuint(j, "requests_measured", r->measured);
     ifb_json_kuint(j, "requests_failed", r->failed);
     ifb_json_kint(j, "instances_down", r->instances_down);
-    ifb_json_kdouble(j, "window_start_s", ps_to_s(r->window_start));
-    ifb_json_kdouble(j, "window_end_s", ps_to_s(r->window_end));
-    ifb_json_kuint(j, "window_output_tokens", r->window_tokens);
+    /* without a window its figures are null, and "unmeasured" says why */
+    if (r->unmeasured[0])
+        ifb_json_kstr(j, "unmeasured", r->unmeasured);
+    ifb_json_kdouble(j, "window_start_s", r->window ? ps_to_s(r->window_start) : NAN);
+    ifb_json_kdouble(j, "window_end_s", r->window ? ps_to_s(r->window_end) : NAN);
+    if (r->window)
+        ifb_json_kuint(j, "window_output_tokens", r->window_tokens);
+    else
+        ifb_json_knull(j, "window_output_tokens");
     ifb_json_kdouble(j, "tgr_tokens_per_s", r->tgr);
     ifb_json_kdouble(j, "requests_per_s", r->req_throughput);
     ifb_json_kdouble(j, "mean_in_system", r->mean_in_system);
-    ifb_json_kint(j, "min_in_system", r->min_in_system);
-    ifb_json_kint(j, "max_in_system", r->max_in_system);
+    if (r->window) {
+        ifb_json_kint(j, "min_in_system", r->min_in_system);
+        ifb_json_kint(j, "max_in_system", r->max_in_system);
+    } else {
+        ifb_json_knull(j, "min_in_system");
+        ifb_json_knull(j, "max_in_system");
+    }
     ifb_json_kpctl(j, "ttft_ms_over_requests", &r->ttft, 1e3);
     ifb_json_kpctl(j, "tpot_ms_over_requests", &r->tpot, 1e3);
     ifb_json_kpctl(j, "e2e_s_over_requests", &r->e2e, 1);

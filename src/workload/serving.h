@@ -138,13 +138,15 @@ typedef struct ifb_serving_step {
 } ifb_serving_step;
 
 typedef struct ifb_serving_result {
-    int done;                /* the run reached its end condition */
-    uint64_t finished;       /* requests finished, all */
-    uint64_t measured;       /* requests finished in the window */
-    uint64_t tokens_emitted; /* output tokens produced, all requests */
-    uint64_t window_tokens;  /* output tokens produced inside the window */
-    ifb_time window_start, window_end;
-    double tgr;               /* window_tokens / window length, tokens/s */
+    int done;                          /* the run reached its end condition */
+    int window;                        /* the measurement window opened (and has a length) */
+    char unmeasured[192];              /* "" or why the window figures are missing (NaN / null) */
+    uint64_t finished;                 /* requests finished, all */
+    uint64_t measured;                 /* requests finished in the window */
+    uint64_t tokens_emitted;           /* output tokens produced, all requests */
+    uint64_t window_tokens;            /* output tokens produced inside the window */
+    ifb_time window_start, window_end; /* meaningful only with `window` */
+    double tgr;               /* window_tokens / window length, tokens/s; NaN without a window */
     double req_throughput;    /* measured / window length, requests/s */
     ifb_pctl ttft, tpot, e2e; /* over measured requests, seconds */
     ifb_pctl itl;             /* over output tokens of measured requests (after the first) */
@@ -171,8 +173,21 @@ int ifb_serving_create(ifb_serving **out, const ifb_serving_cfg *cfg, int nserve
 /* Schedules the first arrivals on sim; messages go through net (endpoints = GPU numbers). The
  * caller then runs ifb_sim_run(); the run ends by itself when the serving run is done. */
 int ifb_serving_start(ifb_serving *s, ifb_sim *sim, ifb_net *net, ifb_err *e);
-/* Computes the result after the run (also fine after an interrupted run: done = 0). */
+/* Computes the result after the run (also fine after an interrupted run: done = 0). A run
+ * stopped before its measurement window opened has no window figures: TGR, request throughput
+ * and the in-system figures are NaN and `unmeasured` says why (a figure measured over nothing
+ * is not a figure); a partial run whose window opened is measured over what the window saw. */
 const ifb_serving_result *ifb_serving_finish(ifb_serving *s);
+/* Where a fault active over [start, end) (end IFB_TIME_NEVER: for good) falls relative to the
+ * measurement window of result r, as a phrase for the summary; *measured = 1 only when it begins
+ * inside the window, so that the headline figures include its onset and its impact. A fault in
+ * the warm-up, or after the window, is not measured by them: callers flag it. */
+const char *ifb_serving_fault_timing(const ifb_serving_result *r, ifb_time start, ifb_time end,
+                                     int *measured);
+/* After ifb_sim_run returned `stop`: -1 with a message when the run ended by itself
+ * (IFB_STOP_EMPTY) although the serving run is not done, i.e. nothing was left that could ever
+ * finish the requests in the system (a stall, reported instead of a quietly partial result). */
+int ifb_serving_check_end(const ifb_serving *s, ifb_stop stop, ifb_err *e);
 const ifb_serving_req *ifb_serving_requests(const ifb_serving *s, size_t *n);
 const ifb_serving_step *ifb_serving_steps(const ifb_serving *s, size_t *n);
 const ifb_parallel *ifb_serving_layout(const ifb_serving *s);

@@ -6,6 +6,11 @@
  * Arrival times are made relative to the first row (so a trace starts at 0) and must not go
  * backwards. Lengths must be whole numbers, input >= 1 and output >= 1 (a request that
  * generates nothing has no first token: it is rejected rather than silently skipped).
+ * A UTF-8 byte order mark before the first line is skipped. A Mooncake row is a JSON object
+ * whose keys must each appear once (a duplicate "input_length" would make the row ambiguous).
+ * Bounds: a line of at most IFB_TRACE_MAX_LINE bytes, at most IFB_TRACE_MAX_ROWS rows, no NUL
+ * byte; beyond them the load fails naming the file and line, so a binary or endless file
+ * (/dev/zero) is refused after reading one line's worth.
  * Leaves out: Mooncake's hash_ids (prefix-cache reuse is not modelled) and any other column. */
 #ifndef IFB_WORKLOAD_TRACE_H
 #define IFB_WORKLOAD_TRACE_H
@@ -14,6 +19,9 @@
 
 #include "core/err.h"
 #include "core/time.h"
+
+#define IFB_TRACE_MAX_LINE 65536     /* bytes per line (Mooncake rows: 2.7 KB at most) */
+#define IFB_TRACE_MAX_ROWS 10000000u /* requests (240 MB of rows; the shipped traces: 19,366) */
 
 typedef enum ifb_trace_format {
     IFB_TRACE_AUTO = 0, /* by content: a first line starting with '{' is Mooncake, else Azure */
@@ -33,8 +41,10 @@ typedef struct ifb_trace {
     size_t n;
 } ifb_trace;
 
-/* Reads at most max_rows rows (0 = all). Errors name the file and the row ("FILE:ROW: column:
- * expected ..., found ..."), where ROW is the 1-based line number in the file. */
+/* Reads at most max_rows rows (0 = all), streaming: the file is read no further than the line
+ * holding the last row wanted. Errors name the file and the row ("FILE:ROW: column: expected
+ * ..., found '...'"), where ROW is the 1-based line number in the file and the token found is
+ * echoed as it appears there (cut at 80 characters). */
 int ifb_trace_load(ifb_trace *t, const char *path, ifb_trace_format fmt, size_t max_rows,
                    ifb_err *e);
 /* Same from text; name stands for the file name in messages. */

@@ -7,12 +7,12 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/alloc.h"
+
+/* zeroed scratch memory of routers and plans (core/alloc.h: reports and aborts on failure) */
 static void *xalloc(size_t n)
 {
-    void *p = calloc(n ? n : 1, 1);
-    if (!p)
-        abort();
-    return p;
+    return ifb_xcalloc(n, 1, "expert routing and all-to-all plans");
 }
 
 int ifb_router_init(ifb_router *r, const ifb_model *m, int nlayers, ifb_route_kind kind,
@@ -223,14 +223,7 @@ static void resize(ifb_xplan *p, int n, int topk)
 
 static void push(ifb_xplan *p, int s, int d, uint64_t b, int stage, int final)
 {
-    if (p->nx == p->cap) {
-        size_t c = p->cap ? p->cap * 2 : 256;
-        ifb_xfer *x = realloc(p->x, c * sizeof *x);
-        if (!x)
-            abort();
-        p->x = x;
-        p->cap = c;
-    }
+    p->x = ifb_xgrow(p->x, &p->cap, p->nx, sizeof *p->x, 256, "an all-to-all plan");
     p->x[p->nx++] = (ifb_xfer){s, d, b, (uint8_t)stage, (uint8_t) final};
 }
 

@@ -81,7 +81,7 @@ static void test_order_time_then_insertion(void **state)
 }
 
 /* An event scheduled for "now" from inside an event runs after the events already queued
- * for that time; one scheduled in the past runs now, never earlier. */
+ * for that time. */
 static void ev_spawn(ifb_sim *sim, void *obj, uint64_t arg)
 {
     (void)obj;
@@ -89,10 +89,12 @@ static void ev_spawn(ifb_sim *sim, void *obj, uint64_t arg)
     if (arg == 1)
         ifb_sim_after(sim, 0, ev_record, NULL, 3);
     if (arg == 10)
-        ifb_sim_at(sim, 50, ev_record, NULL, 11); /* in the past */
+        ifb_sim_at(sim, 100, ev_record, NULL, 11); /* now, from inside an event at now */
+    if (arg == 20)
+        ifb_sim_at(sim, 50, ev_record, NULL, 21); /* in the past: a model bug */
 }
 
-static void test_same_time_and_past(void **state)
+static void test_same_time(void **state)
 {
     (void)state;
     ifb_sim sim;
@@ -111,7 +113,30 @@ static void test_same_time_and_past(void **state)
         assert_int_equal(log.e[i].t, want[i].t);
         assert_int_equal(log.e[i].arg, want[i].arg);
     }
-    /* before the run starts, now is 0: a time in the "past" cannot exist, 0 is fine */
+    free(log.e);
+    ifb_sim_destroy(&sim);
+}
+
+/* An event scheduled before the current time is a model bug (or a time sum that wrapped): the
+ * run stops with an invariant error naming the event's time and now, right after the event
+ * that scheduled it, instead of running it late as if nothing were wrong. */
+static void test_past_event_stops(void **state)
+{
+    (void)state;
+    ifb_sim sim;
+    ifb_sim_init(&sim, 1);
+    evlog log = {0};
+    sim.user = &log;
+    ifb_sim_at(&sim, 100, ev_spawn, NULL, 20);
+    ifb_sim_at(&sim, 100, ev_spawn, NULL, 22);
+    ifb_sim_at(&sim, 101, ev_spawn, NULL, 23);
+    assert_int_equal(ifb_sim_run(&sim), IFB_STOP_ERROR);
+    if (!strstr(sim.error, "invariant event-time violated") ||
+        !strstr(sim.error, "scheduled at 50 ps, before the current time 100 ps"))
+        fail_msg("unexpected report: %s", sim.error);
+    assert_int_equal(log.n, 1); /* stopped after the offending event, nothing else ran */
+    assert_int_equal(log.e[0].arg, 20);
+    assert_int_equal(sim.now, 100);
     free(log.e);
     ifb_sim_destroy(&sim);
 }
@@ -657,7 +682,8 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_order_time_then_insertion),
-        cmocka_unit_test(test_same_time_and_past),
+        cmocka_unit_test(test_same_time),
+        cmocka_unit_test(test_past_event_stops),
         cmocka_unit_test(test_empty_run),
         cmocka_unit_test(test_work_left_no_events),
         cmocka_unit_test(test_until),

@@ -138,7 +138,7 @@ static void test_checker_off_by_default(void **state)
     ifb_sim sim;
     ifb_sim_init(&sim, 1);
     counter c = {3};
-    ifb_sim_add_checker(&sim, "buffer-non-negative", never_negative, &c);
+    assert_int_equal(ifb_sim_add_checker(&sim, "buffer-non-negative", never_negative, &c), 0);
     ifb_sim_at(&sim, 0, decrement, &c, 0);
     assert_int_equal(ifb_sim_run(&sim), IFB_STOP_EMPTY);
     assert_int_equal(c.value, 3 - 11);
