@@ -1,5 +1,6 @@
 # Turns the files given in FILES ('|'-separated list) into a C source OUT with
 #   const char *ifb_embedded_file(const char *name)   (name = file name without directory)
+#   const char *ifb_embedded_name(int i)              (the i-th file's name, NULL past the end)
 # so the binary carries its default scenarios and model configs and runs where the repo is not.
 string(REPLACE "|" ";" FILES "${FILES}")
 set(body "")
@@ -22,6 +23,11 @@ const char *ifb_embedded_file(const char *name)
         if (!strcmp(files[i].name, name))
             return (const char *)files[i].text;
     return 0;
+}
+const char *ifb_embedded_name(int i);
+const char *ifb_embedded_name(int i)
+{
+    return i >= 0 && i < (int)(sizeof files / sizeof files[0]) - 1 ? files[i].name : 0;
 }
 ")
 file(RENAME ${OUT}.tmp ${OUT})

@@ -1,8 +1,14 @@
 #!/usr/bin/env bash
-# The main job: install what is missing, build in release mode, run the reference job.
+# The main job: install what is missing, build infabric in release mode, run the reference job.
+# It configures build/ without choosing whether tests are built (IFB_TESTS stays as tools/test.sh
+# left it, or AUTO), so either script works after the other. IFB_CONFIGURE_ONLY=1: only
+# configure build/ (no package install, no build, no run), for tests/cli/build_order.sh.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-tools/deps.sh build-essential cmake ninja-build pkg-config libyaml-dev libjansson-dev
-cmake -S . -B build -G Ninja -DCMAKE_BUILD_TYPE=Release -DIFB_TESTS=OFF >/dev/null
-cmake --build build
+if [ "${IFB_CONFIGURE_ONLY:-0}" != 1 ]; then
+  tools/deps.sh build-essential cmake ninja-build pkg-config libyaml-dev libjansson-dev
+fi
+cmake -S . -B build -G Ninja -DCMAKE_BUILD_TYPE=Release >/dev/null
+[ "${IFB_CONFIGURE_ONLY:-0}" = 1 ] && exit 0
+cmake --build build --target infabric
 exec build/infabric run "$@"

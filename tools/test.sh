@@ -1,16 +1,21 @@
 #!/usr/bin/env bash
 # The whole test suite: install what is missing, build in release mode and run every test,
 # then the same suite under AddressSanitizer + UndefinedBehaviorSanitizer, a subset under valgrind
-# memcheck, then every fuzz target for a few seconds.
+# memcheck, then every fuzz target for a few seconds. The tests are asked for explicitly
+# (-DIFB_TESTS=ON), whatever an earlier configuration of build/ said. IFB_CONFIGURE_ONLY=1: only
+# configure build/ (no package install, build or test), for tests/cli/build_order.sh.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-tools/deps.sh build-essential cmake ninja-build pkg-config libyaml-dev libjansson-dev libcmocka-dev tshark python3 chromium valgrind
+if [ "${IFB_CONFIGURE_ONLY:-0}" != 1 ]; then
+  tools/deps.sh build-essential cmake ninja-build pkg-config libyaml-dev libjansson-dev libcmocka-dev tshark python3 chromium valgrind
+fi
 jobs=$(nproc)
-cmake -S . -B build -G Ninja -DCMAKE_BUILD_TYPE=Release -DIFB_WERROR=ON >/dev/null
+cmake -S . -B build -G Ninja -DCMAKE_BUILD_TYPE=Release -DIFB_TESTS=ON -DIFB_WERROR=ON >/dev/null
+[ "${IFB_CONFIGURE_ONLY:-0}" = 1 ] && exit 0
 cmake --build build
 (cd build && ctest --output-on-failure -j "$jobs")
 if [ "${IFB_SKIP_SANITIZE:-0}" != 1 ]; then
-  cmake -S . -B build-asan -G Ninja -DCMAKE_BUILD_TYPE=Debug -DIFB_SANITIZE=ON -DIFB_WERROR=ON >/dev/null
+  cmake -S . -B build-asan -G Ninja -DCMAKE_BUILD_TYPE=Debug -DIFB_SANITIZE=ON -DIFB_TESTS=ON -DIFB_WERROR=ON >/dev/null
   cmake --build build-asan
   (cd build-asan && ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1 ctest --output-on-failure -j "$jobs" -LE slow)
 fi

@@ -1,50 +1,26 @@
 /* `infabric bench` and `infabric check`: microbenchmarks on a scenario's fabric, printed as a
  * nccl-tests style table (or JSON), with the run's outputs written to an output folder
- * (docs/outputs.md). Each message size runs on a fresh simulation. */
+ * (docs/outputs.md). Each message size runs on a fresh simulation, with the scenario's
+ * `failures:` scheduled on it. A message the network gives up on fails its size's row (no
+ * figures, exit status 1); the others still run. */
 #include <getopt.h>
 #include <inttypes.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
+#include "cli/bench.h"
 #include "cli/cli.h"
 #include "net/fabric.h"
+#include "net/failure.h"
 #include "net/pcap.h"
 #include "report/out.h"
 #include "scenario/experiment.h"
 #include "scenario/scenario.h"
 #include "workload/microbench.h"
-
-#define MAX_SETS 256
-#define MAX_SIZES 64
-
-typedef struct bench_opts {
-    const char *scenario;
-    const char *sets[MAX_SETS];
-    int nsets;
-    int kind;
-    uint64_t sizes[MAX_SIZES];
-    int nsizes;
-    int iters, depth, ranks, stride, src, dst;
-    int json;
-    int check;
-    uint64_t max_events;
-    double max_wall;
-    uint64_t max_memory;
-    ifb_time watchdog;
-    const char *outdir;
-    int64_t seed; /* -1: the scenario's */
-} bench_opts;
-
-typedef struct bench_row {
-    uint64_t bytes;
-    ifb_mb_result r;
-    ifb_fabric_counters cnt;
-    ifb_time sim_end;
-    uint64_t events;
-    ifb_stop stop;
-} bench_row;
+#include "workload/serving.h"
 
 static void bench_usage(FILE *f)
 {
@@ -69,24 +45,30 @@ static void bench_usage(FILE *f)
           "                       machine's memory)\n"
           "      --watchdog TIME  stop if nothing is delivered for TIME of simulated time\n"
           "                       while messages are outstanding (default 2 x rto + 50ms,\n"
-          "                       0 = off)\n"
-          "Endpoints are GPUs, numbered server * gpus_per_server + gpu.\n",
+          "                       with failures (retry_cnt + 2) x rto + 50ms; 0 = off)\n"
+          "Endpoints are GPUs, numbered server * gpus_per_server + gpu.\n"
+          "Exit status: 0 every size measured, 1 a run failed (a message the network gave up\n"
+          "on: that size's row says FAILED, its figures are missing), 2 bad input (nothing\n"
+          "run), 3 interrupted or stopped by a limit (partial results kept).\n",
           f);
 }
 
-static int parse_sizes(bench_opts *o, const char *s)
+static int parse_sizes(ifb_bench_opts *o, const char *s)
 {
-    char buf[1024];
-    snprintf(buf, sizeof buf, "%s", s);
+    char *buf = strdup(s);
+    if (!buf)
+        return -1;
+    int rc = 0;
     o->nsizes = 0;
-    for (char *save = NULL, *t = strtok_r(buf, ",", &save); t; t = strtok_r(NULL, ",", &save)) {
-        if (o->nsizes == MAX_SIZES)
-            return -1;
-        if (ifb_parse_bytes(t, &o->sizes[o->nsizes]))
-            return -1;
-        o->nsizes++;
+    for (char *save = NULL, *t = strtok_r(buf, ",", &save); t && !rc;
+         t = strtok_r(NULL, ",", &save)) {
+        if (o->nsizes == IFB_BENCH_MAX_SIZES || ifb_parse_bytes(t, &o->sizes[o->nsizes]))
+            rc = -1;
+        else
+            o->nsizes++;
     }
-    return o->nsizes ? 0 : -1;
+    free(buf);
+    return rc || !o->nsizes ? -1 : 0;
 }
 
 static int parse_int(const char *s, int lo, int hi, int *out)
@@ -100,7 +82,7 @@ static int parse_int(const char *s, int lo, int hi, int *out)
 }
 
 /* Parses options shared by bench and check. Returns 0, 1 for --help, -1 on error. */
-static int parse_opts(int argc, char **argv, bench_opts *o, int bench)
+static int parse_opts(int argc, char **argv, ifb_bench_opts *o, int bench)
 {
     enum {
         O_DEPTH = 256,
@@ -191,7 +173,7 @@ static int parse_opts(int argc, char **argv, bench_opts *o, int bench)
             break;
         }
         case O_SET:
-            if (o->nsets == MAX_SETS)
+            if (o->nsets == IFB_BENCH_MAX_SETS)
                 bad = "--set: too many overrides";
             else if (!strchr(optarg, '='))
                 bad = "--set: expected KEY=VALUE";
@@ -228,32 +210,38 @@ static int parse_opts(int argc, char **argv, bench_opts *o, int bench)
                 bad = "--max-memory: expected a size with a unit, e.g. 8GB";
             break;
         case O_WATCHDOG:
-            if (ifb_parse_time(optarg, &o->watchdog))
-                bad = "--watchdog: expected a time with a unit, e.g. 10ms";
+            if (!strcmp(optarg, "0")) /* "0 = off" needs no unit */
+                o->watchdog = 0;
+            else if (ifb_parse_time(optarg, &o->watchdog))
+                bad = "--watchdog: expected a time with a unit, e.g. 10ms, or 0 (off)";
             break;
         case 'h':
             return 1;
-        default:
+        default: {
+            char show[IFB_CLI_SHOW_BUFSZ];
             fprintf(stderr, "infabric %s: unknown or incomplete option '%s'\n",
-                    bench ? "bench" : "check", argv[optind - 1]);
+                    bench ? "bench" : "check", ifb_cli_show(argv[optind - 1], show));
             return -1;
         }
+        }
         if (bad) {
+            char show[IFB_CLI_SHOW_BUFSZ];
             fprintf(stderr, "infabric %s: %s, found '%s'\n", bench ? "bench" : "check", bad,
-                    optarg);
+                    ifb_cli_show(optarg, show));
             return -1;
         }
     }
     if (optind < argc)
         o->scenario = argv[optind++];
     if (optind < argc) {
-        fprintf(stderr, "infabric: unexpected argument '%s'\n", argv[optind]);
+        char show[IFB_CLI_SHOW_BUFSZ];
+        fprintf(stderr, "infabric: unexpected argument '%s'\n", ifb_cli_show(argv[optind], show));
         return -1;
     }
     return 0;
 }
 
-static void default_sizes(bench_opts *o)
+static void default_sizes(ifb_bench_opts *o)
 {
     if (o->nsizes)
         return;
@@ -268,19 +256,24 @@ static void default_sizes(bench_opts *o)
     o->nsizes = 4;
 }
 
-static int write_outputs(const bench_opts *o, const ifb_scenario *sc, const bench_row *rows,
-                         int nrows, ifb_fabric **fabs, int partial, ifb_err *e);
-
 static void progress(int i, int n, uint64_t bytes)
 {
     if (isatty(2))
         fprintf(stderr, "\rbench: size %d/%d (%" PRIu64 " B)   ", i + 1, n, bytes);
 }
 
-static void print_row(const bench_opts *o, const bench_row *r)
+static void print_row(const ifb_bench_opts *o, const ifb_bench_row *r)
 {
     if (isatty(2))
         fputs("\r\033[K", stderr);
+    if (r->r.msgs_failed) {
+        printf("  %12.0f %12s %11s %11s %10s %8" PRIu64 " %7" PRIu64 " %7" PRIu64 " %7" PRIu64
+               " %7" PRIu64 "  FAILED: %" PRIu64 " message(s) not delivered\n",
+               (double)r->bytes, "-", "-", "-", "-", r->r.msgs, r->cnt.pkts_dropped,
+               r->cnt.retx_pkts, r->cnt.pfc_xoff_sent, r->cnt.ecn_marks, r->r.msgs_failed);
+        fflush(stdout);
+        return;
+    }
     char lat[32] = "-";
     if (o->kind == IFB_MB_PINGPONG)
         snprintf(lat, sizeof lat, "%.3f", r->r.lat_us);
@@ -292,9 +285,40 @@ static void print_row(const bench_opts *o, const bench_row *r)
     fflush(stdout);
 }
 
+/* The pattern of size i. */
+static ifb_mb_spec make_spec(const ifb_bench_opts *o, int i, uint64_t seed)
+{
+    return (ifb_mb_spec){.kind = (ifb_mb_kind)o->kind,
+                         .bytes = o->sizes[i],
+                         .iters = o->iters ? o->iters : (o->kind == IFB_MB_PINGPONG ? 100 : 64),
+                         .depth = o->depth,
+                         .src = o->src,
+                         .dst = o->dst,
+                         .nranks = o->ranks,
+                         .stride = o->stride,
+                         .tclass = IFB_TC_COLL,
+                         .seed = seed};
+}
+
+/* The scenario's `workload:` block is not used by bench, but it is read as `infabric run`
+ * reads it, so a wrong key or value there is refused here too instead of ignored. */
+static int check_workload(ifb_scenario *sc, ifb_err *e)
+{
+    if (!ifb_cfg_has(sc->cfg, "workload"))
+        return 0;
+    ifb_serving_cfg scfg;
+    int rc = ifb_serving_cfg_load(sc->cfg, "workload", &scfg, e);
+    if (!rc)
+        ifb_serving_cfg_free(&scfg);
+    return rc;
+}
+
+static int bench_main(ifb_bench_opts *o, ifb_scenario *sc, ifb_outdir *od);
+
 int ifb_cmd_bench(int argc, char **argv)
 {
-    bench_opts o;
+    ifb_cli_install_signals();
+    ifb_bench_opts o;
     int pr = parse_opts(argc, argv, &o, 1);
     if (pr == 1) {
         bench_usage(stdout);
@@ -303,104 +327,117 @@ int ifb_cmd_bench(int argc, char **argv)
     if (pr < 0)
         return IFB_EXIT_INPUT;
     ifb_err e = {{0}};
+    /* The output folder first: checked, created and locked before any work. */
+    ifb_outdir od = {NULL, -1};
+    if (o.outdir && ifb_outdir_open(&od, o.outdir, sizeof "/messages.csv.tmp.4294967295", &e)) {
+        fprintf(stderr, "infabric bench: %s\n", e.msg);
+        return IFB_EXIT_INPUT;
+    }
     ifb_scenario sc;
-    if (ifb_scenario_load(&sc, o.scenario, o.sets, o.nsets, &e)) {
+    int status = IFB_EXIT_INPUT;
+    if (ifb_scenario_load(&sc, o.scenario, o.sets, o.nsets, &e) || check_workload(&sc, &e) ||
+        ifb_scenario_check_unused(&sc, &e))
         fprintf(stderr, "infabric: %s\n", e.msg);
-        ifb_scenario_free(&sc);
-        return IFB_EXIT_INPUT;
-    }
-    ifb_cfg_mark_used(sc.cfg, "workload");
-    ifb_cfg_mark_used(sc.cfg, "serving");
-    if (ifb_scenario_check_unused(&sc, &e)) {
-        fprintf(stderr, "infabric: %s\n", e.msg);
-        ifb_scenario_free(&sc);
-        return IFB_EXIT_INPUT;
-    }
-    default_sizes(&o);
-    int nep = sc.topo.nservers * sc.topo.gpus_per_server;
-    if (o.dst < 0)
-        o.dst = o.kind == IFB_MB_INCAST ? 0 : nep - 1;
-    if (o.src >= nep || o.dst >= nep) {
+    else
+        status = bench_main(&o, &sc, &od);
+    ifb_scenario_free(&sc);
+    ifb_outdir_close(&od);
+    return status;
+}
+
+static int bench_main(ifb_bench_opts *o, ifb_scenario *sc, ifb_outdir *od)
+{
+    ifb_err e = {{0}};
+    default_sizes(o);
+    int nep = sc->topo.nservers * sc->topo.gpus_per_server;
+    if (o->dst < 0)
+        o->dst = o->kind == IFB_MB_INCAST ? 0 : nep - 1;
+    if (o->src >= nep || o->dst >= nep) {
         fprintf(stderr, "infabric bench: --src/--dst: expected an endpoint in 0..%d, found %d\n",
-                nep - 1, o.src >= nep ? o.src : o.dst);
-        ifb_scenario_free(&sc);
+                nep - 1, o->src >= nep ? o->src : o->dst);
         return IFB_EXIT_INPUT;
     }
-    if (o.kind == IFB_MB_PINGPONG || o.kind == IFB_MB_BW) {
-        if (o.src == o.dst) {
-            fprintf(stderr, "infabric bench: --src and --dst must differ, found both %d\n", o.src);
-            ifb_scenario_free(&sc);
+    if (o->kind == IFB_MB_PINGPONG || o->kind == IFB_MB_BW) {
+        if (o->src == o->dst) {
+            fprintf(stderr, "infabric bench: --src and --dst must differ, found both %d\n", o->src);
             return IFB_EXIT_INPUT;
         }
     }
-    if (ifb_scenario_check_memory(&sc, (uint64_t)nep * (uint64_t)nep,
-                                  (uint64_t)nep * (uint64_t)nep * 64 * (uint64_t)o.nsizes,
-                                  o.max_memory, &e)) {
+    uint64_t seed = o->seed >= 0 ? (uint64_t)o->seed : sc->seed;
+    ifb_mb_spec spec0 = make_spec(o, 0, seed);
+    if (ifb_mb_check(&spec0, nep, &e)) {
         fprintf(stderr, "infabric: %s\n", e.msg);
-        ifb_scenario_free(&sc);
         return IFB_EXIT_INPUT;
     }
-    uint64_t seed = o.seed >= 0 ? (uint64_t)o.seed : sc.seed;
-    ifb_cli_install_signals();
-    bench_row rows[MAX_SIZES];
-    ifb_fabric *fabs[MAX_SIZES] = {0};
-    ifb_sim sims[MAX_SIZES];
-    int nrows = 0, status = 0, partial = 0;
+    if (ifb_scenario_check_memory(sc, (uint64_t)nep * (uint64_t)nep,
+                                  (uint64_t)nep * (uint64_t)nep * 64 * (uint64_t)o->nsizes,
+                                  o->max_memory, &e)) {
+        fprintf(stderr, "infabric: %s\n", e.msg);
+        return IFB_EXIT_INPUT;
+    }
+    if (od->path) { /* an earlier summary.json would say this folder is complete */
+        char *p = ifb_path_printf(&e, "%s/summary.json", od->path);
+        if (p)
+            (void)remove(p);
+        free(p);
+    }
+    ifb_bench_row rows[IFB_BENCH_MAX_SIZES];
+    ifb_fabric *fabs[IFB_BENCH_MAX_SIZES] = {0};
+    ifb_sim sims[IFB_BENCH_MAX_SIZES];
+    int nrows = 0, status = 0, partial = 0, nfailed = 0;
     ifb_pcap *pcap = NULL;
-    if (sc.pcap_file[0] && sc.ncapture) {
-        pcap = ifb_pcap_open(sc.pcap_file, sc.fab.l2, 0, &e);
+    if (sc->pcap_file[0] && sc->ncapture) {
+        pcap = ifb_pcap_open(sc->pcap_file, sc->fab.l2, 0, &e);
         if (!pcap) {
             fprintf(stderr, "infabric: %s\n", e.msg);
-            ifb_scenario_free(&sc);
             return IFB_EXIT_INPUT;
         }
     }
-    if (!o.json) {
-        printf("# infabric bench %s on %s (%d endpoints, seed %" PRIu64 ")\n", ifb_mb_names[o.kind],
-               sc.name, nep, seed);
+    if (!o->json) {
+        printf("# infabric bench %s on %s (%d endpoints, seed %" PRIu64 ")\n",
+               ifb_mb_names[o->kind], sc->name, nep, seed);
         printf("# %12s %12s %11s %11s %10s %8s %7s %7s %7s %7s\n", "size(B)", "time(us)",
                "algbw(GB/s)", "busbw(GB/s)", "lat(us)", "msgs", "drops", "retx", "pauses", "marks");
         fflush(stdout);
     }
-    for (int i = 0; i < o.nsizes; i++) {
-        progress(i, o.nsizes, o.sizes[i]);
+    for (int i = 0; i < o->nsizes; i++) {
+        progress(i, o->nsizes, o->sizes[i]);
         ifb_sim *sim = &sims[i];
         ifb_sim_init(sim, seed);
         sim->interrupt = &ifb_cli_interrupted;
-        sim->check = o.check;
-        sim->max_events = o.max_events;
-        sim->max_wall = o.max_wall;
-        sim->watchdog = o.watchdog != IFB_TIME_NEVER ? o.watchdog : 2 * sc.fab.rto + 50 * IFB_MS;
+        sim->check = o->check;
+        sim->max_events = o->max_events;
+        sim->max_wall = o->max_wall;
+        /* a lost packet's timeout is progress; with failures, an unreachable destination
+         * retries retry_cnt times before its messages fail (as `infabric run`) */
+        ifb_time wd =
+            sc->nfailures ? (ifb_time)(sc->fab.retry_cnt + 2) * sc->fab.rto : 2 * sc->fab.rto;
+        sim->watchdog = o->watchdog != IFB_TIME_NEVER ? o->watchdog : wd + 50 * IFB_MS;
         sim->stall_events = 10000000;
-        if (ifb_fabric_create(&fabs[i], sim, &sc.topo, &sc.fab, &e)) {
+        if (ifb_fabric_create(&fabs[i], sim, &sc->topo, &sc->fab, &e) ||
+            ifb_fail_schedule(fabs[i], sc->failures, sc->nfailures, &e)) {
             fprintf(stderr, "infabric: %s\n", e.msg);
             status = IFB_EXIT_INPUT;
+            if (fabs[i])
+                ifb_fabric_destroy(fabs[i]);
+            fabs[i] = NULL;
             ifb_sim_destroy(sim);
             break;
         }
-        for (int k = 0; pcap && k < sc.ncapture; k++)
-            ifb_fabric_capture(fabs[i], sc.capture_ports[k], pcap);
+        for (int k = 0; pcap && k < sc->ncapture; k++)
+            ifb_fabric_capture(fabs[i], sc->capture_ports[k], pcap);
         ifb_sim_start_watchdog(sim);
-        ifb_mb_spec spec = {.kind = (ifb_mb_kind)o.kind,
-                            .bytes = o.sizes[i],
-                            .iters = o.iters ? o.iters : (o.kind == IFB_MB_PINGPONG ? 100 : 64),
-                            .depth = o.depth,
-                            .src = o.src,
-                            .dst = o.dst,
-                            .nranks = o.ranks,
-                            .stride = o.stride,
-                            .tclass = IFB_TC_COLL,
-                            .seed = seed};
-        bench_row *row = &rows[nrows];
-        row->bytes = o.sizes[i];
+        ifb_mb_spec spec = make_spec(o, i, seed);
+        ifb_bench_row *row = &rows[nrows];
+        row->bytes = o->sizes[i];
         int rc = ifb_mb_run(sim, ifb_fabric_net(fabs[i]), &spec, &row->r, &e);
         nrows++;
         row->cnt = *ifb_fabric_counts(fabs[i]);
         row->sim_end = sim->now;
         row->events = sim->events;
         row->stop = sim->stop;
-        if (!o.json) /* a row as soon as its size is done, as nccl-tests prints */
-            print_row(&o, row);
+        if (!o->json) /* a row as soon as its size is done, as nccl-tests prints */
+            print_row(o, row);
         if (sim->stop == IFB_STOP_INTERRUPT || sim->stop == IFB_STOP_WALL ||
             sim->stop == IFB_STOP_EVENTS) {
             fprintf(stderr, "infabric: run stopped (%s) at t=%.3f us: results are partial\n",
@@ -426,7 +463,17 @@ int ifb_cmd_bench(int argc, char **argv)
             status = IFB_EXIT_FAIL;
             break;
         }
+        if (row->r.msgs_failed) {
+            fprintf(stderr,
+                    "infabric: bench %s, size %" PRIu64 " B: %" PRIu64
+                    " message(s) failed (the transport gave up after fabric.nic.retry_cnt "
+                    "retries), %" PRIu64 " delivered: not measured\n",
+                    ifb_mb_names[o->kind], row->bytes, row->r.msgs_failed, row->r.msgs);
+            nfailed++;
+        }
     }
+    if (nfailed && !status)
+        status = IFB_EXIT_FAIL;
     if (isatty(2))
         fputs("\r\033[K", stderr);
     if (pcap && ifb_pcap_close(pcap, &e)) {
@@ -434,22 +481,30 @@ int ifb_cmd_bench(int argc, char **argv)
         status = status ? status : IFB_EXIT_FAIL;
     }
     int nfab = nrows;
-    if (!o.json && partial)
+    if (!o->json && partial)
         printf("# PARTIAL: the last run was stopped early\n");
-    if (o.json) {
+    if (!o->json && nfailed)
+        printf("# FAILED: %d of %d size(s) had messages the network gave up on\n", nfailed, nrows);
+    if (o->json) {
         ifb_json j;
         ifb_json_init(&j, stdout, 2);
         ifb_json_arr_begin(&j);
         for (int i = 0; i < nrows; i++) {
-            const bench_row *r = &rows[i];
+            const ifb_bench_row *r = &rows[i];
+            int failed = r->r.msgs_failed > 0;
             ifb_json_obj_begin(&j);
             ifb_json_kdouble(&j, "size_bytes", r->r.size_bytes);
-            ifb_json_kdouble(&j, "time_us", ifb_time_to_us(r->r.time));
+            ifb_json_kstr(&j, "status",
+                          failed                      ? "failed"
+                          : r->stop == IFB_STOP_EMPTY ? "complete"
+                                                      : "partial");
+            ifb_json_kdouble(&j, "time_us", failed ? NAN : ifb_time_to_us(r->r.time));
             ifb_json_kdouble(&j, "algbw_GBps", r->r.algbw / 1e9);
             ifb_json_kdouble(&j, "busbw_GBps", r->r.busbw / 1e9);
-            if (o.kind == IFB_MB_PINGPONG)
+            if (o->kind == IFB_MB_PINGPONG)
                 ifb_json_kdouble(&j, "lat_us", r->r.lat_us);
             ifb_json_kuint(&j, "msgs", r->r.msgs);
+            ifb_json_kuint(&j, "msgs_failed", r->r.msgs_failed);
             ifb_json_kuint(&j, "drops", r->cnt.pkts_dropped);
             ifb_json_kuint(&j, "retx", r->cnt.retx_pkts);
             ifb_json_obj_end(&j);
@@ -457,8 +512,8 @@ int ifb_cmd_bench(int argc, char **argv)
         ifb_json_arr_end(&j);
         ifb_json_finish(&j, &e);
     }
-    if (o.outdir && nrows &&
-        write_outputs(&o, &sc, rows, nrows, fabs, partial || status != 0, &e)) {
+    if (o->outdir && nrows &&
+        ifb_bench_write_outputs(o, sc, rows, nrows, fabs, partial || status != 0, &e)) {
         fprintf(stderr, "infabric: %s\n", e.msg);
         status = status ? status : IFB_EXIT_FAIL;
     }
@@ -466,271 +521,12 @@ int ifb_cmd_bench(int argc, char **argv)
         ifb_fabric_destroy(fabs[i]);
         ifb_sim_destroy(&sims[i]);
     }
-    ifb_scenario_free(&sc);
     return status;
-}
-
-static int write_summary(const char *path, const bench_opts *o, const ifb_scenario *sc,
-                         const bench_row *rows, int nrows, int partial, ifb_err *e)
-{
-    ifb_ofile f;
-    if (ifb_ofile_open(&f, path, e))
-        return -1;
-    ifb_json j;
-    ifb_json_init(&j, f.f, 2);
-    ifb_json_obj_begin(&j);
-    ifb_json_kstr(&j, "tool", "infabric bench");
-    ifb_json_kstr(&j, "scenario", sc->name);
-    ifb_json_kstr(&j, "source", sc->source);
-    ifb_json_kstr(&j, "pattern", ifb_mb_names[o->kind]);
-    ifb_json_kuint(&j, "seed", o->seed >= 0 ? (uint64_t)o->seed : sc->seed);
-    ifb_json_kbool(&j, "partial", partial);
-    ifb_json_karr_begin(&j, "runs");
-    for (int i = 0; i < nrows; i++) {
-        const bench_row *r = &rows[i];
-        ifb_json_obj_begin(&j);
-        ifb_json_kuint(&j, "bytes", r->bytes);
-        ifb_json_kbool(&j, "complete", r->stop == IFB_STOP_EMPTY);
-        ifb_json_kstr(&j, "stop", ifb_stop_name(r->stop));
-        ifb_json_kdouble(&j, "size_bytes", r->r.size_bytes);
-        ifb_json_kuint(&j, "time_ps", r->r.time);
-        ifb_json_kdouble(&j, "algbw_Bps", r->r.algbw);
-        ifb_json_kdouble(&j, "busbw_Bps", r->r.busbw);
-        ifb_json_kdouble(&j, "lat_us", r->r.lat_us);
-        ifb_json_kdouble(&j, "jain", r->r.jain);
-        ifb_json_kuint(&j, "msgs", r->r.msgs);
-        ifb_json_kuint(&j, "sim_end_ps", r->sim_end);
-        ifb_json_kuint(&j, "events", r->events);
-        ifb_json_kobj_begin(&j, "packets");
-        ifb_json_kuint(&j, "created", r->cnt.pkts_created);
-        ifb_json_kuint(&j, "consumed", r->cnt.pkts_consumed);
-        ifb_json_kuint(&j, "dropped", r->cnt.pkts_dropped);
-        ifb_json_kuint(&j, "data_sent", r->cnt.data_pkts_sent);
-        ifb_json_kuint(&j, "retransmitted", r->cnt.retx_pkts);
-        ifb_json_kuint(&j, "timeouts", r->cnt.timeouts);
-        ifb_json_kuint(&j, "naks", r->cnt.naks);
-        ifb_json_kuint(&j, "ooo_placed", r->cnt.ooo_placed);
-        ifb_json_obj_end(&j);
-        ifb_json_kobj_begin(&j, "congestion");
-        ifb_json_kuint(&j, "ecn_marks", r->cnt.ecn_marks);
-        ifb_json_kuint(&j, "cnps_sent", r->cnt.cnps_sent);
-        ifb_json_kuint(&j, "cnps_received", r->cnt.cnps_rcvd);
-        ifb_json_kuint(&j, "pfc_xoff_sent", r->cnt.pfc_xoff_sent);
-        ifb_json_kuint(&j, "pfc_xon_sent", r->cnt.pfc_xon_sent);
-        ifb_json_kuint(&j, "pfc_received", r->cnt.pfc_rcvd);
-        ifb_json_kuint(&j, "pfc_storms", r->cnt.pfc_storms);
-        ifb_json_kuint(&j, "lossless_drops", r->cnt.lossless_drops);
-        ifb_json_kuint(&j, "dcqcn_decreases", r->cnt.dcqcn_decreases);
-        ifb_json_kuint(&j, "dcqcn_increases", r->cnt.dcqcn_increases);
-        ifb_json_kuint(&j, "ib_credit_violations", r->cnt.ib_credit_violations);
-        ifb_json_obj_end(&j);
-        ifb_json_obj_end(&j);
-    }
-    ifb_json_arr_end(&j);
-    ifb_json_obj_end(&j);
-    if (ifb_json_finish(&j, e)) {
-        ifb_ofile_abort(&f);
-        return -1;
-    }
-    return ifb_ofile_commit(&f, e);
-}
-
-/* What the CSV row writers need. */
-typedef struct out_ctx {
-    const ifb_scenario *sc;
-    const bench_row *rows;
-    int nrows;
-    ifb_fabric **fabs;
-} out_ctx;
-
-static void rows_messages(ifb_csv *c, const void *ctx)
-{
-    const out_ctx *x = ctx;
-    for (int i = 0; i < x->nrows; i++) {
-        size_t n;
-        const ifb_msg_rec *m = ifb_fabric_messages(x->fabs[i], &n);
-        for (size_t k = 0; k < n; k++) {
-            ifb_csv_uint(c, x->rows[i].bytes);
-            ifb_csv_uint(c, m[k].id);
-            ifb_csv_int(c, m[k].src);
-            ifb_csv_int(c, m[k].dst);
-            ifb_csv_int(c, m[k].tclass);
-            ifb_csv_uint(c, m[k].bytes);
-            ifb_csv_uint(c, m[k].start);
-            ifb_csv_uint(c, m[k].done);
-            ifb_csv_double(c, ifb_time_to_us(m[k].done - m[k].start));
-            ifb_csv_end_row(c);
-        }
-    }
-}
-
-static void rows_ports(ifb_csv *c, const void *ctx)
-{
-    const out_ctx *x = ctx;
-    for (int i = 0; i < x->nrows; i++) {
-        const ifb_topo *t = ifb_fabric_topo(x->fabs[i]);
-        ifb_time end = x->rows[i].sim_end ? x->rows[i].sim_end : 1;
-        for (int p = 0; p < ifb_fabric_nports(x->fabs[i]); p++) {
-            const ifb_port_stats *st = ifb_fabric_port_stats(x->fabs[i], p);
-            uint64_t rate = ifb_fabric_port_rate(x->fabs[i], p);
-            if (!rate)
-                continue;
-            ifb_csv_uint(c, x->rows[i].bytes);
-            ifb_csv_int(c, p);
-            ifb_csv_str(c, t->nodes[t->ports[p].node].name);
-            ifb_csv_int(c, t->ports[p].index);
-            ifb_csv_uint(c, rate);
-            ifb_csv_uint(c, st->tx_bytes);
-            ifb_csv_uint(c, st->tx_pkts);
-            ifb_csv_uint(c, st->tx_payload);
-            ifb_csv_double(c, (double)st->tx_bytes * 8.0 / ((double)rate * ifb_time_to_s(end)));
-            ifb_csv_double(c, st->queue_byte_ps / (double)end);
-            ifb_csv_uint(c, st->max_queue);
-            ifb_csv_uint(c, st->drops);
-            const ifb_port_cc_stats *cc = ifb_fabric_port_cc(x->fabs[i], p);
-            uint64_t ptx = 0, prx = 0, stalls = 0;
-            ifb_time paused = 0, stalled = 0;
-            for (int q = 0; q < IFB_NQUEUES; q++) {
-                ptx += cc->pause_tx[q];
-                prx += cc->pause_rx[q];
-                paused += cc->paused[q];
-                stalls += cc->credit_stalls[q];
-                stalled += cc->credit_stall[q];
-            }
-            ifb_csv_uint(c, cc->ecn_marks);
-            ifb_csv_uint(c, ptx);
-            ifb_csv_uint(c, prx);
-            ifb_csv_double(c, ifb_time_to_us(paused));
-            ifb_csv_uint(c, stalls);
-            ifb_csv_double(c, ifb_time_to_us(stalled));
-            ifb_csv_end_row(c);
-        }
-    }
-}
-
-static void rows_util(ifb_csv *c, const void *ctx)
-{
-    const out_ctx *x = ctx;
-    ifb_time dt = x->sc->fab.sample_interval;
-    for (int i = 0; i < x->nrows && dt; i++) {
-        size_t ns;
-        const uint64_t *s = ifb_fabric_util_samples(x->fabs[i], &ns);
-        int np = ifb_fabric_nports(x->fabs[i]);
-        for (size_t k = 0; k < ns; k++)
-            for (int p = 0; p < np; p++) {
-                uint64_t rate = ifb_fabric_port_rate(x->fabs[i], p);
-                if (!rate)
-                    continue;
-                ifb_csv_uint(c, x->rows[i].bytes);
-                ifb_csv_double(c, ifb_time_to_us((ifb_time)(k + 1) * dt));
-                ifb_csv_int(c, p);
-                ifb_csv_double(c, (double)s[k * (size_t)np + (size_t)p] * 8.0 /
-                                      ((double)rate * ifb_time_to_s(dt)));
-                ifb_csv_end_row(c);
-            }
-    }
-}
-
-static void rows_queues(ifb_csv *c, const void *ctx)
-{
-    const out_ctx *x = ctx;
-    for (int i = 0; i < x->nrows; i++) {
-        for (int p = 0; p < ifb_fabric_nports(x->fabs[i]); p++) {
-            uint32_t nb, bw;
-            const uint64_t *h = ifb_fabric_queue_hist(x->fabs[i], p, &nb, &bw);
-            if (!h)
-                continue;
-            /* after the port's last queue change its queue stayed empty until the end */
-            const ifb_port_stats *st = ifb_fabric_port_stats(x->fabs[i], p);
-            ifb_time rest =
-                x->rows[i].sim_end > st->last_change ? x->rows[i].sim_end - st->last_change : 0;
-            double total = (double)rest;
-            for (uint32_t k = 0; k < nb; k++)
-                total += (double)h[k];
-            for (uint32_t k = 0; k < nb && total > 0; k++) {
-                double t = (double)h[k] + (k == 0 ? (double)rest : 0);
-                if (t <= 0)
-                    continue;
-                ifb_csv_uint(c, x->rows[i].bytes);
-                ifb_csv_int(c, p);
-                ifb_csv_uint(c, (uint64_t)k * bw);
-                ifb_csv_double(c, t / total);
-                ifb_csv_end_row(c);
-            }
-        }
-    }
-}
-
-static void rows_qps(ifb_csv *c, const void *ctx)
-{
-    const out_ctx *x = ctx;
-    for (int i = 0; i < x->nrows; i++) {
-        size_t n = ifb_fabric_qp_retx(x->fabs[i], NULL, 0);
-        uint64_t *retx = ifb_xcalloc(n, sizeof *retx, "per-QP retransmission counts");
-        ifb_fabric_qp_retx(x->fabs[i], retx, n);
-        for (size_t k = 0; k < n; k++) {
-            ifb_csv_uint(c, x->rows[i].bytes);
-            ifb_csv_uint(c, k);
-            ifb_csv_uint(c, retx[k]);
-            ifb_csv_end_row(c);
-        }
-        free(retx);
-    }
-}
-
-static int write_outputs(const bench_opts *o, const ifb_scenario *sc, const bench_row *rows,
-                         int nrows, ifb_fabric **fabs, int partial, ifb_err *e)
-{
-    static const char *const h_msg[] = {"size",  "id",       "src",     "dst",   "tclass",
-                                        "bytes", "start_ps", "done_ps", "fct_us"};
-    static const char *const h_port[] = {"size",
-                                         "port",
-                                         "node",
-                                         "index",
-                                         "rate_bps",
-                                         "tx_bytes",
-                                         "tx_pkts",
-                                         "tx_payload",
-                                         "util",
-                                         "mean_queue_bytes",
-                                         "max_queue_bytes",
-                                         "drops",
-                                         "ecn_marks",
-                                         "pfc_pause_tx",
-                                         "pfc_pause_rx",
-                                         "paused_us",
-                                         "ib_credit_stalls",
-                                         "ib_credit_stall_us"};
-    static const char *const h_qp[] = {"size", "qp", "retransmitted_pkts"};
-    static const char *const h_queue[] = {"size", "port", "bin_lo_bytes", "time_fraction"};
-    static const char *const h_util[] = {"size", "t_us", "port", "util"};
-    static const struct {
-        const char *name;
-        const char *const *hdr;
-        size_t n;
-        ifb_csv_rows_fn rows;
-    } files[] = {{"messages.csv", h_msg, 9, rows_messages},
-                 {"ports.csv", h_port, 18, rows_ports},
-                 {"qps.csv", h_qp, 3, rows_qps},
-                 {"queues.csv", h_queue, 4, rows_queues},
-                 {"util.csv", h_util, 4, rows_util}};
-    if (ifb_mkdirs(o->outdir, e))
-        return -1;
-    out_ctx x = {sc, rows, nrows, fabs};
-    char p[1024];
-    for (size_t i = 0; i < sizeof files / sizeof files[0]; i++) {
-        snprintf(p, sizeof p, "%s/%s", o->outdir, files[i].name);
-        if (ifb_csv_write_file(p, files[i].hdr, files[i].n, files[i].rows, &x, e))
-            return -1;
-    }
-    /* The summary last: its presence says the folder is complete (or marked partial). */
-    snprintf(p, sizeof p, "%s/summary.json", o->outdir);
-    return write_summary(p, o, sc, rows, nrows, partial, e);
 }
 
 int ifb_cmd_check(int argc, char **argv)
 {
-    bench_opts o;
+    ifb_bench_opts o;
     int pr = parse_opts(argc, argv, &o, 0);
     if (pr == 1) {
         puts("usage: infabric check SCENARIO [--set KEY=VALUE]...\n"

@@ -21,6 +21,23 @@ void ifb_cli_install_signals(void)
     sigemptyset(&sa.sa_mask);
     sigaction(SIGINT, &sa, NULL);
     sigaction(SIGTERM, &sa, NULL);
+    struct sigaction hup;
+    if (sigaction(SIGHUP, NULL, &hup) == 0 && hup.sa_handler != SIG_IGN)
+        sigaction(SIGHUP, &sa, NULL); /* a hangup stops like SIGTERM, unless under nohup */
+}
+
+const char *ifb_cli_show(const char *s, char buf[IFB_CLI_SHOW_BUFSZ])
+{
+    size_t n = strlen(s);
+    if (n <= IFB_CLI_SHOW_MAX) {
+        snprintf(buf, IFB_CLI_SHOW_BUFSZ, "%s", s);
+        return buf;
+    }
+    size_t k = IFB_CLI_SHOW_MAX;
+    while (k > 0 && ((unsigned char)s[k] & 0xC0) == 0x80)
+        k--; /* s[k] is where the cut starts: not inside a multibyte character */
+    snprintf(buf, IFB_CLI_SHOW_BUFSZ, "%.*s... (%zu bytes)", (int)k, s, n);
+    return buf;
 }
 
 static void usage(FILE *f)
@@ -77,7 +94,8 @@ int main(int argc, char **argv)
         usage(stdout);
         return 0;
     }
-    fprintf(stderr, "infabric: unknown command '%s'\n\n", cmd);
+    char show[IFB_CLI_SHOW_BUFSZ];
+    fprintf(stderr, "infabric: unknown command '%s'\n\n", ifb_cli_show(cmd, show));
     usage(stderr);
     return IFB_EXIT_INPUT;
 }

@@ -4,13 +4,19 @@
  *
  * Each run is a forked child that writes its result object to DIR/runs/NNN.json (atomically);
  * the parent merges the objects in job order, so the summary does not depend on which worker
- * finished first. Ctrl-C: children stop after their current event and write partial objects;
- * the parent keeps every finished run and marks the summary partial (exit status 3). */
+ * finished first. The output folder is locked for the whole command (report/out.h), so two
+ * commands never mix their files. Signals (SIGINT, SIGTERM, SIGHUP) are caught from the start:
+ * during validation the command stops at once; while workers run, the parent keeps the signals
+ * blocked except inside sigsuspend, so one that arrives at any moment (even between fork() and
+ * waiting) is seen and passed to every live worker; workers stop after their current event and
+ * write partial objects; the parent keeps every finished run, writes a summary marked partial
+ * and exits with status 3. A run that fails keeps its row (status and error). */
+#include <dirent.h>
 #include <errno.h>
 #include <getopt.h>
 #include <inttypes.h>
-#include <jansson.h>
-#include <math.h>
+#include <signal.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -27,16 +33,17 @@
 #define MAX_JOBS 4096
 #define MAX_SWEEPS 8
 #define MAX_VALUES 64
+#define MAX_SCENARIOS 64
 
 typedef struct sweep {
-    char key[256];
+    char *key;
     char *values[MAX_VALUES];
     int nvalues;
-    char buf[2048];
+    char *buf; /* the values, split in place */
 } sweep;
 
 typedef struct run_opts {
-    const char *scenarios[64];
+    const char *scenarios[MAX_SCENARIOS];
     int nscenarios;
     const char *sets[IFB_JOB_MAX_SETS];
     int nsets;
@@ -59,9 +66,11 @@ static void run_usage(FILE *f)
           "Runs each scenario (default: the reference experiment, reference-roce.yaml and\n"
           "reference-ib.yaml at workload.concurrency = 20,40,60,80,100), writes the summary,\n"
           "CSV tables, SVG plots and report.html, and prints the summary table.\n"
-          "  -o, --out DIR          output folder (default: results)\n"
+          "  -o, --out DIR          output folder (default: results); locked while the command\n"
+          "                         runs, so a second command into it is refused\n"
           "      --set KEY=VALUE    override a scenario value (repeatable)\n"
-          "      --sweep KEY=V1,V2  run once per value (repeatable: the cartesian product)\n"
+          "      --sweep KEY=V1,V2  run once per value (repeatable: the cartesian product;\n"
+          "                         at most 8 sweeps of 64 values and 4096 runs)\n"
           "      --seed N           override the scenario seed\n"
           "  -j, --jobs N           runs in parallel (default: the number of cores)\n"
           "      --check            verify invariants while running (slower)\n"
@@ -71,19 +80,29 @@ static void run_usage(FILE *f)
           "                         2 x fabric.nic.rto + 50ms, longer with failures)\n"
           "      --max-memory SIZE  refuse runs estimated to need more (default: the machine's\n"
           "                         memory)\n"
-          "  -q, --quiet            no progress bar\n",
+          "  -q, --quiet            no progress bar\n"
+          "Exit status: 0 every run complete, 1 a run failed (its row says why), 2 bad input\n"
+          "(nothing run), 3 interrupted or stopped by a limit (partial results kept).\n",
           f);
+}
+
+static void sweep_free(sweep *s)
+{
+    free(s->key);
+    free(s->buf);
+    memset(s, 0, sizeof *s);
 }
 
 static int parse_sweep(sweep *s, const char *arg)
 {
+    sweep_free(s);
     const char *eq = strchr(arg, '=');
-    if (!eq || eq == arg || (size_t)(eq - arg) >= sizeof s->key || !eq[1])
+    if (!eq || eq == arg || !eq[1])
         return -1;
-    memcpy(s->key, arg, (size_t)(eq - arg));
-    s->key[eq - arg] = '\0';
-    snprintf(s->buf, sizeof s->buf, "%s", eq + 1);
-    s->nvalues = 0;
+    s->key = strndup(arg, (size_t)(eq - arg));
+    s->buf = strdup(eq + 1);
+    if (!s->key || !s->buf)
+        return -1;
     for (char *save = NULL, *t = strtok_r(s->buf, ",", &save); t; t = strtok_r(NULL, ",", &save)) {
         if (s->nvalues == MAX_VALUES)
             return -1;
@@ -107,7 +126,6 @@ static int parse_run_opts(int argc, char **argv, run_opts *o)
                                           {"quiet", no_argument, 0, 'q'},
                                           {"help", no_argument, 0, 'h'},
                                           {0, 0, 0, 0}};
-    memset(o, 0, sizeof *o);
     o->outdir = "results";
     o->seed = -1;
     long ncpu = sysconf(_SC_NPROCESSORS_ONLN);
@@ -174,18 +192,23 @@ static int parse_run_opts(int argc, char **argv, run_opts *o)
             break;
         case 'h':
             return 1;
-        default:
-            fprintf(stderr, "infabric run: unknown or incomplete option '%s'\n", argv[optind - 1]);
+        default: {
+            char show[IFB_CLI_SHOW_BUFSZ];
+            fprintf(stderr, "infabric run: unknown or incomplete option '%s'\n",
+                    ifb_cli_show(argv[optind - 1], show));
             return -1;
         }
+        }
         if (bad) {
-            fprintf(stderr, "infabric run: %s, found '%s'\n", bad, optarg);
+            char show[IFB_CLI_SHOW_BUFSZ];
+            fprintf(stderr, "infabric run: %s, found '%s'\n", bad, ifb_cli_show(optarg, show));
             return -1;
         }
     }
     while (optind < argc) {
-        if (o->nscenarios == 64) {
-            fputs("infabric run: at most 64 scenarios\n", stderr);
+        if (o->nscenarios == MAX_SCENARIOS) {
+            fprintf(stderr, "infabric run: expected at most %d scenarios, found %d\n",
+                    MAX_SCENARIOS, o->nscenarios + (argc - optind));
             return -1;
         }
         o->scenarios[o->nscenarios++] = argv[optind++];
@@ -213,33 +236,109 @@ static void progress(int done, int total, double t0, int quiet)
         fputs("\r\033[K", stderr);
 }
 
-/* Runs one job in this (child) process; exit status as ifb_experiment_run's. */
-static int child_run(ifb_job *job, const char *path)
+static char *xprintf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+static char *xprintf(const char *fmt, ...)
 {
-    char prefix[1100];
-    snprintf(prefix, sizeof prefix, "%.*s", (int)(strlen(path) - 5), path);
-    job->csv_prefix = prefix;
+    va_list ap;
+    va_start(ap, fmt);
+    int n = vsnprintf(NULL, 0, fmt, ap);
+    va_end(ap);
+    char *s = n >= 0 ? malloc((size_t)n + 1) : NULL;
+    if (!s) {
+        fputs("infabric: out of memory\n", stderr);
+        exit(IFB_EXIT_FAIL);
+    }
+    va_start(ap, fmt);
+    (void)vsnprintf(s, (size_t)n + 1, fmt, ap);
+    va_end(ap);
+    return s;
+}
+
+/* "run N (SCENARIO KEY=V ...)", the run's name in messages. */
+static char *run_label(const ifb_job *job, int i)
+{
+    size_t cap = strlen(job->scenario) + 32;
+    for (int k = job->nsets - job->nswept; k < job->nsets; k++)
+        cap += strlen(job->sets[k]) + 1;
+    char *s = malloc(cap);
+    if (!s) {
+        fputs("infabric: out of memory\n", stderr);
+        exit(IFB_EXIT_FAIL);
+    }
+    size_t n = (size_t)snprintf(s, cap, "run %d (%s", i, job->scenario);
+    for (int k = job->nsets - job->nswept; k < job->nsets; k++)
+        n += (size_t)snprintf(s + n, cap - n, " %s", job->sets[k]);
+    snprintf(s + n, cap - n, ")");
+    return s;
+}
+
+/* Runs one job in this (child) process; exit status as ifb_experiment_run's. */
+static int child_run(ifb_job *job, const char *runs_dir, int i)
+{
     ifb_err e = {{0}};
+    char *path = ifb_path_printf(&e, "%s/%03d.json", runs_dir, i);
+    char *prefix = path ? ifb_path_printf(&e, "%s/%03d", runs_dir, i) : NULL;
+    char *label = run_label(job, i);
     ifb_ofile f;
-    if (ifb_ofile_open(&f, path, &e)) {
-        fprintf(stderr, "infabric: %s\n", e.msg);
+    if (!prefix || ifb_ofile_open(&f, path, &e)) {
+        fprintf(stderr, "infabric: %s: %s\n", label, e.msg);
         return IFB_EXIT_FAIL;
     }
-    int rc = ifb_experiment_run(job, f.f, &ifb_cli_interrupted, &e);
-    if (rc == IFB_EXIT_INPUT || rc == IFB_EXIT_FAIL) {
-        fprintf(stderr, "infabric: %s\n", e.msg);
-        ifb_ofile_abort(&f);
-        return rc;
+    job->csv_prefix = prefix;
+    int object = 0;
+    int rc = ifb_experiment_run(job, f.f, &ifb_cli_interrupted, &object, &e);
+    if (!object) { /* an output error: the message names the file (ifb_ofile_fail) */
+        ifb_ofile_fail(&f, &e);
+        fprintf(stderr, "infabric: %s failed: %s\n", label, e.msg);
+        return rc == IFB_EXIT_INPUT ? rc : IFB_EXIT_FAIL;
     }
+    if (rc == IFB_EXIT_INPUT || rc == IFB_EXIT_FAIL)
+        fprintf(stderr, "infabric: %s failed: %s\n", label, e.msg);
     if (ifb_ofile_commit(&f, &e)) {
-        fprintf(stderr, "infabric: %s\n", e.msg);
+        fprintf(stderr, "infabric: %s: %s\n", label, e.msg);
         return IFB_EXIT_FAIL;
     }
     return rc;
 }
 
+/* Removes what an earlier command left in the folder that this one would not overwrite or
+ * that would make a folder look complete: summary.json first (its presence says complete), the
+ * per-run files (NNN.json, NNN-*.csv) and temporary files of workers that were killed. The
+ * folder is locked, so nothing else writes there. */
+static void remove_stale(const char *outdir, const char *runs_dir, int temps_only)
+{
+    ifb_err e;
+    char *p = ifb_path_printf(&e, "%s/summary.json", outdir);
+    if (p && !temps_only)
+        (void)remove(p);
+    free(p);
+    DIR *d = opendir(runs_dir);
+    if (!d)
+        return;
+    struct dirent *de;
+    while ((de = readdir(d))) {
+        const char *n = de->d_name;
+        size_t k = strspn(n, "0123456789");
+        int ours = k >= 3 && (n[k] == '.' || n[k] == '-');
+        if (!ours || (temps_only && !strstr(n, ".tmp.")))
+            continue;
+        p = ifb_path_printf(&e, "%s/%s", runs_dir, n);
+        if (p)
+            (void)remove(p);
+        free(p);
+    }
+    closedir(d);
+}
+
+static void on_child(int sig)
+{
+    (void)sig; /* only wakes sigsuspend */
+}
+
 int ifb_cmd_run(int argc, char **argv)
 {
+    /* First, so that a signal during the (possibly long) validation is not lost. */
+    ifb_cli_install_signals();
     static run_opts o;
     int pr = parse_run_opts(argc, argv, &o);
     if (pr == 1) {
@@ -255,35 +354,71 @@ int ifb_cmd_run(int argc, char **argv)
         if (!o.nsweeps)
             parse_sweep(&o.sweeps[o.nsweeps++], "workload.concurrency=20,40,60,80,100");
     }
-    /* Jobs: scenarios x cartesian product of the sweeps, the last sweep varying fastest. */
-    static ifb_job jobs[MAX_JOBS];
-    static char setbuf[MAX_JOBS][MAX_SWEEPS][320];
-    int njobs = 0;
-    int points = 1;
+    /* Jobs: scenarios x cartesian product of the sweeps, the last sweep varying fastest. The
+     * count in 64 bits with checked products: 64 scenarios x 64^8 values fit, but refuse
+     * anything over the limit before building or validating a single job. */
+    uint64_t total = (uint64_t)o.nscenarios;
+    int overflow = 0;
     for (int s = 0; s < o.nsweeps; s++)
-        points *= o.sweeps[s].nvalues;
-    if ((long)points * o.nscenarios > MAX_JOBS) {
-        fprintf(stderr, "infabric run: %d runs requested, at most %d\n", points * o.nscenarios,
-                MAX_JOBS);
+        overflow |= __builtin_mul_overflow(total, (uint64_t)o.sweeps[s].nvalues, &total);
+    if (overflow || total > MAX_JOBS) {
+        char how[256];
+        size_t n = (size_t)snprintf(how, sizeof how, "%d scenario(s)", o.nscenarios);
+        for (int s = 0; s < o.nsweeps && n < sizeof how; s++)
+            n += (size_t)snprintf(how + n, sizeof how - n, " x %d", o.sweeps[s].nvalues);
+        if (overflow)
+            fprintf(stderr,
+                    "infabric run: expected at most %d runs, found more than %" PRIu64 " (%s)\n",
+                    MAX_JOBS, UINT64_MAX, how);
+        else
+            fprintf(stderr, "infabric run: expected at most %d runs, found %" PRIu64 " (%s)\n",
+                    MAX_JOBS, total, how);
         return IFB_EXIT_INPUT;
     }
-    for (int sc = 0; sc < o.nscenarios; sc++)
-        for (int p = 0; p < points; p++) {
-            ifb_job *j = &jobs[njobs];
-            memset(j, 0, sizeof *j);
+    int njobs = (int)total, points = njobs / o.nscenarios;
+    /* The output folder: checked, created and locked before any work. The longest name put
+     * under it: "/runs/NNNN-int-paths.csv.tmp.<pid>". */
+    ifb_err e = {{0}};
+    ifb_outdir od;
+    int orc = ifb_outdir_open(&od, o.outdir, sizeof "/runs/4096-int-paths.csv.tmp.4294967295", &e);
+    if (orc) {
+        fprintf(stderr, "infabric run: %s\n", e.msg);
+        return IFB_EXIT_INPUT;
+    }
+    int rc = IFB_EXIT_INPUT;
+    char *dir = ifb_path_printf(&e, "%s/runs", o.outdir);
+    ifb_job *jobs = calloc((size_t)njobs, sizeof *jobs);
+    ifb_summary_run *runs = calloc((size_t)njobs, sizeof *runs);
+    pid_t *pids = calloc((size_t)njobs, sizeof *pids);
+    if (!dir) {
+        fprintf(stderr, "infabric run: %s\n", e.msg);
+        goto out;
+    }
+    if (!jobs || !runs || !pids) {
+        fputs("infabric: out of memory\n", stderr);
+        rc = IFB_EXIT_FAIL;
+        goto out;
+    }
+    for (int sc = 0, k = 0; sc < o.nscenarios; sc++)
+        for (int p = 0; p < points; p++, k++) {
+            ifb_job *j = &jobs[k];
             j->scenario = o.scenarios[sc];
-            for (int k = 0; k < o.nsets; k++)
-                j->sets[j->nsets++] = o.sets[k];
+            for (int q = 0; q < o.nsets; q++)
+                j->sets[j->nsets++] = o.sets[q];
+            char **pt = calloc(MAX_SWEEPS, sizeof *pt);
+            if (!pt) {
+                fputs("infabric: out of memory\n", stderr);
+                exit(IFB_EXIT_FAIL);
+            }
+            runs[k].sweep = (const char *const *)pt;
             int rem = p;
             for (int s = o.nsweeps - 1; s >= 0; s--) {
                 const sweep *sw = &o.sweeps[s];
-                int v = rem % sw->nvalues;
+                pt[s] = xprintf("%s=%s", sw->key, sw->values[rem % sw->nvalues]);
                 rem /= sw->nvalues;
-                snprintf(setbuf[njobs][s], sizeof setbuf[njobs][s], "%s=%s", sw->key,
-                         sw->values[v]);
             }
             for (int s = 0; s < o.nsweeps; s++)
-                j->sets[j->nsets++] = setbuf[njobs][s];
+                j->sets[j->nsets++] = pt[s];
             j->nswept = o.nsweeps;
             j->seed = o.seed;
             j->check = o.check;
@@ -291,33 +426,53 @@ int ifb_cmd_run(int argc, char **argv)
             j->max_memory = o.max_memory;
             j->watchdog_given = o.watchdog_given;
             j->watchdog = o.watchdog;
-            njobs++;
+            runs[k].scenario = j->scenario;
+            runs[k].nsweep = o.nsweeps;
+            runs[k].state = IFB_RUN_NOT_STARTED;
         }
     /* Validate every job before running any: a bad key or value fails fast. */
-    for (int i = 0; i < njobs; i++) {
-        ifb_err e = {{0}};
+    for (int i = 0; i < njobs && !ifb_cli_interrupted; i++) {
         if (ifb_experiment_check(&jobs[i], &e)) {
             fprintf(stderr, "infabric: %s\n", e.msg);
-            return IFB_EXIT_INPUT;
+            goto out;
         }
     }
-    ifb_err e = {{0}};
-    char dir[1024];
-    snprintf(dir, sizeof dir, "%s/runs", o.outdir);
+    remove_stale(o.outdir, dir, 0);
     if (ifb_mkdirs(dir, &e)) {
         fprintf(stderr, "infabric: %s\n", e.msg);
-        return IFB_EXIT_INPUT;
+        rc = IFB_EXIT_FAIL;
+        goto out;
     }
-    ifb_cli_install_signals();
-    static pid_t pids[MAX_JOBS];
-    static int status[MAX_JOBS];
-    int next = 0, running = 0, done = 0;
+    /* Run the workers. Signals stay blocked except inside sigsuspend, so the check of the
+     * interrupt flag and the wait cannot miss one. */
+    sigset_t block, old, waitmask;
+    sigemptyset(&block);
+    sigaddset(&block, SIGINT);
+    sigaddset(&block, SIGTERM);
+    sigaddset(&block, SIGHUP);
+    sigaddset(&block, SIGCHLD);
+    sigprocmask(SIG_BLOCK, &block, &old);
+    waitmask = old;
+    sigdelset(&waitmask, SIGINT);
+    sigdelset(&waitmask, SIGTERM);
+    sigdelset(&waitmask, SIGHUP);
+    sigdelset(&waitmask, SIGCHLD);
+    struct sigaction sa, oldchld;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = on_child;
+    sigemptyset(&sa.sa_mask);
+    sigaction(SIGCHLD, &sa, &oldchld);
+    int next = 0, running = 0, done = 0, forwarded = 0;
     double t0 = now_s();
     progress(0, njobs, t0, o.quiet);
-    while (done < njobs) {
+    for (;;) {
+        if (ifb_cli_interrupted && !forwarded) {
+            for (int i = 0; i < next; i++)
+                if (pids[i] > 0)
+                    kill(pids[i], SIGINT);
+            forwarded = 1;
+        }
         while (running < o.jobs && next < njobs && !ifb_cli_interrupted) {
-            char path[1100];
-            snprintf(path, sizeof path, "%s/%03d.json", dir, next);
             fflush(NULL);
             pid_t pid = fork();
             if (pid < 0) {
@@ -325,54 +480,79 @@ int ifb_cmd_run(int argc, char **argv)
                 ifb_cli_interrupted = 1;
                 break;
             }
-            if (pid == 0)
-                _exit(child_run(&jobs[next], path));
+            if (pid == 0) {
+                sigaction(SIGCHLD, &oldchld, NULL);
+                sigprocmask(SIG_SETMASK, &old, NULL);
+                _exit(child_run(&jobs[next], dir, next));
+            }
+            runs[next].state = IFB_RUN_RUNNING;
             pids[next++] = pid;
             running++;
         }
         if (!running)
             break;
         int st;
-        pid_t pid = wait(&st);
-        if (pid < 0) {
-            if (errno == EINTR) {
-                for (int i = 0; i < next; i++)
-                    if (pids[i] > 0)
-                        kill(pids[i], SIGINT);
-                continue;
-            }
-            break;
+        pid_t pid = waitpid(-1, &st, WNOHANG);
+        if (pid == 0 || (pid < 0 && errno == EINTR)) {
+            sigsuspend(&waitmask);
+            continue;
         }
+        if (pid < 0)
+            break; /* ECHILD: cannot happen while running > 0 */
         for (int i = 0; i < next; i++)
             if (pids[i] == pid) {
-                status[i] = WIFEXITED(st) ? WEXITSTATUS(st) : IFB_EXIT_FAIL;
                 pids[i] = 0;
+                if (WIFEXITED(st)) {
+                    runs[i].state = IFB_RUN_EXITED;
+                    runs[i].code = WEXITSTATUS(st);
+                } else {
+                    runs[i].state = IFB_RUN_KILLED;
+                    runs[i].code = WIFSIGNALED(st) ? WTERMSIG(st) : 0;
+                }
             }
         running--;
         done++;
         progress(done, njobs, t0, o.quiet);
     }
+    sigaction(SIGCHLD, &oldchld, NULL);
+    /* A signal from here on still only sets the flag: the summary is written either way. */
+    sigprocmask(SIG_SETMASK, &old, NULL);
+    remove_stale(o.outdir, dir, 1);
     int partial = next < njobs || ifb_cli_interrupted;
     int failed = 0;
     for (int i = 0; i < next; i++) {
-        if (status[i] == IFB_EXIT_INTERRUPTED)
+        if (runs[i].state == IFB_RUN_EXITED && runs[i].code == IFB_EXIT_INTERRUPTED)
             partial = 1;
-        else if (status[i] != 0)
+        else if (runs[i].state != IFB_RUN_EXITED || runs[i].code != 0)
             failed = 1;
     }
     ifb_summary_opts so = {.outdir = o.outdir,
                            .runs_dir = dir,
-                           .nruns = next,
+                           .runs = runs,
                            .nplanned = njobs,
                            .partial = partial || failed,
                            .reference = reference,
-                           .print = stdout};
-    int rc = ifb_summary_write(&so, &e);
-    if (rc) {
+                           .print = stdout,
+                           .errors = stderr};
+    if (ifb_summary_write(&so, &e)) {
         fprintf(stderr, "infabric: %s\n", e.msg);
-        return IFB_EXIT_FAIL;
+        rc = IFB_EXIT_FAIL;
+    } else {
+        rc = failed ? IFB_EXIT_FAIL : partial ? IFB_EXIT_INTERRUPTED : 0;
     }
-    if (failed)
-        return IFB_EXIT_FAIL;
-    return partial ? IFB_EXIT_INTERRUPTED : 0;
+out:
+    ifb_outdir_close(&od);
+    for (int i = 0; runs && i < njobs; i++) {
+        char **pt = (char **)runs[i].sweep;
+        for (int s = 0; pt && s < MAX_SWEEPS; s++)
+            free(pt[s]);
+        free(pt);
+    }
+    free(runs);
+    free(jobs);
+    free(pids);
+    free(dir);
+    for (int s = 0; s < o.nsweeps; s++)
+        sweep_free(&o.sweeps[s]);
+    return rc;
 }

@@ -1,5 +1,5 @@
-/* Atomic output files, JSON and CSV writers (see out.h). Only the C library and POSIX file
- * calls are used; nothing here keeps global state. */
+/* JSON and CSV writers and number formatting (see report/out.h; the atomic output files and
+ * folders are in outfile.c). Only the C library; nothing here keeps global state. */
 #include "report/out.h"
 
 #include <errno.h>
@@ -9,160 +9,6 @@
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
-#include <sys/types.h>
-#include <unistd.h>
-
-/* ---- Atomic output files ---------------------------------------------------------------- */
-
-static int is_dir(const char *path)
-{
-    struct stat st;
-    return stat(path, &st) == 0 && S_ISDIR(st.st_mode);
-}
-
-/* mkdir that accepts an existing directory. Checks with stat after any failure because mkdir
- * on an existing directory may report EACCES or EROFS instead of EEXIST on some systems. */
-static int mkdir1(const char *path, ifb_err *err)
-{
-    if (mkdir(path, 0777) == 0)
-        return 0;
-    int e = errno;
-    if (is_dir(path))
-        return 0;
-    if (e == EEXIST)
-        e = ENOTDIR; /* something else is in the way */
-    return ifb_err_msg(err, "cannot create directory '%s': %s", path, strerror(e));
-}
-
-int ifb_mkdirs(const char *path, ifb_err *err)
-{
-    if (!path || !*path)
-        return ifb_err_msg(err, "cannot create directory '': empty path");
-    size_t len = strlen(path);
-    char *buf = malloc(len + 1);
-    if (!buf)
-        return ifb_err_msg(err, "cannot create directory '%s': out of memory", path);
-    memcpy(buf, path, len + 1);
-    int rc = 0;
-    /* every prefix ending just before a '/', then the whole path */
-    for (size_t i = 1; i <= len && rc == 0; i++) {
-        if (i < len && buf[i] != '/')
-            continue;
-        if (i < len && buf[i - 1] == '/')
-            continue; /* "a//b" */
-        char saved = buf[i];
-        buf[i] = '\0';
-        rc = mkdir1(buf, err);
-        buf[i] = saved;
-    }
-    free(buf);
-    return rc;
-}
-
-static char *xstrdup_printf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-static char *xstrdup_printf(const char *fmt, ...)
-{
-    va_list ap;
-    va_start(ap, fmt);
-    int n = vsnprintf(NULL, 0, fmt, ap);
-    va_end(ap);
-    if (n < 0)
-        return NULL;
-    char *s = malloc((size_t)n + 1);
-    if (!s)
-        return NULL;
-    va_start(ap, fmt);
-    (void)vsnprintf(s, (size_t)n + 1, fmt, ap);
-    va_end(ap);
-    return s;
-}
-
-static void ofile_release(ifb_ofile *o)
-{
-    free(o->path);
-    free(o->tmp);
-    memset(o, 0, sizeof *o);
-}
-
-int ifb_ofile_open(ifb_ofile *o, const char *path, ifb_err *err)
-{
-    memset(o, 0, sizeof *o);
-    if (!path || !*path)
-        return ifb_err_msg(err, "cannot create output file '': empty path");
-    const char *slash = strrchr(path, '/');
-    if (slash && slash != path) {
-        char *dir = xstrdup_printf("%.*s", (int)(slash - path), path);
-        if (!dir)
-            return ifb_err_msg(err, "cannot create output file '%s': out of memory", path);
-        int rc = ifb_mkdirs(dir, err);
-        free(dir);
-        if (rc)
-            return -1;
-    }
-    o->path = xstrdup_printf("%s", path);
-    o->tmp = xstrdup_printf("%s.tmp.%ld", path, (long)getpid());
-    if (!o->path || !o->tmp) {
-        ofile_release(o);
-        return ifb_err_msg(err, "cannot create output file '%s': out of memory", path);
-    }
-    o->f = fopen(o->tmp, "w");
-    if (!o->f) {
-        int e = errno;
-        ifb_err_msg(err, "cannot create output file '%s' (as '%s'): %s", path, o->tmp, strerror(e));
-        ofile_release(o);
-        return -1;
-    }
-    return 0;
-}
-
-int ifb_ofile_commit(ifb_ofile *o, ifb_err *err)
-{
-    if (!o->f) {
-        ofile_release(o);
-        return ifb_err_msg(err, "output file committed twice or never opened");
-    }
-    const char *what = NULL;
-    int e = 0;
-    if (fflush(o->f) != 0) {
-        what = "write";
-        e = errno;
-    } else if (ferror(o->f)) {
-        what = "write";
-        e = EIO; /* the failing write's errno is gone; the stream only remembers it failed */
-    } else if (fsync(fileno(o->f)) != 0 && errno != EINVAL && errno != EROFS) {
-        what = "sync"; /* EINVAL/EROFS: the file cannot be synced (pipe, special fs): fine */
-        e = errno;
-    }
-    if (fclose(o->f) != 0 && !what) {
-        what = "close";
-        e = errno;
-    }
-    o->f = NULL;
-    if (!what && rename(o->tmp, o->path) != 0) {
-        what = "rename temporary file onto";
-        e = errno;
-    }
-    if (what) {
-        ifb_err_msg(err, "cannot %s output file '%s': %s", what, o->path, strerror(e));
-        (void)remove(o->tmp);
-        ofile_release(o);
-        return -1;
-    }
-    ofile_release(o);
-    return 0;
-}
-
-void ifb_ofile_abort(ifb_ofile *o)
-{
-    if (o->f) {
-        (void)fclose(o->f);
-        o->f = NULL;
-    }
-    if (o->tmp)
-        (void)remove(o->tmp);
-    ofile_release(o);
-}
 
 /* ---- Numbers ---------------------------------------------------------------------------- */
 
@@ -715,9 +561,7 @@ int ifb_csv_write_file(const char *path, const char *const *header, size_t ncols
     ifb_csv_init(&c, o.f);
     ifb_csv_header(&c, header, ncols);
     rows(&c, ctx);
-    if (ifb_csv_finish(&c, err)) {
-        ifb_ofile_abort(&o);
-        return -1;
-    }
+    if (ifb_csv_finish(&c, err))
+        return ifb_ofile_fail(&o, err);
     return ifb_ofile_commit(&o, err);
 }

@@ -1,7 +1,9 @@
 /* Output plumbing for reports: atomic output files, a streaming JSON writer and a CSV writer,
  * both printing numbers deterministically so equal runs give byte-identical files.
  * Atomic files: written to "PATH.tmp.<pid>" and renamed over PATH on commit, so a crash never
- * leaves a truncated file that looks complete (the data is fsync'ed before the rename).
+ * leaves a truncated file that looks complete (the data is fsync'ed before the rename). The
+ * first failing write's errno is kept, so a full disk is reported with the file it hit.
+ * Output folders: validated, created and locked before a command does any work.
  * Doubles: the shortest decimal that reads back to the same double (the smallest precision
  * 1..17 for which strtod round-trips), laid out as ECMAScript's Number.prototype.toString does
  * (0.1, 100, 1.5e-7, 1e+21), except that -0 keeps its sign. JSON prints non-finite values as
@@ -23,7 +25,12 @@ typedef struct ifb_ofile {
     FILE *f; /* write here between open and commit/abort */
     char *path;
     char *tmp;
+    void *sink; /* the file descriptor under f and the first write error */
 } ifb_ofile;
+
+/* A malloc'ed path built like printf, or NULL with err when it does not fit the system's limit
+ * (PATH_MAX, terminator included) or memory ran out: paths are never cut short. */
+char *ifb_path_printf(ifb_err *err, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
 /* Like mkdir -p: creates path and its missing parents (mode 0777 & ~umask). An existing
  * directory is fine; an existing non-directory is an error. Returns 0 or -1 with err naming the
@@ -40,6 +47,32 @@ int ifb_ofile_commit(ifb_ofile *o, ifb_err *err);
 /* Closes and removes the temp file. Safe to call after commit or a failed open (no-op), so
  * error paths can call it unconditionally. */
 void ifb_ofile_abort(ifb_ofile *o);
+/* For a writer that failed on o->f: when a write to the file failed, err is replaced by
+ * "cannot write output file 'PATH': <system error>" (the first failing write's errno), so the
+ * message names the file whatever the writer said; then the file is aborted. Returns -1. */
+int ifb_ofile_fail(ifb_ofile *o, ifb_err *err);
+
+/* ---- Output folders --------------------------------------------------------------------- */
+
+/* The lock file every command holds in its output folder while it writes there. */
+#define IFB_OUTDIR_LOCK ".infabric.lock"
+
+typedef struct ifb_outdir {
+    char *path;
+    int fd; /* of the lock file, locked (flock) until ifb_outdir_close; -1 when closed */
+} ifb_outdir;
+
+/* Prepares the output folder of a command before it does any work: refuses an empty path, a
+ * path so long that PATH + longest (the longest name the command will append, separator
+ * included) would pass PATH_MAX, a path that is not a directory or cannot be created, and a
+ * folder that cannot be written; creates it (like mkdir -p) and takes an exclusive lock on
+ * PATH/.infabric.lock (flock; the file holds the owner's pid), so two commands can never write
+ * into one folder at once. Forked children share the lock; it goes when the last holder closes
+ * it or exits. Returns 0, -1 with err for a bad path, or -2 with err naming the folder and the
+ * process holding it when another command holds the lock. */
+int ifb_outdir_open(ifb_outdir *d, const char *path, size_t longest, ifb_err *err);
+/* Releases the lock (the lock file stays). Safe on a closed or failed ifb_outdir. */
+void ifb_outdir_close(ifb_outdir *d);
 
 /* ---- Numbers ---------------------------------------------------------------------------- */
 

@@ -1,5 +1,7 @@
 /* Experiment summary (see summary.h). Run objects are embedded in summary.json verbatim, in job
- * order, so equal runs give a byte-identical summary whatever order the workers finished in. */
+ * order, so equal runs give a byte-identical summary whatever order the workers finished in. A
+ * run without an object (its worker was killed, or never started) gets one made here from what
+ * the parent knows: scenario, sweep point, status and why. */
 #include "report/summary.h"
 
 #include <jansson.h>
@@ -14,9 +16,40 @@
 #define MAX_RUNS 4096
 
 typedef struct run_rec {
-    char *text; /* the object as written by the worker */
+    char *text; /* the object as written by the worker (or made here) */
     json_t *j;  /* parsed, for the table */
 } run_rec;
+
+/* "complete", "partial", "failed" or "not-run". */
+static const char *status(const json_t *j)
+{
+    const json_t *v = json_object_get(j, "status");
+    if (v && json_is_string(v))
+        return json_string_value(v);
+    return json_is_true(json_object_get(j, "partial")) ? "partial" : "complete";
+}
+
+/* Only complete and partial runs measured anything. */
+static int measured(const json_t *j)
+{
+    return j && json_object_get(j, "metrics") != NULL;
+}
+
+/* The run's error message cut to at most cap - 1 bytes ("..." when cut). */
+static void error_short(const json_t *j, char *buf, size_t cap)
+{
+    const json_t *v = json_object_get(j, "error");
+    const char *s = v && json_is_string(v) ? json_string_value(v) : "";
+    size_t n = strlen(s);
+    if (n < cap) {
+        snprintf(buf, cap, "%s", s);
+        return;
+    }
+    size_t k = cap > 4 ? cap - 4 : 0;
+    while (k > 0 && ((unsigned char)s[k] & 0xC0) == 0x80)
+        k--;
+    snprintf(buf, cap, "%.*s...", (int)k, s);
+}
 
 static char *slurp(const char *path)
 {
@@ -89,7 +122,21 @@ static const char *cell(char *buf, size_t cap, const char *fmt, double v)
 
 static void print_table(FILE *out, run_rec *r, int n, int reference, int partial)
 {
-    fprintf(out, "# infabric run: %d run(s)%s\n", n, partial ? " (PARTIAL)" : "");
+    int nc = 0, np = 0, nf = 0, nn = 0;
+    for (int i = 0; i < n; i++) {
+        const char *st = r[i].j ? status(r[i].j) : "failed";
+        nc += !strcmp(st, "complete");
+        np += !strcmp(st, "partial");
+        nf += !strcmp(st, "failed");
+        nn += !strcmp(st, "not-run");
+    }
+    if (nc == n)
+        fprintf(out, "# infabric run: %d run(s)%s\n", n, partial ? " (PARTIAL)" : "");
+    else
+        fprintf(out,
+                "# infabric run: %d run(s) (PARTIAL): %d complete, %d partial, %d failed, "
+                "%d not run\n",
+                n, nc, np, nf, nn);
     fprintf(out, "%-22s %-11s %-18s %10s %9s %9s %9s %8s %8s\n", "scenario", "fabric", "sweep",
             "TGR tok/s", "TTFT p90", "TPOT p90", "E2E p90", "net%", "retx");
     fprintf(out, "%-22s %-11s %-18s %10s %9s %9s %9s %8s %8s\n", "", "", "", "", "ms", "ms", "s",
@@ -99,6 +146,17 @@ static void print_table(FILE *out, run_rec *r, int n, int reference, int partial
             continue;
         char sw[128];
         sweep_label(r[i].j, sw, sizeof sw);
+        if (!measured(r[i].j)) {
+            char why[64];
+            error_short(r[i].j, why, sizeof why);
+            const char *st = status(r[i].j);
+            if (!strcmp(st, "not-run"))
+                continue; /* counted in the header; listed in summary.json and runs.csv */
+            fprintf(out, "%-22.22s %-11.11s %-18.18s %s%s%s\n", str(r[i].j, "scenario"),
+                    str(r[i].j, "fabric")[0] ? str(r[i].j, "fabric") : "-", sw,
+                    !strcmp(st, "failed") ? "FAILED" : st, why[0] ? ": " : "", why);
+            continue;
+        }
         char c[6][32];
         fprintf(out, "%-22.22s %-11.11s %-18.18s %10s %9s %9s %9s %8s %8.0f%s%s\n",
                 str(r[i].j, "scenario"), str(r[i].j, "fabric"), sw,
@@ -122,12 +180,12 @@ static void print_table(FILE *out, run_rec *r, int n, int reference, int partial
     /* Ethernet / InfiniBand at equal sweep points. */
     int header = 0;
     for (int i = 0; i < n; i++) {
-        if (!r[i].j || strcmp(str(r[i].j, "fabric"), "roce"))
+        if (!measured(r[i].j) || strcmp(str(r[i].j, "fabric"), "roce"))
             continue;
         char a[128], b[128];
         sweep_label(r[i].j, a, sizeof a);
         for (int k = 0; k < n; k++) {
-            if (!r[k].j || strcmp(str(r[k].j, "fabric"), "infiniband"))
+            if (!measured(r[k].j) || strcmp(str(r[k].j, "fabric"), "infiniband"))
                 continue;
             sweep_label(r[k].j, b, sizeof b);
             if (strcmp(a, b))
@@ -176,6 +234,8 @@ static void rows_runs(ifb_csv *c, const void *ctx)
         ifb_csv_int(c, json_is_true(json_object_get(j, "partial")));
         for (size_t k = 0; k < sizeof keys / sizeof keys[0]; k++)
             ifb_csv_double(c, num(j, keys[k]));
+        ifb_csv_str(c, status(j));
+        ifb_csv_str(c, str(j, "error"));
         ifb_csv_end_row(c);
     }
 }
@@ -186,7 +246,8 @@ static int write_csv(const char *path, run_rec *r, int n, ifb_err *e)
         "run",           "scenario",      "fabric",         "sweep",       "partial",
         "tgr_tok_s",     "ttft_p50_ms",   "ttft_p90_ms",    "ttft_p99_ms", "tpot_p50_ms",
         "tpot_p90_ms",   "tpot_p99_ms",   "e2e_p50_ms",     "e2e_p90_ms",  "e2e_p99_ms",
-        "network_share", "link_util_max", "link_util_mean", "pfc_pauses",  "drops"};
+        "network_share", "link_util_max", "link_util_mean", "pfc_pauses",  "drops",
+        "status",        "error"};
     runs_ctx x = {r, n};
     return ifb_csv_write_file(path, hdr, sizeof hdr / sizeof hdr[0], rows_runs, &x, e);
 }
@@ -243,7 +304,7 @@ static void collect(report_data *d, run_rec *r, int n)
 {
     snprintf(d->xname, sizeof d->xname, "run");
     for (int i = 0; i < n; i++) {
-        if (!r[i].j)
+        if (!measured(r[i].j))
             continue;
         char xn[64] = "";
         double x = sweep_x(r[i].j, xn, sizeof xn);
@@ -388,17 +449,24 @@ static int draw(FILE *f, const report_data *d, fig_kind k, ifb_err *e)
     return ifb_svg_grouped_bars(f, &c, e);
 }
 
+/* Opens DIR/NAME as an atomic output file. */
+static int open_in(ifb_ofile *f, const char *dir, const char *name, ifb_err *e)
+{
+    char *path = ifb_path_printf(e, "%s/%s", dir, name);
+    int rc = path ? ifb_ofile_open(f, path, e) : -1;
+    free(path);
+    return rc;
+}
+
 static int write_svg(const char *dir, const report_data *d, fig_kind k, ifb_err *e)
 {
-    char path[1200];
-    snprintf(path, sizeof path, "%s/%s.svg", dir, FIGS[k].id);
+    char name[64];
+    snprintf(name, sizeof name, "%s.svg", FIGS[k].id);
     ifb_ofile f;
-    if (ifb_ofile_open(&f, path, e))
+    if (open_in(&f, dir, name, e))
         return -1;
-    if (draw(f.f, d, k, e)) {
-        ifb_ofile_abort(&f);
-        return -1;
-    }
+    if (draw(f.f, d, k, e))
+        return ifb_ofile_fail(&f, e);
     return ifb_ofile_commit(&f, e);
 }
 
@@ -426,11 +494,9 @@ static int write_report(const ifb_summary_opts *o, run_rec *r, int n, ifb_err *e
     int rc = 0;
     for (int k = 0; k < FIG_N && !rc; k++)
         rc = write_svg(o->outdir, d, (fig_kind)k, e);
-    char path[1200];
-    snprintf(path, sizeof path, "%s/report.html", o->outdir);
     ifb_ofile f;
     if (!rc)
-        rc = ifb_ofile_open(&f, path, e);
+        rc = open_in(&f, o->outdir, "report.html", e);
     if (!rc) {
         ifb_html h;
         ifb_html_begin(&h, f.f,
@@ -455,8 +521,9 @@ static int write_report(const ifb_summary_opts *o, run_rec *r, int n, ifb_err *e
                     : "Results of `infabric run`. TGR is output tokens per second over the "
                       "measurement window; TPOT and E2E percentiles are over requests.");
         if (o->partial)
-            ifb_html_para(&h, "PARTIAL: the experiment was interrupted or a run failed; only "
-                              "finished runs are shown.");
+            ifb_html_para(&h, "PARTIAL: the experiment was interrupted or a run failed; the "
+                              "figures show the runs that measured something, the table lists "
+                              "every planned run with its status.");
         ifb_html_heading(&h, 2, "summary", "Summary");
         enum { NCOL = 10 };
         const char *const hdr[NCOL] = {"scenario",
@@ -478,6 +545,19 @@ static int write_report(const ifb_summary_opts *o, run_rec *r, int n, ifb_err *e
             snprintf(cellbuf[rows][0], 64, "%s", str(r[i].j, "scenario"));
             snprintf(cellbuf[rows][1], 64, "%s", str(r[i].j, "fabric"));
             sweep_label(r[i].j, cellbuf[rows][2], 64);
+            if (!measured(r[i].j)) {
+                char why[48];
+                error_short(r[i].j, why, sizeof why);
+                snprintf(cellbuf[rows][3], 64, "%s%s%s",
+                         !strcmp(status(r[i].j), "failed") ? "FAILED" : "not run",
+                         why[0] ? ": " : "", why);
+                for (int c = 4; c < NCOL; c++)
+                    snprintf(cellbuf[rows][c], 64, "-");
+                for (int c = 0; c < NCOL; c++)
+                    cells[rows * NCOL + c] = cellbuf[rows][c];
+                rows++;
+                continue;
+            }
             cell(cellbuf[rows][3], 64, "%.1f", num(r[i].j, "metrics.tgr_tok_s"));
             cell(cellbuf[rows][4], 64, "%.1f", num(r[i].j, "metrics.ttft_ms.p90"));
             cell(cellbuf[rows][5], 64, "%.2f", num(r[i].j, "metrics.tpot_ms.p90"));
@@ -505,7 +585,7 @@ static int write_report(const ifb_summary_opts *o, run_rec *r, int n, ifb_err *e
         ifb_html_links(&h, hrefs, NULL, 3);
         rc = ifb_html_end(&h, e);
         if (rc)
-            ifb_ofile_abort(&f);
+            ifb_ofile_fail(&f, e);
         else
             rc = ifb_ofile_commit(&f, e);
     }
@@ -517,58 +597,140 @@ static int write_report(const ifb_summary_opts *o, run_rec *r, int n, ifb_err *e
     return rc;
 }
 
+/* The object of a run without one: it never started, or its worker ended without writing it. */
+static char *made_object(const ifb_summary_run *run)
+{
+    char *text = NULL;
+    size_t len = 0;
+    FILE *f = open_memstream(&text, &len);
+    if (!f)
+        return NULL;
+    char why[160] = "";
+    const char *st = "failed";
+    if (run->state == IFB_RUN_NOT_STARTED)
+        st = "not-run";
+    else if (run->state == IFB_RUN_KILLED)
+        snprintf(why, sizeof why, "its worker was killed by signal %d (%s) before writing a result",
+                 run->code, strsignal(run->code));
+    else if (run->state == IFB_RUN_EXITED)
+        snprintf(why, sizeof why, "its worker exited with status %d without writing a result",
+                 run->code);
+    else
+        snprintf(why, sizeof why, "its worker was never reaped");
+    ifb_json j;
+    ifb_json_init(&j, f, 2);
+    ifb_json_obj_begin(&j);
+    ifb_json_kstr(&j, "scenario", run->scenario);
+    ifb_json_kobj_begin(&j, "sweep");
+    for (int k = 0; k < run->nsweep; k++) {
+        const char *eq = strchr(run->sweep[k], '=');
+        char *key = eq ? strndup(run->sweep[k], (size_t)(eq - run->sweep[k])) : NULL;
+        if (key)
+            ifb_json_kstr(&j, key, eq + 1);
+        free(key);
+    }
+    ifb_json_obj_end(&j);
+    ifb_json_kbool(&j, "partial", true);
+    ifb_json_kstr(&j, "status", st);
+    if (why[0])
+        ifb_json_kstr(&j, "error", why);
+    ifb_json_obj_end(&j);
+    ifb_err e;
+    int rc = ifb_json_finish(&j, &e);
+    if (fclose(f) != 0 || rc) {
+        free(text);
+        return NULL;
+    }
+    return text;
+}
+
+static int write_json(const ifb_summary_opts *o, run_rec *r, int n, const int count[4], int partial,
+                      ifb_err *e)
+{
+    ifb_ofile f;
+    if (open_in(&f, o->outdir, "summary.json", e))
+        return -1;
+    fprintf(f.f,
+            "{\n  \"tool\": \"infabric run\",\n  \"partial\": %s,\n  \"planned\": %d,\n"
+            "  \"completed\": %d,\n  \"partial_runs\": %d,\n  \"failed\": %d,\n"
+            "  \"not_run\": %d,\n  \"runs\": [",
+            partial ? "true" : "false", o->nplanned, count[0], count[1], count[2], count[3]);
+    int first = 1;
+    for (int i = 0; i < n; i++) {
+        if (!r[i].text)
+            continue;
+        size_t len = strlen(r[i].text);
+        while (len && (r[i].text[len - 1] == '\n' || r[i].text[len - 1] == ' '))
+            len--;
+        fprintf(f.f, "%s\n", first ? "" : ",");
+        fwrite(r[i].text, 1, len, f.f);
+        first = 0;
+    }
+    fputs(first ? "]\n}\n" : "\n  ]\n}\n", f.f);
+    return ifb_ofile_commit(&f, e);
+}
+
 int ifb_summary_write(const ifb_summary_opts *o, ifb_err *e)
 {
-    int n = o->nruns > MAX_RUNS ? MAX_RUNS : o->nruns;
+    int n = o->nplanned;
     run_rec *r = calloc((size_t)(n ? n : 1), sizeof *r);
     if (!r)
         return ifb_err_msg(e, "out of memory");
-    int have = 0;
+    int count[4] = {0}; /* complete, partial, failed, not run */
     for (int i = 0; i < n; i++) {
-        char path[1200];
-        snprintf(path, sizeof path, "%s/%03d.json", o->runs_dir, i);
-        r[i].text = slurp(path);
+        if (o->runs[i].state != IFB_RUN_NOT_STARTED) {
+            char *path = ifb_path_printf(e, "%s/%03d.json", o->runs_dir, i);
+            r[i].text = path ? slurp(path) : NULL;
+            free(path);
+        }
         if (r[i].text) {
             json_error_t je;
             r[i].j = json_loads(r[i].text, 0, &je);
-            if (!r[i].j) {
+            if (!r[i].j || !json_is_object(r[i].j)) {
+                json_decref(r[i].j);
+                r[i].j = NULL;
                 free(r[i].text);
                 r[i].text = NULL;
-            } else {
-                have++;
             }
         }
-    }
-    char path[1200];
-    snprintf(path, sizeof path, "%s/summary.json", o->outdir);
-    ifb_ofile f;
-    int rc = ifb_ofile_open(&f, path, e);
-    if (!rc) {
-        fprintf(f.f,
-                "{\n  \"tool\": \"infabric run\",\n  \"partial\": %s,\n  \"planned\": %d,\n"
-                "  \"completed\": %d,\n  \"runs\": [",
-                o->partial || have < o->nplanned ? "true" : "false", o->nplanned, have);
-        int first = 1;
-        for (int i = 0; i < n; i++) {
-            if (!r[i].text)
-                continue;
-            size_t len = strlen(r[i].text);
-            while (len && (r[i].text[len - 1] == '\n' || r[i].text[len - 1] == ' '))
-                len--;
-            fprintf(f.f, "%s\n%.*s", first ? "" : ",", (int)len, r[i].text);
-            first = 0;
+        if (!r[i].text) {
+            r[i].text = made_object(&o->runs[i]);
+            json_error_t je;
+            r[i].j = r[i].text ? json_loads(r[i].text, 0, &je) : NULL;
         }
-        fputs(first ? "]\n}\n" : "\n  ]\n}\n", f.f);
-        rc = ifb_ofile_commit(&f, e);
+        const char *st = r[i].j ? status(r[i].j) : "failed";
+        count[!strcmp(st, "complete")  ? 0
+              : !strcmp(st, "partial") ? 1
+              : !strcmp(st, "failed")  ? 2
+                                       : 3]++;
     }
-    if (!rc) {
-        snprintf(path, sizeof path, "%s/runs.csv", o->outdir);
-        rc = write_csv(path, r, n, e);
-    }
+    int partial = o->partial || count[0] < n;
+    /* summary.json last: its presence says every other file of the folder is whole */
+    char *path = ifb_path_printf(e, "%s/runs.csv", o->outdir);
+    int rc = path ? write_csv(path, r, n, e) : -1;
+    free(path);
     if (!rc)
         rc = write_report(o, r, n, e);
+    if (!rc)
+        rc = write_json(o, r, n, count, partial, e);
     if (!rc && o->print)
-        print_table(o->print, r, n, o->reference, o->partial || have < o->nplanned);
+        print_table(o->print, r, n, o->reference, partial);
+    if (!rc && o->errors && count[2]) {
+        fprintf(o->errors,
+                "infabric: %d of %d runs failed (their rows in summary.json and "
+                "runs.csv hold the error):\n",
+                count[2], n);
+        for (int i = 0; i < n; i++) {
+            if (!r[i].j || strcmp(status(r[i].j), "failed"))
+                continue;
+            char why[200];
+            error_short(r[i].j, why, sizeof why);
+            fprintf(o->errors, "  run %d (%s", i, o->runs[i].scenario);
+            for (int k = 0; k < o->runs[i].nsweep; k++)
+                fprintf(o->errors, " %s", o->runs[i].sweep[k]);
+            fprintf(o->errors, "): %s\n", why);
+        }
+    }
     for (int i = 0; i < n; i++) {
         free(r[i].text);
         if (r[i].j)

@@ -80,15 +80,14 @@ static int write_csv(const ifb_job *job, const char *suffix, csv_writer fn, cons
 {
     if (!job->csv_prefix)
         return 0;
-    char path[1100];
+    char *path = ifb_path_printf(e, "%s%s", job->csv_prefix, suffix);
     ifb_ofile f;
-    snprintf(path, sizeof path, "%s%s", job->csv_prefix, suffix);
-    if (ifb_ofile_open(&f, path, e))
+    int rc = !path || ifb_ofile_open(&f, path, e) ? -1 : 0;
+    free(path);
+    if (rc)
         return -1;
-    if (fn(obj, f.f, e)) {
-        ifb_ofile_abort(&f);
-        return -1;
-    }
+    if (fn(obj, f.f, e))
+        return ifb_ofile_fail(&f, e);
     return ifb_ofile_commit(&f, e);
 }
 
@@ -147,11 +146,58 @@ static int fault_timing(ifb_json *j, const ifb_scenario *sc, const ifb_serving_r
     return outside;
 }
 
-int ifb_experiment_run(const ifb_job *job, FILE *out, const volatile sig_atomic_t *interrupt,
-                       ifb_err *e)
+/* "sweep": {KEY: VALUE} of the job's sweep point. */
+static void sweep_obj(ifb_json *j, const ifb_job *job)
 {
+    ifb_json_kobj_begin(j, "sweep");
+    for (int i = job->nsets - job->nswept; i < job->nsets; i++) {
+        const char *eq = strchr(job->sets[i], '=');
+        char *key = eq ? strndup(job->sets[i], (size_t)(eq - job->sets[i])) : NULL;
+        if (key)
+            ifb_json_kstr(j, key, eq + 1);
+        free(key);
+    }
+    ifb_json_obj_end(j);
+}
+
+/* The object of a run that failed: what it was, why, and how far the simulation got (sim may be
+ * NULL when it never started). No metrics: a failed run measured nothing. */
+static int write_failed(FILE *out, const ifb_job *job, const loaded *l, int loaded_ok,
+                        const ifb_sim *sim, const char *msg, ifb_err *e)
+{
+    ifb_json j;
+    ifb_json_init(&j, out, 2);
+    ifb_json_obj_begin(&j);
+    ifb_json_kstr(&j, "scenario", loaded_ok ? l->sc.name : job->scenario);
+    if (loaded_ok) {
+        ifb_json_kstr(&j, "source", l->sc.source);
+        ifb_json_kstr(&j, "fabric", l->sc.fab.l2 == IFB_L2_IB ? "infiniband" : "roce");
+    }
+    sweep_obj(&j, job);
+    if (loaded_ok)
+        ifb_json_kuint(&j, "seed", l->sc.seed);
+    ifb_json_kbool(&j, "partial", true);
+    ifb_json_kstr(&j, "status", "failed");
+    ifb_json_kstr(&j, "stop", sim ? ifb_stop_name(sim->stop) : "setup");
+    ifb_json_kstr(&j, "error", msg);
+    if (sim) {
+        ifb_json_kobj_begin(&j, "simulation");
+        ifb_json_kdouble(&j, "sim_time_s", ifb_time_to_s(sim->now));
+        ifb_json_kuint(&j, "events", sim->events);
+        ifb_json_obj_end(&j);
+    }
+    ifb_json_obj_end(&j);
+    return ifb_json_finish(&j, e);
+}
+
+int ifb_experiment_run(const ifb_job *job, FILE *out, const volatile sig_atomic_t *interrupt,
+                       int *object, ifb_err *e)
+{
+    *object = 0;
     loaded l;
     if (load(job, &l, e)) {
+        ifb_err we;
+        *object = write_failed(out, job, &l, 0, NULL, e->msg, &we) == 0;
         unload(&l);
         return 2;
     }
@@ -171,10 +217,12 @@ int ifb_experiment_run(const ifb_job *job, FILE *out, const volatile sig_atomic_
     ifb_fabric *fab = NULL;
     ifb_serving *sv = NULL;
     int rc = 0;
+    ifb_err we;
     if (ifb_fabric_create(&fab, &sim, &l.sc.topo, &l.sc.fab, e) ||
         ifb_serving_create(&sv, &l.scfg, l.sc.topo.nservers, l.sc.topo.gpus_per_server, e) ||
         ifb_fail_schedule(fab, l.sc.failures, l.sc.nfailures, e) ||
         ifb_serving_start(sv, &sim, ifb_fabric_net(fab), e)) {
+        *object = write_failed(out, job, &l, 1, NULL, e->msg, &we) == 0;
         rc = 2;
         goto done;
     }
@@ -183,6 +231,7 @@ int ifb_experiment_run(const ifb_job *job, FILE *out, const volatile sig_atomic_
     const ifb_serving_result *r = ifb_serving_finish(sv);
     if (stop == IFB_STOP_ERROR) {
         ifb_err_msg(e, "%s", sim.error);
+        *object = write_failed(out, job, &l, 1, &sim, sim.error, &we) == 0;
         rc = 1;
         goto done;
     }
@@ -214,16 +263,10 @@ int ifb_experiment_run(const ifb_job *job, FILE *out, const volatile sig_atomic_
     ifb_json_kstr(&j, "scenario", l.sc.name);
     ifb_json_kstr(&j, "source", l.sc.source);
     ifb_json_kstr(&j, "fabric", l.sc.fab.l2 == IFB_L2_IB ? "infiniband" : "roce");
-    ifb_json_kobj_begin(&j, "sweep");
-    for (int i = job->nsets - job->nswept; i < job->nsets; i++) {
-        const char *eq = strchr(job->sets[i], '=');
-        char key[256];
-        snprintf(key, sizeof key, "%.*s", (int)(eq - job->sets[i]), job->sets[i]);
-        ifb_json_kstr(&j, key, eq + 1);
-    }
-    ifb_json_obj_end(&j);
+    sweep_obj(&j, job);
     ifb_json_kuint(&j, "seed", l.sc.seed);
     ifb_json_kbool(&j, "partial", partial);
+    ifb_json_kstr(&j, "status", partial ? "partial" : "complete");
     ifb_json_kstr(&j, "stop", ifb_stop_name(stop));
     ifb_json_kobj_begin(&j, "metrics");
     if (r->unmeasured[0]) /* the window figures below are null: why */
@@ -324,6 +367,7 @@ int ifb_experiment_run(const ifb_job *job, FILE *out, const volatile sig_atomic_
         rc = 1;
         goto done;
     }
+    *object = 1;
     rc = partial ? 3 : 0;
 done:
     if (sv)

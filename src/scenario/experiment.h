@@ -28,10 +28,14 @@ typedef struct ifb_job {
 
 /* Loads and validates the job's scenario without running it (unknown keys included). */
 int ifb_experiment_check(const ifb_job *job, ifb_err *e);
-/* Runs the job and writes one JSON object describing it to `out` (indent 2, nested at
- * `depth`). Returns 0 when the run completed, IFB_EXIT_INTERRUPTED (with a valid object marked
- * "partial") when interrupted or stopped by a limit, 2 on bad input, 1 on a failed run. */
+/* Runs the job and writes one JSON object describing it to `out` (indent 2). Its "status" is
+ * "complete", "partial" (interrupted or stopped by a limit) or "failed" (the run stopped on an
+ * error, e.g. a deadlock diagnosis, or the setup refused the job: "error" holds the message,
+ * and no metrics are given: nothing was measured). Returns 0 when the run completed,
+ * IFB_EXIT_INTERRUPTED when partial, 2 on bad input, 1 on a failed run; e holds the message
+ * of a non-zero, non-3 return. *object is set to 1 when `out` holds a whole object, 0 when it
+ * does not (an output error while writing it or the run's CSVs). */
 int ifb_experiment_run(const ifb_job *job, FILE *out, const volatile sig_atomic_t *interrupt,
-                       ifb_err *e);
+                       int *object, ifb_err *e);
 
 #endif

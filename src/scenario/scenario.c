@@ -124,10 +124,15 @@ static int load_topology(ifb_scenario *sc, ifb_err *e)
             /* A relative topology file is found next to the scenario file. */
             char full[1024];
             const char *slash = strrchr(sc->source, '/');
+            int len;
             if (file[0] != '/' && slash && sc->source[0] != '<')
-                snprintf(full, sizeof full, "%.*s/%s", (int)(slash - sc->source), sc->source, file);
+                len = snprintf(full, sizeof full, "%.*s/%s", (int)(slash - sc->source), sc->source,
+                               file);
             else
-                snprintf(full, sizeof full, "%s", file);
+                len = snprintf(full, sizeof full, "%s", file);
+            if (len < 0 || (size_t)len >= sizeof full) /* never open a cut-off path */
+                return ifb_cfg_errf(c, "topology.file", e, "a path of at most 1023 bytes",
+                                    "%d bytes (with the scenario's folder)", len);
             rc = ifb_topo_load(&sc->topo, full, &s, &be);
         }
         if (rc) {
@@ -669,6 +674,9 @@ static int load_output(ifb_scenario *sc, ifb_err *e)
                                 spec);
         sc->capture_ports[sc->ncapture++] = p;
     }
+    if (pf && strlen(pf) >= sizeof sc->pcap_file)
+        return ifb_cfg_errf(c, "output.pcap.file", e, "a path of at most 511 bytes", "%zu bytes",
+                            strlen(pf));
     if (pf)
         snprintf(sc->pcap_file, sizeof sc->pcap_file, "%s", pf);
     if (n > 0 && !pf)
@@ -852,16 +860,34 @@ int ifb_scenario_load(ifb_scenario *sc, const char *path, const char *const *set
     ifb_topo_init(&sc->topo);
     const char *name = path ? path : IFB_DEFAULT_SCENARIO;
     if (path && access(path, F_OK) == 0) {
+        if (strlen(path) >= sizeof sc->source) /* its folder locates a relative topology file */
+            return ifb_err_msg(
+                e, "%.120s...: expected a scenario path of at most %zu bytes, found %zu", path,
+                sizeof sc->source - 1, strlen(path));
         sc->cfg = ifb_cfg_load_file(path, e);
         snprintf(sc->source, sizeof sc->source, "%s", path);
     } else {
         const char *base = strrchr(name, '/') ? strrchr(name, '/') + 1 : name;
         const char *text = ifb_embedded_file(base);
-        if (!text)
+        char withext[256];
+        if (!text && !strchr(base, '.') &&
+            snprintf(withext, sizeof withext, "%s.yaml", base) < (int)sizeof withext &&
+            (text = ifb_embedded_file(withext)))
+            base = withext; /* `infabric check reference-ib`: the suffix is optional */
+        if (!text) {
+            char list[512] = "";
+            size_t n = 0;
+            for (int i = 0; ifb_embedded_name(i) && n < sizeof list; i++) {
+                const char *en = ifb_embedded_name(i);
+                size_t l = strlen(en);
+                if (l > 5 && !strcmp(en + l - 5, ".yaml"))
+                    n += (size_t)snprintf(list + n, sizeof list - n, "%s%s", n ? ", " : "", en);
+            }
             return ifb_err_msg(e,
-                               "cannot open %s: no such file, and no embedded scenario of "
-                               "that name",
-                               path);
+                               "cannot open %.300s: no such file, and no embedded scenario of "
+                               "that name (embedded: %s)",
+                               path, list);
+        }
         snprintf(sc->source, sizeof sc->source, "<embedded %s>", base);
         sc->cfg = ifb_cfg_load_string(text, sc->source, e);
     }

@@ -2,6 +2,7 @@
  * alltoall busbw = algbw x (n-1)/n, allreduce busbw = algbw x 2(n-1)/n. */
 #include "workload/microbench.h"
 
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -23,10 +24,11 @@ typedef struct mb_state {
     ifb_sim *sim;
     ifb_net *net;
     const ifb_mb_spec *s;
-    int n;         /* ranks */
-    int *ep;       /* rank -> endpoint */
-    int left;      /* pingpong: legs left; bw: messages left to post */
-    uint64_t done; /* completions */
+    int n;           /* ranks */
+    int *ep;         /* rank -> endpoint */
+    int left;        /* pingpong: legs left; bw: messages left to post */
+    uint64_t done;   /* deliveries */
+    uint64_t failed; /* messages the network gave up on */
     ifb_time t0, last, first_done;
     ifb_time *flow_done; /* per sender (incast, permutation) */
     /* allreduce */
@@ -57,6 +59,11 @@ static void on_done(ifb_sim *sim, void *ctx, const ifb_msg_info *info)
 {
     mb_state *st = ctx;
     const ifb_mb_spec *s = st->s;
+    if (info->failed) {
+        /* not a completion: nothing arrived, so nothing that depends on it is posted */
+        st->failed++;
+        return;
+    }
     st->done++;
     st->last = sim->now;
     if (!st->first_done)
@@ -67,7 +74,7 @@ static void on_done(ifb_sim *sim, void *ctx, const ifb_msg_info *info)
             post(st, info->dst, info->src, s->bytes);
         break;
     case IFB_MB_BW:
-        if (st->left > 0) {
+        if (st->left > 0 && !st->failed) {
             st->left--;
             post(st, s->src, s->dst, s->bytes);
         }
@@ -85,7 +92,7 @@ static void on_done(ifb_sim *sim, void *ctx, const ifb_msg_info *info)
         if (r < 0)
             break;
         int k = ++st->step[r];
-        if (k < 2 * (st->n - 1))
+        if (k < 2 * (st->n - 1) && !st->failed)
             post(st, st->ep[r], st->ep[(r + 1) % st->n], st->chunk);
         break;
     }
@@ -124,22 +131,45 @@ void ifb_mb_permutation(uint64_t seed, int n, int *perm)
     }
 }
 
+/* Participants of the pattern (see ifb_mb_spec.nranks), and the endpoints available. */
+static int ranks_of(const ifb_mb_spec *s, int nendpoints, int *avail)
+{
+    int stride = s->stride > 0 ? s->stride : 1;
+    *avail = (nendpoints + stride - 1) / stride;
+    if (s->kind == IFB_MB_INCAST)
+        return s->nranks > 0 ? s->nranks : *avail - 1;
+    return s->nranks > 0 ? s->nranks : *avail;
+}
+
+int ifb_mb_check(const ifb_mb_spec *s, int nendpoints, ifb_err *e)
+{
+    int avail, n = ranks_of(s, nendpoints, &avail);
+    const char *at = s->stride > 1 ? " at this stride" : "";
+    if (n > avail || n < 1)
+        return ifb_err_msg(e, "bench %s: %d ranks requested, the fabric has %d endpoints%s",
+                           ifb_mb_names[s->kind], n, avail, at);
+    if (n < 2 && (s->kind == IFB_MB_ALLTOALL || s->kind == IFB_MB_ALLREDUCE ||
+                  s->kind == IFB_MB_PERMUTATION))
+        return ifb_err_msg(e,
+                           "bench %s: --ranks: expected at least 2 ranks (with one there is "
+                           "nothing to send), found %d%s",
+                           ifb_mb_names[s->kind], n, avail < 2 ? " (every endpoint)" : "");
+    if ((s->kind == IFB_MB_PINGPONG || s->kind == IFB_MB_BW || s->kind == IFB_MB_INCAST) &&
+        (s->dst < 0 || s->dst >= nendpoints || s->src < 0 || s->src >= nendpoints))
+        return ifb_err_msg(e, "bench %s: endpoint out of range (the fabric has %d endpoints)",
+                           ifb_mb_names[s->kind], nendpoints);
+    return 0;
+}
+
 int ifb_mb_run(ifb_sim *sim, ifb_net *net, const ifb_mb_spec *s, ifb_mb_result *r, ifb_err *e)
 {
     memset(r, 0, sizeof *r);
+    if (ifb_mb_check(s, net->nendpoints, e))
+        return -1;
     mb_state st = {.sim = sim, .net = net, .s = s};
     int stride = s->stride > 0 ? s->stride : 1;
-    int avail = (net->nendpoints + stride - 1) / stride;
-    st.n = s->nranks > 0 ? s->nranks : avail;
-    if (s->kind == IFB_MB_INCAST)
-        st.n = s->nranks > 0 ? s->nranks : avail - 1;
-    if (st.n > avail || st.n < 1)
-        return ifb_err_msg(e, "bench %s: %d ranks requested, the fabric has %d endpoints%s",
-                           ifb_mb_names[s->kind], st.n, avail, stride > 1 ? " at this stride" : "");
-    if ((s->kind == IFB_MB_PINGPONG || s->kind == IFB_MB_BW || s->kind == IFB_MB_INCAST) &&
-        (s->dst < 0 || s->dst >= net->nendpoints || s->src < 0 || s->src >= net->nendpoints))
-        return ifb_err_msg(e, "bench %s: endpoint out of range (the fabric has %d endpoints)",
-                           ifb_mb_names[s->kind], net->nendpoints);
+    int avail;
+    st.n = ranks_of(s, net->nendpoints, &avail);
     st.ep = ifb_xcalloc((size_t)st.n + 1, sizeof *st.ep, "benchmark endpoints");
     st.flow_done = ifb_xcalloc((size_t)st.n + 1, sizeof *st.flow_done, "benchmark flows");
     st.step = ifb_xcalloc((size_t)st.n + 1, sizeof *st.step, "benchmark flows");
@@ -209,6 +239,7 @@ int ifb_mb_run(ifb_sim *sim, ifb_net *net, const ifb_mb_spec *s, ifb_mb_result *
     ifb_sim_run(sim);
     r->time = st.last > st.t0 ? st.last - st.t0 : 0;
     r->msgs = st.done;
+    r->msgs_failed = st.failed;
     double secs = ifb_time_to_s(r->time);
     switch (s->kind) {
     case IFB_MB_PINGPONG:
@@ -262,6 +293,12 @@ int ifb_mb_run(ifb_sim *sim, ifb_net *net, const ifb_mb_spec *s, ifb_mb_result *
     free(st.ep);
     free(st.flow_done);
     free(st.step);
+    if (st.failed) {
+        /* what was measured is not the pattern: report it as missing, never as a figure */
+        r->algbw = r->busbw = r->lat_us = r->jain = NAN;
+        r->min_done = r->max_done = 0;
+        return 0;
+    }
     if (incomplete && sim->stop == IFB_STOP_EMPTY)
         return ifb_err_msg(e, "bench %s: the run ended with messages not delivered",
                            ifb_mb_names[s->kind]);

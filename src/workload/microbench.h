@@ -36,17 +36,28 @@ typedef struct ifb_mb_spec {
 } ifb_mb_spec;
 
 typedef struct ifb_mb_result {
-    ifb_time time;     /* first post to last completion */
-    double size_bytes; /* the nccl-tests "size" column */
-    double algbw;      /* bytes/s */
-    double busbw;      /* bytes/s */
-    double lat_us;     /* pingpong: one-way latency */
-    uint64_t msgs;
+    ifb_time time;               /* first post to last delivery */
+    double size_bytes;           /* the nccl-tests "size" column */
+    double algbw;                /* bytes/s */
+    double busbw;                /* bytes/s */
+    double lat_us;               /* pingpong: one-way latency */
+    uint64_t msgs;               /* messages delivered */
+    uint64_t msgs_failed;        /* messages the network gave up on (ifb_msg_info.failed); when any
+                                    did, the pattern could not be measured: algbw, busbw, lat_us and
+                                    jain are NaN, and no message is posted after the first failure in
+                                    patterns that chain (pingpong, bw, allreduce), as a real QP in the
+                                    error state flushes its later work requests */
     ifb_time min_done, max_done; /* per-flow completion spread (incast/permutation) */
     double jain;                 /* fairness of per-sender completion rates (incast/permutation) */
 } ifb_mb_result;
 
-/* Posts the pattern on `net`, runs `sim` to completion and fills r. */
+/* Checks the spec against a network of `nendpoints` endpoints without running anything:
+ * enough ranks (alltoall, allreduce and permutation need two: with one there is nothing to
+ * send), endpoints in range. Returns 0 or -1 with e. */
+int ifb_mb_check(const ifb_mb_spec *s, int nendpoints, ifb_err *e);
+/* Posts the pattern on `net`, runs `sim` to completion and fills r. Returns -1 with e when the
+ * spec is bad (ifb_mb_check) or the run ended by itself with messages neither delivered nor
+ * failed; failed messages are not an error here (r->msgs_failed says so). */
 int ifb_mb_run(ifb_sim *sim, ifb_net *net, const ifb_mb_spec *s, ifb_mb_result *r, ifb_err *e);
 /* The permutation pattern's destinations: perm[i] = the rank rank i sends to, a random
  * derangement of 0..n-1 in one cycle (Sattolo's algorithm) drawn from the seed's own stream, so

@@ -1,6 +1,7 @@
 /* Tests for report/out: shortest round-trip doubles, the JSON writer's exact layout, escaping
- * and misuse errors, CSV quoting, and atomic output files (nothing at the final path before
- * commit, the right bytes after, nothing at all after abort). */
+ * and misuse errors, CSV quoting, atomic output files (nothing at the final path before
+ * commit, the right bytes after, nothing at all after abort, a full disk reported with the
+ * file), paths never cut short, and output folder locking. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -11,6 +12,7 @@
 #include <errno.h>
 #include <float.h>
 #include <jansson.h>
+#include <limits.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -509,6 +511,17 @@ static void test_csv(void **state)
 
 /* ---- atomic files ---- */
 
+/* 20000 rows of two fields: far more than a stdio buffer. */
+static void csv_rows_many(ifb_csv *c, const void *ctx)
+{
+    (void)ctx;
+    for (int i = 0; i < 20000; i++) {
+        ifb_csv_int(c, i);
+        ifb_csv_str(c, "row");
+        ifb_csv_end_row(c);
+    }
+}
+
 static int setup_tmpdir(void **state)
 {
     char *dir = malloc(PATH_BUF);
@@ -671,6 +684,123 @@ static void test_ofile_errors(void **state)
     }
 }
 
+/* A full disk: the temporary file is a link to /dev/full, so every write fails with ENOSPC
+ * (the test knows the pid the temporary name carries). The error names the file and the
+ * system error, whichever writer was used, and nothing is left behind. */
+static int link_full(const char *path)
+{
+    char tmp[PATH_BUF];
+    pathf(tmp, "%s.tmp.%ld", path, (long)getpid());
+    return symlink("/dev/full", tmp);
+}
+
+static void test_ofile_disk_full(void **state)
+{
+    const char *dir = *state;
+    if (access("/dev/full", W_OK) != 0)
+        skip();
+    char path[PATH_BUF], want[PATH_BUF + 64];
+    ifb_err err = {{0}};
+    ifb_ofile o;
+
+    /* raw writes, error at commit */
+    pathf(path, "%s/raw.json", dir);
+    assert_int_equal(link_full(path), 0);
+    assert_int_equal(ifb_ofile_open(&o, path, &err), 0);
+    for (int i = 0; i < 20000; i++)
+        fputs("0123456789", o.f);
+    assert_int_equal(ifb_ofile_commit(&o, &err), -1);
+    snprintf(want, sizeof want, "cannot write output file '%s': %s", path, strerror(ENOSPC));
+    assert_string_equal(err.msg, want);
+    assert_false(exists(path));
+    assert_int_equal(count_entries(dir), 0);
+
+    /* the CSV writer: its own "write error" becomes the file's */
+    static const char *const cols[] = {"a", "b"};
+    pathf(path, "%s/t.csv", dir);
+    assert_int_equal(link_full(path), 0);
+    assert_int_equal(ifb_csv_write_file(path, cols, 2, csv_rows_many, NULL, &err), -1);
+    snprintf(want, sizeof want, "cannot write output file '%s': %s", path, strerror(ENOSPC));
+    assert_string_equal(err.msg, want);
+    assert_int_equal(count_entries(dir), 0);
+
+    /* a writer that fails on a small file (still in the buffer): ifb_ofile_fail flushes */
+    pathf(path, "%s/small.html", dir);
+    assert_int_equal(link_full(path), 0);
+    assert_int_equal(ifb_ofile_open(&o, path, &err), 0);
+    fputs("<html>", o.f);
+    ifb_err_msg(&err, "writing the HTML report: output error");
+    assert_int_equal(ifb_ofile_fail(&o, &err), -1);
+    snprintf(want, sizeof want, "cannot write output file '%s': %s", path, strerror(ENOSPC));
+    assert_string_equal(err.msg, want);
+    assert_int_equal(count_entries(dir), 0);
+
+    /* a writer failing for its own reason keeps its message */
+    pathf(path, "%s/fine.json", dir);
+    assert_int_equal(ifb_ofile_open(&o, path, &err), 0);
+    ifb_err_msg(&err, "JSON writer: 1 container(s) left open");
+    assert_int_equal(ifb_ofile_fail(&o, &err), -1);
+    assert_string_equal(err.msg, "JSON writer: 1 container(s) left open");
+    assert_int_equal(count_entries(dir), 0);
+}
+
+static void test_path_printf(void **state)
+{
+    (void)state;
+    ifb_err err = {{0}};
+    char *big = malloc(PATH_MAX + 1);
+    assert_non_null(big);
+    memset(big, 'a', PATH_MAX);
+    big[PATH_MAX - 8] = '\0';
+    char *p = ifb_path_printf(&err, "%s/%s", big, "1234567"); /* PATH_MAX bytes: one too many */
+    assert_null(p);
+    assert_non_null(strstr(err.msg, "PATH_MAX"));
+    p = ifb_path_printf(&err, "%s/%s", big, "123456"); /* PATH_MAX - 1: fits */
+    assert_non_null(p);
+    assert_int_equal(strlen(p), PATH_MAX - 1);
+    assert_int_equal(p[PATH_MAX - 2], '6'); /* nothing cut */
+    free(p);
+    free(big);
+}
+
+static void test_outdir(void **state)
+{
+    const char *dir = *state;
+    char path[PATH_BUF];
+    ifb_err err = {{0}};
+    ifb_outdir a, b;
+    assert_int_equal(ifb_outdir_open(&a, "", 10, &err), -1);
+    assert_non_null(strstr(err.msg, "empty path"));
+    ifb_outdir_close(&a); /* safe after a failure */
+
+    pathf(path, "%s/o/p", dir);
+    assert_int_equal(ifb_outdir_open(&a, path, 10, &err), 0);
+    assert_true(exists(path));
+    pathf(path, "%s/o/p/%s", dir, IFB_OUTDIR_LOCK);
+    char *pid = slurp(path);
+    assert_int_equal(atol(pid), (long)getpid());
+    free(pid);
+    /* a second holder (another open of the lock file, as another process would) is refused */
+    pathf(path, "%s/o/p", dir);
+    assert_int_equal(ifb_outdir_open(&b, path, 10, &err), -2);
+    assert_non_null(strstr(err.msg, "is in use by another infabric command"));
+    ifb_outdir_close(&a);
+    assert_int_equal(ifb_outdir_open(&b, path, 10, &err), 0); /* free again */
+    ifb_outdir_close(&b);
+    ifb_outdir_close(&b); /* twice is harmless */
+
+    /* a regular file, and a path the files under it would push past PATH_MAX */
+    pathf(path, "%s/o/p/%s", dir, IFB_OUTDIR_LOCK);
+    assert_int_equal(ifb_outdir_open(&a, path, 10, &err), -1);
+    assert_non_null(strstr(err.msg, strerror(ENOTDIR)));
+    pathf(path, "%s/o", dir);
+    size_t room = PATH_MAX - strlen(path) - 1;
+    assert_int_equal(ifb_outdir_open(&a, path, room + 1, &err), -1);
+    assert_non_null(strstr(err.msg, "PATH_MAX"));
+    assert_int_equal(ifb_outdir_open(&a, path, room, &err), 0);
+    ifb_outdir_close(&a);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -685,6 +815,9 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_ofile_commit, setup_tmpdir, teardown_tmpdir),
         cmocka_unit_test_setup_teardown(test_ofile_abort, setup_tmpdir, teardown_tmpdir),
         cmocka_unit_test_setup_teardown(test_ofile_errors, setup_tmpdir, teardown_tmpdir),
+        cmocka_unit_test_setup_teardown(test_ofile_disk_full, setup_tmpdir, teardown_tmpdir),
+        cmocka_unit_test(test_path_printf),
+        cmocka_unit_test_setup_teardown(test_outdir, setup_tmpdir, teardown_tmpdir),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
