@@ -189,6 +189,7 @@ typedef struct ifb_fabric_counters {
     uint64_t pfcwd_drops;      /* packets the watchdog dropped on a storming queue */
     uint64_t link_down_drops;  /* lost on a failed link: queued, being sent or on the wire */
     uint64_t unroutable_drops; /* no live member toward the destination after detection */
+    uint64_t no_queue_drops;   /* sent to a queue (IB VL) that does not exist: a model bug */
 } ifb_fabric_counters;
 
 /* Congestion-control counters of one port. "pause" counts XOFF frames (refreshes included),
@@ -227,7 +228,9 @@ const ifb_fabric_counters *ifb_fabric_counts(const ifb_fabric *f);
 /* Packets currently inside the fabric, found by walking every queue, link and NIC
  * (independent of the counters, so the conservation check means something). */
 uint64_t ifb_fabric_inflight(const ifb_fabric *f);
-/* 0 if created == consumed + dropped + in flight, else -1 with a message. */
+/* 0 if created == consumed + dropped + in flight, and no packet in flight is stuck where it can
+ * never move (an InfiniBand VL the fabric does not have; anywhere, once the run has ended by
+ * itself), else -1 with a message. */
 int ifb_fabric_check_conservation(const ifb_fabric *f, char *msg, size_t cap);
 
 /* Per-port statistics; ports are numbered as in the topology (ifb_topo.ports). */

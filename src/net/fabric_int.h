@@ -310,6 +310,13 @@ int ifb_lb_int_feedback(ifb_fabric *f, int src_sw, int dst_sw, int port, uint32_
 ifb_pkt *ifb_fabric_new_pkt(ifb_fabric *f);
 void ifb_fabric_free_pkt(ifb_fabric *f, ifb_pkt *pk);
 void ifb_fabric_drop_pkt(ifb_fabric *f, ifb_port *at, ifb_pkt *pk);
+/* fabric.c: pk was sent to a queue port p does not have (an InfiniBand VL at or above
+ * cfg.ib_vls): dropped, counted, and the run stops with the queue-exists invariant */
+void ifb_fabric_no_queue(ifb_fabric *f, ifb_port *p, ifb_pkt *pk);
+static inline int ifb_queue_missing(const ifb_fabric *f, const ifb_pkt *pk)
+{
+    return f->ib && pk->tc >= f->cfg.ib_vls;
+}
 void ifb_fabric_msg_delivered(ifb_fabric *f, ifb_msg *m);
 /* fabric.c: m completes in error (its QP exhausted its retries): callback with failed = 1 */
 void ifb_fabric_msg_failed(ifb_fabric *f, ifb_msg *m);

@@ -449,6 +449,10 @@ static void send_cnp(ifb_nic *nic, ifb_qp *qp)
     pk->flags = f->cfg.vlan ? IFB_PF_VLAN : 0;
     pk->wire = ifb_wire_len(pk);
     f->cnt.cnps_sent++;
+    if (ifb_queue_missing(f, pk)) {
+        ifb_fabric_no_queue(f, nic->port, pk);
+        return;
+    }
     ifb_fifo_push(&nic->port->q[P->cnp_prio], pk);
     ifb_port_kick(nic->port);
 }
@@ -471,6 +475,10 @@ static void send_ctrl(ifb_nic *nic, ifb_qp *qp, ifb_pkt_kind kind, uint32_t psn)
     pk->dscp = qp->dscp;
     pk->flags = f->cfg.vlan ? IFB_PF_VLAN : 0;
     pk->wire = ifb_wire_len(pk);
+    if (ifb_queue_missing(f, pk)) {
+        ifb_fabric_no_queue(f, nic->port, pk);
+        return;
+    }
     ifb_fifo_push(&nic->port->q[f->cfg.ctrl_queue], pk);
     ifb_port_kick(nic->port);
 }

@@ -774,6 +774,29 @@ static char *trim_dup(const char *s, size_t len)
     return strndup(s, len);
 }
 
+/* --set into element i of a sequence that has fewer elements: allowed when the element is a map
+ * (`fabric.queues[3].lossless=true`), the elements before it padded with empty maps, which
+ * read as "every key at its default"; a scalar or sequence element has no such neutral value.
+ * Bounded, so that a typo such as [30000000] is an error rather than a huge allocation. */
+#define SET_PAD_MAX 1024
+
+static int pad_ok(const step *st, int i, int ns)
+{
+    return i + 1 < ns && !st[i + 1].is_idx && st[i].idx < SET_PAD_MAX;
+}
+
+static int pad_seq(node *seq, int upto)
+{
+    while (seq->n < upto) {
+        node *m = node_new(IFB_CFG_MAP, SET_FILE, 0);
+        if (!m || node_append(seq, m)) {
+            node_free(m);
+            return -1;
+        }
+    }
+    return 0;
+}
+
 /* Walks/creates the path for an assignment. With apply false it only checks that the
  * assignment can be made (so a failed --set leaves the tree untouched). */
 static int set_walk(ifb_cfg *c, const char *path, const step *st, int ns, node *val, bool apply,
@@ -787,8 +810,11 @@ static int set_walk(ifb_cfg *c, const char *path, const step *st, int ns, node *
         char pre[PATH_CAP];
         snprintf(pre, sizeof pre, "%.*s", (int)(i ? st[i - 1].end : 0), path);
         if (creating) {
-            if (s->is_idx && s->idx != 0)
-                return err_at(e, SET_FILE, 0, path, "index [0] for a new sequence", "[%d]", s->idx);
+            if (s->is_idx && s->idx != 0 && !pad_ok(st, i, ns))
+                return err_at(e, SET_FILE, 0, path,
+                              "index [0] for a new sequence (or, for a map element such as "
+                              "[3].key, an index below 1024)",
+                              "[%d]", s->idx);
             if (!apply)
                 continue;
         }
@@ -812,9 +838,10 @@ static int set_walk(ifb_cfg *c, const char *path, const step *st, int ns, node *
                         slot = &cur->kids[j];
             } else if (s->idx < cur->n) {
                 slot = &cur->kids[s->idx];
-            } else if (s->idx > cur->n) {
+            } else if (s->idx > cur->n && !pad_ok(st, i, ns)) {
                 return err_at(e, SET_FILE, 0, path,
-                              "an index of an existing element or one past the end",
+                              "an index of an existing element or one past the end (or, for a "
+                              "map element such as [3].key, an index below 1024)",
                               "[%d] with %d elements", s->idx, cur->n);
             }
             if (!slot)
@@ -834,7 +861,8 @@ static int set_walk(ifb_cfg *c, const char *path, const step *st, int ns, node *
             (*slot)->key = NULL;
             node_free(*slot);
             *slot = nn;
-        } else if ((!s->is_idx && !(nn->key = strndup(s->key, s->klen))) || node_append(cur, nn)) {
+        } else if ((!s->is_idx && !(nn->key = strndup(s->key, s->klen))) ||
+                   (s->is_idx && pad_seq(cur, s->idx)) || node_append(cur, nn)) {
             /* val is only linked on success, so the caller still owns it here */
             if (nn != val)
                 node_free(nn);

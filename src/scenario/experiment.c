@@ -144,6 +144,13 @@ int ifb_experiment_run(const ifb_job *job, FILE *out, const volatile sig_atomic_
         rc = 1;
         goto done;
     }
+    char cmsg[700]; /* always at the end, --check or not: a packet may not vanish quietly */
+    if (ifb_fabric_check_conservation(fab, cmsg, sizeof cmsg)) {
+        ifb_err_msg(e, "invariant packet-conservation violated at the end (t=%.6f us): %s",
+                    ifb_time_to_us(sim.now), cmsg);
+        rc = 1;
+        goto done;
+    }
     int partial = !r->done;
     /* link utilization over the whole run, fabric ports only */
     double umax = 0, usum = 0;

@@ -231,6 +231,11 @@ static int load_lossless(ifb_cfg *c, ifb_fabric_cfg *f, const int *ecn_set, ifb_
         ifb_cfg_get_time(c, "fabric.pfc.deadlock_time", f->pfc_deadlock_time, &f->pfc_deadlock_time,
                          e))
         return -1;
+    if (pfc && f->l2 == IFB_L2_IB)
+        return ifb_cfg_errf(c, "fabric.pfc.enable", e,
+                            "PFC on a RoCEv2 fabric (InfiniBand is lossless by credit flow "
+                            "control, fabric.ib)",
+                            "fabric.kind infiniband");
     f->pfc = pfc;
     f->pfc_quanta = (uint16_t)quanta;
     if (ifb_cfg_has(c, "fabric.pfc.headroom")) {
@@ -294,6 +299,14 @@ static int load_lossless(ifb_cfg *c, ifb_fabric_cfg *f, const int *ecn_set, ifb_
     if (ifb_cfg_get_bool(c, "fabric.dcqcn.enable", dcqcn, &dcqcn, e) ||
         ifb_cfg_get_enum(c, "fabric.dcqcn.profile", ifb_dcqcn_profile_names, prof, &prof, e))
         return -1;
+    /* CNPs are RoCEv2 packets on an Ethernet priority (6 on ConnectX): on InfiniBand they
+     * would go to a VL that may not exist, and IB has its own congestion control (FECN/BECN,
+     * IBA Annex A10) */
+    if (dcqcn && f->l2 == IFB_L2_IB)
+        return ifb_cfg_errf(c, "fabric.dcqcn.enable", e,
+                            "DCQCN on a RoCEv2 fabric (InfiniBand has its own congestion "
+                            "control: FECN/BECN)",
+                            "fabric.kind infiniband");
     f->dcqcn = dcqcn;
     ifb_dcqcn_params *p = &f->dcqcn_p;
     ifb_dcqcn_profile(prof, p);
