@@ -316,6 +316,7 @@ int ifb_cmd_bench(int argc, char **argv)
         ifb_scenario_free(&sc);
         return IFB_EXIT_INPUT;
     }
+    ifb_scenario_print_warnings(&sc, stderr);
     default_sizes(&o);
     int nep = sc.topo.nservers * sc.topo.gpus_per_server;
     if (o.dst < 0)
@@ -760,6 +761,7 @@ int ifb_cmd_check(int argc, char **argv)
         ifb_scenario_free(&sc);
         return IFB_EXIT_INPUT;
     }
+    ifb_scenario_print_warnings(&sc, stderr);
     printf("%s: ok (%d servers, %d hosts, %d switches, %d links)\n", sc.source, sc.topo.nservers,
            sc.topo.nhosts, sc.topo.nswitches, sc.topo.nlinks);
     ifb_scenario_free(&sc);

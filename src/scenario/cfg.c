@@ -715,6 +715,66 @@ int ifb_cfg_errf(ifb_cfg *c, const char *path, ifb_err *e, const char *expected,
     return -1;
 }
 
+/* A copy of n and everything below it, unread, keeping file and lines; NULL if out of memory. */
+static node *node_copy(const node *n)
+{
+    node *m = node_new(n->kind, n->file, n->line);
+    if (!m)
+        return NULL;
+    m->key_line = n->key_line;
+    m->plain = n->plain;
+    if ((n->key && !(m->key = strdup(n->key))) || (n->text && !(m->text = strdup(n->text)))) {
+        node_free(m);
+        return NULL;
+    }
+    for (int i = 0; i < n->n; i++) {
+        node *k = node_copy(n->kids[i]);
+        if (!k || node_append(m, k)) {
+            node_free(k);
+            node_free(m);
+            return NULL;
+        }
+    }
+    return m;
+}
+
+static int merge_missing(const node *from, node *to)
+{
+    for (int i = 0; i < from->n; i++) {
+        const node *k = from->kids[i];
+        node *have = map_find(to, k->key, strlen(k->key));
+        if (have) {
+            if (have->kind == IFB_CFG_MAP && k->kind == IFB_CFG_MAP && merge_missing(k, have))
+                return -1;
+            continue; /* what `to` says itself wins */
+        }
+        node *cp = node_copy(k);
+        if (!cp || node_append(to, cp)) {
+            node_free(cp);
+            return -1;
+        }
+    }
+    return 0;
+}
+
+int ifb_cfg_merge_missing(ifb_cfg *c, const char *from, const char *to, ifb_err *e)
+{
+    node *f, *t, *near;
+    if (lookup(c, from, &f, &near, e) || lookup(c, to, &t, &near, e))
+        return -1;
+    if (!f)
+        return 0;
+    if (f->kind != IFB_CFG_MAP) {
+        char found[SHOW_CAP + 8];
+        describe(f, found, sizeof found);
+        return err_node(e, f, from, "a map of keys", "%s", found);
+    }
+    if (!t || t->kind != IFB_CFG_MAP)
+        return ifb_err_msg(e, "internal error: %s is not a map", to);
+    mark_tree(f);
+    return merge_missing(f, t) ? oom(e) : 0;
+}
+
 void ifb_cfg_mark_used(ifb_cfg *c, const char *path)
 {
     node *n, *near;

@@ -117,6 +117,7 @@ int ifb_experiment_run(const ifb_job *job, FILE *out, const volatile sig_atomic_
     }
     /* no per-message records: a serving run sends millions, and memory must stay flat */
     l.sc.fab.record_messages = 0;
+    ifb_scenario_print_warnings(&l.sc, stderr);
     ifb_sim sim;
     ifb_sim_init(&sim, l.sc.seed);
     sim.interrupt = interrupt;
@@ -186,6 +187,10 @@ int ifb_experiment_run(const ifb_job *job, FILE *out, const volatile sig_atomic_
     ifb_json_kuint(&j, "seed", l.sc.seed);
     ifb_json_kbool(&j, "partial", partial);
     ifb_json_kstr(&j, "stop", ifb_stop_name(stop));
+    ifb_json_karr_begin(&j, "warnings");
+    for (int i = 0; i < l.sc.nwarnings; i++)
+        ifb_json_str(&j, l.sc.warnings[i]);
+    ifb_json_arr_end(&j);
     ifb_json_kobj_begin(&j, "metrics");
     ifb_json_kdouble(&j, "tgr_tok_s", r->tgr);
     pctl_ms(&j, "ttft_ms", &r->ttft, 1e3);

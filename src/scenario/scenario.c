@@ -1,6 +1,7 @@
 /* Scenario loading: topology and fabric sections (see scenario.h, docs/scenario.md). */
 #include "scenario/scenario.h"
 
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -534,20 +535,74 @@ static int load_int(ifb_cfg *c, ifb_fabric_cfg *f, ifb_err *e)
     return 0;
 }
 
+/* A fabric kind brings its own defaults; a key the scenario sets wins over them. InfiniBand:
+ * static routing by linear forwarding tables (OpenSM lays them out destination modulo the group,
+ * d-mod-k), the switch latency of the reference IB switch, ACKs on VL 0. Both kinds default to
+ * 4096 B, the largest IB path MTU and what ConnectX uses for RoCE. */
+static void kind_defaults_ib(ifb_fabric_cfg *f, int *lb_mode)
+{
+    *lb_mode = IFB_LBA_DMODK;
+    /* ASSUMPTION: NVIDIA publishes no port-to-port latency for the QM9700 (Quantum-2);
+     * third-party pages say < 150 ns, ~330 ns and < 400 ns (hardware.md): 300 ns, swept in
+     * docs/reference-experiment.md */
+    f->switch_latency = 300 * IFB_NS;
+    f->ctrl_queue = 0; /* ACKs on VL 0 */
+    f->mtu = 4096;
+}
+
+/* InfiniBand forwards by destination LID: there is no 5-tuple (no IP, no UDP source port) for
+ * ecmp, wcmp or flowlet hashing to read. Only the modes IB switches have are accepted: dmodk
+ * (the LFT), and the per-packet choices that stand for adaptive routing (spray, adaptive). */
+static int check_ib_routing(ifb_cfg *c, const ifb_fabric_cfg *f, ifb_err *e)
+{
+    if (f->l2 != IFB_L2_IB)
+        return 0;
+    for (int t = 0; t < IFB_TC_COUNT; t++) {
+        int q = f->ib_sl2vl[f->tclass[t].sl & 15];
+        int m = f->lb->q[q].mode;
+        if (m == IFB_LBA_ECMP || m == IFB_LBA_WCMP || m == IFB_LBA_FLOWLET)
+            return ifb_cfg_errf(c, "fabric.load_balancing", e,
+                                "a mode InfiniBand switches have: dmodk (linear forwarding "
+                                "tables, the default), spray or adaptive (adaptive routing, with "
+                                "fabric.nic.ooo)",
+                                "%s for class %s (VL %d): IB has no 5-tuple to hash",
+                                ifb_lb_algo_name(m), class_names[t], q);
+    }
+    return 0;
+}
+
 static int load_fabric(ifb_scenario *sc, ifb_err *e)
 {
     ifb_cfg *c = sc->cfg;
     ifb_fabric_cfg *f = &sc->fab;
     ifb_fabric_cfg_default(f);
     int l2 = (int)f->l2, ct = f->cut_through;
-    uint64_t mtu = f->mtu;
     bool vlan = f->vlan;
     int64_t qps, ackev, win, ctrl, oow, oonak;
     bool ooo = f->ooo;
     if (ifb_cfg_get_enum(c, "fabric.kind", l2_names, l2, &l2, e))
         return -1;
+    /* the chosen kind's own section (fabric.roce, fabric.infiniband) fills in what the fabric
+     * section leaves out; the other kind's is not read */
+    char own[32];
+    snprintf(own, sizeof own, "fabric.%s", l2_names[l2]);
+    if (ifb_cfg_type(c, own) != IFB_CFG_ABSENT && ifb_cfg_type(c, "fabric") == IFB_CFG_MAP) {
+        char kk[48];
+        snprintf(kk, sizeof kk, "%s.kind", own);
+        if (ifb_cfg_has(c, kk))
+            return ifb_cfg_errf(c, kk, e, "the kind in fabric.kind, not in a kind's own section",
+                                "%s", kk);
+        if (ifb_cfg_merge_missing(c, own, "fabric", e))
+            return -1;
+    }
+    for (int k = 0; l2_names[k]; k++) {
+        snprintf(own, sizeof own, "fabric.%s", l2_names[k]);
+        ifb_cfg_mark_used(c, own);
+    }
+    int lb_default = IFB_LBA_ECMP;
     if (l2 == IFB_L2_IB)
-        f->ctrl_queue = 0; /* ACKs on VL 0 unless told otherwise */
+        kind_defaults_ib(f, &lb_default);
+    uint64_t mtu = f->mtu;
     if (ifb_cfg_get_bytes(c, "fabric.mtu", mtu, &mtu, e) ||
         ifb_cfg_get_bool(c, "fabric.vlan", vlan, &vlan, e) ||
         ifb_cfg_get_time(c, "fabric.switch.latency", f->switch_latency, &f->switch_latency, e) ||
@@ -564,7 +619,7 @@ static int load_fabric(ifb_scenario *sc, ifb_err *e)
         ifb_cfg_get_bool(c, "fabric.nic.ooo", ooo, &ooo, e) ||
         ifb_cfg_get_int(c, "fabric.nic.ooo_window", f->ooo_window, 64, 1 << 20, &oow, e) ||
         ifb_cfg_get_int(c, "fabric.nic.ooo_nak_gap", f->ooo_nak_gap, 0, 1 << 20, &oonak, e) ||
-        ifb_lb_cfg_load(c, "fabric.load_balancing", &sc->lb, e) ||
+        ifb_lb_cfg_load(c, "fabric.load_balancing", lb_default, &sc->lb, e) ||
         ifb_cfg_get_int(c, "fabric.ctrl_queue", f->ctrl_queue, 0, IFB_NQUEUES - 1, &ctrl, e) ||
         ifb_cfg_get_time(c, "output.sample_interval", f->sample_interval, &f->sample_interval, e) ||
         get_u32_bytes(c, "output.queue_bin", &f->queue_bin, e) ||
@@ -573,6 +628,10 @@ static int load_fabric(ifb_scenario *sc, ifb_err *e)
     if (mtu < 256 || mtu > 9000)
         return ifb_cfg_errf(c, "fabric.mtu", e, "a payload MTU between 256B and 9000B", "%llu B",
                             (unsigned long long)mtu);
+    if (l2 == IFB_L2_IB && (mtu > 4096 || (mtu & (mtu - 1))))
+        return ifb_cfg_errf(c, "fabric.mtu", e,
+                            "an InfiniBand MTU: 256B, 512B, 1024B, 2048B or 4096B (IBA PMTU)",
+                            "%llu B", (unsigned long long)mtu);
     if (oow % 64)
         return ifb_cfg_errf(c, "fabric.nic.ooo_window", e, "a multiple of 64 packets", "%lld",
                             (long long)oow);
@@ -628,7 +687,7 @@ static int load_fabric(ifb_scenario *sc, ifb_err *e)
         f->tclass[t] =
             (ifb_class_cfg){.dscp = (uint8_t)dscp, .queue = (uint8_t)q, .sl = (uint8_t)sl};
     }
-    if (load_ib(c, f, e) || load_int(c, f, e))
+    if (load_ib(c, f, e) || load_int(c, f, e) || check_ib_routing(c, f, e))
         return -1;
     return load_lossless(c, f, ecn_set, e);
 }
@@ -683,6 +742,11 @@ static int load_output(ifb_scenario *sc, ifb_err *e)
         snprintf(sc->pcap_file, sizeof sc->pcap_file, "%s", pf);
     if (n > 0 && !pf)
         return ifb_cfg_errf(c, "output.pcap", e, "output.pcap.file with the ports", "none");
+    /* a file and nothing to capture would be written empty (or not at all): say so */
+    if (pf && n <= 0)
+        return ifb_cfg_errf(c, "output.pcap.file", e,
+                            "output.pcap.ports with it: the ports to capture, NODE or NODE:PORT",
+                            "%s", n == 0 ? "an empty list" : "no ports");
     return 0;
 }
 
@@ -852,6 +916,91 @@ static int load_failures(ifb_scenario *sc, ifb_err *e)
     return 0;
 }
 
+static void warn(ifb_scenario *sc, const char *key, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+static void warn(ifb_scenario *sc, const char *key, const char *fmt, ...)
+{
+    if (sc->nwarnings == IFB_MAX_WARNINGS)
+        return;
+    char *w = sc->warnings[sc->nwarnings++];
+    size_t cap = sizeof sc->warnings[0];
+    const char *file = NULL;
+    int line = ifb_cfg_where(sc->cfg, key, &file);
+    int k;
+    if (line > 0)
+        k = snprintf(w, cap, "%s:%d: %s: ", file, line, key);
+    else if (line == 0)
+        k = snprintf(w, cap, "--set %s: ", key);
+    else
+        k = snprintf(w, cap, "%s: %s: ", sc->source, key);
+    va_list ap;
+    va_start(ap, fmt);
+    if (k >= 0 && (size_t)k < cap)
+        vsnprintf(w + k, cap - (size_t)k, fmt, ap);
+    va_end(ap);
+}
+
+void ifb_scenario_print_warnings(const ifb_scenario *sc, FILE *out)
+{
+    for (int i = 0; i < sc->nwarnings; i++)
+        fprintf(out, "infabric: warning: %s\n", sc->warnings[i]);
+}
+
+/* Queue q's path selection sends the packets of one QP down several paths. */
+static int per_packet(const ifb_lb_qcfg *q)
+{
+    return q->mode == IFB_LBA_SPRAY ||
+           ((q->mode == IFB_LBA_ADAPTIVE || q->mode == IFB_LBA_INT_ADAPTIVE) &&
+            q->unit == IFB_LB_UNIT_PACKET);
+}
+
+/* Combinations the loader accepts but a deployment would not run, said loudly (docs/scenario.md
+ * calls them wrong): they run, and the figures show what they cost. */
+static void check_combinations(ifb_scenario *sc)
+{
+    const ifb_fabric_cfg *f = &sc->fab;
+    static const char *const lb_names[IFB_LBA_COUNT] = {"ecmp",     "wcmp",  "flowlet",     "spray",
+                                                        "adaptive", "dmodk", "int_adaptive"};
+    int multipath = 0; /* some switch has a choice to make: there per-packet modes reorder */
+    for (int g = 0; g < sc->topo.ngroups && !multipath; g++)
+        multipath = sc->topo.groups[g].count > 1;
+    char which[160] = "";
+    int nq = 0, mode = -1;
+    for (int t = 0; t < IFB_TC_COUNT && !f->ooo && multipath; t++) {
+        int q = f->l2 == IFB_L2_IB ? f->ib_sl2vl[f->tclass[t].sl & 15] : f->tclass[t].queue;
+        if (!per_packet(&sc->lb.q[q]))
+            continue;
+        size_t len = strlen(which);
+        snprintf(which + len, sizeof which - len, "%s%s (queue %d)", nq ? ", " : "", class_names[t],
+                 q);
+        nq++;
+        if (mode < 0)
+            mode = sc->lb.q[q].mode;
+    }
+    if (nq)
+        warn(sc, "fabric.load_balancing",
+             "per-packet path selection (%s) for class%s %s reorders a QP's packets, but "
+             "fabric.nic.ooo is false: a go-back-N receiver drops every packet behind a reordered "
+             "one and the sender resends them all; per-packet modes need out-of-order placement "
+             "(fabric.nic.ooo: true)",
+             lb_names[mode], nq > 1 ? "es" : "", which);
+    if (f->l2 != IFB_L2_ROCEV2 || sc->topo.nswitches < 2 || f->ooo)
+        return;
+    for (int t = 0; t < IFB_TC_COUNT; t++) {
+        int q = f->tclass[t].queue;
+        if (f->pfc && f->queue[q].lossless)
+            continue;
+        warn(sc, f->pfc ? "fabric.queues" : "fabric.pfc.enable",
+             "a lossy RoCE fabric of %d switches: class %s on queue %d is %s and the NICs are "
+             "go-back-N (fabric.nic.ooo false), so every drop makes the sender resend all it sent "
+             "after it; RoCE deployments run PFC on the RDMA priority with ECN and DCQCN "
+             "(fabric.pfc.enable, fabric.queues[%d].lossless, fabric.dcqcn.enable; see "
+             "scenarios/large-rail.yaml), or selective repeat (fabric.nic.ooo: true)",
+             sc->topo.nswitches, class_names[t], q, f->pfc ? "not lossless" : "lossy (PFC off)", q);
+        break;
+    }
+}
+
 int ifb_scenario_load(ifb_scenario *sc, const char *path, const char *const *sets, int nsets,
                       ifb_err *e)
 {
@@ -887,6 +1036,7 @@ int ifb_scenario_load(ifb_scenario *sc, const char *path, const char *const *set
     if (load_topology(sc, e) || load_fabric(sc, e) || load_output(sc, e) || load_faults(sc, e) ||
         load_failures(sc, e))
         return -1;
+    check_combinations(sc);
     return 0;
 }
 

@@ -5,6 +5,7 @@
 #ifndef IFB_SCENARIO_H
 #define IFB_SCENARIO_H
 #include <stdint.h>
+#include <stdio.h>
 
 #include "core/err.h"
 #include "net/fabric.h"
@@ -13,6 +14,7 @@
 #include "topo/topo.h"
 
 #define IFB_MAX_CAPTURE 16
+#define IFB_MAX_WARNINGS 8
 
 typedef struct ifb_scenario {
     ifb_cfg *cfg;
@@ -28,6 +30,10 @@ typedef struct ifb_scenario {
     double *port_loss;            /* faults: per topology port, fab.port_loss points here */
     struct ifb_failure *failures; /* failures: link and switch down/up times (net/failure.h) */
     int nfailures;
+    /* Combinations that run but are not what a deployment would do (a lossy multi-switch RoCE
+     * fabric with go-back-N NICs, spray without out-of-order placement): "FILE:LINE: key: ..." */
+    char warnings[IFB_MAX_WARNINGS][480];
+    int nwarnings;
 } ifb_scenario;
 
 /* Loads `path` (NULL = the embedded reference fabric) and applies the overrides in order.
@@ -40,6 +46,9 @@ int ifb_scenario_load(ifb_scenario *sc, const char *path, const char *const *set
  * its parts when it exceeds `limit` (0: the machine's physical memory). */
 int ifb_scenario_check_memory(const ifb_scenario *sc, uint64_t pairs, uint64_t per_run,
                               uint64_t limit, ifb_err *e);
+
+/* Writes each warning as "infabric: warning: ..." (for `check`, and at the start of a run). */
+void ifb_scenario_print_warnings(const ifb_scenario *sc, FILE *out);
 
 /* Reports keys that nobody read (typos). */
 int ifb_scenario_check_unused(ifb_scenario *sc, ifb_err *e);
