@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "core/embedded.h"
@@ -16,6 +17,8 @@
 
 static const char *const topo_kinds[] = {"single", "leaf-spine", "fat-tree", "rail", "file", NULL};
 enum { TK_SINGLE, TK_LEAF_SPINE, TK_FAT_TREE, TK_RAIL, TK_FILE };
+
+static int load_topology_graph(ifb_scenario *sc, ifb_err *e);
 
 static int get_i(ifb_cfg *c, const char *path, int64_t def, int64_t lo, int64_t hi, int *out,
                  ifb_err *e)
@@ -45,7 +48,52 @@ static int get_delay(ifb_cfg *c, const char *prefix, ifb_time def, ifb_time *out
     return ifb_cfg_get_time(c, kd, def, out, e);
 }
 
+/* Progress of a long topology load or routing pass on stderr, when stderr is a terminal and the
+ * work has taken more than a second (a million-node file takes seconds): one line, rewritten in
+ * place, cleared when done. Nothing in a pipe or a log file. */
+typedef struct progress_state {
+    double t0, last;
+    int shown;
+} progress_state;
+
+static double wall_now(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
+}
+
+static void show_progress(void *ctx, const char *what, uint64_t done, uint64_t total)
+{
+    progress_state *p = ctx;
+    double now = wall_now();
+    if (now - p->t0 < 1.0 || now - p->last < 0.25)
+        return;
+    p->last = now;
+    p->shown = 1;
+    if (total)
+        fprintf(stderr, "\r\033[Kinfabric: %s: %.0f%%", what, 100.0 * (double)done / (double)total);
+    else
+        fprintf(stderr, "\r\033[Kinfabric: %s: %llu", what, (unsigned long long)done);
+    fflush(stderr);
+}
+
 static int load_topology(ifb_scenario *sc, ifb_err *e)
+{
+    progress_state ps = {wall_now(), 0, 0};
+    if (isatty(2)) {
+        sc->topo.progress = show_progress;
+        sc->topo.progress_ctx = &ps;
+    }
+    int rc = load_topology_graph(sc, e);
+    if (ps.shown)
+        fputs("\r\033[K", stderr);
+    sc->topo.progress = NULL;
+    sc->topo.progress_ctx = NULL;
+    return rc;
+}
+
+static int load_topology_graph(ifb_scenario *sc, ifb_err *e)
 {
     ifb_cfg *c = sc->cfg;
     int kind;
