@@ -304,7 +304,7 @@ int ifb_cmd_bench(int argc, char **argv)
         return IFB_EXIT_INPUT;
     ifb_err e = {{0}};
     ifb_scenario sc;
-    if (ifb_scenario_load(&sc, o.scenario, o.sets, o.nsets, &e)) {
+    if (ifb_scenario_load_limit(&sc, o.scenario, o.sets, o.nsets, o.max_memory, &e)) {
         fprintf(stderr, "infabric: %s\n", e.msg);
         ifb_scenario_free(&sc);
         return IFB_EXIT_INPUT;
@@ -334,9 +334,16 @@ int ifb_cmd_bench(int argc, char **argv)
             return IFB_EXIT_INPUT;
         }
     }
-    if (ifb_scenario_check_memory(&sc, (uint64_t)nep * (uint64_t)nep,
-                                  (uint64_t)nep * (uint64_t)nep * 64 * (uint64_t)o.nsizes,
-                                  o.max_memory, &e)) {
+    ifb_mem_demand dm;
+    ifb_mb_spec dspec = {.kind = (ifb_mb_kind)o.kind,
+                         .iters = o.iters ? o.iters : (o.kind == IFB_MB_PINGPONG ? 100 : 64),
+                         .depth = o.depth,
+                         .src = o.src,
+                         .dst = o.dst,
+                         .nranks = o.ranks,
+                         .stride = o.stride};
+    ifb_mem_demand_bench(&dm, &sc, &dspec, o.sizes, o.nsizes);
+    if (ifb_scenario_check_memory(&sc, &dm, o.max_memory, &e)) {
         fprintf(stderr, "infabric: %s\n", e.msg);
         ifb_scenario_free(&sc);
         return IFB_EXIT_INPUT;

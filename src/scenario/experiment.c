@@ -30,7 +30,7 @@ static void unload(loaded *l)
 static int load(const ifb_job *job, loaded *l, ifb_err *e)
 {
     memset(l, 0, sizeof *l);
-    if (ifb_scenario_load(&l->sc, job->scenario, job->sets, job->nsets, e))
+    if (ifb_scenario_load_limit(&l->sc, job->scenario, job->sets, job->nsets, job->max_memory, e))
         return -1;
     if (job->seed >= 0)
         l->sc.seed = (uint64_t)job->seed;
@@ -51,8 +51,9 @@ int ifb_experiment_check(const ifb_job *job, ifb_err *e)
         uint64_t eps = (uint64_t)l.sc.topo.nservers * (uint64_t)l.sc.topo.gpus_per_server;
         uint64_t reqs = (uint64_t)(l.scfg.concurrency > 0 ? l.scfg.concurrency : 1) * 4 +
                         (uint64_t)(l.scfg.requests > 0 ? l.scfg.requests : 0);
-        rc = ifb_scenario_check_memory(&l.sc, eps * eps, reqs * 2048 + eps * 65536, job->max_memory,
-                                       e);
+        ifb_mem_demand dm;
+        ifb_mem_demand_serving(&dm, &l.sc, reqs * 2048 + eps * 65536);
+        rc = ifb_scenario_check_memory(&l.sc, &dm, job->max_memory, e);
         if (!rc)
             rc = ifb_serving_create(&sv, &l.scfg, l.sc.topo.nservers, l.sc.topo.gpus_per_server, e);
         if (sv)

@@ -186,8 +186,29 @@ static int load_topology_graph(ifb_scenario *sc, ifb_err *e)
     }
     if (rc)
         return ifb_cfg_errf(c, "topology.kind", e, "a topology that can be built", "%s", be.msg);
-    if (ifb_topo_route(&sc->topo, &be))
-        return ifb_cfg_errf(c, "topology", e, "every host reachable from every other", "%s",
+    return 0;
+}
+
+/* Routes the graph once the fabric is known, after checking that the tables and the fabric's
+ * ports fit (a k=128 fat tree needs 43 GB of routing tables: said here, not as "routing: out
+ * of memory"). */
+static int route_topology(ifb_scenario *sc, uint64_t limit, ifb_err *e)
+{
+    if (ifb_scenario_check_graph_memory(sc, limit, e))
+        return -1;
+    ifb_err be = {{0}};
+    progress_state ps = {wall_now(), 0, 0};
+    if (isatty(2)) {
+        sc->topo.progress = show_progress;
+        sc->topo.progress_ctx = &ps;
+    }
+    int rc = ifb_topo_route(&sc->topo, &be);
+    if (ps.shown)
+        fputs("\r\033[K", stderr);
+    sc->topo.progress = NULL;
+    sc->topo.progress_ctx = NULL;
+    if (rc)
+        return ifb_cfg_errf(sc->cfg, "topology", e, "every host reachable from every other", "%s",
                             be.msg);
     return 0;
 }
@@ -1052,6 +1073,12 @@ static void check_combinations(ifb_scenario *sc)
 int ifb_scenario_load(ifb_scenario *sc, const char *path, const char *const *sets, int nsets,
                       ifb_err *e)
 {
+    return ifb_scenario_load_limit(sc, path, sets, nsets, 0, e);
+}
+
+int ifb_scenario_load_limit(ifb_scenario *sc, const char *path, const char *const *sets, int nsets,
+                            uint64_t limit, ifb_err *e)
+{
     memset(sc, 0, sizeof *sc);
     ifb_topo_init(&sc->topo);
     const char *name = path ? path : IFB_DEFAULT_SCENARIO;
@@ -1081,44 +1108,11 @@ int ifb_scenario_load(ifb_scenario *sc, const char *path, const char *const *set
         return -1;
     snprintf(sc->name, sizeof sc->name, "%s", nm);
     sc->seed = (uint64_t)seed;
-    if (load_topology(sc, e) || load_fabric(sc, e) || load_output(sc, e) || load_faults(sc, e) ||
-        load_failures(sc, e))
+    if (load_topology(sc, e) || load_fabric(sc, e) || route_topology(sc, limit, e) ||
+        load_output(sc, e) || load_faults(sc, e) || load_failures(sc, e))
         return -1;
     check_combinations(sc);
     return 0;
-}
-
-int ifb_scenario_check_memory(const ifb_scenario *sc, uint64_t pairs, uint64_t per_run,
-                              uint64_t limit, ifb_err *e)
-{
-    const ifb_topo *t = &sc->topo;
-    const double gb = 1e9;
-    /* sizes of the run-time objects, rounded up (fabric_int.h): a port with its queues and
-     * counters, a QP pair with its out-of-order bitmap, a pooled packet */
-    double routes = (double)t->nswitches * (double)t->nhosts * sizeof(int);
-    double ports = (double)t->nports * (1024.0 + 8.0 * sc->fab.queue_bins);
-    double frame = sc->fab.mtu + 100.0;
-    double buffered = (double)t->nswitches * (double)sc->fab.switch_buffer;
-    for (int l = 0; l < t->nlinks; l++) /* two directions of bandwidth-delay product */
-        buffered += 2.0 * (double)t->links[l].rate_bps / 8.0 *
-                    ifb_time_to_s(t->links[l].delay + sc->fab.switch_latency);
-    double packets = buffered / frame * 256.0;
-    double qps = (double)pairs * (double)sc->fab.qps_per_conn *
-                 (2 * 512.0 + (sc->fab.ooo ? 2 * sc->fab.ooo_window / 8.0 : 0));
-    double total = routes + ports + packets + qps + (double)per_run + 64e6;
-    if (!limit) {
-        long pages = sysconf(_SC_PHYS_PAGES), psz = sysconf(_SC_PAGESIZE);
-        limit = pages > 0 && psz > 0 ? (uint64_t)pages * (uint64_t)psz : UINT64_MAX;
-    }
-    if (total <= (double)limit)
-        return 0;
-    return ifb_err_msg(e,
-                       "%s: this run needs about %.2f GB (routing tables %.2f, ports %.2f, "
-                       "packets in buffers and on links %.2f, QPs %.2f, workload %.2f, base "
-                       "0.06), more than the %.2f GB limit (--max-memory, or the machine's "
-                       "memory): shrink the topology or the workload",
-                       sc->source, total / gb, routes / gb, ports / gb, packets / gb, qps / gb,
-                       (double)per_run / gb, (double)limit / gb);
 }
 
 int ifb_scenario_check_unused(ifb_scenario *sc, ifb_err *e)
