@@ -74,14 +74,11 @@ void ifb_fabric_cfg_default(ifb_fabric_cfg *c)
     c->queue_bins = 64;
     c->ooo = 0;
     /* 4096 packets (16 MiB at the 4096 B MTU) ahead of the expected PSN: far above the
-     * bandwidth-delay product, so it never limits a flow, and room for the receiver to NAK a
-     * hole again (every ooo_nak_gap packets) when its first NAK or resend was lost too; 1024
-     * left some flows of the failure benchmark waiting for the timeout. */
+     * bandwidth-delay product, so it never limits a flow; 1024 left some flows of the failure
+     * benchmark waiting for the timeout. A hole is NAKed once open longer than the bound on the
+     * paths' delay difference (net/ooo.c), so that reordering alone never causes a resend. */
     c->ooo_window = 4096;
-    /* Reordering from spray is bounded by the queueing difference between paths (a few hundred
-     * KB in the benchmarks, < 100 packets); a hole still open 256 packets (1 MB) later is a loss,
-     * and NAKing it then repairs it in tens of microseconds instead of a 67 ms timeout. */
-    c->ooo_nak_gap = 256;
+    c->reorder_window = IFB_REORDER_AUTO;
     /* InfiniBand: 4 data VLs (ConnectX NUM_OF_VL default), identity SL-to-VL modulo the VLs,
      * every VL weight 64 in the low-priority table (OpenSM default). The per-VL receive buffer is
      * an ASSUMPTION: NVIDIA does not publish Quantum-2's; 128 KiB covers a port's credit loop
@@ -645,6 +642,7 @@ int ifb_fabric_create(ifb_fabric **out, ifb_sim *sim, const ifb_topo *t, const i
         ifb_fabric_destroy(f);
         return -1;
     }
+    ifb_ooo_bounds(f, &f->reorder_wnd, &f->renak_wnd);
     if (cfg->sample_interval) {
         f->sampler_armed = 1;
         ifb_sim_at_daemon(sim, sim->now + cfg->sample_interval, sampler, f, 0);

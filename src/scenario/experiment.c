@@ -213,6 +213,8 @@ int ifb_experiment_run(const ifb_job *job, FILE *out, const volatile sig_atomic_
     ifb_json_kuint(&j, "pfc_pauses", c->pfc_xoff_sent);
     ifb_json_kuint(&j, "ecn_marks", c->ecn_marks);
     ifb_json_kuint(&j, "cnps", c->cnps_sent);
+    ifb_json_kuint(&j, "reorder_max_psn", c->reorder_max_psn); /* out-of-order receivers */
+    ifb_json_kdouble(&j, "reorder_max_us", ifb_time_to_us(c->reorder_max_time));
     if (l.sc.fab.npfc_storms || l.sc.fab.pfcwd_detect) { /* faults: pfc_storm, pfc.watchdog */
         ifb_json_kuint(&j, "pfc_storm_frames", c->pfc_storm_frames);
         ifb_json_kuint(&j, "pfc_storms", c->pfc_storms);

@@ -647,7 +647,7 @@ static int load_fabric(ifb_scenario *sc, ifb_err *e)
     ifb_fabric_cfg_default(f);
     int l2 = (int)f->l2, ct = f->cut_through;
     bool vlan = f->vlan;
-    int64_t qps, ackev, win, ctrl, oow, oonak;
+    int64_t qps, ackev, win, ctrl, oow;
     bool ooo = f->ooo;
     if (ifb_cfg_get_enum(c, "fabric.kind", l2_names, l2, &l2, e))
         return -1;
@@ -687,13 +687,28 @@ static int load_fabric(ifb_scenario *sc, ifb_err *e)
         ifb_cfg_get_int(c, "fabric.nic.window", f->window, 0, 1 << 24, &win, e) ||
         ifb_cfg_get_bool(c, "fabric.nic.ooo", ooo, &ooo, e) ||
         ifb_cfg_get_int(c, "fabric.nic.ooo_window", f->ooo_window, 64, 1 << 20, &oow, e) ||
-        ifb_cfg_get_int(c, "fabric.nic.ooo_nak_gap", f->ooo_nak_gap, 0, 1 << 20, &oonak, e) ||
         ifb_lb_cfg_load(c, "fabric.load_balancing", lb_default, &sc->lb, e) ||
         ifb_cfg_get_int(c, "fabric.ctrl_queue", f->ctrl_queue, 0, IFB_NQUEUES - 1, &ctrl, e) ||
         ifb_cfg_get_time(c, "output.sample_interval", f->sample_interval, &f->sample_interval, e) ||
         get_u32_bytes(c, "output.queue_bin", &f->queue_bin, e) ||
         get_u32_int(c, "output.queue_bins", &f->queue_bins, e))
         return -1;
+    if (ifb_cfg_has(c, "fabric.nic.ooo_nak_gap"))
+        return ifb_cfg_errf(c, "fabric.nic.ooo_nak_gap", e,
+                            "fabric.nic.reorder_window, a time (a hole is a loss once open that "
+                            "long; a count of later packets is not a reordering bound)",
+                            "ooo_nak_gap, replaced");
+    if (ifb_cfg_has(c, "fabric.nic.reorder_window")) {
+        const char *rw = NULL;
+        if (ifb_cfg_type(c, "fabric.nic.reorder_window") == IFB_CFG_SCALAR &&
+            ifb_cfg_get_string(c, "fabric.nic.reorder_window", "auto", &rw, e) == 0 &&
+            !strcmp(rw, "auto"))
+            f->reorder_window = IFB_REORDER_AUTO;
+        else if (ifb_cfg_get_time(c, "fabric.nic.reorder_window", 0, &f->reorder_window, e))
+            return -1;
+        else if (f->reorder_window == IFB_REORDER_AUTO)
+            f->reorder_window--; /* a time that large is "never", not "auto" */
+    }
     if (mtu < 256 || mtu > 9000)
         return ifb_cfg_errf(c, "fabric.mtu", e, "a payload MTU between 256B and 9000B", "%llu B",
                             (unsigned long long)mtu);
@@ -706,7 +721,6 @@ static int load_fabric(ifb_scenario *sc, ifb_err *e)
                             (long long)oow);
     f->ooo = ooo;
     f->ooo_window = (uint32_t)oow;
-    f->ooo_nak_gap = (uint32_t)oonak;
     f->l2 = (ifb_l2)l2;
     f->mtu = (uint32_t)mtu;
     f->vlan = vlan;

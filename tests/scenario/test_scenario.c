@@ -207,6 +207,31 @@ static void test_kind_sections(void **state)
     load_fails(TMP, scalar, 1, "fabric.roce", "a map of keys", NULL);
 }
 
+/* ---- Item 14: the reorder window replaces the packet-count NAK threshold -----------------------
+ */
+
+static void test_reorder_window_key(void **state)
+{
+    (void)state;
+    ifb_scenario sc;
+    load_ok(&sc, "reference-roce.yaml", NULL, 0);
+    assert_int_equal(sc.fab.reorder_window, IFB_REORDER_AUTO);
+    ifb_scenario_free(&sc);
+    const char *const t[] = {"fabric.nic.reorder_window=150us"};
+    load_ok(&sc, "reference-roce.yaml", t, 1);
+    assert_int_equal(sc.fab.reorder_window, 150 * IFB_US);
+    ifb_scenario_free(&sc);
+    const char *const a[] = {"fabric.nic.reorder_window=150us", "fabric.nic.reorder_window=auto"};
+    load_ok(&sc, "reference-roce.yaml", a, 2);
+    assert_int_equal(sc.fab.reorder_window, IFB_REORDER_AUTO);
+    ifb_scenario_free(&sc);
+    const char *const bad[] = {"fabric.nic.reorder_window=150"};
+    load_fails("reference-roce.yaml", bad, 1, "fabric.nic.reorder_window", "'150'", NULL);
+    const char *const old[] = {"fabric.nic.ooo_nak_gap=256"};
+    load_fails("reference-roce.yaml", old, 1, "fabric.nic.ooo_nak_gap", "fabric.nic.reorder_window",
+               "replaced", NULL);
+}
+
 /* ---- Item 17: pcap without ports ------------------------------------------------------------ */
 
 static void test_pcap_file_needs_ports(void **state)
@@ -337,6 +362,7 @@ int main(void)
         cmocka_unit_test(test_roce_mechanisms_refused_on_ib),
         cmocka_unit_test(test_kind_brings_defaults),
         cmocka_unit_test(test_kind_sections),
+        cmocka_unit_test(test_reorder_window_key),
         cmocka_unit_test(test_pcap_file_needs_ports),
         cmocka_unit_test(test_warnings),
         cmocka_unit_test(test_shipped_scenarios_deployed),
