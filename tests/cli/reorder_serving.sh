@@ -11,6 +11,12 @@ src=$2
 tmp=$(mktemp -d); trap 'rm -rf "$tmp"' EXIT
 s=$src/tests/cli/data/leafspine_perpacket.yaml
 "$bin" run "$s" -q -j 1 -o "$tmp/clean" >/dev/null || { echo "FAIL: clean run"; exit 1; }
+python3 - "$tmp" <<'PY' || exit 1
+import json, sys
+m = json.load(open(sys.argv[1] + "/clean/summary.json"))["runs"][0]["metrics"]
+assert m["drops"] == 0 and m["fcs_drops"] == 0, "the clean run lost packets: %d" % m["drops"]
+assert m["retransmitted_pkts"] == 0, "%d spurious retransmissions" % m["retransmitted_pkts"]
+PY
 "$bin" run "$s" -q -j 1 -o "$tmp/small" --set fabric.nic.reorder_window=1us >/dev/null \
     || { echo "FAIL: small-window run"; exit 1; }
 "$bin" run "$s" -q -j 1 -o "$tmp/lossy" --set 'faults=[{link: spine0:0, loss: 1e-3}]' >/dev/null \
