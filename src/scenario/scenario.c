@@ -78,18 +78,29 @@ static void show_progress(void *ctx, const char *what, uint64_t done, uint64_t t
     fflush(stderr);
 }
 
-static int load_topology(ifb_scenario *sc, ifb_err *e)
+static void progress_on(ifb_scenario *sc, progress_state *ps)
 {
-    progress_state ps = {wall_now(), 0, 0};
+    *ps = (progress_state){wall_now(), 0, 0};
     if (isatty(2)) {
         sc->topo.progress = show_progress;
-        sc->topo.progress_ctx = &ps;
+        sc->topo.progress_ctx = ps;
     }
-    int rc = load_topology_graph(sc, e);
-    if (ps.shown)
+}
+
+static void progress_off(ifb_scenario *sc, const progress_state *ps)
+{
+    if (ps->shown)
         fputs("\r\033[K", stderr);
     sc->topo.progress = NULL;
     sc->topo.progress_ctx = NULL;
+}
+
+static int load_topology(ifb_scenario *sc, ifb_err *e)
+{
+    progress_state ps;
+    progress_on(sc, &ps);
+    int rc = load_topology_graph(sc, e);
+    progress_off(sc, &ps);
     return rc;
 }
 
@@ -197,16 +208,10 @@ static int route_topology(ifb_scenario *sc, uint64_t limit, ifb_err *e)
     if (ifb_scenario_check_graph_memory(sc, limit, e))
         return -1;
     ifb_err be = {{0}};
-    progress_state ps = {wall_now(), 0, 0};
-    if (isatty(2)) {
-        sc->topo.progress = show_progress;
-        sc->topo.progress_ctx = &ps;
-    }
+    progress_state ps;
+    progress_on(sc, &ps);
     int rc = ifb_topo_route(&sc->topo, &be);
-    if (ps.shown)
-        fputs("\r\033[K", stderr);
-    sc->topo.progress = NULL;
-    sc->topo.progress_ctx = NULL;
+    progress_off(sc, &ps);
     if (rc)
         return ifb_cfg_errf(sc->cfg, "topology", e, "every host reachable from every other", "%s",
                             be.msg);
@@ -1042,8 +1047,6 @@ static int per_packet(const ifb_lb_qcfg *q)
 static void check_combinations(ifb_scenario *sc)
 {
     const ifb_fabric_cfg *f = &sc->fab;
-    static const char *const lb_names[IFB_LBA_COUNT] = {"ecmp",     "wcmp",  "flowlet",     "spray",
-                                                        "adaptive", "dmodk", "int_adaptive"};
     int multipath = 0; /* some switch has a choice to make: there per-packet modes reorder */
     for (int g = 0; g < sc->topo.ngroups && !multipath; g++)
         multipath = sc->topo.groups[g].count > 1;
@@ -1066,7 +1069,7 @@ static void check_combinations(ifb_scenario *sc)
              "fabric.nic.ooo is false: a go-back-N receiver drops every packet behind a reordered "
              "one and the sender resends them all; per-packet modes need out-of-order placement "
              "(fabric.nic.ooo: true)",
-             lb_names[mode], nq > 1 ? "es" : "", which);
+             ifb_lb_algo_name(mode), nq > 1 ? "es" : "", which);
     if (f->l2 != IFB_L2_ROCEV2 || sc->topo.nswitches < 2 || f->ooo)
         return;
     for (int t = 0; t < IFB_TC_COUNT; t++) {
