@@ -335,11 +335,13 @@ int ifb_cmd_bench(int argc, char **argv)
     }
     ifb_scenario sc;
     int status = IFB_EXIT_INPUT;
-    if (ifb_scenario_load(&sc, o.scenario, o.sets, o.nsets, &e) || check_workload(&sc, &e) ||
-        ifb_scenario_check_unused(&sc, &e))
+    if (ifb_scenario_load_limit(&sc, o.scenario, o.sets, o.nsets, o.max_memory, &e) ||
+        check_workload(&sc, &e) || ifb_scenario_check_unused(&sc, &e)) {
         fprintf(stderr, "infabric: %s\n", e.msg);
-    else
+    } else {
+        ifb_scenario_print_warnings(&sc, stderr);
         status = bench_main(&o, &sc, &od);
+    }
     ifb_scenario_free(&sc);
     ifb_outdir_close(&od);
     return status;
@@ -369,9 +371,9 @@ static int bench_main(ifb_bench_opts *o, ifb_scenario *sc, ifb_outdir *od)
         fprintf(stderr, "infabric: %s\n", e.msg);
         return IFB_EXIT_INPUT;
     }
-    if (ifb_scenario_check_memory(sc, (uint64_t)nep * (uint64_t)nep,
-                                  (uint64_t)nep * (uint64_t)nep * 64 * (uint64_t)o->nsizes,
-                                  o->max_memory, &e)) {
+    ifb_mem_demand dm;
+    ifb_mem_demand_bench(&dm, sc, &spec0, o->sizes, o->nsizes);
+    if (ifb_scenario_check_memory(sc, &dm, o->max_memory, &e)) {
         fprintf(stderr, "infabric: %s\n", e.msg);
         return IFB_EXIT_INPUT;
     }
@@ -557,6 +559,7 @@ int ifb_cmd_check(int argc, char **argv)
         ifb_scenario_free(&sc);
         return IFB_EXIT_INPUT;
     }
+    ifb_scenario_print_warnings(&sc, stderr);
     printf("%s: ok (%d servers, %d hosts, %d switches, %d links)\n", sc.source, sc.topo.nservers,
            sc.topo.nhosts, sc.topo.nswitches, sc.topo.nlinks);
     ifb_scenario_free(&sc);

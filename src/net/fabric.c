@@ -74,14 +74,11 @@ void ifb_fabric_cfg_default(ifb_fabric_cfg *c)
     c->queue_bins = 64;
     c->ooo = 0;
     /* 4096 packets (16 MiB at the 4096 B MTU) ahead of the expected PSN: far above the
-     * bandwidth-delay product, so it never limits a flow, and room for the receiver to NAK a
-     * hole again (every ooo_nak_gap packets) when its first NAK or resend was lost too; 1024
-     * left some flows of the failure benchmark waiting for the timeout. */
+     * bandwidth-delay product, so it never limits a flow; 1024 left some flows of the failure
+     * benchmark waiting for the timeout. A hole is NAKed once open longer than the bound on the
+     * paths' delay difference (net/ooo.c), so that reordering alone never causes a resend. */
     c->ooo_window = 4096;
-    /* Reordering from spray is bounded by the queueing difference between paths (a few hundred
-     * KB in the benchmarks, < 100 packets); a hole still open 256 packets (1 MB) later is a loss,
-     * and NAKing it then repairs it in tens of microseconds instead of a 67 ms timeout. */
-    c->ooo_nak_gap = 256;
+    c->reorder_window = IFB_REORDER_AUTO;
     /* InfiniBand: 4 data VLs (ConnectX NUM_OF_VL default), identity SL-to-VL modulo the VLs,
      * every VL weight 64 in the low-priority table (OpenSM default). The per-VL receive buffer is
      * an ASSUMPTION: NVIDIA does not publish Quantum-2's; 128 KiB covers a port's credit loop
@@ -346,6 +343,9 @@ static int check_cc(const ifb_fabric_cfg *c, ifb_err *e)
         if (c->pfc_quanta == 0)
             return ifb_err_msg(e, "fabric: PFC pause quanta must be positive (0 means XON)");
     }
+    if (c->dcqcn && c->l2 == IFB_L2_IB)
+        return ifb_err_msg(e, "fabric: DCQCN is a RoCEv2 mechanism (InfiniBand has its own "
+                              "congestion control, FECN/BECN)");
     if (c->dcqcn) {
         const ifb_dcqcn_params *p = &c->dcqcn_p;
         if (p->cnp_prio >= IFB_NQUEUES || p->cnp_dscp > 63)
@@ -658,6 +658,7 @@ int ifb_fabric_create(ifb_fabric **out, ifb_sim *sim, const ifb_topo *t, const i
         ifb_fabric_destroy(f);
         return -1;
     }
+    ifb_ooo_bounds(f, &f->reorder_wnd, &f->renak_wnd);
     for (int i = 0; cfg->port_loss && i < f->nports; i++) {
         f->ports[i].loss = cfg->port_loss[i];
         ifb_rng_seed(&f->ports[i].loss_rng, sim->seed, 0x1055000000ull + (uint64_t)i);
@@ -818,20 +819,103 @@ uint64_t ifb_fabric_inflight(const ifb_fabric *f)
     return n;
 }
 
+static const char *pkt_kind_name(int kind)
+{
+    static const char *const names[] = {"data", "ACK", "NAK", "CNP", "PFC", "probe"};
+    return kind >= 0 && kind < (int)(sizeof names / sizeof names[0]) ? names[kind] : "?";
+}
+
+static void port_name(const ifb_fabric *f, const ifb_port *p, char *out, size_t cap)
+{
+    snprintf(out, cap, "%s:%d", f->topo->nodes[f->topo->ports[p->id].node].name, p->index);
+}
+
+/* Packets nothing will ever move: queued on an InfiniBand VL the port does not have (never
+ * served), or, once the run has ended by itself (no event left that could move them), anywhere
+ * at all. Counted by walking the queues; the first one found is described in `where`. */
+static uint64_t stuck_pkts(const ifb_fabric *f, int ended, char *where, size_t cap)
+{
+    uint64_t n = 0;
+    where[0] = '\0';
+    for (int i = 0; i < f->nports; i++) {
+        const ifb_port *p = &f->ports[i];
+        const ifb_fifo *fifos[IFB_NQUEUES + 3];
+        int nf = 0;
+        for (int q = 0; q < IFB_NQUEUES; q++)
+            fifos[nf++] = &p->q[q];
+        fifos[nf++] = &p->pipe;
+        fifos[nf++] = &p->pfcq;
+        fifos[nf++] = &p->pfc_pipe;
+        for (int k = 0; k < nf; k++) {
+            int novl = f->ib && k < IFB_NQUEUES && k >= f->cfg.ib_vls;
+            if (!fifos[k]->head || !(novl || ended))
+                continue;
+            n += fifos[k]->n;
+            if (where[0])
+                continue;
+            const ifb_pkt *pk = fifos[k]->head;
+            char pn[64];
+            port_name(f, p, pn, sizeof pn);
+            if (k < IFB_NQUEUES)
+                snprintf(where, cap, "%s from host %u to host %u in queue %d of %s%s",
+                         pkt_kind_name(pk->kind), pk->src, pk->dst, k, pn,
+                         novl ? ", a VL this InfiniBand fabric does not have" : "");
+            else
+                snprintf(where, cap, "%s from host %u to host %u %s %s", pkt_kind_name(pk->kind),
+                         pk->src, pk->dst,
+                         k == IFB_NQUEUES + 1 ? "in the PFC queue of" : "on the link from", pn);
+        }
+    }
+    return n;
+}
+
 int ifb_fabric_check_conservation(const ifb_fabric *f, char *msg, size_t cap)
 {
     uint64_t inflight = ifb_fabric_inflight(f);
     const ifb_fabric_counters *c = &f->cnt;
-    if (c->pkts_created == c->pkts_consumed + c->pkts_dropped + inflight &&
-        inflight == f->sim->pkt_pool.live)
+    if (c->pkts_created != c->pkts_consumed + c->pkts_dropped + inflight ||
+        inflight != f->sim->pkt_pool.live) {
+        if (msg)
+            snprintf(msg, cap,
+                     "packet conservation violated: created %" PRIu64 " != consumed %" PRIu64
+                     " + dropped %" PRIu64 " + in flight %" PRIu64 " (pool live %" PRIu64 ")",
+                     c->pkts_created, c->pkts_consumed, c->pkts_dropped, inflight,
+                     f->sim->pkt_pool.live);
+        return -1;
+    }
+    /* in flight only counts if it can still arrive: a packet parked where nothing serves it
+     * is as lost as one that vanished, only quieter */
+    char where[300];
+    uint64_t stuck = stuck_pkts(f, f->sim->stop == IFB_STOP_EMPTY, where, sizeof where);
+    if (!stuck)
         return 0;
     if (msg)
         snprintf(msg, cap,
-                 "packet conservation violated: created %" PRIu64 " != consumed %" PRIu64
-                 " + dropped %" PRIu64 " + in flight %" PRIu64 " (pool live %" PRIu64 ")",
-                 c->pkts_created, c->pkts_consumed, c->pkts_dropped, inflight,
-                 f->sim->pkt_pool.live);
+                 "packet conservation violated: %" PRIu64 " of the %" PRIu64
+                 " packets in flight can never be delivered or dropped (%s); first: %s",
+                 stuck, inflight,
+                 f->sim->stop == IFB_STOP_EMPTY ? "the run ended with nothing left to move them"
+                                                : "queued where nothing serves them",
+                 where);
     return -1;
+}
+
+/* A packet for a queue its port does not have (an InfiniBand VL at or above fabric.ib.vls):
+ * nothing would ever serve it. The loader refuses every configuration that sends a class there,
+ * so this is a model bug: the packet is dropped (counted, so conservation still balances) and
+ * the run stops with the invariant's name, whether --check is on or not. */
+void ifb_fabric_no_queue(ifb_fabric *f, ifb_port *p, ifb_pkt *pk)
+{
+    char pn[64];
+    port_name(f, p, pn, sizeof pn);
+    f->cnt.no_queue_drops++;
+    ifb_sim_request_stop(f->sim, IFB_STOP_ERROR,
+                         "invariant queue-exists violated at t=%.6f us: %s packet from host %u "
+                         "to host %u sent to VL %u of %s, which has %d data VLs (fabric.ib.vls): "
+                         "nothing would ever serve it",
+                         ifb_time_to_us(f->sim->now), pkt_kind_name(pk->kind), pk->src, pk->dst,
+                         pk->tc, pn, f->cfg.ib_vls);
+    ifb_fabric_drop_pkt(f, p, pk);
 }
 
 void ifb_fabric_capture(ifb_fabric *f, int port, struct ifb_pcap *pcap)

@@ -46,6 +46,9 @@ typedef struct ifb_queue_cfg {
     double ecn_pmax;   /* marking probability at kmax (linear from 0 at kmin) */
 } ifb_queue_cfg;
 
+/* cfg.reorder_window value asking for the bound derived from the fabric (net/ooo.c). */
+#define IFB_REORDER_AUTO IFB_TIME_NEVER
+
 /* cfg.pfc_headroom value asking for the mlx5 driver formula per port (net/pfc.h). */
 #define IFB_PFC_AUTO UINT64_MAX
 
@@ -111,8 +114,9 @@ typedef struct ifb_fabric_cfg {
     const double *port_loss; /* per topology port: probability a frame it sends is corrupted
                               * (FCS error, discarded by the receiver); NULL = none */
     int ooo;
-    uint32_t ooo_window;  /* packets beyond the expected PSN a QP can place */
-    uint32_t ooo_nak_gap; /* OOO: NAK the expected PSN once a packet this far ahead arrives */
+    uint32_t ooo_window;     /* packets beyond the expected PSN a QP can place */
+    ifb_time reorder_window; /* OOO: a hole open this long is a loss (net/ooo.c); AUTO: the
+                              * bound on the paths' delay difference */
     /* InfiniBand (l2 = IFB_L2_IB) */
     int ib_vls;             /* data VLs, 1..8 (NVIDIA default 4) */
     uint64_t ib_vl_buffer;  /* receive buffer per (port, VL), bytes; credits = this / 64 */
@@ -189,6 +193,11 @@ typedef struct ifb_fabric_counters {
     uint64_t pfcwd_drops;      /* packets the watchdog dropped on a storming queue */
     uint64_t link_down_drops;  /* lost on a failed link: queued, being sent or on the wire */
     uint64_t unroutable_drops; /* no live member toward the destination after detection */
+    uint64_t no_queue_drops;   /* sent to a queue (IB VL) that does not exist: a model bug */
+    /* out-of-order receivers: the farthest a packet arrived ahead of the expected PSN, and the
+     * longest a hole stayed open (from the first packet beyond it) before its original came */
+    uint64_t reorder_max_psn;
+    ifb_time reorder_max_time;
 } ifb_fabric_counters;
 
 /* Congestion-control counters of one port. "pause" counts XOFF frames (refreshes included),
@@ -227,7 +236,9 @@ const ifb_fabric_counters *ifb_fabric_counts(const ifb_fabric *f);
 /* Packets currently inside the fabric, found by walking every queue, link and NIC
  * (independent of the counters, so the conservation check means something). */
 uint64_t ifb_fabric_inflight(const ifb_fabric *f);
-/* 0 if created == consumed + dropped + in flight, else -1 with a message. */
+/* 0 if created == consumed + dropped + in flight, and no packet in flight is stuck where it can
+ * never move (an InfiniBand VL the fabric does not have; anywhere, once the run has ended by
+ * itself), else -1 with a message. */
 int ifb_fabric_check_conservation(const ifb_fabric *f, char *msg, size_t cap);
 
 /* Per-port statistics; ports are numbered as in the topology (ifb_topo.ports). */

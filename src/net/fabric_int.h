@@ -176,7 +176,13 @@ struct ifb_qp {
     uint64_t bc_bytes;
     uint32_t nto;     /* consecutive retransmission timeouts without progress */
     uint32_t sel_psn; /* the PSN `sel` resends */
-    uint32_t nak_psn; /* out-of-order receiver: highest PSN seen when it last NAKed */
+    /* out-of-order receiver (ooo.c): per 64-PSN word of the window, the earliest arrival of the
+     * packets placed in it (after the bits, one block); when the hole at epsn opened (the first
+     * packet beyond it arrived; IFB_TIME_NEVER: no hole), when it was last NAKed, and the
+     * hole timer */
+    ifb_time *ooo_t;
+    ifb_time hole_t, nak_at, reo_at;
+    uint8_t reo_armed;
 };
 
 struct ifb_nic {
@@ -231,6 +237,7 @@ struct ifb_fabric {
     struct ifb_int *intm; /* INT state (net/int.c), NULL when off */
     uint64_t pkt_seq, msg_seq;
     ifb_time last_done;
+    ifb_time reorder_wnd, renak_wnd; /* out-of-order receivers (ooo.c): when a hole is a loss */
     /* connections: open addressing on key */
     ifb_conn *conns;
     size_t nconns, conns_cap;
@@ -270,6 +277,13 @@ ifb_pkt *ifb_nic_next(ifb_nic *nic);
 void ifb_nic_receive(ifb_nic *nic, ifb_pkt *pk);
 void ifb_nic_post(ifb_nic *nic, ifb_qp *qp, ifb_msg *m);
 ifb_qp *ifb_nic_new_qp(ifb_nic *nic);
+/* nic.c: an ACK or NAK for psn from qp's NIC (on the control queue) */
+void ifb_nic_send_ctrl(ifb_nic *nic, ifb_qp *qp, ifb_pkt_kind kind, uint32_t psn);
+/* ooo.c: a data packet for qp at an out-of-order receiver; qp's receive state cleared (its
+ * requester failed); the reorder window and re-NAK interval for fabric f */
+void ifb_ooo_receive(ifb_nic *nic, ifb_qp *qp, const ifb_pkt *pk);
+void ifb_ooo_reset(ifb_fabric *f, ifb_qp *qp);
+void ifb_ooo_bounds(const ifb_fabric *f, ifb_time *reorder, ifb_time *renak);
 /* nic.c: a PFC resume of priority prio at the NIC's port */
 void ifb_nic_unpause(ifb_nic *nic, int prio);
 /* nic.c: qp's rate changed: re-space its next packet at the new rate (the limiter's gap) */
@@ -308,6 +322,13 @@ int ifb_lb_int_feedback(ifb_fabric *f, int src_sw, int dst_sw, int port, uint32_
 ifb_pkt *ifb_fabric_new_pkt(ifb_fabric *f);
 void ifb_fabric_free_pkt(ifb_fabric *f, ifb_pkt *pk);
 void ifb_fabric_drop_pkt(ifb_fabric *f, ifb_port *at, ifb_pkt *pk);
+/* fabric.c: pk was sent to a queue port p does not have (an InfiniBand VL at or above
+ * cfg.ib_vls): dropped, counted, and the run stops with the queue-exists invariant */
+void ifb_fabric_no_queue(ifb_fabric *f, ifb_port *p, ifb_pkt *pk);
+static inline int ifb_queue_missing(const ifb_fabric *f, const ifb_pkt *pk)
+{
+    return f->ib && pk->tc >= f->cfg.ib_vls;
+}
 void ifb_fabric_msg_delivered(ifb_fabric *f, ifb_msg *m);
 /* fabric.c: m completes in error (its QP exhausted its retries): callback with failed = 1 */
 void ifb_fabric_msg_failed(ifb_fabric *f, ifb_msg *m);

@@ -890,12 +890,14 @@ static int load_qcfg(ifb_cfg *c, const char *base, ifb_lb_qcfg *q, ifb_err *e)
     return 0;
 }
 
-int ifb_lb_cfg_load(ifb_cfg *c, const char *prefix, ifb_lb_cfg *out, ifb_err *e)
+int ifb_lb_cfg_load(ifb_cfg *c, const char *prefix, int default_mode, ifb_lb_cfg *out, ifb_err *e)
 {
     ifb_lb_cfg *r = malloc(sizeof *r);
     if (!r)
         abort();
     ifb_lb_cfg_default(r);
+    for (int q = 0; q < IFB_NQUEUES; q++)
+        r->q[q].mode = (uint8_t)default_mode;
     const char *file = NULL;
     int line = ifb_cfg_where(c, prefix, &file);
     if (file)
@@ -907,7 +909,7 @@ int ifb_lb_cfg_load(ifb_cfg *c, const char *prefix, ifb_lb_cfg *out, ifb_err *e)
     ifb_cfg_kind kind = ifb_cfg_type(c, prefix);
     if (kind == IFB_CFG_SCALAR) {
         /* `load_balancing: spray` is the mode of every queue, all else default */
-        uint8_t m = IFB_LBA_ECMP;
+        uint8_t m = (uint8_t)default_mode;
         if (get_enum8(c, prefix, mode_names, &m, e))
             goto out;
         for (int q = 0; q < IFB_NQUEUES; q++)

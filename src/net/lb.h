@@ -103,9 +103,10 @@ typedef struct ifb_lb_cfg {
  * every 16 us, EWMA weight 1/2, tx and queue weights 1, 8 bands. */
 void ifb_lb_cfg_default(ifb_lb_cfg *c);
 /* Reads the keys under `prefix` (e.g. "fabric.load_balancing") into *out, starting from the
- * defaults. A scalar at `prefix` is read as the mode of every queue. Documented keys:
- * docs/scenario.md (load_balancing). */
-int ifb_lb_cfg_load(ifb_cfg *c, const char *prefix, ifb_lb_cfg *out, ifb_err *e);
+ * defaults with every queue in default_mode (ifb_lb_algo: the fabric kind's, ECMP on RoCE and
+ * d-mod-k on InfiniBand). A scalar at `prefix` is read as the mode of every queue. Documented
+ * keys: docs/scenario.md (load_balancing). */
+int ifb_lb_cfg_load(ifb_cfg *c, const char *prefix, int default_mode, ifb_lb_cfg *out, ifb_err *e);
 /* Short names for reports. */
 const char *ifb_lb_algo_name(int algo);
 

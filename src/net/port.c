@@ -312,6 +312,10 @@ void ifb_port_enqueue(ifb_port *p, ifb_pkt *pk)
     ifb_fifo *q = &p->q[pk->tc];
     uint8_t bit = (uint8_t)(1u << pk->tc);
     if (f->ib) {
+        if (ifb_queue_missing(f, pk)) {
+            ifb_fabric_no_queue(f, p, pk);
+            return;
+        }
         sw->buf_used += pk->wire; /* credits guarantee the room: never dropped */
     } else if (f->pfc_mask & bit) {
         /* lossless: admitted by its ingress priority group (accounts buf_used itself) */

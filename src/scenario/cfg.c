@@ -715,6 +715,66 @@ int ifb_cfg_errf(ifb_cfg *c, const char *path, ifb_err *e, const char *expected,
     return -1;
 }
 
+/* A copy of n and everything below it, unread, keeping file and lines; NULL if out of memory. */
+static node *node_copy(const node *n)
+{
+    node *m = node_new(n->kind, n->file, n->line);
+    if (!m)
+        return NULL;
+    m->key_line = n->key_line;
+    m->plain = n->plain;
+    if ((n->key && !(m->key = strdup(n->key))) || (n->text && !(m->text = strdup(n->text)))) {
+        node_free(m);
+        return NULL;
+    }
+    for (int i = 0; i < n->n; i++) {
+        node *k = node_copy(n->kids[i]);
+        if (!k || node_append(m, k)) {
+            node_free(k);
+            node_free(m);
+            return NULL;
+        }
+    }
+    return m;
+}
+
+static int merge_missing(const node *from, node *to)
+{
+    for (int i = 0; i < from->n; i++) {
+        const node *k = from->kids[i];
+        node *have = map_find(to, k->key, strlen(k->key));
+        if (have) {
+            if (have->kind == IFB_CFG_MAP && k->kind == IFB_CFG_MAP && merge_missing(k, have))
+                return -1;
+            continue; /* what `to` says itself wins */
+        }
+        node *cp = node_copy(k);
+        if (!cp || node_append(to, cp)) {
+            node_free(cp);
+            return -1;
+        }
+    }
+    return 0;
+}
+
+int ifb_cfg_merge_missing(ifb_cfg *c, const char *from, const char *to, ifb_err *e)
+{
+    node *f, *t, *near;
+    if (lookup(c, from, &f, &near, e) || lookup(c, to, &t, &near, e))
+        return -1;
+    if (!f)
+        return 0;
+    if (f->kind != IFB_CFG_MAP) {
+        char found[SHOW_CAP + 8];
+        describe(f, found, sizeof found);
+        return err_node(e, f, from, "a map of keys", "%s", found);
+    }
+    if (!t || t->kind != IFB_CFG_MAP)
+        return ifb_err_msg(e, "internal error: %s is not a map", to);
+    mark_tree(f);
+    return merge_missing(f, t) ? oom(e) : 0;
+}
+
 void ifb_cfg_mark_used(ifb_cfg *c, const char *path)
 {
     node *n, *near;
@@ -774,6 +834,29 @@ static char *trim_dup(const char *s, size_t len)
     return strndup(s, len);
 }
 
+/* --set into element i of a sequence that has fewer elements: allowed when the element is a map
+ * (`fabric.queues[3].lossless=true`), the elements before it padded with empty maps, which
+ * read as "every key at its default"; a scalar or sequence element has no such neutral value.
+ * Bounded, so that a typo such as [30000000] is an error rather than a huge allocation. */
+#define SET_PAD_MAX 1024
+
+static int pad_ok(const step *st, int i, int ns)
+{
+    return i + 1 < ns && !st[i + 1].is_idx && st[i].idx < SET_PAD_MAX;
+}
+
+static int pad_seq(node *seq, int upto)
+{
+    while (seq->n < upto) {
+        node *m = node_new(IFB_CFG_MAP, SET_FILE, 0);
+        if (!m || node_append(seq, m)) {
+            node_free(m);
+            return -1;
+        }
+    }
+    return 0;
+}
+
 /* Walks/creates the path for an assignment. With apply false it only checks that the
  * assignment can be made (so a failed --set leaves the tree untouched). */
 static int set_walk(ifb_cfg *c, const char *path, const step *st, int ns, node *val, bool apply,
@@ -787,8 +870,11 @@ static int set_walk(ifb_cfg *c, const char *path, const step *st, int ns, node *
         char pre[PATH_CAP];
         snprintf(pre, sizeof pre, "%.*s", (int)(i ? st[i - 1].end : 0), path);
         if (creating) {
-            if (s->is_idx && s->idx != 0)
-                return err_at(e, SET_FILE, 0, path, "index [0] for a new sequence", "[%d]", s->idx);
+            if (s->is_idx && s->idx != 0 && !pad_ok(st, i, ns))
+                return err_at(e, SET_FILE, 0, path,
+                              "index [0] for a new sequence (or, for a map element such as "
+                              "[3].key, an index below 1024)",
+                              "[%d]", s->idx);
             if (!apply)
                 continue;
         }
@@ -812,9 +898,10 @@ static int set_walk(ifb_cfg *c, const char *path, const step *st, int ns, node *
                         slot = &cur->kids[j];
             } else if (s->idx < cur->n) {
                 slot = &cur->kids[s->idx];
-            } else if (s->idx > cur->n) {
+            } else if (s->idx > cur->n && !pad_ok(st, i, ns)) {
                 return err_at(e, SET_FILE, 0, path,
-                              "an index of an existing element or one past the end",
+                              "an index of an existing element or one past the end (or, for a "
+                              "map element such as [3].key, an index below 1024)",
                               "[%d] with %d elements", s->idx, cur->n);
             }
             if (!slot)
@@ -834,7 +921,8 @@ static int set_walk(ifb_cfg *c, const char *path, const step *st, int ns, node *
             (*slot)->key = NULL;
             node_free(*slot);
             *slot = nn;
-        } else if ((!s->is_idx && !(nn->key = strndup(s->key, s->klen))) || node_append(cur, nn)) {
+        } else if ((!s->is_idx && !(nn->key = strndup(s->key, s->klen))) ||
+                   (s->is_idx && pad_seq(cur, s->idx)) || node_append(cur, nn)) {
             /* val is only linked on success, so the caller still owns it here */
             if (nn != val)
                 node_free(nn);

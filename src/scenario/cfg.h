@@ -119,6 +119,12 @@ int ifb_cfg_errf(ifb_cfg *c, const char *path, ifb_err *e, const char *expected,
 
 /* ---- Unknown keys ------------------------------------------------------------------------- */
 
+/* Copies into the map at `to` every key of the map at `from` that `to` lacks (recursing into
+ * maps both have: what `to` holds itself wins), e.g. a fabric kind's own section into the fabric
+ * (`fabric.infiniband` into `fabric`). Copies keep their file and line and start unread, so a
+ * typo in them is reported like any other; `from` is marked read. Absent `from`: nothing to do.
+ * -1 with e filled if `from` is not a map or memory runs out. */
+int ifb_cfg_merge_missing(ifb_cfg *c, const char *from, const char *to, ifb_err *e);
 /* Marks the node at path and everything below it as used (sections a consumer skips on
  * purpose). Absent paths are ignored. */
 void ifb_cfg_mark_used(ifb_cfg *c, const char *path);

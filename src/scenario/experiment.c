@@ -30,7 +30,7 @@ static void unload(loaded *l)
 static int load(const ifb_job *job, loaded *l, ifb_err *e)
 {
     memset(l, 0, sizeof *l);
-    if (ifb_scenario_load(&l->sc, job->scenario, job->sets, job->nsets, e))
+    if (ifb_scenario_load_limit(&l->sc, job->scenario, job->sets, job->nsets, job->max_memory, e))
         return -1;
     if (job->seed >= 0)
         l->sc.seed = (uint64_t)job->seed;
@@ -51,8 +51,9 @@ int ifb_experiment_check(const ifb_job *job, ifb_err *e)
         uint64_t eps = (uint64_t)l.sc.topo.nservers * (uint64_t)l.sc.topo.gpus_per_server;
         uint64_t reqs = (uint64_t)(l.scfg.concurrency > 0 ? l.scfg.concurrency : 1) * 4 +
                         (uint64_t)(l.scfg.requests > 0 ? l.scfg.requests : 0);
-        rc = ifb_scenario_check_memory(&l.sc, eps * eps, reqs * 2048 + eps * 65536, job->max_memory,
-                                       e);
+        ifb_mem_demand dm;
+        ifb_mem_demand_serving(&dm, &l.sc, reqs * 2048 + eps * 65536);
+        rc = ifb_scenario_check_memory(&l.sc, &dm, job->max_memory, e);
         if (!rc)
             rc = ifb_serving_create(&sv, &l.scfg, l.sc.topo.nservers, l.sc.topo.gpus_per_server, e);
         if (sv)
@@ -203,6 +204,7 @@ int ifb_experiment_run(const ifb_job *job, FILE *out, const volatile sig_atomic_
     }
     /* no per-message records: a serving run sends millions, and memory must stay flat */
     l.sc.fab.record_messages = 0;
+    ifb_scenario_print_warnings(&l.sc, stderr);
     ifb_sim sim;
     ifb_sim_init(&sim, l.sc.seed);
     sim.interrupt = interrupt;
@@ -239,6 +241,13 @@ int ifb_experiment_run(const ifb_job *job, FILE *out, const volatile sig_atomic_
         rc = 1;
         goto done;
     }
+    char cmsg[700]; /* always at the end, --check or not: a packet may not vanish quietly */
+    if (ifb_fabric_check_conservation(fab, cmsg, sizeof cmsg)) {
+        ifb_err_msg(e, "invariant packet-conservation violated at the end (t=%.6f us): %s",
+                    ifb_time_to_us(sim.now), cmsg);
+        rc = 1;
+        goto done;
+    }
     int partial = !r->done;
     /* link utilization over the whole run, fabric ports only */
     double umax = 0, usum = 0;
@@ -268,6 +277,10 @@ int ifb_experiment_run(const ifb_job *job, FILE *out, const volatile sig_atomic_
     ifb_json_kbool(&j, "partial", partial);
     ifb_json_kstr(&j, "status", partial ? "partial" : "complete");
     ifb_json_kstr(&j, "stop", ifb_stop_name(stop));
+    ifb_json_karr_begin(&j, "warnings");
+    for (int i = 0; i < l.sc.nwarnings; i++)
+        ifb_json_str(&j, l.sc.warnings[i]);
+    ifb_json_arr_end(&j);
     ifb_json_kobj_begin(&j, "metrics");
     if (r->unmeasured[0]) /* the window figures below are null: why */
         ifb_json_kstr(&j, "unmeasured", r->unmeasured);
@@ -291,6 +304,8 @@ int ifb_experiment_run(const ifb_job *job, FILE *out, const volatile sig_atomic_
     ifb_json_kuint(&j, "pfc_pauses", c->pfc_xoff_sent);
     ifb_json_kuint(&j, "ecn_marks", c->ecn_marks);
     ifb_json_kuint(&j, "cnps", c->cnps_sent);
+    ifb_json_kuint(&j, "reorder_max_psn", c->reorder_max_psn); /* out-of-order receivers */
+    ifb_json_kdouble(&j, "reorder_max_us", ifb_time_to_us(c->reorder_max_time));
     if (l.sc.fab.npfc_storms || l.sc.fab.pfcwd_detect) { /* faults: pfc_storm, pfc.watchdog */
         ifb_json_kuint(&j, "pfc_storm_frames", c->pfc_storm_frames);
         ifb_json_kuint(&j, "pfc_storms", c->pfc_storms);

@@ -1,9 +1,11 @@
 /* Scenario loading: topology and fabric sections (see scenario.h, docs/scenario.md). */
 #include "scenario/scenario.h"
 
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "core/embedded.h"
@@ -15,6 +17,8 @@
 
 static const char *const topo_kinds[] = {"single", "leaf-spine", "fat-tree", "rail", "file", NULL};
 enum { TK_SINGLE, TK_LEAF_SPINE, TK_FAT_TREE, TK_RAIL, TK_FILE };
+
+static int load_topology_graph(ifb_scenario *sc, ifb_err *e);
 
 static int get_i(ifb_cfg *c, const char *path, int64_t def, int64_t lo, int64_t hi, int *out,
                  ifb_err *e)
@@ -47,7 +51,63 @@ static int get_delay(ifb_cfg *c, const char *prefix, ifb_time def, ifb_time *out
     return ifb_cfg_get_time(c, kd, def, out, e);
 }
 
+/* Progress of a long topology load or routing pass on stderr, when stderr is a terminal and the
+ * work has taken more than a second (a million-node file takes seconds): one line, rewritten in
+ * place, cleared when done. Nothing in a pipe or a log file. */
+typedef struct progress_state {
+    double t0, last;
+    int shown;
+} progress_state;
+
+static double wall_now(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
+}
+
+static void show_progress(void *ctx, const char *what, uint64_t done, uint64_t total)
+{
+    progress_state *p = ctx;
+    double now = wall_now();
+    if (now - p->t0 < 1.0 || now - p->last < 0.25)
+        return;
+    p->last = now;
+    p->shown = 1;
+    if (total)
+        fprintf(stderr, "\r\033[Kinfabric: %s: %.0f%%", what, 100.0 * (double)done / (double)total);
+    else
+        fprintf(stderr, "\r\033[Kinfabric: %s: %llu", what, (unsigned long long)done);
+    fflush(stderr);
+}
+
+static void progress_on(ifb_scenario *sc, progress_state *ps)
+{
+    *ps = (progress_state){wall_now(), 0, 0};
+    if (isatty(2)) {
+        sc->topo.progress = show_progress;
+        sc->topo.progress_ctx = ps;
+    }
+}
+
+static void progress_off(ifb_scenario *sc, const progress_state *ps)
+{
+    if (ps->shown)
+        fputs("\r\033[K", stderr);
+    sc->topo.progress = NULL;
+    sc->topo.progress_ctx = NULL;
+}
+
 static int load_topology(ifb_scenario *sc, ifb_err *e)
+{
+    progress_state ps;
+    progress_on(sc, &ps);
+    int rc = load_topology_graph(sc, e);
+    progress_off(sc, &ps);
+    return rc;
+}
+
+static int load_topology_graph(ifb_scenario *sc, ifb_err *e)
 {
     ifb_cfg *c = sc->cfg;
     int kind;
@@ -145,8 +205,23 @@ static int load_topology(ifb_scenario *sc, ifb_err *e)
     }
     if (rc)
         return ifb_cfg_errf(c, "topology.kind", e, "a topology that can be built", "%s", be.msg);
-    if (ifb_topo_route(&sc->topo, &be))
-        return ifb_cfg_errf(c, "topology", e, "every host reachable from every other", "%s",
+    return 0;
+}
+
+/* Routes the graph once the fabric is known, after checking that the tables and the fabric's
+ * ports fit (a k=128 fat tree needs 43 GB of routing tables: said here, not as "routing: out
+ * of memory"). */
+static int route_topology(ifb_scenario *sc, uint64_t limit, ifb_err *e)
+{
+    if (ifb_scenario_check_graph_memory(sc, limit, e))
+        return -1;
+    ifb_err be = {{0}};
+    progress_state ps;
+    progress_on(sc, &ps);
+    int rc = ifb_topo_route(&sc->topo, &be);
+    progress_off(sc, &ps);
+    if (rc)
+        return ifb_cfg_errf(sc->cfg, "topology", e, "every host reachable from every other", "%s",
                             be.msg);
     return 0;
 }
@@ -239,6 +314,11 @@ static int load_lossless(ifb_cfg *c, ifb_fabric_cfg *f, const int *ecn_set, ifb_
         ifb_cfg_get_time(c, "fabric.pfc.deadlock_time", f->pfc_deadlock_time, &f->pfc_deadlock_time,
                          e))
         return -1;
+    if (pfc && f->l2 == IFB_L2_IB)
+        return ifb_cfg_errf(c, "fabric.pfc.enable", e,
+                            "PFC on a RoCEv2 fabric (InfiniBand is lossless by credit flow "
+                            "control, fabric.ib)",
+                            "fabric.kind infiniband");
     f->pfc = pfc;
     f->pfc_quanta = (uint16_t)quanta;
     if (ifb_cfg_has(c, "fabric.pfc.headroom")) {
@@ -302,6 +382,14 @@ static int load_lossless(ifb_cfg *c, ifb_fabric_cfg *f, const int *ecn_set, ifb_
     if (ifb_cfg_get_bool(c, "fabric.dcqcn.enable", dcqcn, &dcqcn, e) ||
         ifb_cfg_get_enum(c, "fabric.dcqcn.profile", ifb_dcqcn_profile_names, prof, &prof, e))
         return -1;
+    /* CNPs are RoCEv2 packets on an Ethernet priority (6 on ConnectX): on InfiniBand they
+     * would go to a VL that may not exist, and IB has its own congestion control (FECN/BECN,
+     * IBA Annex A10) */
+    if (dcqcn && f->l2 == IFB_L2_IB)
+        return ifb_cfg_errf(c, "fabric.dcqcn.enable", e,
+                            "DCQCN on a RoCEv2 fabric (InfiniBand has its own congestion "
+                            "control: FECN/BECN)",
+                            "fabric.kind infiniband");
     f->dcqcn = dcqcn;
     ifb_dcqcn_params *p = &f->dcqcn_p;
     ifb_dcqcn_profile(prof, p);
@@ -529,20 +617,74 @@ static int load_int(ifb_cfg *c, ifb_fabric_cfg *f, ifb_err *e)
     return 0;
 }
 
+/* A fabric kind brings its own defaults; a key the scenario sets wins over them. InfiniBand:
+ * static routing by linear forwarding tables (OpenSM lays them out destination modulo the group,
+ * d-mod-k), the switch latency of the reference IB switch, ACKs on VL 0. Both kinds default to
+ * 4096 B, the largest IB path MTU and what ConnectX uses for RoCE. */
+static void kind_defaults_ib(ifb_fabric_cfg *f, int *lb_mode)
+{
+    *lb_mode = IFB_LBA_DMODK;
+    /* ASSUMPTION: NVIDIA publishes no port-to-port latency for the QM9700 (Quantum-2);
+     * third-party pages say < 150 ns, ~330 ns and < 400 ns (hardware.md): 300 ns, swept in
+     * docs/reference-experiment.md */
+    f->switch_latency = 300 * IFB_NS;
+    f->ctrl_queue = 0; /* ACKs on VL 0 */
+    f->mtu = 4096;
+}
+
+/* InfiniBand forwards by destination LID: there is no 5-tuple (no IP, no UDP source port) for
+ * ecmp, wcmp or flowlet hashing to read. Only the modes IB switches have are accepted: dmodk
+ * (the LFT), and the per-packet choices that stand for adaptive routing (spray, adaptive). */
+static int check_ib_routing(ifb_cfg *c, const ifb_fabric_cfg *f, ifb_err *e)
+{
+    if (f->l2 != IFB_L2_IB)
+        return 0;
+    for (int t = 0; t < IFB_TC_COUNT; t++) {
+        int q = f->ib_sl2vl[f->tclass[t].sl & 15];
+        int m = f->lb->q[q].mode;
+        if (m == IFB_LBA_ECMP || m == IFB_LBA_WCMP || m == IFB_LBA_FLOWLET)
+            return ifb_cfg_errf(c, "fabric.load_balancing", e,
+                                "a mode InfiniBand switches have: dmodk (linear forwarding "
+                                "tables, the default), spray or adaptive (adaptive routing, with "
+                                "fabric.nic.ooo)",
+                                "%s for class %s (VL %d): IB has no 5-tuple to hash",
+                                ifb_lb_algo_name(m), class_names[t], q);
+    }
+    return 0;
+}
+
 static int load_fabric(ifb_scenario *sc, ifb_err *e)
 {
     ifb_cfg *c = sc->cfg;
     ifb_fabric_cfg *f = &sc->fab;
     ifb_fabric_cfg_default(f);
     int l2 = (int)f->l2, ct = f->cut_through;
-    uint64_t mtu = f->mtu;
     bool vlan = f->vlan;
-    int64_t qps, ackev, win, ctrl, oow, oonak;
+    int64_t qps, ackev, win, ctrl, oow;
     bool ooo = f->ooo;
     if (ifb_cfg_get_enum(c, "fabric.kind", l2_names, l2, &l2, e))
         return -1;
+    /* the chosen kind's own section (fabric.roce, fabric.infiniband) fills in what the fabric
+     * section leaves out; the other kind's is not read */
+    char own[32];
+    snprintf(own, sizeof own, "fabric.%s", l2_names[l2]);
+    if (ifb_cfg_type(c, own) != IFB_CFG_ABSENT && ifb_cfg_type(c, "fabric") == IFB_CFG_MAP) {
+        char kk[48];
+        snprintf(kk, sizeof kk, "%s.kind", own);
+        if (ifb_cfg_has(c, kk))
+            return ifb_cfg_errf(c, kk, e, "the kind in fabric.kind, not in a kind's own section",
+                                "%s", kk);
+        if (ifb_cfg_merge_missing(c, own, "fabric", e))
+            return -1;
+    }
+    for (int k = 0; l2_names[k]; k++) {
+        snprintf(own, sizeof own, "fabric.%s", l2_names[k]);
+        ifb_cfg_mark_used(c, own);
+    }
+    int lb_default = IFB_LBA_ECMP;
     if (l2 == IFB_L2_IB)
-        f->ctrl_queue = 0; /* ACKs on VL 0 unless told otherwise */
+        kind_defaults_ib(f, &lb_default);
+    uint64_t mtu = f->mtu;
     if (ifb_cfg_get_bytes(c, "fabric.mtu", mtu, &mtu, e) ||
         ifb_cfg_get_bool(c, "fabric.vlan", vlan, &vlan, e) ||
         ifb_cfg_get_time(c, "fabric.switch.latency", f->switch_latency, &f->switch_latency, e) ||
@@ -558,22 +700,40 @@ static int load_fabric(ifb_scenario *sc, ifb_err *e)
         ifb_cfg_get_int(c, "fabric.nic.window", f->window, 0, 1 << 24, &win, e) ||
         ifb_cfg_get_bool(c, "fabric.nic.ooo", ooo, &ooo, e) ||
         ifb_cfg_get_int(c, "fabric.nic.ooo_window", f->ooo_window, 64, 1 << 20, &oow, e) ||
-        ifb_cfg_get_int(c, "fabric.nic.ooo_nak_gap", f->ooo_nak_gap, 0, 1 << 20, &oonak, e) ||
-        ifb_lb_cfg_load(c, "fabric.load_balancing", &sc->lb, e) ||
+        ifb_lb_cfg_load(c, "fabric.load_balancing", lb_default, &sc->lb, e) ||
         ifb_cfg_get_int(c, "fabric.ctrl_queue", f->ctrl_queue, 0, IFB_NQUEUES - 1, &ctrl, e) ||
         ifb_cfg_get_time(c, "output.sample_interval", f->sample_interval, &f->sample_interval, e) ||
         get_u32_bytes(c, "output.queue_bin", &f->queue_bin, e) ||
         get_u32_int(c, "output.queue_bins", &f->queue_bins, e))
         return -1;
+    if (ifb_cfg_has(c, "fabric.nic.ooo_nak_gap"))
+        return ifb_cfg_errf(c, "fabric.nic.ooo_nak_gap", e,
+                            "fabric.nic.reorder_window, a time (a hole is a loss once open that "
+                            "long; a count of later packets is not a reordering bound)",
+                            "ooo_nak_gap, replaced");
+    if (ifb_cfg_has(c, "fabric.nic.reorder_window")) {
+        const char *rw = NULL;
+        if (ifb_cfg_type(c, "fabric.nic.reorder_window") == IFB_CFG_SCALAR &&
+            ifb_cfg_get_string(c, "fabric.nic.reorder_window", "auto", &rw, e) == 0 &&
+            !strcmp(rw, "auto"))
+            f->reorder_window = IFB_REORDER_AUTO;
+        else if (ifb_cfg_get_time(c, "fabric.nic.reorder_window", 0, &f->reorder_window, e))
+            return -1;
+        else if (f->reorder_window == IFB_REORDER_AUTO)
+            f->reorder_window--; /* a time that large is "never", not "auto" */
+    }
     if (mtu < 256 || mtu > 9000)
         return ifb_cfg_errf(c, "fabric.mtu", e, "a payload MTU between 256B and 9000B", "%llu B",
                             (unsigned long long)mtu);
+    if (l2 == IFB_L2_IB && (mtu > 4096 || (mtu & (mtu - 1))))
+        return ifb_cfg_errf(c, "fabric.mtu", e,
+                            "an InfiniBand MTU: 256B, 512B, 1024B, 2048B or 4096B (IBA PMTU)",
+                            "%llu B", (unsigned long long)mtu);
     if (oow % 64)
         return ifb_cfg_errf(c, "fabric.nic.ooo_window", e, "a multiple of 64 packets", "%lld",
                             (long long)oow);
     f->ooo = ooo;
     f->ooo_window = (uint32_t)oow;
-    f->ooo_nak_gap = (uint32_t)oonak;
     f->l2 = (ifb_l2)l2;
     f->mtu = (uint32_t)mtu;
     f->vlan = vlan;
@@ -623,7 +783,7 @@ static int load_fabric(ifb_scenario *sc, ifb_err *e)
         f->tclass[t] =
             (ifb_class_cfg){.dscp = (uint8_t)dscp, .queue = (uint8_t)q, .sl = (uint8_t)sl};
     }
-    if (load_ib(c, f, e) || load_int(c, f, e))
+    if (load_ib(c, f, e) || load_int(c, f, e) || check_ib_routing(c, f, e))
         return -1;
     return load_lossless(c, f, ecn_set, e);
 }
@@ -681,6 +841,11 @@ static int load_output(ifb_scenario *sc, ifb_err *e)
         snprintf(sc->pcap_file, sizeof sc->pcap_file, "%s", pf);
     if (n > 0 && !pf)
         return ifb_cfg_errf(c, "output.pcap", e, "output.pcap.file with the ports", "none");
+    /* a file and nothing to capture would be written empty (or not at all): say so */
+    if (pf && n <= 0)
+        return ifb_cfg_errf(c, "output.pcap.file", e,
+                            "output.pcap.ports with it: the ports to capture, NODE or NODE:PORT",
+                            "%s", n == 0 ? "an empty list" : "no ports");
     return 0;
 }
 
@@ -853,8 +1018,97 @@ static int load_failures(ifb_scenario *sc, ifb_err *e)
     return 0;
 }
 
+static void warn(ifb_scenario *sc, const char *key, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+static void warn(ifb_scenario *sc, const char *key, const char *fmt, ...)
+{
+    if (sc->nwarnings == IFB_MAX_WARNINGS)
+        return;
+    char *w = sc->warnings[sc->nwarnings++];
+    size_t cap = sizeof sc->warnings[0];
+    const char *file = NULL;
+    int line = ifb_cfg_where(sc->cfg, key, &file);
+    int k;
+    if (line > 0)
+        k = snprintf(w, cap, "%s:%d: %s: ", file, line, key);
+    else if (line == 0)
+        k = snprintf(w, cap, "--set %s: ", key);
+    else
+        k = snprintf(w, cap, "%s: %s: ", sc->source, key);
+    va_list ap;
+    va_start(ap, fmt);
+    if (k >= 0 && (size_t)k < cap)
+        vsnprintf(w + k, cap - (size_t)k, fmt, ap);
+    va_end(ap);
+}
+
+void ifb_scenario_print_warnings(const ifb_scenario *sc, FILE *out)
+{
+    for (int i = 0; i < sc->nwarnings; i++)
+        fprintf(out, "infabric: warning: %s\n", sc->warnings[i]);
+}
+
+/* Queue q's path selection sends the packets of one QP down several paths. */
+static int per_packet(const ifb_lb_qcfg *q)
+{
+    return q->mode == IFB_LBA_SPRAY ||
+           ((q->mode == IFB_LBA_ADAPTIVE || q->mode == IFB_LBA_INT_ADAPTIVE) &&
+            q->unit == IFB_LB_UNIT_PACKET);
+}
+
+/* Combinations the loader accepts but a deployment would not run, said loudly (docs/scenario.md
+ * calls them wrong): they run, and the figures show what they cost. */
+static void check_combinations(ifb_scenario *sc)
+{
+    const ifb_fabric_cfg *f = &sc->fab;
+    int multipath = 0; /* some switch has a choice to make: there per-packet modes reorder */
+    for (int g = 0; g < sc->topo.ngroups && !multipath; g++)
+        multipath = sc->topo.groups[g].count > 1;
+    char which[160] = "";
+    int nq = 0, mode = -1;
+    for (int t = 0; t < IFB_TC_COUNT && !f->ooo && multipath; t++) {
+        int q = f->l2 == IFB_L2_IB ? f->ib_sl2vl[f->tclass[t].sl & 15] : f->tclass[t].queue;
+        if (!per_packet(&sc->lb.q[q]))
+            continue;
+        size_t len = strlen(which);
+        snprintf(which + len, sizeof which - len, "%s%s (queue %d)", nq ? ", " : "", class_names[t],
+                 q);
+        nq++;
+        if (mode < 0)
+            mode = sc->lb.q[q].mode;
+    }
+    if (nq)
+        warn(sc, "fabric.load_balancing",
+             "per-packet path selection (%s) for class%s %s reorders a QP's packets, but "
+             "fabric.nic.ooo is false: a go-back-N receiver drops every packet behind a reordered "
+             "one and the sender resends them all; per-packet modes need out-of-order placement "
+             "(fabric.nic.ooo: true)",
+             ifb_lb_algo_name(mode), nq > 1 ? "es" : "", which);
+    if (f->l2 != IFB_L2_ROCEV2 || sc->topo.nswitches < 2 || f->ooo)
+        return;
+    for (int t = 0; t < IFB_TC_COUNT; t++) {
+        int q = f->tclass[t].queue;
+        if (f->pfc && f->queue[q].lossless)
+            continue;
+        warn(sc, f->pfc ? "fabric.queues" : "fabric.pfc.enable",
+             "a lossy RoCE fabric of %d switches: class %s on queue %d is %s and the NICs are "
+             "go-back-N (fabric.nic.ooo false), so every drop makes the sender resend all it sent "
+             "after it; RoCE deployments run PFC on the RDMA priority with ECN and DCQCN "
+             "(fabric.pfc.enable, fabric.queues[%d].lossless, fabric.dcqcn.enable; see "
+             "scenarios/large-rail.yaml), or selective repeat (fabric.nic.ooo: true)",
+             sc->topo.nswitches, class_names[t], q, f->pfc ? "not lossless" : "lossy (PFC off)", q);
+        break;
+    }
+}
+
 int ifb_scenario_load(ifb_scenario *sc, const char *path, const char *const *sets, int nsets,
                       ifb_err *e)
+{
+    return ifb_scenario_load_limit(sc, path, sets, nsets, 0, e);
+}
+
+int ifb_scenario_load_limit(ifb_scenario *sc, const char *path, const char *const *sets, int nsets,
+                            uint64_t limit, ifb_err *e)
 {
     memset(sc, 0, sizeof *sc);
     ifb_topo_init(&sc->topo);
@@ -903,43 +1157,11 @@ int ifb_scenario_load(ifb_scenario *sc, const char *path, const char *const *set
         return -1;
     snprintf(sc->name, sizeof sc->name, "%s", nm);
     sc->seed = (uint64_t)seed;
-    if (load_topology(sc, e) || load_fabric(sc, e) || load_output(sc, e) || load_faults(sc, e) ||
-        load_failures(sc, e))
+    if (load_topology(sc, e) || load_fabric(sc, e) || route_topology(sc, limit, e) ||
+        load_output(sc, e) || load_faults(sc, e) || load_failures(sc, e))
         return -1;
+    check_combinations(sc);
     return 0;
-}
-
-int ifb_scenario_check_memory(const ifb_scenario *sc, uint64_t pairs, uint64_t per_run,
-                              uint64_t limit, ifb_err *e)
-{
-    const ifb_topo *t = &sc->topo;
-    const double gb = 1e9;
-    /* sizes of the run-time objects, rounded up (fabric_int.h): a port with its queues and
-     * counters, a QP pair with its out-of-order bitmap, a pooled packet */
-    double routes = (double)t->nswitches * (double)t->nhosts * sizeof(int);
-    double ports = (double)t->nports * (1024.0 + 8.0 * sc->fab.queue_bins);
-    double frame = sc->fab.mtu + 100.0;
-    double buffered = (double)t->nswitches * (double)sc->fab.switch_buffer;
-    for (int l = 0; l < t->nlinks; l++) /* two directions of bandwidth-delay product */
-        buffered += 2.0 * (double)t->links[l].rate_bps / 8.0 *
-                    ifb_time_to_s(t->links[l].delay + sc->fab.switch_latency);
-    double packets = buffered / frame * 256.0;
-    double qps = (double)pairs * (double)sc->fab.qps_per_conn *
-                 (2 * 512.0 + (sc->fab.ooo ? 2 * sc->fab.ooo_window / 8.0 : 0));
-    double total = routes + ports + packets + qps + (double)per_run + 64e6;
-    if (!limit) {
-        long pages = sysconf(_SC_PHYS_PAGES), psz = sysconf(_SC_PAGESIZE);
-        limit = pages > 0 && psz > 0 ? (uint64_t)pages * (uint64_t)psz : UINT64_MAX;
-    }
-    if (total <= (double)limit)
-        return 0;
-    return ifb_err_msg(e,
-                       "%s: this run needs about %.2f GB (routing tables %.2f, ports %.2f, "
-                       "packets in buffers and on links %.2f, QPs %.2f, workload %.2f, base "
-                       "0.06), more than the %.2f GB limit (--max-memory, or the machine's "
-                       "memory): shrink the topology or the workload",
-                       sc->source, total / gb, routes / gb, ports / gb, packets / gb, qps / gb,
-                       (double)per_run / gb, (double)limit / gb);
 }
 
 int ifb_scenario_check_unused(ifb_scenario *sc, ifb_err *e)

@@ -146,6 +146,11 @@ typedef struct srv_info {
     int first_node;
 } srv_info;
 
+typedef struct name_slot {
+    uint64_t h;
+    int v; /* INT_MIN: empty */
+} name_slot;
+
 typedef struct loader {
     const char *path;
     int line;
@@ -153,7 +158,7 @@ typedef struct loader {
     const ifb_server_spec *s;
     ifb_err *e;
     /* name -> value: node id >= 0, or -(server + 2) */
-    int *slot;
+    name_slot *slot;
     size_t cap, used;
     int *node_line;   /* per node: defining line */
     char *tier_given; /* per node */
@@ -179,45 +184,54 @@ static uint64_t hash_str(const char *s)
         h ^= (unsigned char)*s;
         h *= 1099511628211ULL;
     }
+    /* FNV's low bits (the table index) only see the low bits of each character: names like
+     * s1234n0 then fall into long probe runs (a million of them took 1.5 s of lookups);
+     * the murmur finalizer spreads the high bits down */
+    h ^= h >> 33;
+    h *= 0xff51afd7ed558ccdULL;
+    h ^= h >> 33;
     return h;
 }
 
-/* Value for name, or INT_MIN if unknown. */
+/* Value for name, or INT_MIN if unknown. A slot keeps its name's hash beside the value, so a
+ * probe compares names (a cache miss into the node table each) only when the hashes agree,
+ * and growing the table rehashes no name. */
 static int map_find(const loader *L, const char *name)
 {
     if (!L->cap)
         return INT_MIN;
-    for (size_t i = hash_str(name) & (L->cap - 1); L->slot[i] != INT_MIN;
-         i = (i + 1) & (L->cap - 1))
-        if (strcmp(value_name(L, L->slot[i]), name) == 0)
-            return L->slot[i];
+    uint64_t h = hash_str(name);
+    for (size_t i = h & (L->cap - 1); L->slot[i].v != INT_MIN; i = (i + 1) & (L->cap - 1))
+        if (L->slot[i].h == h && strcmp(value_name(L, L->slot[i].v), name) == 0)
+            return L->slot[i].v;
     return INT_MIN;
+}
+
+static void slot_put(name_slot *slot, size_t cap, name_slot x)
+{
+    size_t i = x.h & (cap - 1);
+    while (slot[i].v != INT_MIN)
+        i = (i + 1) & (cap - 1);
+    slot[i] = x;
 }
 
 static int map_put(loader *L, const char *name, int v)
 {
     if ((L->used + 1) * 2 > L->cap) {
         size_t cap = L->cap ? L->cap * 2 : 256;
-        int *slot = malloc(cap * sizeof *slot);
+        name_slot *slot = malloc(cap * sizeof *slot);
         if (!slot)
             return -1;
         for (size_t i = 0; i < cap; i++)
-            slot[i] = INT_MIN;
+            slot[i].v = INT_MIN;
         for (size_t j = 0; j < L->cap; j++)
-            if (L->slot[j] != INT_MIN) {
-                size_t i = hash_str(value_name(L, L->slot[j])) & (cap - 1);
-                while (slot[i] != INT_MIN)
-                    i = (i + 1) & (cap - 1);
-                slot[i] = L->slot[j];
-            }
+            if (L->slot[j].v != INT_MIN)
+                slot_put(slot, cap, L->slot[j]);
         free(L->slot);
         L->slot = slot;
         L->cap = cap;
     }
-    size_t i = hash_str(name) & (L->cap - 1);
-    while (L->slot[i] != INT_MIN)
-        i = (i + 1) & (L->cap - 1);
-    L->slot[i] = v;
+    slot_put(L->slot, L->cap, (name_slot){hash_str(name), v});
     L->used++;
     return 0;
 }
@@ -708,8 +722,19 @@ static int load_lines(loader *L, FILE *f)
     size_t bufcap = 0;
     ssize_t len;
     int rc = 0;
+    long size = -1;
+    if (L->t->progress && fseek(f, 0, SEEK_END) == 0) {
+        size = ftell(f);
+        rewind(f);
+    }
+    uint64_t bytes = 0;
+    char what[300];
+    snprintf(what, sizeof what, "reading %s", L->path);
     while (rc == 0 && (len = getline(&buf, &bufcap, f)) >= 0) {
         L->line++;
+        bytes += (uint64_t)len;
+        if (L->t->progress && !(L->line & 0xffff))
+            L->t->progress(L->t->progress_ctx, what, bytes, size > 0 ? (uint64_t)size : 0);
         if ((size_t)len != strlen(buf)) {
             rc = fail(L, NULL, "text", "a NUL byte");
             break;

@@ -20,6 +20,7 @@ typedef struct ifb_topo_node {
     int first_port; /* index of its port 0 in ifb_topo.ports */
     int host;       /* hosts: dense host index; switches: dense switch index */
     int server;     /* hosts: server it belongs to, or -1 */
+    int free_hint;  /* ports below this are linked (links take the first free port, in order) */
 } ifb_topo_node;
 
 typedef struct ifb_topo_port {
@@ -40,7 +41,14 @@ typedef struct ifb_topo_group {
     int count;
 } ifb_topo_group;
 
+/* Progress of a long topology operation ("reading FILE", "routing"): done of total units.
+ * Called every so often from ifb_topo_load and ifb_topo_route when set (ifb_topo.progress). */
+typedef void (*ifb_topo_progress_fn)(void *ctx, const char *what, uint64_t done, uint64_t total);
+
 typedef struct ifb_topo {
+    /* optional progress report (the caller decides whether and where to show it) */
+    ifb_topo_progress_fn progress;
+    void *progress_ctx;
     int nnodes, nodes_cap;
     ifb_topo_node *nodes;
     int nports, ports_cap;
@@ -70,7 +78,7 @@ typedef struct ifb_topo {
 } ifb_topo;
 
 void ifb_topo_init(ifb_topo *t);
-/* Frees everything and leaves t empty (as after ifb_topo_init). */
+/* Frees everything and leaves t empty (as after ifb_topo_init; the progress hook is kept). */
 void ifb_topo_free(ifb_topo *t);
 /* Adds a node with nports ports; returns its id. A host gets the next host index (appended to
  * host_node), a switch the next switch index; hosts get tier -1 and server -1. Returns -1 (no

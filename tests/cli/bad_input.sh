@@ -31,7 +31,7 @@ expect missing-file 2 "cannot open .*nope.yaml" "$bin" check "$d/nope.yaml"
 expect bench-missing-host 2 "--dst: expected an endpoint in 0..15, found 99" "$bin" bench --pattern pingpong --dst 99
 expect bench-bad-pattern 2 "--pattern: expected .*found 'ring'" "$bin" bench --pattern ring
 expect bench-bad-size 2 "--sizes: expected .*found '64'" "$bin" bench --sizes 64
-expect memory-limit 2 "needs about [0-9.]+ GB \(routing tables.*more than the 0.10 GB limit" "$bin" bench "$d/../../../scenarios/bench-leafspine.yaml" --max-memory 100MB
+expect memory-limit 2 "needs about [0-9.]+ [MG]B \(routing tables.*connections.*more than the 100.0 MB limit" "$bin" bench "$d/../../../scenarios/bench-leafspine.yaml" --max-memory 100MB
 expect unknown-command 2 "unknown command 'frobnicate'" "$bin" frobnicate
 expect failure-missing-link 2 "failure_missing_link.yaml:4: failures\[0\].link: expected .*found 'sw9:1'" "$bin" check "$d/failure_missing_link.yaml"
 expect failure-missing-switch 2 "failure_missing_switch.yaml:4: failures\[0\].switch: expected .*switch.*found 'spine7'" "$bin" check "$d/failure_missing_switch.yaml"

@@ -330,6 +330,100 @@ static void test_ib_credits_trip(void **state)
     destroy(&w);
 }
 
+/* A packet parked where nothing will ever serve it: a switch port's queue 5, paused with no
+ * resume on the way (a buggy PFC path that forgets to resume). It is still "in flight" for the
+ * counters, so created = consumed + dropped + in flight balances; but the run ends by itself
+ * with it there, and a packet that can never be delivered or dropped has vanished as surely
+ * as one that was freed without a count. */
+static void park_packet(ifb_sim *sim, void *obj, uint64_t arg)
+{
+    (void)arg;
+    ifb_fabric *f = obj;
+    ifb_port *p = switch_port_of_host(f, 4);
+    ifb_pkt *pk = ifb_fabric_new_pkt(f);
+    pk->kind = IFB_PK_ACK;
+    pk->src = 0;
+    pk->dst = 4;
+    pk->tc = 5;
+    pk->wire = 84;
+    p->paused |= 1u << 5;
+    p->paused_since[5] = sim->now;
+    ifb_fifo_push(&p->q[5], pk);
+    p->qbytes += pk->wire;
+    p->sw->buf_used += pk->wire;
+}
+
+static void test_stuck_packet_trips(void **state)
+{
+    (void)state;
+    for (int check = 0; check < 2; check++) {
+        world w;
+        make(&w, 0);
+        w.sim.check = check;
+        ifb_sim_at(&w.sim, 2 * IFB_US, park_packet, w.fab, 0);
+        char msg[sizeof w.sim.error] = "";
+        if (check) {
+            assert_int_equal(run_incast(&w), IFB_STOP_ERROR);
+            snprintf(msg, sizeof msg, "%s", w.sim.error);
+            assert_non_null(strstr(msg, "invariant packet-conservation violated"));
+        } else { /* the end-of-run call every driver makes, --check or not */
+            assert_int_equal(run_incast(&w), IFB_STOP_EMPTY);
+            assert_int_equal(ifb_fabric_check_conservation(w.fab, msg, sizeof msg), -1);
+        }
+        assert_non_null(strstr(msg, "1 of the 1 packets in flight can never be delivered"));
+        assert_non_null(strstr(msg, "the run ended with nothing left to move them"));
+        assert_non_null(strstr(msg, "ACK from host 0 to host 4 in queue 5 of sw0:4"));
+        destroy(&w);
+    }
+}
+
+/* DCQCN running on InfiniBand (the loader and ifb_fabric_create refuse it; here it is switched
+ * on behind their back): the responders' CNPs go to priority 6, a VL this 4-VL fabric does not
+ * have, where nothing would ever serve them. The first one stops the run with queue-exists
+ * (checks on or off), dropped and counted, so packet conservation still balances. */
+static void test_missing_vl_trips(void **state)
+{
+    (void)state;
+    for (int check = 0; check < 2; check++) {
+        ifb_fabric_cfg cfg;
+        ifb_fabric_cfg_default(&cfg);
+        cfg.l2 = IFB_L2_IB;
+        cfg.ctrl_queue = 0;
+        cfg.queue[3].ecn = 1; /* the incast's queue builds past kmin: marks, hence CNPs */
+        world w;
+        make_cfg(&w, &cfg);
+        w.sim.check = check;
+        w.fab->cfg.dcqcn = 1;
+        assert_int_equal(run_incast(&w), IFB_STOP_ERROR);
+        assert_non_null(strstr(w.sim.error, "invariant queue-exists violated"));
+        assert_non_null(strstr(w.sim.error, "CNP packet from host 4 to host"));
+        assert_non_null(strstr(w.sim.error, "sent to VL 6 of s4n0:0, which has 4 data VLs"));
+        const ifb_fabric_counters *c = ifb_fabric_counts(w.fab);
+        assert_int_equal(c->no_queue_drops, 1);
+        assert_int_equal(c->cnps_rcvd, 0);
+        char msg[512];
+        assert_int_equal(ifb_fabric_check_conservation(w.fab, msg, sizeof msg), 0);
+        destroy(&w);
+    }
+    /* and the C API refuses the configuration outright */
+    ifb_fabric_cfg cfg;
+    ifb_fabric_cfg_default(&cfg);
+    cfg.l2 = IFB_L2_IB;
+    cfg.ctrl_queue = 0;
+    cfg.dcqcn = 1;
+    world w;
+    ifb_err e = {{0}};
+    ifb_sim_init(&w.sim, 1);
+    ifb_topo_init(&w.topo);
+    ifb_server_spec s = {.gpus_per_server = 1, .nics_per_server = 1, .nic_bps = 400000000000ull};
+    assert_int_equal(ifb_topo_single_switch(&w.topo, 2, &s, 8, &e), 0);
+    assert_int_equal(ifb_topo_route(&w.topo, &e), 0);
+    assert_int_equal(ifb_fabric_create(&w.fab, &w.sim, &w.topo, &cfg, &e), -1);
+    assert_non_null(strstr(e.msg, "DCQCN is a RoCEv2 mechanism"));
+    ifb_topo_free(&w.topo);
+    ifb_sim_destroy(&w.sim);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -340,6 +434,8 @@ int main(void)
         cmocka_unit_test(test_pfc_state_trips),
         cmocka_unit_test(test_message_leak_trips),
         cmocka_unit_test(test_message_never_completed_trips),
+        cmocka_unit_test(test_stuck_packet_trips),
+        cmocka_unit_test(test_missing_vl_trips),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

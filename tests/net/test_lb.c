@@ -483,7 +483,7 @@ static void test_cfg_load(void **state)
     ifb_cfg *c = ifb_cfg_load_string(yaml, "t.yaml", &e);
     assert_non_null(c);
     ifb_lb_cfg l;
-    if (ifb_lb_cfg_load(c, "fabric.load_balancing", &l, &e))
+    if (ifb_lb_cfg_load(c, "fabric.load_balancing", IFB_LBA_ECMP, &l, &e))
         fail_msg("%s", e.msg);
     assert_int_equal(ifb_cfg_check_unused(c, &e), 0);
     assert_int_equal(l.q[0].mode, IFB_LBA_FLOWLET);
@@ -514,7 +514,7 @@ static void test_cfg_load(void **state)
 
     /* a scalar is the mode of every queue */
     c = ifb_cfg_load_string("fabric: {load_balancing: spray}\n", "s.yaml", &e);
-    assert_int_equal(ifb_lb_cfg_load(c, "fabric.load_balancing", &l, &e), 0);
+    assert_int_equal(ifb_lb_cfg_load(c, "fabric.load_balancing", IFB_LBA_ECMP, &l, &e), 0);
     for (int q = 0; q < IFB_NQUEUES; q++)
         assert_int_equal(l.q[q].mode, IFB_LBA_SPRAY);
     ifb_cfg_free(c);
@@ -526,7 +526,7 @@ static void expect_bad(const char *yaml, const char *needle)
     ifb_cfg *c = ifb_cfg_load_string(yaml, "bad.yaml", &e);
     assert_non_null(c);
     ifb_lb_cfg l;
-    assert_int_equal(ifb_lb_cfg_load(c, "fabric.load_balancing", &l, &e), -1);
+    assert_int_equal(ifb_lb_cfg_load(c, "fabric.load_balancing", IFB_LBA_ECMP, &l, &e), -1);
     printf("%s\n", e.msg);
     if (!strstr(e.msg, needle))
         fail_msg("'%s' does not name '%s'", e.msg, needle);
@@ -557,7 +557,7 @@ static void test_cfg_bad(void **state)
                                      "      - {switch: leaf0, port: 3, weight: 0}\n",
                                      "z.yaml", &e);
     ifb_lb_cfg l;
-    assert_int_equal(ifb_lb_cfg_load(c, "fabric.load_balancing", &l, &e), 0);
+    assert_int_equal(ifb_lb_cfg_load(c, "fabric.load_balancing", IFB_LBA_ECMP, &l, &e), 0);
     world w;
     make(&w, 1, 2, 2, 2, -1);
     assert_int_equal(ifb_lb_attach(w.fab, &l, &e), -1);

@@ -448,6 +448,70 @@ static void test_set_errors_leave_tree_untouched(void **state)
     ifb_cfg_free(c);
 }
 
+/* --set into element i of a sequence of maps that is shorter or absent (`fabric.queues[3].
+ * lossless=true` where the scenario lists no queues): the elements before it become empty maps
+ * (every key at its default); the new element holds only the key set. A scalar element past the
+ * end has no such neutral filler and stays an error; so does an absurd index. */
+static void test_set_pads_sequence_of_maps(void **state)
+{
+    (void)state;
+    ifb_err e = {{0}};
+    ifb_cfg *c = load_ok("fabric:\n  mtu: 4096B\n  links: [{rate: 1G}]\n", "s.yaml");
+    int n;
+    bool b;
+    uint64_t u;
+    assert_int_equal(ifb_cfg_set(c, "fabric.queues[3].lossless=true", &e), 0);
+    assert_int_equal(ifb_cfg_seq_len(c, "fabric.queues", &n, &e), 0);
+    assert_int_equal(n, 4);
+    for (int i = 0; i < 3; i++) {
+        char k[64];
+        snprintf(k, sizeof k, "fabric.queues[%d]", i);
+        assert_int_equal(ifb_cfg_type(c, k), IFB_CFG_MAP);
+        assert_int_equal(ifb_cfg_map_len(c, k, &n, &e), 0);
+        assert_int_equal(n, 0);
+    }
+    assert_int_equal(ifb_cfg_get_bool(c, "fabric.queues[3].lossless", false, &b, &e), 0);
+    assert_true(b);
+    assert_int_equal(ifb_cfg_where(c, "fabric.queues[3].lossless", NULL), 0); /* --set line */
+    /* an existing shorter list: padded after its last element, which is kept */
+    assert_int_equal(ifb_cfg_set(c, "fabric.links[3].rate=4G", &e), 0);
+    assert_int_equal(ifb_cfg_seq_len(c, "fabric.links", &n, &e), 0);
+    assert_int_equal(n, 4);
+    assert_int_equal(ifb_cfg_get_rate(c, "fabric.links[0].rate", 0, &u, &e), 0);
+    assert_int_equal(u, 1000000000ull);
+    assert_int_equal(ifb_cfg_map_len(c, "fabric.links[2]", &n, &e), 0);
+    assert_int_equal(n, 0);
+    /* an element already there is edited in place, the others untouched */
+    assert_int_equal(ifb_cfg_set(c, "fabric.queues[1].ecn=true", &e), 0);
+    assert_int_equal(ifb_cfg_seq_len(c, "fabric.queues", &n, &e), 0);
+    assert_int_equal(n, 4);
+    assert_int_equal(ifb_cfg_get_bool(c, "fabric.queues[3].lossless", false, &b, &e), 0);
+    assert_true(b);
+    /* the padded tree dumps as YAML that loads back to the same tree */
+    char *d = ifb_cfg_dump(c);
+    assert_non_null(d);
+    ifb_cfg *c2 = load_ok(d, "dump.yaml");
+    char *d2 = ifb_cfg_dump(c2);
+    assert_string_equal(d, d2);
+    free(d);
+    free(d2);
+    ifb_cfg_free(c2);
+    /* refused, tree untouched: a scalar past the end, an index of 1024 or more */
+    char *before = ifb_cfg_dump(c);
+    assert_int_equal(ifb_cfg_set(c, "fabric.list[2]=x", &e), -1);
+    expect_msg(&e, "--set fabric.list[2]", "index [0] for a new sequence", "[2]", NULL);
+    assert_int_equal(ifb_cfg_set(c, "fabric.links[9]=x", &e), -1);
+    expect_msg(&e, "[9] with 4 elements", NULL);
+    assert_int_equal(ifb_cfg_set(c, "fabric.queues[1024].lossless=true", &e), -1);
+    expect_msg(&e, "below 1024", "[1024]", NULL);
+    assert_int_equal(ifb_cfg_set(c, "fabric.x[2][0].y=1", &e), -1);
+    char *after = ifb_cfg_dump(c);
+    assert_string_equal(before, after);
+    free(before);
+    free(after);
+    ifb_cfg_free(c);
+}
+
 /* ---- Unknown keys --------------------------------------------------------------------------- */
 
 static void read_typo_fixture(ifb_cfg *c)
@@ -628,6 +692,7 @@ int main(void)
         cmocka_unit_test(test_file_sequences_and_maps),
         cmocka_unit_test(test_set_overrides_and_creates),
         cmocka_unit_test(test_set_errors_leave_tree_untouched),
+        cmocka_unit_test(test_set_pads_sequence_of_maps),
         cmocka_unit_test(test_unknown_keys),
         cmocka_unit_test(test_load_errors),
         cmocka_unit_test(test_determinism),
