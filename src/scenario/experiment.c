@@ -12,7 +12,8 @@
 #include "net/int.h"
 #include "report/out.h"
 #include "scenario/scenario.h"
-#include "workload/serving.h"
+#include "scenario/serving_cfg.h"
+#include "workload/serving/serving.h"
 
 typedef struct loaded {
     ifb_scenario sc;

@@ -16,7 +16,8 @@
 #include "net/fabric.h"
 #include "net/ideal.h"
 #include "topo/topo.h"
-#include "workload/serving.h"
+#include "scenario/serving_cfg.h"
+#include "workload/serving/serving.h"
 
 #define DATA IFB_TEST_DIR "/workload/data/"
 

@@ -9,7 +9,7 @@
  * per step compute-only time, communication time, exposed communication, GPU busy fraction and
  * bytes per traffic class.
  *
- * Model of a step (what is left out is listed in the .c file's header):
+ * Model of a step (what is left out is listed in each .c file's header):
  *   dp-ep  each GPU is an instance. Per layer: [attention (+ dense FFN, or router)] on each GPU
  *          -> EP dispatch -> [shared + routed experts] -> EP combine. Low-latency all-to-all
  *          for decode-only steps, normal (node-deduplicated) when any GPU prefills (`a2a: auto`).
@@ -28,9 +28,13 @@
  * ASSUMPTION: the surviving ranks carry on without the dead rank's experts (as with redundant
  * experts at no cost); a real EP deployment without redundancy stops entirely.
  *
- * Configuration keys: see IFB_SERVING_KEYS_DOC in serving.c (pasted into docs/scenario.md). */
-#ifndef IFB_WORKLOAD_SERVING_H
-#define IFB_WORKLOAD_SERVING_H
+ * Files (src/workload/serving/): config.h/.c the plain configuration struct; cost.c the compute
+ * cost model; sched.c arrivals, the request router and the per-instance scheduler; step.c the
+ * per-step program of compute and communication stages; metrics.c results, CSV and summary;
+ * engine.c create/start/destroy; internal.h the state they share. Configuration keys: see
+ * IFB_SERVING_KEYS_DOC in src/scenario/serving_cfg.c (pasted into docs/scenario.md). */
+#ifndef IFB_WORKLOAD_SERVING_SERVING_H
+#define IFB_WORKLOAD_SERVING_SERVING_H
 #include <stdint.h>
 #include <stdio.h>
 
@@ -39,71 +43,8 @@
 #include "core/stats.h"
 #include "net/net.h"
 #include "report/out.h"
-#include "scenario/cfg.h"
-#include "workload/gpu.h"
-#include "workload/model.h"
 #include "workload/parallel.h"
-#include "workload/trace.h"
-#include "workload/traffic.h"
-
-typedef enum ifb_arrival_kind {
-    IFB_ARRIVAL_CLOSED = 0, /* fixed concurrency, a finished request is replaced at once */
-    IFB_ARRIVAL_POISSON,    /* open loop at `rate` requests/s */
-    IFB_ARRIVAL_TRACE       /* open loop at the trace's timestamps */
-} ifb_arrival_kind;
-
-typedef enum ifb_len_kind { IFB_LEN_FIXED = 0, IFB_LEN_UNIFORM, IFB_LEN_TRACE } ifb_len_kind;
-
-typedef struct ifb_len_dist {
-    ifb_len_kind kind;
-    int64_t lo, hi; /* fixed: lo == hi; uniform: integers in [lo, hi] */
-} ifb_len_dist;
-
-typedef enum ifb_a2a_mode { IFB_A2A_AUTO = 0, IFB_A2A_MODE_LL, IFB_A2A_MODE_NORMAL } ifb_a2a_mode;
-
-typedef struct ifb_serving_cfg {
-    char key[64]; /* config prefix, e.g. "workload" */
-    ifb_model model;
-    const ifb_gpu *gpu;
-    ifb_dtype weight_dtype, kv_dtype, dispatch_dtype, combine_dtype;
-    double reserve_bytes; /* HBM kept for activations, communication buffers, CUDA context */
-    ifb_par_cfg par;
-    ifb_a2a_mode a2a;
-    int overlap; /* two micro-batches */
-    int mtp;
-    double accept_length;
-    ifb_arrival_kind arrival;
-    int64_t concurrency;
-    double rate;     /* requests/s, Poisson */
-    ifb_trace trace; /* loaded when arrival = trace or a length is "trace" */
-    ifb_len_dist input, output;
-    int64_t max_batch;    /* running requests per instance */
-    int64_t token_budget; /* tokens per instance per step (prefill + decode) */
-    int64_t chunk;        /* prefill chunk per request per step */
-    int64_t requests;     /* measured requests (after warm-up) */
-    int64_t warmup;       /* requests finished before measuring */
-    ifb_time duration;    /* open loop: no arrivals after this time (0 = no limit) */
-    ifb_route_kind routing;
-    double zipf_s;
-    uint64_t seed; /* 0 = the simulation's seed */
-    int kernel_tables;
-    double eff_compute, eff_memory; /* roofline efficiencies where no kernel table applies */
-    ifb_time step_overhead;         /* scheduler/launch gap between steps */
-    ifb_time layer_overhead;        /* element-wise kernels per layer */
-    int sample_every; /* fidelity: 0/1 = every all-to-all at packet level; K = one MoE layer in
-                         K (the first of each step included), the others replay the latest
-                         simulated phase's per-rank latency after the barrier */
-} ifb_serving_cfg;
-
-/* Documented defaults (no model loaded: call ifb_serving_cfg_load, which loads it). */
-void ifb_serving_cfg_default(ifb_serving_cfg *out);
-/* Reads every key under `prefix` (e.g. "workload"); absent keys take the defaults. Errors name
- * FILE:LINE and the key (through the cfg getters). The model is loaded from a file path or, if
- * no such file exists, from the embedded data/models copy of that name. */
-int ifb_serving_cfg_load(ifb_cfg *c, const char *prefix, ifb_serving_cfg *out, ifb_err *e);
-void ifb_serving_cfg_free(ifb_serving_cfg *cfg);
-/* The documentation of every key, for docs/scenario.md. */
-extern const char IFB_SERVING_KEYS_DOC[];
+#include "workload/serving/config.h"
 
 /* One request, as reported in requests.csv. Times in ps; IFB_TIME_NEVER when not reached. */
 typedef struct ifb_serving_req {

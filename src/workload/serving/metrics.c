@@ -1,0 +1,266 @@
+/* Results of the serving engine: per-request TTFT, TPOT and E2E, ITL over tokens, TGR and
+ * request throughput over the measurement window, time-weighted requests in the system, step
+ * means (compute-only, communication, exposed communication, GPU busy), bytes per traffic class
+ * and message completion times; written as requests.csv, steps.csv and a summary JSON object.
+ * Leaves out: percentiles per instance, and any figure outside the measurement window except
+ * the totals of bytes, steps and requests. */
+#include <math.h>
+
+#include "workload/serving/internal.h"
+
+static double ps_to_s(ifb_time t)
+{
+    return (double)t / (double)IFB_SEC;
+}
+
+const ifb_serving_result *ifb_serving_finish(ifb_serving *s)
+{
+    ifb_serving_result *r = &s->res;
+    memset(r, 0, sizeof *r);
+    r->done = s->done;
+    r->finished = s->finished;
+    r->tokens_emitted = s->tokens_emitted;
+    r->window_start = s->t_window;
+    r->window_end = s->done ? s->window_end : (s->sim ? s->sim->now : 0);
+    r->window_tokens =
+        s->done ? s->window_tokens : s->tokens_emitted - (s->window_open ? s->tokens_at_window : 0);
+    double win = ps_to_s(r->window_end - r->window_start);
+    ifb_samples ttft, tpot, e2e;
+    ifb_samples_init(&ttft);
+    ifb_samples_init(&tpot);
+    ifb_samples_init(&e2e);
+    ifb_samples_clear(&s->itl);
+    for (size_t i = 0; i < s->nreq; i++) {
+        const ifb_serving_req *q = &s->req[i];
+        if (!q->measured)
+            continue;
+        r->measured++;
+        ifb_samples_add(&ttft, ps_to_s(q->first - q->arrival));
+        ifb_samples_add(&e2e, ps_to_s(q->finish - q->arrival));
+        if (q->output > 1) {
+            double tp = ps_to_s(q->finish - q->first) / (double)(q->output - 1);
+            ifb_samples_add(&tpot, tp);
+        }
+    }
+    ifb_samples_pctl(&ttft, &r->ttft);
+    ifb_samples_pctl(&tpot, &r->tpot);
+    ifb_samples_pctl(&e2e, &r->e2e);
+    ifb_samples_destroy(&ttft);
+    ifb_samples_destroy(&tpot);
+    ifb_samples_destroy(&e2e);
+    for (size_t i = 0; i < s->nitl; i++)
+        if (s->req[s->itl_req[i]].measured)
+            ifb_samples_add(&s->itl, ps_to_s(s->itl_gap[i]));
+    ifb_samples_pctl(&s->itl, &r->itl);
+    r->tgr = win > 0 ? (double)r->window_tokens / win : NAN;
+    r->req_throughput = win > 0 ? (double)r->measured / win : NAN;
+    r->mean_in_system = r->window_end > r->window_start
+                            ? s->sys_area / (double)(r->window_end - r->window_start)
+                            : NAN;
+    r->min_in_system = s->window_open ? s->min_sys : 0;
+    r->max_in_system = s->window_open ? s->max_sys : 0;
+    r->steps = s->nsteps;
+    r->preemptions = s->preemptions;
+    double st = 0, co = 0, cm = 0, ex = 0, busy = 0;
+    for (size_t i = 0; i < s->nsteps; i++) {
+        const ifb_serving_step *p = &s->steps[i];
+        double d = ps_to_s(p->end - p->start);
+        st += d;
+        co += ps_to_s(p->compute_only);
+        cm += ps_to_s(p->comm);
+        ex += d - ps_to_s(p->compute_only);
+        busy += p->gpu_busy * d;
+        for (int c = 0; c < IFB_TC_COUNT; c++)
+            r->bytes[c] += p->bytes[c];
+        r->nic_bytes += p->nic_bytes;
+        r->nvlink_bytes += p->nvlink_bytes;
+        r->msgs += p->msgs;
+    }
+    double n = s->nsteps ? (double)s->nsteps : NAN;
+    r->step_mean = st / n;
+    r->compute_mean = co / n;
+    r->comm_mean = cm / n;
+    r->exposed_mean = ex / n;
+    r->gpu_busy = st > 0 ? busy / st : NAN;
+    r->network_share = st > 0 ? ex / st : NAN;
+    r->kv_tokens = s->par.kv_tokens;
+    r->weight_bytes = s->par.weight_bytes;
+    r->failed = s->nfailed;
+    r->instances_down = s->ninst_down;
+    return r;
+}
+
+const ifb_serving_req *ifb_serving_requests(const ifb_serving *s, size_t *n)
+{
+    *n = s->nreq;
+    return s->req;
+}
+
+const ifb_serving_step *ifb_serving_steps(const ifb_serving *s, size_t *n)
+{
+    *n = s->nsteps;
+    return s->steps;
+}
+
+const ifb_parallel *ifb_serving_layout(const ifb_serving *s)
+{
+    return &s->par;
+}
+
+static double us_or_nan(ifb_time t, ifb_time base)
+{
+    return t == IFB_TIME_NEVER ? NAN : ifb_time_to_us(t - base);
+}
+
+int ifb_serving_write_requests_csv(const ifb_serving *s, FILE *f, ifb_err *e)
+{
+    ifb_csv c;
+    ifb_csv_init(&c, f);
+    static const char *const cols[] = {
+        "id",        "instance", "input",   "output", "generated",   "arrival_us", "first_us",
+        "finish_us", "ttft_us",  "tpot_us", "e2e_us", "preemptions", "measured",   "failed"};
+    ifb_csv_header(&c, cols, sizeof cols / sizeof *cols);
+    for (size_t i = 0; i < s->nreq; i++) {
+        const ifb_serving_req *q = &s->req[i];
+        ifb_csv_int(&c, q->id);
+        ifb_csv_int(&c, q->instance);
+        ifb_csv_int(&c, q->input);
+        ifb_csv_int(&c, q->output);
+        ifb_csv_int(&c, q->generated);
+        ifb_csv_double(&c, ifb_time_to_us(q->arrival));
+        ifb_csv_double(&c, us_or_nan(q->first, 0));
+        ifb_csv_double(&c, us_or_nan(q->finish, 0));
+        ifb_csv_double(&c,
+                       q->first == IFB_TIME_NEVER ? NAN : ifb_time_to_us(q->first - q->arrival));
+        ifb_csv_double(&c, q->finish == IFB_TIME_NEVER || q->output < 2 || q->failed
+                               ? NAN
+                               : ifb_time_to_us(q->finish - q->first) / (double)(q->output - 1));
+        ifb_csv_double(&c, q->finish == IFB_TIME_NEVER || q->failed
+                               ? NAN
+                               : ifb_time_to_us(q->finish - q->arrival));
+        ifb_csv_int(&c, q->preemptions);
+        ifb_csv_int(&c, q->measured);
+        ifb_csv_int(&c, q->failed);
+        ifb_csv_end_row(&c);
+    }
+    return ifb_csv_finish(&c, e);
+}
+
+int ifb_serving_write_steps_csv(const ifb_serving *s, FILE *f, ifb_err *e)
+{
+    ifb_csv c;
+    ifb_csv_init(&c, f);
+    static const char *const cols[] = {
+        "step",         "start_us", "duration_us",    "compute_only_us", "comm_us",
+        "exposed_us",   "gpu_busy", "prefill_tokens", "decode_tokens",   "decode_seqs",
+        "running",      "a2a",      "a2a_bytes",      "coll_bytes",      "nic_bytes",
+        "nvlink_bytes", "messages", "a2a_simulated",  "a2a_replayed"};
+    ifb_csv_header(&c, cols, sizeof cols / sizeof *cols);
+    for (size_t i = 0; i < s->nsteps; i++) {
+        const ifb_serving_step *p = &s->steps[i];
+        ifb_time d = p->end - p->start;
+        ifb_csv_uint(&c, p->index);
+        ifb_csv_double(&c, ifb_time_to_us(p->start));
+        ifb_csv_double(&c, ifb_time_to_us(d));
+        ifb_csv_double(&c, ifb_time_to_us(p->compute_only));
+        ifb_csv_double(&c, ifb_time_to_us(p->comm));
+        ifb_csv_double(&c, ifb_time_to_us(d) - ifb_time_to_us(p->compute_only));
+        ifb_csv_double(&c, p->gpu_busy);
+        ifb_csv_int(&c, p->prefill_tokens);
+        ifb_csv_int(&c, p->decode_tokens);
+        ifb_csv_int(&c, p->decode_seqs);
+        ifb_csv_int(&c, p->running);
+        ifb_csv_str(&c, p->normal_a2a ? "normal" : "low-latency");
+        ifb_csv_uint(&c, p->bytes[IFB_TC_A2A]);
+        ifb_csv_uint(&c, p->bytes[IFB_TC_COLL]);
+        ifb_csv_uint(&c, p->nic_bytes);
+        ifb_csv_uint(&c, p->nvlink_bytes);
+        ifb_csv_uint(&c, p->msgs);
+        ifb_csv_int(&c, p->simulated_a2a);
+        ifb_csv_int(&c, p->replayed_a2a);
+        ifb_csv_end_row(&c);
+    }
+    return ifb_csv_finish(&c, e);
+}
+
+int ifb_serving_write_summary(ifb_serving *s, ifb_json *j)
+{
+    const ifb_serving_result *r = &s->res;
+    const ifb_serving_cfg *c = &s->cfg;
+    ifb_json_obj_begin(j);
+    ifb_json_kstr(j, "model", c->model.name);
+    ifb_json_kstr(j, "gpu", c->gpu->name);
+    ifb_json_kstr(j, "layout", ifb_layout_name(s->par.layout));
+    ifb_json_kint(j, "gpus", s->par.nranks);
+    ifb_json_kint(j, "tp", s->par.tp);
+    ifb_json_kint(j, "dp", s->par.dp);
+    ifb_json_kint(j, "ep", s->par.ep);
+    ifb_json_kbool(j, "overlap", c->overlap);
+    ifb_json_kbool(j, "mtp", c->mtp);
+    if (c->sample_every > 1) {
+        char fid[32];
+        snprintf(fid, sizeof fid, "sample:%d", c->sample_every);
+        ifb_json_kstr(j, "fidelity", fid);
+    } else {
+        ifb_json_kstr(j, "fidelity", "full");
+    }
+    if (c->mtp)
+        ifb_json_kdouble(j, "accept_length", c->accept_length);
+    static const char *const arr[] = {"closed", "poisson", "trace"};
+    ifb_json_kstr(j, "arrival", arr[c->arrival]);
+    if (c->arrival == IFB_ARRIVAL_CLOSED)
+        ifb_json_kint(j, "concurrency", c->concurrency);
+    else if (c->arrival == IFB_ARRIVAL_POISSON)
+        ifb_json_kdouble(j, "rate", c->rate);
+    ifb_json_kdouble(j, "weight_gb_per_gpu", r->weight_bytes / 1e9);
+    ifb_json_kint(j, "kv_tokens_per_instance", r->kv_tokens);
+    ifb_json_kbool(j, "complete", r->done);
+    ifb_json_kuint(j, "requests_finished", r->finished);
+    ifb_json_kuint(j, "requests_measured", r->measured);
+    ifb_json_kuint(j, "requests_failed", r->failed);
+    ifb_json_kint(j, "instances_down", r->instances_down);
+    ifb_json_kdouble(j, "window_start_s", ps_to_s(r->window_start));
+    ifb_json_kdouble(j, "window_end_s", ps_to_s(r->window_end));
+    ifb_json_kuint(j, "window_output_tokens", r->window_tokens);
+    ifb_json_kdouble(j, "tgr_tokens_per_s", r->tgr);
+    ifb_json_kdouble(j, "requests_per_s", r->req_throughput);
+    ifb_json_kdouble(j, "mean_in_system", r->mean_in_system);
+    ifb_json_kint(j, "min_in_system", r->min_in_system);
+    ifb_json_kint(j, "max_in_system", r->max_in_system);
+    ifb_json_kpctl(j, "ttft_ms_over_requests", &r->ttft, 1e3);
+    ifb_json_kpctl(j, "tpot_ms_over_requests", &r->tpot, 1e3);
+    ifb_json_kpctl(j, "e2e_s_over_requests", &r->e2e, 1);
+    ifb_json_kpctl(j, "itl_ms_over_tokens", &r->itl, 1e3);
+    ifb_json_kuint(j, "steps", r->steps);
+    ifb_json_kdouble(j, "step_ms_mean", r->step_mean * 1e3);
+    ifb_json_kdouble(j, "compute_only_ms_mean", r->compute_mean * 1e3);
+    ifb_json_kdouble(j, "comm_ms_mean", r->comm_mean * 1e3);
+    ifb_json_kdouble(j, "exposed_comm_ms_mean", r->exposed_mean * 1e3);
+    ifb_json_kdouble(j, "network_share", r->network_share);
+    ifb_json_kdouble(j, "gpu_busy", r->gpu_busy);
+    ifb_json_kuint(j, "preemptions", r->preemptions);
+    ifb_json_kobj_begin(j, "bytes");
+    ifb_json_kuint(j, "a2a", r->bytes[IFB_TC_A2A]);
+    ifb_json_kuint(j, "kv", r->bytes[IFB_TC_KV]);
+    ifb_json_kuint(j, "pp", r->bytes[IFB_TC_PP]);
+    ifb_json_kuint(j, "coll", r->bytes[IFB_TC_COLL]);
+    ifb_json_kuint(j, "nic", r->nic_bytes);
+    ifb_json_kuint(j, "nvlink", r->nvlink_bytes);
+    ifb_json_obj_end(j);
+    ifb_json_kuint(j, "messages", r->msgs);
+    /* message completion time (post to last byte placed) per traffic class, microseconds */
+    static const char *const cls[IFB_TC_COUNT] = {"a2a", "kv", "pp", "coll"};
+    ifb_json_kobj_begin(j, "message_us");
+    for (int k = 0; k < IFB_TC_COUNT; k++) {
+        const ifb_summary *m = &s->msg_time[k];
+        if (!m->n)
+            continue;
+        ifb_json_kobj_begin(j, cls[k]);
+        ifb_json_kuint(j, "n", m->n);
+        ifb_json_kdouble(j, "mean", ifb_summary_mean(m) / 1e6);
+        ifb_json_kdouble(j, "max", ifb_summary_max(m) / 1e6);
+        ifb_json_obj_end(j);
+    }
+    ifb_json_obj_end(j);
+    return ifb_json_obj_end(j);
+}
