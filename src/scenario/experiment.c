@@ -118,6 +118,9 @@ int ifb_experiment_run(const ifb_job *job, FILE *out, const volatile sig_atomic_
     }
     /* no per-message records: a serving run sends millions, and memory must stay flat */
     l.sc.fab.record_messages = 0;
+    /* the KV transfer engine's connections are the kv class's QPs (a disaggregated deployment) */
+    if (l.scfg.deploy.ngroups && !l.sc.fab.tclass[IFB_TC_KV].qps)
+        l.sc.fab.tclass[IFB_TC_KV].qps = (uint16_t)l.scfg.deploy.kv.connections;
     ifb_sim sim;
     ifb_sim_init(&sim, l.sc.seed);
     sim.interrupt = interrupt;

@@ -76,7 +76,32 @@ const char IFB_SERVING_KEYS_DOC[] =
     "                              # sample:K: only one MoE layer in K (always the first of a\n"
     "                              # step, and the MTP layer) is sent; the others complete each\n"
     "                              # GPU's phase after the barrier with that GPU's latency in the\n"
-    "                              # latest sent phase of the same kind (bytes still counted)\n";
+    "                              # latest sent phase of the same kind (bytes still counted)\n"
+    "  deployment:                 # instance groups; absent: one mixed group on every GPU with\n"
+    "                              # the keys above (today's single-engine run)\n"
+    "    router: least-requests    # how an instance is picked: least-requests (fewest waiting or\n"
+    "                              # running) | round-robin | least-tokens (fewest queued prompt\n"
+    "                              # tokens + running requests) | least-kv (least KV in use, as a\n"
+    "                              # fraction); decode: only instances with room for the request\n"
+    "    kv_transfer:              # prefill -> decode KV cache, class kv (disaggregated only)\n"
+    "      chunk: 64KiB            # bytes per RDMA WRITE (Mooncake Transfer Engine slice_size)\n"
+    "      connections: 2          # QPs per GPU pair for class kv (Mooncake num_qp_per_ep)\n"
+    "      first_token: decode     # decode: TTFT ends with the first decode step (the prefill's\n"
+    "                              # token reaches the client with it) | prefill: at prefill end\n"
+    "    groups:                   # each: `count` engines that step on their own GPUs\n"
+    "      - name: <role>          # unique; default the role\n"
+    "        role: mixed           # mixed | prefill | decode (prefill needs a decode group)\n"
+    "        servers: 0-1          # servers it occupies: N | A-B | [a, b, ...]\n"
+    "        gpus: <all>           # GPUs of each of those servers it uses: N | A-B | [..]\n"
+    "        count: 1              # engines; its GPUs split into equal whole-server parts (or\n"
+    "                              # equal parts of one server)\n"
+    "        gpu: <workload.gpu>   # GPU type of these servers\n"
+    "        reserve: <workload.reserve>\n"
+    "        parallel: {}          # the parallel keys above; unset ones take workload.parallel's\n"
+    "                              # (tp/dp/ep only when the layout is the same)\n"
+    "        max_batch: <workload.max_batch>\n"
+    "        token_budget: <workload.token_budget>\n"
+    "        chunk: <workload.chunk>\n";
 
 static const char *kp(char *buf, size_t n, const char *prefix, const char *k)
 {
@@ -159,6 +184,275 @@ static int load_model(ifb_cfg *c, const char *path, const char *name, ifb_model 
     return 0;
 }
 
+/* The parallel-layout keys under `base` (e.g. "workload.parallel"). A group's keys default to
+ * the workload's (`def`); when its layout differs, tp/dp/ep take that layout's defaults. */
+typedef struct par_keys {
+    ifb_par_cfg par;
+    ifb_a2a_mode a2a;
+    int overlap, mtp;
+    double accept_length;
+} par_keys;
+
+static const char *const layouts[] = {"dp-ep", "tp", NULL};
+
+static int load_parallel(ifb_cfg *c, const char *base, const par_keys *def, int inherit,
+                         const ifb_model *m, par_keys *o, ifb_err *e)
+{
+    static const char *const places[] = {"round-robin", "contiguous", NULL};
+    static const char *const a2as[] = {"auto", "low-latency", "normal", NULL};
+    char p[320];
+#define PK(k) (snprintf(p, sizeof p, "%s.%s", base, k), p)
+    par_keys r = *def;
+    int v;
+    int64_t iv;
+    bool bv;
+    if (ifb_cfg_get_enum(c, PK("layout"), layouts, def->par.layout, &v, e))
+        return -1;
+    r.par.layout = (ifb_layout)v;
+    int same = inherit && r.par.layout == def->par.layout;
+    if (ifb_cfg_get_int(c, PK("tp"),
+                        same                            ? def->par.tp
+                        : r.par.layout == IFB_LAYOUT_TP ? 0
+                                                        : 1,
+                        1, 1 << 20, &iv, e))
+        return -1;
+    r.par.tp = (int)iv;
+    if (ifb_cfg_get_int(c, PK("dp"), same ? def->par.dp : 0, 1, 1 << 20, &iv, e))
+        return -1;
+    r.par.dp = (int)iv;
+    if (ifb_cfg_get_int(c, PK("ep"), same ? def->par.ep : 0, 1, 1 << 20, &iv, e))
+        return -1;
+    r.par.ep = (int)iv;
+    if (ifb_cfg_get_enum(c, PK("placement"), places, def->par.placement, &v, e))
+        return -1;
+    r.par.placement = (ifb_placement)v;
+    if (ifb_cfg_get_enum(c, PK("a2a"), a2as, def->a2a, &v, e))
+        return -1;
+    r.a2a = (ifb_a2a_mode)v;
+    if (ifb_cfg_get_bool(c, PK("overlap"), def->overlap, &bv, e))
+        return -1;
+    r.overlap = bv;
+    if (ifb_cfg_get_bool(c, PK("mtp"), def->mtp, &bv, e))
+        return -1;
+    r.mtp = bv;
+    if (ifb_cfg_get_double(c, PK("accept_length"), def->accept_length, 1.0, 2.0, &r.accept_length,
+                           e))
+        return -1;
+    if (r.mtp && m->mtp_layers < 1)
+        return ifb_cfg_errf(c, PK("mtp"), e, "false for a model without MTP layers",
+                            "true (%s has num_nextn_predict_layers 0)", m->name);
+#undef PK
+    *o = r;
+    return 0;
+}
+
+/* A list of small integers: N, "A-B" (both included), or a sequence of integers. */
+static int parse_list(ifb_cfg *c, const char *path, int **out, int *n, ifb_err *e)
+{
+    *out = NULL;
+    *n = 0;
+    ifb_cfg_kind kind = ifb_cfg_type(c, path);
+    const char *want = "N, A-B (a range, both included) or a list [a, b, ...] of numbers >= 0";
+    if (kind == IFB_CFG_SCALAR) {
+        const char *s;
+        if (ifb_cfg_get_string(c, path, NULL, &s, e))
+            return -1;
+        char *end;
+        errno = 0;
+        long a = strtol(s, &end, 10), b = a;
+        if (end != s && *end == '-') {
+            const char *b0 = end + 1;
+            b = strtol(b0, &end, 10);
+            if (end == b0)
+                b = -1;
+        }
+        if (end == s || *end || errno || a < 0 || b < a || b > 1 << 20)
+            return ifb_cfg_errf(c, path, e, want, "'%s'", s);
+        *n = (int)(b - a + 1);
+        *out = malloc((size_t)*n * sizeof **out);
+        if (!*out)
+            abort();
+        for (int i = 0; i < *n; i++)
+            (*out)[i] = (int)a + i;
+        return 0;
+    }
+    int len;
+    if (kind != IFB_CFG_SEQ || ifb_cfg_seq_len(c, path, &len, e))
+        return kind == IFB_CFG_SEQ ? -1 : ifb_cfg_errf(c, path, e, want, "a map");
+    if (len == 0)
+        return ifb_cfg_errf(c, path, e, "at least one entry (a group with no GPUs)", "[]");
+    *out = malloc((size_t)len * sizeof **out);
+    if (!*out)
+        abort();
+    for (int i = 0; i < len; i++) {
+        char k[224];
+        snprintf(k, sizeof k, "%s[%d]", path, i);
+        int64_t x;
+        if (ifb_cfg_get_int(c, k, -1, 0, 1 << 20, &x, e)) {
+            free(*out);
+            *out = NULL;
+            return -1;
+        }
+        for (int j = 0; j < i; j++)
+            if ((*out)[j] == (int)x) {
+                free(*out);
+                *out = NULL;
+                return ifb_cfg_errf(c, k, e, "each number once", "%lld twice", (long long)x);
+            }
+        (*out)[i] = (int)x;
+    }
+    *n = len;
+    return 0;
+}
+
+static const char *const roles[] = {"mixed", "prefill", "decode", NULL};
+static const char *const routers[] = {"least-requests", "round-robin", "least-tokens", "least-kv",
+                                      NULL};
+
+/* workload.deployment: the router, the KV transfer and the instance groups. */
+static int load_deployment(ifb_cfg *c, const char *prefix, ifb_serving_cfg *o, ifb_err *e)
+{
+    char base[96], p[320];
+    snprintf(base, sizeof base, "%s%sdeployment", prefix && *prefix ? prefix : "",
+             prefix && *prefix ? "." : "");
+#define DK(k) (snprintf(p, sizeof p, "%s.%s", base, k), p)
+    ifb_deploy_cfg *d = &o->deploy;
+    if (!ifb_cfg_has(c, base))
+        return 0;
+    int v;
+    int64_t iv;
+    uint64_t bytes;
+    if (ifb_cfg_get_enum(c, DK("router"), routers, IFB_ROUTER_LEAST_REQUESTS, &v, e))
+        return -1;
+    d->router = (ifb_router_policy)v;
+    if (ifb_cfg_get_bytes(c, DK("kv_transfer.chunk"), d->kv.chunk, &bytes, e))
+        return -1;
+    if (bytes == 0)
+        return ifb_cfg_errf(c, p, e, "a chunk of at least 1 byte (Mooncake: 64KiB)", "0");
+    d->kv.chunk = bytes;
+    if (ifb_cfg_get_int(c, DK("kv_transfer.connections"), d->kv.connections, 1, 256, &iv, e))
+        return -1;
+    d->kv.connections = (int)iv;
+    static const char *const firsts[] = {"decode", "prefill", NULL};
+    if (ifb_cfg_get_enum(c, DK("kv_transfer.first_token"), firsts, 0, &v, e))
+        return -1;
+    d->kv.first_token_prefill = v;
+    int ng;
+    if (ifb_cfg_seq_len(c, DK("groups"), &ng, e))
+        return -1;
+    if (ng <= 0)
+        return ifb_cfg_errf(c, DK("groups"), e, "a list of at least one instance group",
+                            ng == 0 ? "[]" : "no groups");
+    d->groups = calloc((size_t)ng, sizeof *d->groups);
+    if (!d->groups)
+        abort();
+    d->ngroups = ng;
+    par_keys gdef = {.par = o->par,
+                     .a2a = o->a2a,
+                     .overlap = o->overlap,
+                     .mtp = o->mtp,
+                     .accept_length = o->accept_length};
+    for (int i = 0; i < ng; i++) {
+        ifb_group_cfg *g = &d->groups[i];
+        char gk[160];
+        snprintf(gk, sizeof gk, "%s.groups[%d]", base, i);
+        snprintf(g->key, sizeof g->key, "%s", gk);
+#define GK(k) (snprintf(p, sizeof p, "%s.%s", gk, k), p)
+        if (ifb_cfg_type(c, gk) != IFB_CFG_MAP)
+            return ifb_cfg_errf(c, gk, e, "a map of group keys (role, servers, ...)",
+                                "something else");
+        if (ifb_cfg_get_enum(c, GK("role"), roles, IFB_ROLE_MIXED, &v, e))
+            return -1;
+        g->role = (ifb_role)v;
+        const char *s;
+        if (ifb_cfg_get_string(c, GK("name"), ifb_role_name(g->role), &s, e))
+            return -1;
+        if (!*s || strlen(s) >= sizeof g->name)
+            return ifb_cfg_errf(c, p, e, "a name of 1 to 31 characters", "'%s'", s);
+        snprintf(g->name, sizeof g->name, "%s", s);
+        for (int j = 0; j < i; j++)
+            if (!strcmp(d->groups[j].name, g->name))
+                return ifb_cfg_errf(c, GK("name"), e, "a name no other group has (set `name`)",
+                                    "'%s' twice", g->name);
+        if (!ifb_cfg_has(c, GK("servers")))
+            return ifb_cfg_errf(c, GK("servers"), e,
+                                "the servers the group occupies (a group with no GPUs)",
+                                "no servers");
+        if (parse_list(c, GK("servers"), &g->servers, &g->nservers, e))
+            return -1;
+        if (ifb_cfg_has(c, GK("gpus")) && parse_list(c, GK("gpus"), &g->gpus, &g->ngpus, e))
+            return -1;
+        if (ifb_cfg_get_int(c, GK("count"), 1, 1, 1 << 16, &iv, e))
+            return -1;
+        g->count = (int)iv;
+        if (ifb_cfg_get_string(c, GK("gpu"), NULL, &s, e))
+            return -1;
+        g->gpu = o->gpu;
+        if (s) {
+            ifb_err tmp;
+            g->gpu = ifb_gpu_find(s, &tmp);
+            if (!g->gpu)
+                return ifb_cfg_errf(
+                    c, p, e, "a catalogue GPU: H20, H20-3e, H800, H100-SXM, H200, B200", "'%s'", s);
+        }
+        uint64_t reserve;
+        if (ifb_cfg_get_bytes(c, GK("reserve"), (uint64_t)o->reserve_bytes, &reserve, e))
+            return -1;
+        g->reserve_bytes = (double)reserve;
+        par_keys pk;
+        if (load_parallel(c, GK("parallel"), &gdef, 1, &o->model, &pk, e))
+            return -1;
+        g->par = pk.par;
+        g->a2a = pk.a2a;
+        g->overlap = pk.overlap;
+        g->mtp = pk.mtp;
+        g->accept_length = pk.accept_length;
+        if (o->model.experts == 0 && g->par.layout == IFB_LAYOUT_DP_EP && g->par.ep > 1)
+            return ifb_cfg_errf(c, GK("parallel.ep"), e, "1 for a dense model", "%d", g->par.ep);
+        if (ifb_cfg_get_int(c, GK("max_batch"), o->max_batch, 1, 1 << 24, &g->max_batch, e) ||
+            ifb_cfg_get_int(c, GK("token_budget"), o->token_budget, 1, 1 << 30, &g->token_budget,
+                            e) ||
+            ifb_cfg_get_int(c, GK("chunk"), o->chunk, 1, 1 << 30, &g->chunk, e))
+            return -1;
+#undef GK
+        /* no GPU in two groups: a group without `gpus` takes every GPU of its servers */
+        for (int j = 0; j < i; j++) {
+            const ifb_group_cfg *b = &d->groups[j];
+            for (int x = 0; x < g->nservers; x++)
+                for (int y = 0; y < b->nservers; y++) {
+                    if (g->servers[x] != b->servers[y])
+                        continue;
+                    int gpu = -1;
+                    for (int u = 0; gpu < 0 && u < (g->gpus ? g->ngpus : 1); u++)
+                        for (int w = 0; gpu < 0 && w < (b->gpus ? b->ngpus : 1); w++)
+                            if (!g->gpus || !b->gpus || g->gpus[u] == b->gpus[w])
+                                gpu = g->gpus ? g->gpus[u] : b->gpus ? b->gpus[w] : 0;
+                    if (gpu >= 0) {
+                        snprintf(p, sizeof p, "%s.servers", g->key);
+                        return ifb_cfg_errf(c, p, e, "GPUs no other group uses",
+                                            "server %d GPU %d, also in %s ('%s')", g->servers[x],
+                                            gpu, b->key, b->name);
+                    }
+                }
+        }
+    }
+    int np = 0, nd = 0, nm = 0;
+    for (int i = 0; i < ng; i++) {
+        np += d->groups[i].role == IFB_ROLE_PREFILL;
+        nd += d->groups[i].role == IFB_ROLE_DECODE;
+        nm += d->groups[i].role == IFB_ROLE_MIXED;
+    }
+    if ((np > 0) != (nd > 0))
+        return ifb_cfg_errf(c, DK("groups"), e,
+                            "prefill and decode groups together (or only mixed)",
+                            "%d prefill and %d decode groups", np, nd);
+    if (nm && np)
+        return ifb_cfg_errf(c, DK("groups"), e, "either mixed groups or prefill + decode groups",
+                            "%d mixed with %d prefill and %d decode groups", nm, np, nd);
+#undef DK
+    return 0;
+}
+
 int ifb_serving_cfg_load(ifb_cfg *c, const char *prefix, ifb_serving_cfg *o, ifb_err *e)
 {
     ifb_serving_cfg_default(o);
@@ -190,44 +484,17 @@ int ifb_serving_cfg_load(ifb_cfg *c, const char *prefix, ifb_serving_cfg *o, ifb
         goto fail;
     o->reserve_bytes = (double)reserve;
 
-    static const char *const layouts[] = {"dp-ep", "tp", NULL};
-    static const char *const places[] = {"round-robin", "contiguous", NULL};
-    static const char *const a2as[] = {"auto", "low-latency", "normal", NULL};
     int v;
     int64_t iv;
     bool bv;
-    if (ifb_cfg_get_enum(c, K("parallel.layout"), layouts, 0, &v, e))
+    par_keys pk = {.par = o->par, .a2a = o->a2a, .accept_length = o->accept_length};
+    if (load_parallel(c, K("parallel"), &pk, 0, &o->model, &pk, e))
         goto fail;
-    o->par.layout = (ifb_layout)v;
-    if (ifb_cfg_get_int(c, K("parallel.tp"), o->par.layout == IFB_LAYOUT_TP ? 0 : 1, 1, 1 << 20,
-                        &iv, e))
-        goto fail;
-    o->par.tp = (int)iv;
-    if (ifb_cfg_get_int(c, K("parallel.dp"), 0, 1, 1 << 20, &iv, e))
-        goto fail;
-    o->par.dp = (int)iv;
-    if (ifb_cfg_get_int(c, K("parallel.ep"), 0, 1, 1 << 20, &iv, e))
-        goto fail;
-    o->par.ep = (int)iv;
-    if (ifb_cfg_get_enum(c, K("parallel.placement"), places, 0, &v, e))
-        goto fail;
-    o->par.placement = (ifb_placement)v;
-    if (ifb_cfg_get_enum(c, K("parallel.a2a"), a2as, 0, &v, e))
-        goto fail;
-    o->a2a = (ifb_a2a_mode)v;
-    if (ifb_cfg_get_bool(c, K("parallel.overlap"), false, &bv, e))
-        goto fail;
-    o->overlap = bv;
-    if (ifb_cfg_get_bool(c, K("parallel.mtp"), false, &bv, e))
-        goto fail;
-    o->mtp = bv;
-    if (ifb_cfg_get_double(c, K("parallel.accept_length"), 1.8, 1.0, 2.0, &o->accept_length, e))
-        goto fail;
-    if (o->mtp && o->model.mtp_layers < 1) {
-        ifb_cfg_errf(c, K("parallel.mtp"), e, "false for a model without MTP layers",
-                     "true (%s has num_nextn_predict_layers 0)", o->model.name);
-        goto fail;
-    }
+    o->par = pk.par;
+    o->a2a = pk.a2a;
+    o->overlap = pk.overlap;
+    o->mtp = pk.mtp;
+    o->accept_length = pk.accept_length;
 
     static const char *const arrivals[] = {"closed", "poisson", "trace", NULL};
     if (ifb_cfg_get_enum(c, K("arrival"), arrivals, 0, &v, e))
@@ -320,9 +587,11 @@ int ifb_serving_cfg_load(ifb_cfg *c, const char *prefix, ifb_serving_cfg *o, ifb
         }
         o->sample_every = (int)kk;
     }
+    if (load_deployment(c, prefix, o, e))
+        goto fail;
 #undef K
     return 0;
 fail:
-    ifb_trace_free(&o->trace);
+    ifb_serving_cfg_free(o);
     return -1;
 }

@@ -42,6 +42,7 @@ int ifb_parallel_build(ifb_parallel *p, const ifb_model *m, const ifb_par_cfg *c
     p->nranks = G;
     p->nservers = nservers;
     p->gpus_per_server = gpus_per_server;
+    p->topo_gpus_per_server = gpus_per_server;
     char exp[160];
     if (c->layout == IFB_LAYOUT_DP_EP) {
         if (c->tp != 1 && c->tp != 0)

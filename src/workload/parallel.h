@@ -10,10 +10,11 @@
  *          attention heads, dense FFN and every expert's intermediate dimension are split tp
  *          ways, with a ring all-reduce after attention and after the FFN/MoE of every layer.
  * Rank r is GPU endpoint r (server r / gpus_per_server, GPU r % gpus_per_server), so ranks
- * follow the topology's GPU -> NIC affinity. Expert e lives on EP rank e % ep (round-robin) or
- * e / (experts / ep) (contiguous).
- * Leaves out: pipeline parallelism, prefill-decode disaggregation, redundant experts (EPLB),
- * attention TP inside a dp-ep instance. */
+ * follow the topology's GPU -> NIC affinity; a caller placing the layout on a subset of the
+ * topology's GPUs (an instance group) rewrites endpoint[] and topo_gpus_per_server. Expert e lives
+ * on EP rank e % ep (round-robin) or e / (experts / ep) (contiguous). Leaves out: pipeline
+ * parallelism, prefill-decode disaggregation, redundant experts (EPLB), attention TP inside a dp-ep
+ * instance. */
 #ifndef IFB_WORKLOAD_PARALLEL_H
 #define IFB_WORKLOAD_PARALLEL_H
 #include <stdint.h>
@@ -37,8 +38,9 @@ typedef struct ifb_par_cfg {
 typedef struct ifb_parallel {
     ifb_layout layout;
     int nranks, nservers, gpus_per_server;
-    int tp, dp, ep;   /* ep = 1 for the tp layout */
-    int *endpoint;    /* [rank] -> GPU endpoint */
+    int topo_gpus_per_server; /* of the topology the endpoints number (server = endpoint / it) */
+    int tp, dp, ep;           /* ep = 1 for the tp layout */
+    int *endpoint;            /* [rank] -> GPU endpoint */
     int *expert_rank; /* [expert] -> EP rank within its group (0..ep-1); NULL for dense models */
     int experts;
     /* Memory, per GPU (ifb_parallel_memory). */
@@ -51,7 +53,7 @@ typedef struct ifb_parallel {
 
 static inline int ifb_parallel_server(const ifb_parallel *p, int rank)
 {
-    return p->endpoint[rank] / p->gpus_per_server;
+    return p->endpoint[rank] / p->topo_gpus_per_server;
 }
 
 /* Checks the layout against the GPUs (servers x gpus_per_server) and the model: tp, dp and ep

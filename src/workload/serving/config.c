@@ -4,6 +4,7 @@
 #include "workload/serving/config.h"
 
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 void ifb_serving_cfg_default(ifb_serving_cfg *o)
@@ -35,10 +36,59 @@ void ifb_serving_cfg_default(ifb_serving_cfg *o)
     o->eff_compute = 0.6;
     o->eff_memory = 0.8;
     o->sample_every = 1;
+    o->deploy.router = IFB_ROUTER_LEAST_REQUESTS;
+    /* Mooncake Transfer Engine defaults: slice_size 65536 B, num_qp_per_ep 2
+     * (kvcache-ai/Mooncake, mooncake-transfer-engine/include/config.h, GlobalConfig). */
+    o->deploy.kv.chunk = 65536;
+    o->deploy.kv.connections = 2;
+}
+
+static void *dup_array(const void *p, size_t n, size_t sz)
+{
+    if (!p || !n)
+        return NULL;
+    void *q = malloc(n * sz);
+    if (!q)
+        abort();
+    memcpy(q, p, n * sz);
+    return q;
 }
 
 void ifb_serving_cfg_free(ifb_serving_cfg *cfg)
 {
-    if (cfg)
-        ifb_trace_free(&cfg->trace);
+    if (!cfg)
+        return;
+    ifb_trace_free(&cfg->trace);
+    for (int i = 0; i < cfg->deploy.ngroups; i++) {
+        free(cfg->deploy.groups[i].servers);
+        free(cfg->deploy.groups[i].gpus);
+    }
+    free(cfg->deploy.groups);
+    cfg->deploy.groups = NULL;
+    cfg->deploy.ngroups = 0;
+}
+
+void ifb_serving_cfg_copy(ifb_serving_cfg *dst, const ifb_serving_cfg *src)
+{
+    *dst = *src;
+    dst->trace.rows = dup_array(src->trace.rows, src->trace.n, sizeof *src->trace.rows);
+    dst->deploy.groups =
+        dup_array(src->deploy.groups, (size_t)src->deploy.ngroups, sizeof *src->deploy.groups);
+    for (int i = 0; i < src->deploy.ngroups; i++) {
+        ifb_group_cfg *g = &dst->deploy.groups[i];
+        const ifb_group_cfg *o = &src->deploy.groups[i];
+        g->servers = dup_array(o->servers, (size_t)o->nservers, sizeof *o->servers);
+        g->gpus = dup_array(o->gpus, (size_t)o->ngpus, sizeof *o->gpus);
+    }
+}
+
+const char *ifb_role_name(ifb_role r)
+{
+    return r == IFB_ROLE_PREFILL ? "prefill" : r == IFB_ROLE_DECODE ? "decode" : "mixed";
+}
+
+const char *ifb_router_name(ifb_router_policy p)
+{
+    static const char *const n[] = {"least-requests", "round-robin", "least-tokens", "least-kv"};
+    return p >= 0 && p <= IFB_ROUTER_LEAST_KV ? n[p] : "?";
 }

@@ -31,8 +31,59 @@ typedef struct ifb_len_dist {
 
 typedef enum ifb_a2a_mode { IFB_A2A_AUTO = 0, IFB_A2A_MODE_LL, IFB_A2A_MODE_NORMAL } ifb_a2a_mode;
 
+/* Role of an instance group in a deployment. */
+typedef enum ifb_role {
+    IFB_ROLE_MIXED = 0, /* prefill chunks and decode in one batch (no disaggregation) */
+    IFB_ROLE_PREFILL,   /* prefill only; the KV cache then moves to a decode instance */
+    IFB_ROLE_DECODE     /* decode only; admits a request once its KV cache has arrived */
+} ifb_role;
+
+/* How the request router picks an instance (for arrivals: among prefill or mixed instances;
+ * after prefill: among decode instances with room for the request's KV cache). */
+typedef enum ifb_router_policy {
+    IFB_ROUTER_LEAST_REQUESTS = 0, /* fewest requests waiting or running (the default) */
+    IFB_ROUTER_ROUND_ROBIN,        /* the next instance in turn */
+    IFB_ROUTER_LEAST_TOKENS,       /* fewest queued tokens (prompt tokens still to prefill,
+                                      plus one per decoding request) */
+    IFB_ROUTER_LEAST_KV            /* least KV cache in use, as a fraction of capacity */
+} ifb_router_policy;
+
+/* One instance group: `count` engines of the same layout, each stepping on its own GPUs. */
+typedef struct ifb_group_cfg {
+    char name[32];
+    char key[160]; /* config path for messages, e.g. "workload.deployment.groups[1]" */
+    ifb_role role;
+    int count;    /* engines; the group's GPUs are split into `count` equal consecutive parts */
+    int *servers; /* topology servers the group occupies, in order */
+    int nservers;
+    int *gpus; /* GPUs of each of those servers it uses; NULL = all */
+    int ngpus;
+    const ifb_gpu *gpu; /* the GPU type of these servers */
+    double reserve_bytes;
+    ifb_par_cfg par;
+    ifb_a2a_mode a2a;
+    int overlap, mtp;
+    double accept_length;
+    int64_t max_batch, token_budget, chunk;
+} ifb_group_cfg;
+
+/* The KV-cache transfer from a prefill to a decode instance (class kv). */
+typedef struct ifb_kv_cfg {
+    uint64_t chunk;          /* bytes per RDMA WRITE (a transfer engine's slice) */
+    int connections;         /* QPs per (source GPU, destination GPU) for class kv */
+    int first_token_prefill; /* 1: a request's first token counts when its prefill ends;
+                                0: when its first decode step ends (TTFT includes the transfer) */
+} ifb_kv_cfg;
+
+typedef struct ifb_deploy_cfg {
+    int ngroups; /* 0: one mixed group on every GPU, with the workload's own keys */
+    ifb_group_cfg *groups;
+    ifb_router_policy router;
+    ifb_kv_cfg kv;
+} ifb_deploy_cfg;
+
 typedef struct ifb_serving_cfg {
-    char key[64]; /* config prefix, e.g. "workload" */
+    char key[160]; /* config prefix, e.g. "workload" */
     ifb_model model;
     const ifb_gpu *gpu;
     ifb_dtype weight_dtype, kv_dtype, dispatch_dtype, combine_dtype;
@@ -63,11 +114,16 @@ typedef struct ifb_serving_cfg {
     int sample_every; /* fidelity: 0/1 = every all-to-all at packet level; K = one MoE layer in
                          K (the first of each step included), the others replay the latest
                          simulated phase's per-rank latency after the barrier */
+    ifb_deploy_cfg deploy;
 } ifb_serving_cfg;
 
 /* Documented defaults (no model loaded: the scenario layer's ifb_serving_cfg_load, in
  * scenario/serving_cfg.h, loads it). */
 void ifb_serving_cfg_default(ifb_serving_cfg *out);
 void ifb_serving_cfg_free(ifb_serving_cfg *cfg);
+/* Deep copy (trace rows and deployment groups); free with ifb_serving_cfg_free. */
+void ifb_serving_cfg_copy(ifb_serving_cfg *dst, const ifb_serving_cfg *src);
+const char *ifb_role_name(ifb_role r);            /* "mixed", "prefill", "decode" */
+const char *ifb_router_name(ifb_router_policy p); /* "least-requests", ... */
 
 #endif

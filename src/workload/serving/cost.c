@@ -10,7 +10,7 @@
 #include "core/rng.h"
 #include "workload/serving/internal.h"
 
-static int memo_get(ifb_serving *s, uint64_t key, ifb_time *v)
+static int memo_get(ifb_sv_eng *s, uint64_t key, ifb_time *v)
 {
     key++;
     size_t i = ifb_hash64(key) & (MEMO_SIZE - 1);
@@ -24,7 +24,7 @@ static int memo_get(ifb_serving *s, uint64_t key, ifb_time *v)
     return 0;
 }
 
-static void memo_put(ifb_serving *s, uint64_t key, ifb_time v)
+static void memo_put(ifb_sv_eng *s, uint64_t key, ifb_time v)
 {
     if (s->memo_n * 10 > MEMO_SIZE * 7) {
         memset(s->memo, 0, MEMO_SIZE * sizeof *s->memo);
@@ -45,13 +45,13 @@ static ifb_dtype compute_dtype(ifb_dtype d)
     return d == IFB_DTYPE_FP8 ? d : IFB_DTYPE_BF16;
 }
 
-static ifb_time roof(ifb_serving *s, double flops, double bytes, ifb_dtype dt)
+static ifb_time roof(ifb_sv_eng *s, double flops, double bytes, ifb_dtype dt)
 {
     return ifb_gpu_op_time(s->cfg.gpu, flops, bytes, compute_dtype(dt), s->cfg.eff_compute,
                            s->cfg.eff_memory);
 }
 
-ifb_time ifb_sv_gemm(ifb_serving *s, int id, int64_t m, int64_t k, int64_t n)
+ifb_time ifb_sv_gemm(ifb_sv_eng *s, int id, int64_t m, int64_t k, int64_t n)
 {
     if (m <= 0 || k <= 0 || n <= 0)
         return 0;
@@ -79,7 +79,7 @@ ifb_time ifb_sv_gemm(ifb_serving *s, int id, int64_t m, int64_t k, int64_t n)
 
 /* Routed experts of one GPU: `copies` token copies received (dp-ep), or `tokens` tokens with
  * every expert split tp ways (tp). */
-ifb_time ifb_sv_routed_time(ifb_serving *s, int64_t copies, int prefill)
+ifb_time ifb_sv_routed_time(ifb_sv_eng *s, int64_t copies, int prefill)
 {
     if (copies <= 0)
         return 0;
@@ -125,7 +125,7 @@ ifb_time ifb_sv_routed_time(ifb_serving *s, int64_t copies, int prefill)
     return v;
 }
 
-static ifb_time mla_core_decode(ifb_serving *s, int64_t batch, int64_t ctx_sum, int64_t q)
+static ifb_time mla_core_decode(ifb_sv_eng *s, int64_t batch, int64_t ctx_sum, int64_t q)
 {
     if (batch <= 0)
         return 0;
@@ -153,7 +153,7 @@ static ifb_time mla_core_decode(ifb_serving *s, int64_t batch, int64_t ctx_sum, 
 }
 
 /* Attention of one layer (projections + core) for one chain of one GPU. */
-ifb_time ifb_sv_attn_time(ifb_serving *s, const tokset *t)
+ifb_time ifb_sv_attn_time(ifb_sv_eng *s, const tokset *t)
 {
     const ifb_model *m = s->m;
     int64_t td = t->nd * t->q, T = td + t->pf;
@@ -196,13 +196,13 @@ ifb_time ifb_sv_attn_time(ifb_serving *s, const tokset *t)
     return v;
 }
 
-ifb_time ifb_sv_ffn_time(ifb_serving *s, int64_t T)
+ifb_time ifb_sv_ffn_time(ifb_sv_eng *s, int64_t T)
 {
     int64_t f = s->m->ffn_dim / s->par.tp;
     return ifb_sv_gemm(s, G_FU, T, s->m->hidden, 2 * f) + ifb_sv_gemm(s, G_FD, T, f, s->m->hidden);
 }
 
-ifb_time ifb_sv_shared_time(ifb_serving *s, int64_t T)
+ifb_time ifb_sv_shared_time(ifb_sv_eng *s, int64_t T)
 {
     const ifb_model *m = s->m;
     if (!m->shared_experts)
@@ -211,7 +211,7 @@ ifb_time ifb_sv_shared_time(ifb_serving *s, int64_t T)
     return ifb_sv_gemm(s, G_SU, T, m->hidden, 2 * f) + ifb_sv_gemm(s, G_SD, T, f, m->hidden);
 }
 
-void ifb_sv_load_tables(ifb_serving *s)
+void ifb_sv_load_tables(ifb_sv_eng *s)
 {
     if (!s->cfg.kernel_tables)
         return;

@@ -10,12 +10,20 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/pool.h"
 #include "workload/kernels.h"
 #include "workload/serving/serving.h"
 
 enum { ST_COMP = 0, ST_A2A, ST_RING, ST_DONE };
 enum { PART_PRE = 0, PART_EXPERT, PART_MLP, PART_LM };
-enum { RS_WAIT = 0, RS_PREFILL, RS_DECODE, RS_DONE };
+/* Request states: waiting for admission, prefilling, decoding, done; in a disaggregated
+ * deployment RS_XFER between the end of the prefill and the arrival of the whole KV cache at
+ * the decode instance (waiting for decode memory, then transferring). */
+enum { RS_WAIT = 0, RS_PREFILL, RS_DECODE, RS_DONE, RS_XFER };
+/* Stages a request is in, for the per-stage occupancy (Little's law per stage). */
+enum { SG_PREFILL = 0, SG_XFER, SG_DECODE, SG_N };
+
+typedef struct ifb_sv_eng ifb_sv_eng;
 
 typedef struct stage {
     uint8_t kind, part;
@@ -25,7 +33,7 @@ typedef struct stage {
 } stage;
 
 typedef struct slot {
-    ifb_serving *s;
+    ifb_sv_eng *s;
     int k, r, c, final;
 } slot;
 
@@ -50,6 +58,7 @@ typedef struct instq {
     size_t rn, rcap;
     int64_t kv_used;
     int64_t in_system;
+    int64_t queued_tokens; /* prompt tokens not yet prefilled of its waiting/prefilling requests */
 } instq;
 
 typedef struct memo_ent {
@@ -60,14 +69,21 @@ typedef struct memo_ent {
 
 enum { KT_GEMM = 0, KT_GGD, KT_GGP, KT_MLA, KT_N };
 
-struct ifb_serving {
-    ifb_serving_cfg cfg;
+/* One engine: a set of GPUs that step together (one serving instance group's replica: an EP
+ * group of DP-attention ranks, or TP groups), with its own layout, kernel tables, batching
+ * limits and step program. A deployment without groups has one mixed engine on every GPU. */
+struct ifb_sv_eng {
+    ifb_serving *sv;
+    int index;           /* in sv->eng */
+    int group;           /* deployment group (0 without a deployment) */
+    ifb_role role;       /* of the group */
+    int inst_base;       /* global number of inst[0] (requests.csv instance) */
+    ifb_serving_cfg cfg; /* the run's configuration with the group's settings applied; shares
+                            the model, trace and groups of sv->cfg (never freed here) */
     const ifb_model *m;
     ifb_parallel par;
     ifb_sim *sim;
     ifb_net *net;
-    uint64_t seed;
-    ifb_rng rng_len, rng_arr;
 
     ifb_kernel_table kt[KT_N];
     int have_kt[KT_N];
@@ -77,29 +93,8 @@ struct ifb_serving {
     double kv_layer_bytes; /* KV bytes per token per layer on one GPU */
     int64_t dbytes, cbytes;
 
-    /* requests */
-    ifb_serving_req *req;
-    size_t nreq, req_cap;
-    size_t arrivals_max; /* open loop: requests to generate */
-    size_t trace_next;   /* next trace row for lengths/arrivals */
     instq *inst;
-    uint64_t admit_seq;
-    int64_t in_system;
-    uint64_t finished, target;
-    int done, idle, running_step;
-    ifb_time t_window;
-    int window_open;
-    uint64_t tokens_emitted, tokens_at_window;
-    ifb_time window_end;
-    uint64_t window_tokens;
-    int64_t min_sys, max_sys;
-    double sys_area; /* in-system x ps over the window */
-    ifb_time sys_last;
-    uint64_t preemptions;
-    ifb_samples itl;
-    int *itl_req; /* inter-token gaps: request and gap, filtered at the end */
-    ifb_time *itl_gap;
-    size_t nitl, itl_cap;
+    int idle, running_step;
 
     /* step program */
     int R, C, ngroups, gsz; /* ranks, chains, EP/TP groups and their size */
@@ -133,10 +128,6 @@ struct ifb_serving {
     int inflight;
     ifb_time comm_start, comm_acc;
     ifb_serving_step cur;
-    ifb_serving_step *steps;
-    size_t nsteps, steps_cap;
-    ifb_serving_result res;
-    ifb_summary msg_time[IFB_TC_COUNT]; /* message completion times, ps */
 
     /* failed messages and instances down */
     int *rank_of_ep; /* [endpoint] -> rank, -1 if none */
@@ -145,6 +136,71 @@ struct ifb_serving {
     unsigned char *rank_down; /* [rank] */
     unsigned char *inst_down; /* [instance] */
     int ninst_down, fail_pending;
+
+    /* totals for the per-group summary (inside the measurement window) */
+    uint64_t win_tokens;      /* output tokens its steps delivered */
+    uint64_t win_prefill_tok; /* prompt tokens it prefilled */
+};
+
+/* A KV-cache transfer in flight: every chunk message of one request points here. */
+typedef struct kvx {
+    ifb_serving *sv;
+    int req;
+    uint32_t left; /* messages not yet completed */
+    int failed;
+} kvx;
+
+struct ifb_serving {
+    ifb_serving_cfg cfg;
+    const ifb_model *m;
+    ifb_sim *sim;
+    ifb_net *net;
+    uint64_t seed;
+    ifb_rng rng_len, rng_arr;
+    ifb_sv_eng *eng;
+    int neng;
+    int ninst;  /* instances over every engine */
+    int disagg; /* the deployment has prefill and decode groups */
+
+    /* requests */
+    ifb_serving_req *req;
+    size_t nreq, req_cap;
+    size_t arrivals_max; /* open loop: requests to generate */
+    size_t trace_next;   /* next trace row for lengths/arrivals */
+    uint64_t admit_seq;
+    int64_t in_system;
+    uint64_t finished, target;
+    int done;
+    ifb_time t_window;
+    int window_open;
+    uint64_t tokens_emitted, tokens_at_window;
+    ifb_time window_end;
+    uint64_t window_tokens;
+    int64_t min_sys, max_sys;
+    double sys_area; /* in-system x ps over the window */
+    ifb_time sys_last;
+    int64_t in_stage[SG_N];
+    double stage_area[SG_N]; /* in-stage x ps over the window */
+    uint64_t preemptions;
+    ifb_samples itl;
+    int *itl_req; /* inter-token gaps: request and gap, filtered at the end */
+    ifb_time *itl_gap;
+    size_t nitl, itl_cap;
+    unsigned rr_next[2]; /* round-robin router: next entry / decode instance */
+
+    /* KV transfers (disaggregated deployments) */
+    int *kvwait; /* requests whose prefill ended, waiting for decode memory, FIFO */
+    size_t kvwn, kvwcap;
+    ifb_pool kvx_pool;
+    uint64_t kv_bytes, kv_nic_bytes, kv_nvlink_bytes, kv_msgs;
+    size_t kv_inflight;
+
+    ifb_serving_step *steps;
+    size_t nsteps, steps_cap;
+    ifb_serving_result res;
+    ifb_serving_group_result *groups_res;
+    ifb_summary msg_time[IFB_TC_COUNT]; /* message completion times, ps */
+    int ninst_down;
     uint64_t nfailed; /* requests failed */
 };
 
@@ -188,12 +244,12 @@ enum {
     X_ROUTED_TPP
 };
 
-static inline size_t idx3(const ifb_serving *s, int k, int r, int c)
+static inline size_t idx3(const ifb_sv_eng *s, int k, int r, int c)
 {
     return ((size_t)k * (size_t)s->R + (size_t)r) * (size_t)s->C + (size_t)c;
 }
 
-static inline int group_of(const ifb_serving *s, int r)
+static inline int group_of(const ifb_sv_eng *s, int r)
 {
     return r / s->gsz;
 }
@@ -210,25 +266,53 @@ static inline uint64_t ended(const ifb_serving *s)
 }
 
 /* cost.c: compute time of one GPU's kernels (memoized per shape). */
-ifb_time ifb_sv_gemm(ifb_serving *s, int id, int64_t m, int64_t k, int64_t n);
-ifb_time ifb_sv_routed_time(ifb_serving *s, int64_t copies, int prefill);
-ifb_time ifb_sv_attn_time(ifb_serving *s, const tokset *t);
-ifb_time ifb_sv_ffn_time(ifb_serving *s, int64_t T);
-ifb_time ifb_sv_shared_time(ifb_serving *s, int64_t T);
-void ifb_sv_load_tables(ifb_serving *s);
+ifb_time ifb_sv_gemm(ifb_sv_eng *s, int id, int64_t m, int64_t k, int64_t n);
+ifb_time ifb_sv_routed_time(ifb_sv_eng *s, int64_t copies, int prefill);
+ifb_time ifb_sv_attn_time(ifb_sv_eng *s, const tokset *t);
+ifb_time ifb_sv_ffn_time(ifb_sv_eng *s, int64_t T);
+ifb_time ifb_sv_shared_time(ifb_sv_eng *s, int64_t T);
+void ifb_sv_load_tables(ifb_sv_eng *s);
 
-/* sched.c: requests, arrivals, the per-instance scheduler and the end of a step. */
-void ifb_sv_sys_account(ifb_serving *s);
-void ifb_sv_new_request(ifb_serving *s);
-void ifb_sv_schedule_arrival(ifb_serving *s);
-void ifb_sv_finish_run(ifb_serving *s);
-void ifb_sv_schedule_instance(ifb_serving *s, int ii, int64_t q_tokens);
-void ifb_sv_open_window(ifb_serving *s);
-void ifb_sv_step_end(ifb_serving *s);
+/* sched.c: requests, arrivals, the router, the per-instance scheduler and the end of a step. */
+void ifb_sv_sys_account(ifb_serving *sv);
+void ifb_sv_new_request(ifb_serving *sv);
+void ifb_sv_schedule_arrival(ifb_serving *sv);
+void ifb_sv_finish_run(ifb_serving *sv);
+void ifb_sv_schedule_instance(ifb_sv_eng *s, int ii, int64_t q_tokens);
+void ifb_sv_open_window(ifb_serving *sv);
+void ifb_sv_step_end(ifb_sv_eng *s);
+/* Picks a live instance of an engine with the given role (decode: one with room for `need` KV
+ * tokens) by the router's policy; returns its engine, -1 if none, and the instance in *inst. */
+int ifb_sv_route(ifb_serving *sv, int decode, int64_t need, int *inst);
+void ifb_sv_stage_move(ifb_serving *sv, int from, int to); /* -1: entering/leaving the system */
+void ifb_sv_fail_request(ifb_serving *sv, int ri);
+/* Every engine idle and nothing in flight: ends the run, or stops it with an error when
+ * requests remain that nothing can admit. */
+void ifb_sv_check_idle(ifb_serving *sv);
 
-/* step.c: the stage list, and one step of every GPU. */
-void ifb_sv_build_program(ifb_serving *s);
-void ifb_sv_start_step(ifb_serving *s);
+/* step.c: the stage list, and one step of every GPU of an engine. */
+void ifb_sv_build_program(ifb_sv_eng *s);
+void ifb_sv_start_step(ifb_sv_eng *s);
 void ifb_sv_step_ev(ifb_sim *sim, void *obj, uint64_t arg);
+
+/* kv.c: the KV-cache transfer of a disaggregated deployment. */
+/* Bytes one request's KV cache puts on the wire from prefill instance (pe, pi) to decode
+ * instance (de, di), per (source rank, destination rank) pair: returns the pairs in out[]
+ * (at most cap) with their bytes per token and layer, and the number of pairs. */
+typedef struct ifb_kv_pair {
+    int src, dst; /* ranks of the prefill and the decode engine */
+    uint64_t bytes_per_token_layer;
+} ifb_kv_pair;
+int ifb_sv_kv_pairs(const ifb_sv_eng *pe, int pi, const ifb_sv_eng *de, int di, ifb_kv_pair *out,
+                    int cap);
+int64_t ifb_sv_kv_layers(const ifb_sv_eng *de);
+/* The prefill of request ri ended on its prefill instance: queue it for a decode instance. */
+void ifb_sv_kv_prefilled(ifb_serving *sv, int ri);
+/* Starts the transfers of waiting requests that now fit a decode instance (FIFO). */
+void ifb_sv_kv_dispatch(ifb_serving *sv);
+/* Layout pairs whose KV cache cannot be split between them (create time). */
+int ifb_sv_kv_check(const ifb_serving *sv, ifb_err *e);
+/* --check: every request's KV cache arrived before its first decode step. */
+int ifb_sv_kv_checker(ifb_sim *sim, void *ctx, char *msg, size_t cap);
 
 #endif

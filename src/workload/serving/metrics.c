@@ -1,7 +1,11 @@
 /* Results of the serving engine: per-request TTFT, TPOT and E2E, ITL over tokens, TGR and
  * request throughput over the measurement window, time-weighted requests in the system, step
  * means (compute-only, communication, exposed communication, GPU busy), bytes per traffic class
- * and message completion times; written as requests.csv, steps.csv and a summary JSON object.
+ * and message completion times; with a deployment, per instance group (steps, busy fractions,
+ * the tokens it delivered: a decode group's TGR) and, disaggregated, the KV transfer (time per
+ * request, bytes, waits for decode memory and admission) and the occupancy of each stage
+ * (prefill, transfer, decode) for Little's law per stage; written as requests.csv, steps.csv and
+ * a summary JSON object.
  * Leaves out: percentiles per instance, and any figure outside the measurement window except
  * the totals of bytes, steps and requests. */
 #include <math.h>
@@ -11,6 +15,86 @@
 static double ps_to_s(ifb_time t)
 {
     return (double)t / (double)IFB_SEC;
+}
+
+/* Per group: steps ending in the window, the part of each step inside it, tokens. */
+static void finish_groups(ifb_serving *s, ifb_serving_result *r, double win)
+{
+    int ng = s->cfg.deploy.ngroups;
+    free(s->groups_res);
+    s->groups_res = xcalloc((size_t)ng, sizeof *s->groups_res);
+    double *busy = xcalloc((size_t)ng, sizeof *busy), *inside = xcalloc((size_t)ng, sizeof *busy);
+    for (int k = 0; k < s->neng; k++) {
+        const ifb_sv_eng *en = &s->eng[k];
+        ifb_serving_group_result *g = &s->groups_res[en->group];
+        const ifb_group_cfg *gc = &s->cfg.deploy.groups[en->group];
+        g->name = gc->name;
+        g->role = gc->role;
+        g->gpu = gc->gpu->name;
+        g->engines++;
+        g->instances += en->par.dp;
+        g->gpus += en->R;
+        g->kv_tokens = en->par.kv_tokens;
+        g->weight_bytes = en->par.weight_bytes;
+        g->tokens += en->win_tokens;
+        g->prefill_tokens += en->win_prefill_tok;
+    }
+    for (size_t i = 0; i < s->nsteps; i++) {
+        const ifb_serving_step *p = &s->steps[i];
+        const ifb_sv_eng *en = &s->eng[p->engine];
+        ifb_time a = p->start > r->window_start ? p->start : r->window_start;
+        ifb_time b = p->end < r->window_end ? p->end : r->window_end;
+        if (p->end > r->window_start && p->end <= r->window_end)
+            s->groups_res[en->group].steps++;
+        if (b <= a)
+            continue;
+        double d = ps_to_s(b - a);
+        inside[en->group] += d;
+        busy[en->group] += p->gpu_busy * d * en->R;
+    }
+    for (int i = 0; i < ng; i++) {
+        ifb_serving_group_result *g = &s->groups_res[i];
+        g->step_busy = win > 0 && g->engines ? inside[i] / (win * g->engines) : NAN;
+        g->gpu_busy = win > 0 && g->gpus ? busy[i] / (win * g->gpus) : NAN;
+        g->tgr = win > 0 ? (double)g->tokens / win : NAN;
+        g->prefill_tps = win > 0 ? (double)g->prefill_tokens / win : NAN;
+    }
+    free(busy);
+    free(inside);
+    r->ngroups = ng;
+    r->groups = s->groups_res;
+}
+
+/* KV transfer figures over the measured requests, and the time-weighted stage occupancy. */
+static void finish_kv(ifb_serving *s, ifb_serving_result *r, double win)
+{
+    ifb_samples x, w, a, b;
+    ifb_samples_init(&x);
+    ifb_samples_init(&w);
+    ifb_samples_init(&a);
+    ifb_samples_init(&b);
+    for (size_t i = 0; i < s->nreq; i++) {
+        const ifb_serving_req *q = &s->req[i];
+        r->kv_requests += q->kv_start != IFB_TIME_NEVER;
+        if (!q->measured || q->kv_done == IFB_TIME_NEVER)
+            continue;
+        ifb_samples_add(&x, ps_to_s(q->kv_done - q->kv_start));
+        ifb_samples_add(&w, ps_to_s(q->kv_start - q->prefill_end));
+        if (q->decode_start != IFB_TIME_NEVER)
+            ifb_samples_add(&a, ps_to_s(q->decode_start - q->kv_done));
+        ifb_samples_add(&b, (double)q->kv_bytes);
+    }
+    ifb_samples_pctl(&x, &r->kv_xfer);
+    ifb_samples_pctl(&w, &r->kv_wait);
+    ifb_samples_pctl(&a, &r->admit_wait);
+    ifb_samples_pctl(&b, &r->kv_req_bytes);
+    ifb_samples_destroy(&x);
+    ifb_samples_destroy(&w);
+    ifb_samples_destroy(&a);
+    ifb_samples_destroy(&b);
+    r->disaggregated = 1;
+    for (int k = 0; k < SG_N; k++)
+        r->mean_in_stage[k] = win > 0 ? s->stage_area[k] / (win * (double)IFB_SEC) : NAN;
 }
 
 const ifb_serving_result *ifb_serving_finish(ifb_serving *s)
@@ -83,10 +167,18 @@ const ifb_serving_result *ifb_serving_finish(ifb_serving *s)
     r->exposed_mean = ex / n;
     r->gpu_busy = st > 0 ? busy / st : NAN;
     r->network_share = st > 0 ? ex / st : NAN;
-    r->kv_tokens = s->par.kv_tokens;
-    r->weight_bytes = s->par.weight_bytes;
+    r->kv_tokens = s->eng[0].par.kv_tokens;
+    r->weight_bytes = s->eng[0].par.weight_bytes;
     r->failed = s->nfailed;
     r->instances_down = s->ninst_down;
+    r->bytes[IFB_TC_KV] += s->kv_bytes;
+    r->nic_bytes += s->kv_nic_bytes;
+    r->nvlink_bytes += s->kv_nvlink_bytes;
+    r->msgs += s->kv_msgs;
+    if (s->cfg.deploy.ngroups)
+        finish_groups(s, r, win);
+    if (s->disagg)
+        finish_kv(s, r, win);
     return r;
 }
 
@@ -104,7 +196,7 @@ const ifb_serving_step *ifb_serving_steps(const ifb_serving *s, size_t *n)
 
 const ifb_parallel *ifb_serving_layout(const ifb_serving *s)
 {
-    return &s->par;
+    return &s->eng[0].par;
 }
 
 static double us_or_nan(ifb_time t, ifb_time base)
@@ -116,14 +208,37 @@ int ifb_serving_write_requests_csv(const ifb_serving *s, FILE *f, ifb_err *e)
 {
     ifb_csv c;
     ifb_csv_init(&c, f);
-    static const char *const cols[] = {
-        "id",        "instance", "input",   "output", "generated",   "arrival_us", "first_us",
-        "finish_us", "ttft_us",  "tpot_us", "e2e_us", "preemptions", "measured",   "failed"};
-    ifb_csv_header(&c, cols, sizeof cols / sizeof *cols);
+    static const char *const cols[] = {"id",
+                                       "instance",
+                                       "input",
+                                       "output",
+                                       "generated",
+                                       "arrival_us",
+                                       "first_us",
+                                       "finish_us",
+                                       "ttft_us",
+                                       "tpot_us",
+                                       "e2e_us",
+                                       "preemptions",
+                                       "measured",
+                                       "failed",
+                                       "group",
+                                       "prefill_instance",
+                                       "decode_instance",
+                                       "prefill_end_us",
+                                       "kv_start_us",
+                                       "kv_done_us",
+                                       "decode_start_us",
+                                       "kv_bytes",
+                                       "kv_transfer_us",
+                                       "kv_wait_us",
+                                       "admit_wait_us"};
+    int dep = s->cfg.deploy.ngroups > 0;
+    ifb_csv_header(&c, cols, dep ? sizeof cols / sizeof *cols : 14);
     for (size_t i = 0; i < s->nreq; i++) {
         const ifb_serving_req *q = &s->req[i];
         ifb_csv_int(&c, q->id);
-        ifb_csv_int(&c, q->instance);
+        ifb_csv_int(&c, s->eng[q->eng].inst_base + q->instance);
         ifb_csv_int(&c, q->input);
         ifb_csv_int(&c, q->output);
         ifb_csv_int(&c, q->generated);
@@ -141,6 +256,24 @@ int ifb_serving_write_requests_csv(const ifb_serving *s, FILE *f, ifb_err *e)
         ifb_csv_int(&c, q->preemptions);
         ifb_csv_int(&c, q->measured);
         ifb_csv_int(&c, q->failed);
+        if (dep) {
+            int d = q->kv_start != IFB_TIME_NEVER && q->kv_done != IFB_TIME_NEVER;
+            ifb_csv_str(&c, s->cfg.deploy.groups[s->eng[q->eng].group].name);
+            ifb_csv_int(&c, q->p_inst);
+            ifb_csv_int(&c, q->d_inst);
+            ifb_csv_double(&c, us_or_nan(q->prefill_end, 0));
+            ifb_csv_double(&c, us_or_nan(q->kv_start, 0));
+            ifb_csv_double(&c, us_or_nan(q->kv_done, 0));
+            ifb_csv_double(&c, us_or_nan(q->decode_start, 0));
+            ifb_csv_uint(&c, q->kv_bytes);
+            ifb_csv_double(&c, d ? ifb_time_to_us(q->kv_done - q->kv_start) : NAN);
+            ifb_csv_double(&c, q->kv_start != IFB_TIME_NEVER
+                                   ? ifb_time_to_us(q->kv_start - q->prefill_end)
+                                   : NAN);
+            ifb_csv_double(&c, d && q->decode_start != IFB_TIME_NEVER
+                                   ? ifb_time_to_us(q->decode_start - q->kv_done)
+                                   : NAN);
+        }
         ifb_csv_end_row(&c);
     }
     return ifb_csv_finish(&c, e);
@@ -154,8 +287,10 @@ int ifb_serving_write_steps_csv(const ifb_serving *s, FILE *f, ifb_err *e)
         "step",         "start_us", "duration_us",    "compute_only_us", "comm_us",
         "exposed_us",   "gpu_busy", "prefill_tokens", "decode_tokens",   "decode_seqs",
         "running",      "a2a",      "a2a_bytes",      "coll_bytes",      "nic_bytes",
-        "nvlink_bytes", "messages", "a2a_simulated",  "a2a_replayed"};
-    ifb_csv_header(&c, cols, sizeof cols / sizeof *cols);
+        "nvlink_bytes", "messages", "a2a_simulated",  "a2a_replayed",    "engine",
+        "group"};
+    int dep = s->cfg.deploy.ngroups > 0;
+    ifb_csv_header(&c, cols, dep ? sizeof cols / sizeof *cols : 19);
     for (size_t i = 0; i < s->nsteps; i++) {
         const ifb_serving_step *p = &s->steps[i];
         ifb_time d = p->end - p->start;
@@ -178,9 +313,71 @@ int ifb_serving_write_steps_csv(const ifb_serving *s, FILE *f, ifb_err *e)
         ifb_csv_uint(&c, p->msgs);
         ifb_csv_int(&c, p->simulated_a2a);
         ifb_csv_int(&c, p->replayed_a2a);
+        if (dep) {
+            ifb_csv_int(&c, p->engine);
+            ifb_csv_str(&c, s->cfg.deploy.groups[s->eng[p->engine].group].name);
+        }
         ifb_csv_end_row(&c);
     }
     return ifb_csv_finish(&c, e);
+}
+
+/* The deployment's part of the summary: router, groups, and the KV transfer. */
+static void write_groups(ifb_serving *s, ifb_json *j)
+{
+    const ifb_serving_result *r = &s->res;
+    const ifb_deploy_cfg *d = &s->cfg.deploy;
+    ifb_json_kobj_begin(j, "deployment");
+    ifb_json_kstr(j, "router", ifb_router_name(d->router));
+    ifb_json_kbool(j, "disaggregated", s->disagg);
+    ifb_json_kstr(j, "first_token", d->kv.first_token_prefill ? "prefill" : "decode");
+    ifb_json_kuint(j, "kv_chunk_bytes", d->kv.chunk);
+    ifb_json_kint(j, "kv_connections", d->kv.connections);
+    ifb_json_obj_end(j);
+    ifb_json_karr_begin(j, "groups");
+    for (int i = 0; i < r->ngroups; i++) {
+        const ifb_serving_group_result *g = &r->groups[i];
+        const ifb_sv_eng *en = NULL;
+        for (int k = 0; k < s->neng && !en; k++)
+            if (s->eng[k].group == i)
+                en = &s->eng[k];
+        ifb_json_obj_begin(j);
+        ifb_json_kstr(j, "name", g->name);
+        ifb_json_kstr(j, "role", ifb_role_name(g->role));
+        ifb_json_kstr(j, "gpu", g->gpu);
+        ifb_json_kstr(j, "layout", ifb_layout_name(en->par.layout));
+        ifb_json_kint(j, "engines", g->engines);
+        ifb_json_kint(j, "instances", g->instances);
+        ifb_json_kint(j, "gpus", g->gpus);
+        ifb_json_kint(j, "tp", en->par.tp);
+        ifb_json_kint(j, "ep", en->par.ep);
+        ifb_json_kdouble(j, "weight_gb_per_gpu", g->weight_bytes / 1e9);
+        ifb_json_kint(j, "kv_tokens_per_instance", g->kv_tokens);
+        ifb_json_kuint(j, "steps", g->steps);
+        ifb_json_kdouble(j, "step_busy", g->step_busy);
+        ifb_json_kdouble(j, "gpu_busy", g->gpu_busy);
+        ifb_json_kuint(j, "window_output_tokens", g->tokens);
+        ifb_json_kdouble(j, "tgr_tokens_per_s", g->tgr);
+        ifb_json_kdouble(j, "prefill_tokens_per_s", g->prefill_tps);
+        ifb_json_obj_end(j);
+    }
+    ifb_json_arr_end(j);
+    if (!s->disagg)
+        return;
+    ifb_json_kobj_begin(j, "kv_transfer");
+    ifb_json_kuint(j, "requests", r->kv_requests);
+    ifb_json_kuint(j, "bytes", s->kv_bytes);
+    ifb_json_kuint(j, "messages", s->kv_msgs);
+    ifb_json_kpctl(j, "bytes_per_request", &r->kv_req_bytes, 1);
+    ifb_json_kpctl(j, "transfer_ms", &r->kv_xfer, 1e3);
+    ifb_json_kpctl(j, "wait_for_decode_memory_ms", &r->kv_wait, 1e3);
+    ifb_json_kpctl(j, "wait_for_decode_step_ms", &r->admit_wait, 1e3);
+    ifb_json_obj_end(j);
+    ifb_json_kobj_begin(j, "mean_in_stage");
+    ifb_json_kdouble(j, "prefill", r->mean_in_stage[SG_PREFILL]);
+    ifb_json_kdouble(j, "transfer", r->mean_in_stage[SG_XFER]);
+    ifb_json_kdouble(j, "decode", r->mean_in_stage[SG_DECODE]);
+    ifb_json_obj_end(j);
 }
 
 int ifb_serving_write_summary(ifb_serving *s, ifb_json *j)
@@ -190,11 +387,12 @@ int ifb_serving_write_summary(ifb_serving *s, ifb_json *j)
     ifb_json_obj_begin(j);
     ifb_json_kstr(j, "model", c->model.name);
     ifb_json_kstr(j, "gpu", c->gpu->name);
-    ifb_json_kstr(j, "layout", ifb_layout_name(s->par.layout));
-    ifb_json_kint(j, "gpus", s->par.nranks);
-    ifb_json_kint(j, "tp", s->par.tp);
-    ifb_json_kint(j, "dp", s->par.dp);
-    ifb_json_kint(j, "ep", s->par.ep);
+    const ifb_parallel *par = &s->eng[0].par;
+    ifb_json_kstr(j, "layout", ifb_layout_name(par->layout));
+    ifb_json_kint(j, "gpus", par->nranks);
+    ifb_json_kint(j, "tp", par->tp);
+    ifb_json_kint(j, "dp", par->dp);
+    ifb_json_kint(j, "ep", par->ep);
     ifb_json_kbool(j, "overlap", c->overlap);
     ifb_json_kbool(j, "mtp", c->mtp);
     if (c->sample_every > 1) {
@@ -262,5 +460,7 @@ int ifb_serving_write_summary(ifb_serving *s, ifb_json *j)
         ifb_json_obj_end(j);
     }
     ifb_json_obj_end(j);
+    if (s->cfg.deploy.ngroups)
+        write_groups(s, j);
     return ifb_json_obj_end(j);
 }

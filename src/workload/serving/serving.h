@@ -61,11 +61,22 @@ typedef struct ifb_serving_req {
     double mtp_acc;
     uint64_t admit_seq;
     int failed; /* its instance went down (a message it needed failed); finish = that time */
+    int eng;    /* engine it is on (scheduler state) */
+    /* disaggregated deployments (IFB_TIME_NEVER / -1 when not reached) */
+    int p_inst, d_inst;    /* global instance numbers of its prefill and decode */
+    ifb_time prefill_end;  /* its prefill's last step ended */
+    ifb_time kv_start;     /* a decode instance had room: the transfer started */
+    ifb_time kv_done;      /* the last byte of its KV cache was placed */
+    ifb_time decode_start; /* its first decode step started */
+    uint64_t kv_bytes;     /* KV-cache bytes sent for it */
+    int64_t pkv;           /* KV tokens it holds on the prefill instance while transferring */
+    int held;              /* tokens produced but not yet delivered (the prefill's token) */
 } ifb_serving_req;
 
 /* One step, as reported in steps.csv. */
 typedef struct ifb_serving_step {
     uint64_t index;
+    int engine; /* which engine stepped (0 without a deployment) */
     ifb_time start, end;
     ifb_time compute_only; /* the same step with an infinitely fast network, no overlap */
     ifb_time comm;         /* time with at least one message in flight */
@@ -77,6 +88,22 @@ typedef struct ifb_serving_step {
     uint64_t nic_bytes, nvlink_bytes;
     uint64_t msgs;
 } ifb_serving_step;
+
+/* One instance group of a deployment, over the measurement window. */
+typedef struct ifb_serving_group_result {
+    const char *name;
+    ifb_role role;
+    int engines, instances, gpus;
+    const char *gpu;     /* GPU type */
+    int64_t kv_tokens;   /* KV capacity per instance */
+    double weight_bytes; /* per GPU */
+    uint64_t steps;      /* steps that ended in the window */
+    double step_busy;    /* time in steps / window, mean over its engines */
+    double gpu_busy;     /* GPU compute time / (its GPUs x window) */
+    double tgr;          /* output tokens its steps delivered / window, tokens/s */
+    double prefill_tps;  /* prompt tokens it prefilled / window, tokens/s */
+    uint64_t tokens, prefill_tokens;
+} ifb_serving_group_result;
 
 typedef struct ifb_serving_result {
     int done;                /* the run reached its end condition */
@@ -101,6 +128,17 @@ typedef struct ifb_serving_result {
     double weight_bytes; /* per GPU */
     uint64_t failed;     /* requests failed: their instance went down */
     int instances_down;  /* instances marked down after failed messages */
+    /* deployments with groups */
+    int ngroups;
+    const ifb_serving_group_result *groups;
+    int disaggregated;
+    ifb_pctl kv_xfer;        /* KV transfer time (kv_done - kv_start), measured requests, s */
+    ifb_pctl kv_wait;        /* waiting for decode memory (kv_start - prefill_end), s */
+    ifb_pctl admit_wait;     /* KV arrived to first decode step (decode_start - kv_done), s */
+    ifb_pctl kv_req_bytes;   /* KV bytes per measured request */
+    uint64_t kv_requests;    /* requests whose KV cache was sent (all) */
+    double mean_in_stage[3]; /* time-weighted over the window: prefill (arrival to prefill end),
+                                transfer (to KV arrival), decode (to finish) */
 } ifb_serving_result;
 
 typedef struct ifb_serving ifb_serving;

@@ -11,7 +11,7 @@
  * ranks run empty batches, as in SGLang). */
 #include "workload/serving/internal.h"
 
-void ifb_sv_build_program(ifb_serving *s)
+void ifb_sv_build_program(ifb_sv_eng *s)
 {
     const ifb_model *m = s->m;
     int L = (int)m->layers, mtp = s->cfg.mtp ? 1 : 0;
@@ -43,9 +43,9 @@ void ifb_sv_build_program(ifb_serving *s)
     s->nmoe = mi;
 }
 
-static void enter_stage(ifb_serving *s, int r, int c);
+static void enter_stage(ifb_sv_eng *s, int r, int c);
 
-static void advance(ifb_serving *s, int r, int c)
+static void advance(ifb_sv_eng *s, int r, int c)
 {
     s->pos[r * s->C + c]++;
     enter_stage(s, r, c);
@@ -53,7 +53,7 @@ static void advance(ifb_serving *s, int r, int c)
 
 static void gpu_done_ev(ifb_sim *sim, void *obj, uint64_t arg);
 
-static void gpu_start(ifb_serving *s, int r, int c)
+static void gpu_start(ifb_sv_eng *s, int r, int c)
 {
     int k = s->pos[r * s->C + c];
     ifb_time d = s->dur[idx3(s, k, r, c)];
@@ -66,7 +66,7 @@ static void gpu_done_ev(ifb_sim *sim, void *obj, uint64_t arg)
 {
     sim->progress++; /* compute finishing is progress too, for the watchdog */
     (void)sim;
-    ifb_serving *s = obj;
+    ifb_sv_eng *s = obj;
     int r = (int)(arg / 2), c = (int)(arg % 2);
     s->gpu_busy[r] = 0;
     if (s->gpu_q[r * 2] >= 0) {
@@ -78,7 +78,7 @@ static void gpu_done_ev(ifb_sim *sim, void *obj, uint64_t arg)
     advance(s, r, c);
 }
 
-static void gpu_submit(ifb_serving *s, int r, int c)
+static void gpu_submit(ifb_sv_eng *s, int r, int c)
 {
     if (!s->gpu_busy[r]) {
         gpu_start(s, r, c);
@@ -98,7 +98,7 @@ static void skipped_ev(ifb_sim *sim, void *obj, uint64_t arg)
     msg_cb(sim, obj, NULL);
 }
 
-static void post(ifb_serving *s, int src, int dst, uint64_t bytes, int tclass, slot *sl)
+static void post(ifb_sv_eng *s, int src, int dst, uint64_t bytes, int tclass, slot *sl)
 {
     if (s->inflight++ == 0)
         s->comm_start = s->sim->now;
@@ -120,12 +120,12 @@ static void post(ifb_serving *s, int src, int dst, uint64_t bytes, int tclass, s
     }
 }
 
-static ifb_xplan *plan_of(ifb_serving *s, int g, const stage *st, int c)
+static ifb_xplan *plan_of(ifb_sv_eng *s, int g, const stage *st, int c)
 {
     return &s->plans[(((size_t)g * s->nmoe + st->moe) * 2 + st->combine) * s->C + c];
 }
 
-static void post_stage(ifb_serving *s, int k, int r, int c, int stage_no)
+static void post_stage(ifb_sv_eng *s, int k, int r, int c, int stage_no)
 {
     const stage *st = &s->st[k];
     int g = group_of(s, r), base = g * s->gsz, gr = r - base;
@@ -138,7 +138,7 @@ static void post_stage(ifb_serving *s, int k, int r, int c, int stage_no)
     }
 }
 
-static void a2a_check(ifb_serving *s, int k, int r, int c)
+static void a2a_check(ifb_sv_eng *s, int k, int r, int c)
 {
     size_t i = idx3(s, k, r, c);
     if (!s->ready[i] || s->donek[i])
@@ -165,7 +165,7 @@ static void replay_ev(ifb_sim *sim, void *obj, uint64_t arg)
     (void)sim;
     (void)arg;
     slot *sl = obj;
-    ifb_serving *s = sl->s;
+    ifb_sv_eng *s = sl->s;
     if (--s->inflight == 0)
         s->comm_acc += s->sim->now - s->comm_start;
     s->donek[idx3(s, sl->k, sl->r, sl->c)] = 1;
@@ -173,7 +173,7 @@ static void replay_ev(ifb_sim *sim, void *obj, uint64_t arg)
 }
 
 /* Counts the bytes a replayed phase stands for, as if sent. */
-static void account_replay(ifb_serving *s, int k, int r, int c)
+static void account_replay(ifb_sv_eng *s, int k, int r, int c)
 {
     const stage *st = &s->st[k];
     int g = group_of(s, r), base = g * s->gsz, gr = r - base;
@@ -188,7 +188,7 @@ static void account_replay(ifb_serving *s, int k, int r, int c)
     }
 }
 
-static void ring_try(ifb_serving *s, int k, int r, int c)
+static void ring_try(ifb_sv_eng *s, int k, int r, int c)
 {
     size_t i = idx3(s, k, r, c);
     int n = s->gsz, steps = 2 * (n - 1);
@@ -214,7 +214,7 @@ static void ring_try(ifb_serving *s, int k, int r, int c)
  * source's own NIC is down (ifb_msg_fail). A network that cannot tell (any other non-zero code)
  * has both ends scored, the destination twice; the dead GPU is the one the step's failures have
  * in common. */
-static void note_failure(ifb_serving *s, const ifb_msg_info *info)
+static void note_failure(ifb_sv_eng *s, const ifb_msg_info *info)
 {
     int src = info->src >= 0 && info->src < s->nep ? s->rank_of_ep[info->src] : -1;
     int dst = info->dst >= 0 && info->dst < s->nep ? s->rank_of_ep[info->dst] : -1;
@@ -235,12 +235,12 @@ static void msg_cb(ifb_sim *sim, void *ctx, const ifb_msg_info *info)
     (void)sim;
     (void)info;
     slot *sl = ctx;
-    ifb_serving *s = sl->s;
+    ifb_sv_eng *s = sl->s;
     if (info && info->failed) {
         /* counted as done so the step ends; ifb_sv_step_end marks the instance down */
         note_failure(s, info);
     } else if (info && info->tclass >= 0 && info->tclass < IFB_TC_COUNT) {
-        ifb_summary_add(&s->msg_time[info->tclass], (double)(info->done - info->start));
+        ifb_summary_add(&s->sv->msg_time[info->tclass], (double)(info->done - info->start));
     }
     if (--s->inflight == 0)
         s->comm_acc += s->sim->now - s->comm_start;
@@ -257,7 +257,7 @@ static void msg_cb(ifb_sim *sim, void *ctx, const ifb_msg_info *info)
         a2a_check(s, sl->k, sl->r, sl->c);
 }
 
-static void enter_stage(ifb_serving *s, int r, int c)
+static void enter_stage(ifb_sv_eng *s, int r, int c)
 {
     int k = s->pos[r * s->C + c];
     const stage *st = &s->st[k];
@@ -307,7 +307,7 @@ static void enter_stage(ifb_serving *s, int r, int c)
 }
 
 /* Routing, plans and durations of every stage for the batch in s->ts. */
-static void prepare_step(ifb_serving *s)
+static void prepare_step(ifb_sv_eng *s)
 {
     const ifb_model *m = s->m;
     int R = s->R, C = s->C;
@@ -414,7 +414,7 @@ static void prepare_step(ifb_serving *s)
 }
 
 /* Critical path of the step with an infinitely fast network and no overlap. */
-static ifb_time compute_only(ifb_serving *s)
+static ifb_time compute_only(ifb_sv_eng *s)
 {
     ifb_time worst = 0;
     for (int g = 0; g < s->ngroups; g++) {
@@ -447,9 +447,9 @@ void ifb_sv_step_ev(ifb_sim *sim, void *obj, uint64_t arg)
     ifb_sv_start_step(obj);
 }
 
-void ifb_sv_start_step(ifb_serving *s)
+void ifb_sv_start_step(ifb_sv_eng *s)
 {
-    if (s->done)
+    if (s->sv->done)
         return;
     int R = s->R, C = s->C;
     int64_t q_tokens = s->cfg.mtp ? 2 : 1;
@@ -473,19 +473,7 @@ void ifb_sv_start_step(ifb_serving *s)
     }
     if (s->nents == 0) {
         s->idle = 1;
-        if (s->ninst_down == s->par.dp) {
-            ifb_sv_finish_run(s); /* every instance is down: nothing can run any more */
-        } else if (s->cfg.arrival == IFB_ARRIVAL_CLOSED ||
-                   (s->nreq >= s->arrivals_max && ended(s) < s->nreq)) {
-            /* requests wait but none can be admitted: stop rather than spin */
-            ifb_sim_request_stop(s->sim, IFB_STOP_ERROR,
-                                 "serving: %lld requests wait but none fits the KV cache "
-                                 "(%lld tokens per instance)",
-                                 (long long)(s->nreq - ended(s)), (long long)s->par.kv_tokens);
-            ifb_sv_finish_run(s);
-        } else if (s->nreq >= s->arrivals_max) {
-            ifb_sv_finish_run(s);
-        }
+        ifb_sv_check_idle(s->sv);
         return;
     }
     s->idle = 0;
@@ -495,7 +483,9 @@ void ifb_sv_start_step(ifb_serving *s)
     memset(cur, 0, sizeof *cur);
     for (size_t e = 0; e < s->nents; e++) {
         const batch_ent *b = &s->ents[e];
-        const ifb_serving_req *rq = &s->req[b->req];
+        ifb_serving_req *rq = &s->sv->req[b->req];
+        if (b->decode && rq->decode_start == IFB_TIME_NEVER && s->role == IFB_ROLE_DECODE)
+            rq->decode_start = s->sim->now;
         int inst = rq->instance;
         for (int r = inst * s->par.tp; r < (inst + 1) * s->par.tp; r++) {
             tokset *t = &s->ts[r * C + b->chain];
@@ -539,7 +529,8 @@ void ifb_sv_start_step(ifb_serving *s)
             cur->simulated_a2a += s->replay[k] ? 0 : C;
         }
     }
-    cur->index = s->nsteps;
+    cur->index = s->sv->nsteps;
+    cur->engine = s->index;
     cur->start = s->sim->now;
     cur->normal_a2a = s->normal_step;
     cur->compute_only = compute_only(s);
