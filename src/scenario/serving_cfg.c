@@ -31,7 +31,12 @@ const char IFB_SERVING_KEYS_DOC[] =
     "    tp: 1                     # dp-ep: must be 1; tp: GPUs per group (default: all GPUs)\n"
     "    dp: <derived>             # instances: GPUs (dp-ep) or GPUs / tp (tp); checked if given\n"
     "    ep: <all GPUs>            # dp-ep: EP group size; divides the GPUs and the experts\n"
-    "    placement: round-robin    # expert e on EP rank e % ep | contiguous: e / (experts / ep)\n"
+    "    placement: round-robin    # expert e on EP rank e % ep | contiguous: e / (experts / ep) "
+    "|\n"
+    "                              # load: replicas and ranks by expected load, per MoE layer\n"
+    "    redundant_experts: 0      # extra expert slots per EP group (EPLB; DeepSeek decode: 32);\n"
+    "                              # with them, or an ep that does not divide the experts, slots\n"
+    "                              # are spread over the ranks (src/workload/eplb.h)\n"
     "    a2a: auto                 # auto: low-latency for decode-only steps, normal "
     "(deduplicated\n"
     "                              # per node) when a GPU prefills | low-latency | normal\n"
@@ -62,7 +67,8 @@ const char IFB_SERVING_KEYS_DOC[] =
     "  warmup: <derived>           # requests that finish before measuring; default concurrency\n"
     "                              # (closed), 0 (open loop)\n"
     "  duration: 0s                # open loop: no arrivals after this simulated time (0: none)\n"
-    "  routing: uniform            # expert choice per token: uniform | zipf:S (skew S > 0);\n"
+    "  routing: uniform            # expert choice per token: uniform | zipf:S (skew S > 0) |\n"
+    "                              # file:PATH (recorded loads per MoE layer, docs/scenario.md);\n"
     "                              # group-limited routing of the model honoured\n"
     "  seed: 0                     # workload random stream; 0 = the scenario seed\n"
     "  compute:\n"
@@ -198,7 +204,7 @@ static const char *const layouts[] = {"dp-ep", "tp", NULL};
 static int load_parallel(ifb_cfg *c, const char *base, const par_keys *def, int inherit,
                          const ifb_model *m, par_keys *o, ifb_err *e)
 {
-    static const char *const places[] = {"round-robin", "contiguous", NULL};
+    static const char *const places[] = {"round-robin", "contiguous", "load", NULL};
     static const char *const a2as[] = {"auto", "low-latency", "normal", NULL};
     char p[320];
 #define PK(k) (snprintf(p, sizeof p, "%s.%s", base, k), p)
@@ -226,6 +232,9 @@ static int load_parallel(ifb_cfg *c, const char *base, const par_keys *def, int 
     if (ifb_cfg_get_enum(c, PK("placement"), places, def->par.placement, &v, e))
         return -1;
     r.par.placement = (ifb_placement)v;
+    if (ifb_cfg_get_int(c, PK("redundant_experts"), def->par.redundant, 0, 1 << 16, &iv, e))
+        return -1;
+    r.par.redundant = (int)iv;
     if (ifb_cfg_get_enum(c, PK("a2a"), a2as, def->a2a, &v, e))
         return -1;
     r.a2a = (ifb_a2a_mode)v;
@@ -541,7 +550,17 @@ int ifb_serving_cfg_load(ifb_cfg *c, const char *prefix, ifb_serving_cfg *o, ifb
         goto fail;
     if (ifb_cfg_get_string(c, K("routing"), "uniform", &s, e))
         goto fail;
-    if (!strcmp(s, "uniform")) {
+    if (!strncmp(s, "file:", 5)) {
+        o->routing = IFB_ROUTE_FILE;
+        int ml = (int)o->model.moe_layers;
+        if (ifb_routing_file_load(&o->routes, s + 5, (int)o->model.experts, ml,
+                                  ml + (int)o->model.mtp_layers, e)) {
+            char msg[sizeof e->msg];
+            snprintf(msg, sizeof msg, "%s", e->msg);
+            ifb_cfg_errf(c, p, e, "a readable routing file (docs/scenario.md)", "%s", msg);
+            goto fail;
+        }
+    } else if (!strcmp(s, "uniform")) {
         o->routing = IFB_ROUTE_UNIFORM;
     } else if (!strncmp(s, "zipf", 4) && (s[4] == 0 || s[4] == ':')) {
         o->routing = IFB_ROUTE_ZIPF;
@@ -551,13 +570,13 @@ int ifb_serving_cfg_load(ifb_cfg *c, const char *prefix, ifb_serving_cfg *o, ifb
             errno = 0;
             double z = strtod(s + 5, &end);
             if (end == s + 5 || *end || errno || !(z > 0) || z > 100) {
-                ifb_cfg_errf(c, p, e, "uniform or zipf:S with 0 < S <= 100", "'%s'", s);
+                ifb_cfg_errf(c, p, e, "uniform, zipf:S with 0 < S <= 100, or file:PATH", "'%s'", s);
                 goto fail;
             }
             o->zipf_s = z;
         }
     } else {
-        ifb_cfg_errf(c, p, e, "uniform or zipf:S with 0 < S <= 100", "'%s'", s);
+        ifb_cfg_errf(c, p, e, "uniform, zipf:S with 0 < S <= 100, or file:PATH", "'%s'", s);
         goto fail;
     }
     if (o->model.experts == 0 && o->par.layout == IFB_LAYOUT_DP_EP && o->par.ep > 1) {

@@ -1,6 +1,8 @@
 /* Parallel layout and per-GPU memory (see parallel.h). */
 #include "workload/parallel.h"
 
+#include "workload/eplb.h"
+
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -67,9 +69,15 @@ int ifb_parallel_build(ifb_parallel *p, const ifb_model *m, const ifb_par_cfg *c
         }
         if (m->experts == 0 && p->ep > 1)
             return bad(e, c, "ep", "1 for a dense model (it has no experts)", "%ld", p->ep, 0);
-        if (m->experts && m->experts % p->ep) {
-            snprintf(exp, sizeof exp, "a divisor of the model's %lld routed experts",
-                     (long long)m->experts);
+        if (c->redundant && (m->experts == 0 || p->ep < 2))
+            return bad(e, c, "redundant_experts",
+                       "0 without expert parallelism (a dense model or ep 1)", "%ld", c->redundant,
+                       0);
+        if (m->experts && m->experts + c->redundant < p->ep) {
+            snprintf(exp, sizeof exp,
+                     "at most the model's %lld routed experts + %d redundant_experts (one slot "
+                     "per rank at least)",
+                     (long long)m->experts, c->redundant);
             return bad(e, c, "ep", exp, "%ld", p->ep, 0);
         }
     } else {
@@ -92,6 +100,9 @@ int ifb_parallel_build(ifb_parallel *p, const ifb_model *m, const ifb_par_cfg *c
         if (c->ep > 1)
             return bad(e, c, "ep", "1 or absent with layout tp (experts are split tp ways)", "%ld",
                        c->ep, 0);
+        if (c->redundant)
+            return bad(e, c, "redundant_experts", "0 with layout tp (it has no expert parallelism)",
+                       "%ld", c->redundant, 0);
         p->ep = 1;
     }
     p->endpoint = malloc((size_t)G * sizeof *p->endpoint);
@@ -100,13 +111,20 @@ int ifb_parallel_build(ifb_parallel *p, const ifb_model *m, const ifb_par_cfg *c
     for (int r = 0; r < G; r++)
         p->endpoint[r] = r;
     p->experts = (int)m->experts;
+    p->redundant = p->layout == IFB_LAYOUT_DP_EP ? c->redundant : 0;
+    p->placement = c->placement;
     if (m->experts) {
         p->expert_rank = malloc((size_t)m->experts * sizeof *p->expert_rank);
         if (!p->expert_rank)
             abort();
-        int per = (int)(m->experts / p->ep);
+        /* the layer-independent map (uniform loads); `load` placement is redone per layer */
+        ifb_eplb pl;
+        if (ifb_eplb_place(&pl, (int)m->experts, p->redundant, p->ep, c->placement, NULL, e))
+            return -1;
         for (int x = 0; x < (int)m->experts; x++)
-            p->expert_rank[x] = c->placement == IFB_PLACE_CONTIGUOUS ? x / per : x % p->ep;
+            p->expert_rank[x] = pl.slot_rank[pl.rep[pl.rep_off[x]]];
+        p->slots_per_rank = pl.max_slots;
+        ifb_eplb_free(&pl);
     }
     return 0;
 }
@@ -125,7 +143,11 @@ int ifb_parallel_memory(ifb_parallel *p, const ifb_model *m, const ifb_gpu *g, i
     if (mtp && m->mtp_layers)
         kvtok += (double)m->mtp_layers * (double)ifb_model_kv_bytes_per_token_layer(m, kvdt);
     if (p->layout == IFB_LAYOUT_DP_EP) {
-        p->weight_bytes = wb.total - routed + routed / p->ep;
+        if (!p->redundant && m->experts % p->ep == 0)
+            p->weight_bytes = wb.total - routed + routed / p->ep;
+        else /* the fullest rank's slots */
+            p->weight_bytes =
+                wb.total - routed + routed / (double)m->experts * (double)p->slots_per_rank;
     } else {
         p->weight_bytes = wb.total / p->tp;
         if (m->attn == IFB_ATTN_GQA) {

@@ -24,7 +24,11 @@
 #include "workload/model.h"
 
 typedef enum ifb_layout { IFB_LAYOUT_DP_EP = 0, IFB_LAYOUT_TP = 1 } ifb_layout;
-typedef enum ifb_placement { IFB_PLACE_ROUND_ROBIN = 0, IFB_PLACE_CONTIGUOUS = 1 } ifb_placement;
+typedef enum ifb_placement {
+    IFB_PLACE_ROUND_ROBIN = 0,
+    IFB_PLACE_CONTIGUOUS = 1,
+    IFB_PLACE_LOAD = 2 /* by expected load, per MoE layer (workload/eplb.h) */
+} ifb_placement;
 
 typedef struct ifb_par_cfg {
     ifb_layout layout;
@@ -32,6 +36,7 @@ typedef struct ifb_par_cfg {
     int dp; /* instances; 0 = derive (GPUs / tp) */
     int ep; /* EP group size (dp-ep); 0 = every GPU */
     ifb_placement placement;
+    int redundant;   /* extra expert slots per EP group (EPLB), dp-ep only */
     const char *key; /* config prefix for messages, e.g. "workload.parallel" */
 } ifb_par_cfg;
 
@@ -41,8 +46,11 @@ typedef struct ifb_parallel {
     int topo_gpus_per_server; /* of the topology the endpoints number (server = endpoint / it) */
     int tp, dp, ep;           /* ep = 1 for the tp layout */
     int *endpoint;            /* [rank] -> GPU endpoint */
-    int *expert_rank; /* [expert] -> EP rank within its group (0..ep-1); NULL for dense models */
+    int *expert_rank; /* [expert] -> EP rank of its first replica (0..ep-1); NULL if dense */
     int experts;
+    int redundant;       /* redundant expert slots per EP group */
+    int slots_per_rank;  /* routed expert slots of the fullest rank (experts / ep without EPLB) */
+    ifb_placement placement;
     /* Memory, per GPU (ifb_parallel_memory). */
     double weight_bytes;       /* weights held by one GPU */
     double kv_bytes_per_token; /* KV cache one GPU holds per token of one of its requests */

@@ -59,6 +59,7 @@ void ifb_serving_cfg_free(ifb_serving_cfg *cfg)
     if (!cfg)
         return;
     ifb_trace_free(&cfg->trace);
+    ifb_routing_file_free(&cfg->routes);
     for (int i = 0; i < cfg->deploy.ngroups; i++) {
         free(cfg->deploy.groups[i].servers);
         free(cfg->deploy.groups[i].gpus);
@@ -72,6 +73,9 @@ void ifb_serving_cfg_copy(ifb_serving_cfg *dst, const ifb_serving_cfg *src)
 {
     *dst = *src;
     dst->trace.rows = dup_array(src->trace.rows, src->trace.n, sizeof *src->trace.rows);
+    dst->routes.load =
+        dup_array(src->routes.load, (size_t)src->routes.layers * (size_t)src->routes.experts,
+                  sizeof *src->routes.load);
     dst->deploy.groups =
         dup_array(src->deploy.groups, (size_t)src->deploy.ngroups, sizeof *src->deploy.groups);
     for (int i = 0; i < src->deploy.ngroups; i++) {

@@ -11,6 +11,7 @@
 
 #include "core/time.h"
 #include "workload/gpu.h"
+#include "workload/eplb.h"
 #include "workload/model.h"
 #include "workload/parallel.h"
 #include "workload/trace.h"
@@ -106,6 +107,7 @@ typedef struct ifb_serving_cfg {
     ifb_time duration;    /* open loop: no arrivals after this time (0 = no limit) */
     ifb_route_kind routing;
     double zipf_s;
+    ifb_routing_file routes; /* routing: file:PATH */
     uint64_t seed; /* 0 = the simulation's seed */
     int kernel_tables;
     double eff_compute, eff_memory; /* roofline efficiencies where no kernel table applies */

@@ -104,6 +104,67 @@ static int check_deploy(const ifb_serving_cfg *cfg, int topo_gps, ifb_err *e)
     return 0;
 }
 
+static int init_router_into(ifb_sv_eng *s, ifb_router *r, uint64_t seed, ifb_err *e)
+{
+    const ifb_serving_cfg *cfg = &s->cfg;
+    if (cfg->routing == IFB_ROUTE_FILE)
+        return ifb_router_init_loads(r, s->m, s->nmoe, cfg->routes.load, cfg->routes.layers, seed,
+                                     e);
+    return ifb_router_init(r, s->m, s->nmoe, cfg->routing, cfg->zipf_s, seed, e);
+}
+
+static int init_router(ifb_sv_eng *s, uint64_t seed, ifb_err *e)
+{
+    return init_router_into(s, &s->router, seed, e);
+}
+
+/* Redundant experts, an EP size that does not divide the experts, or placement by load: the
+ * slots of every MoE layer, from the router's expected loads (known once it is seeded). */
+static int place_experts(ifb_sv_eng *s, uint64_t seed, ifb_err *e)
+{
+    const ifb_parallel *p = &s->par;
+    if (p->layout != IFB_LAYOUT_DP_EP || !p->experts || s->nmoe == 0 ||
+        (!p->redundant && p->placement != IFB_PLACE_LOAD && p->experts % p->ep == 0))
+        return 0;
+    s->eplb = xcalloc((size_t)s->nmoe, sizeof *s->eplb);
+    double *w = xcalloc((size_t)p->experts, sizeof *w);
+    /* Expected loads: exact for uniform routing; otherwise the marginal of the router itself
+     * (group-limited routing folded in), estimated from EST tokens per layer drawn on a copy
+     * with its own stream, so the run's routing draws are untouched. */
+    enum { EST = 8192 };
+    ifb_router est;
+    int sample = s->cfg.routing != IFB_ROUTE_UNIFORM;
+    int *ex = sample ? xcalloc((size_t)EST * (size_t)s->m->experts_per_tok, sizeof *ex) : NULL;
+    if (sample && init_router_into(s, &est, seed, e)) { /* the same popularity */
+        free(w);
+        free(ex);
+        return -1;
+    }
+    if (sample)
+        ifb_rng_seed(&est.rng, seed, 0x65706c62ull); /* its own draws */
+    int rc = 0;
+    for (int mi = 0; mi < s->nmoe && !rc; mi++) {
+        if (sample) {
+            memset(w, 0, (size_t)p->experts * sizeof *w);
+            ifb_router_route(&est, mi, EST, ex);
+            for (size_t i = 0; i < (size_t)EST * (size_t)s->m->experts_per_tok; i++)
+                w[ex[i]] += 1;
+        } else {
+            ifb_router_expected(&s->router, mi, w);
+        }
+        rc = ifb_eplb_place(&s->eplb[mi], p->experts, p->redundant, p->ep, p->placement, w, e);
+    }
+    if (sample)
+        ifb_router_free(&est);
+    free(ex);
+    free(w);
+    if (rc)
+        return -1;
+    free(s->slot_cnt);
+    s->slot_cnt = xcalloc((size_t)s->eplb[0].slots, sizeof *s->slot_cnt);
+    return 0;
+}
+
 /* One engine: the run's configuration with the group's settings, its layout on `ids`, its
  * memory check, kernel tables and step program. */
 static int eng_create(ifb_serving *sv, ifb_sv_eng *s, const ifb_group_cfg *g, int nserv, int gps,
@@ -169,10 +230,8 @@ static int eng_create(ifb_serving *sv, ifb_sv_eng *s, const ifb_group_cfg *g, in
     s->dbytes = ifb_model_dispatch_bytes(m, cfg->dispatch_dtype);
     s->cbytes = ifb_model_combine_bytes(m, cfg->combine_dtype);
     ifb_sv_build_program(s);
-    if (m->experts) {
-        if (ifb_router_init(&s->router, m, s->nmoe, cfg->routing, cfg->zipf_s, 1, e))
-            return -1;
-    }
+    if (m->experts && init_router(s, 1, e))
+        return -1;
     size_t n3 = (size_t)s->K * s->R * s->C;
     s->dur = xcalloc(n3, sizeof *s->dur);
     s->slot0 = xcalloc(n3, sizeof *s->slot0);
@@ -206,6 +265,7 @@ static int eng_create(ifb_serving *sv, ifb_sv_eng *s, const ifb_group_cfg *g, in
     s->plans = xcalloc(nplans, sizeof *s->plans);
     s->recv_copies = xcalloc((size_t)(s->nmoe ? s->nmoe : 1) * s->R * s->C, sizeof(int));
     s->inst = xcalloc((size_t)s->par.dp, sizeof *s->inst);
+    s->a2a_recv = xcalloc((size_t)s->R, sizeof *s->a2a_recv);
     return 0;
 }
 
@@ -304,8 +364,16 @@ static int eng_start(ifb_sv_eng *s, ifb_sim *sim, ifb_net *net, uint64_t seed, i
         ifb_router_free(&s->router);
         /* engine 0 draws the stream a single-engine run always drew */
         uint64_t rs = s->index ? ifb_hash64(seed ^ (0x656e67ull + (uint64_t)s->index)) : seed;
-        if (ifb_router_init(&s->router, s->m, s->nmoe, s->cfg.routing, s->cfg.zipf_s, rs, &tmp))
+        if (init_router(s, rs, &tmp))
             return ifb_err_msg(e, "%s", tmp.msg);
+        if (s->eplb) {
+            for (int mi = 0; mi < s->nmoe; mi++)
+                ifb_eplb_free(&s->eplb[mi]);
+            free(s->eplb);
+            s->eplb = NULL;
+        }
+        if (place_experts(s, rs, e))
+            return -1;
     }
     return 0;
 }
@@ -383,6 +451,12 @@ static void eng_destroy(ifb_sv_eng *s)
         }
     free(s->inst);
     ifb_router_free(&s->router);
+    if (s->eplb)
+        for (int mi = 0; mi < s->nmoe; mi++)
+            ifb_eplb_free(&s->eplb[mi]);
+    free(s->eplb);
+    free(s->slot_cnt);
+    free(s->a2a_recv);
     free(s->st);
     free(s->dur);
     free(s->slot0);

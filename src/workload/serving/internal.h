@@ -115,6 +115,9 @@ struct ifb_sv_eng {
     size_t experts_cap;
     int *recv_copies; /* [(mi * R + r) * C + c] */
     ifb_router router;
+    ifb_eplb *eplb;     /* [nmoe] placement with replicas per MoE layer; NULL: par.expert_rank */
+    int *slot_cnt;      /* [slots] copies per slot in the phase being planned */
+    uint64_t *a2a_recv; /* [r] dispatch payload bytes received (own copies included), all steps */
     batch_ent *ents;
     size_t nents, ents_cap;
     int chains_done;

@@ -171,6 +171,16 @@ const ifb_serving_result *ifb_serving_finish(ifb_serving *s)
     r->weight_bytes = s->eng[0].par.weight_bytes;
     r->failed = s->nfailed;
     r->instances_down = s->ninst_down;
+    uint64_t rsum = 0, rn = 0;
+    for (int k = 0; k < s->neng; k++)
+        for (int q = 0; q < s->eng[k].R; q++) {
+            uint64_t v = s->eng[k].a2a_recv[q];
+            rsum += v;
+            rn++;
+            if (v > r->a2a_recv_max)
+                r->a2a_recv_max = v;
+        }
+    r->a2a_recv_mean = rn ? rsum / rn : 0;
     r->bytes[IFB_TC_KV] += s->kv_bytes;
     r->nic_bytes += s->kv_nic_bytes;
     r->nvlink_bytes += s->kv_nvlink_bytes;
@@ -460,6 +470,22 @@ int ifb_serving_write_summary(ifb_serving *s, ifb_json *j)
         ifb_json_obj_end(j);
     }
     ifb_json_obj_end(j);
+    const ifb_sv_eng *ee = NULL; /* the first engine with a slot placement */
+    for (int k = 0; k < s->neng && !ee; k++)
+        if (s->eng[k].eplb)
+            ee = &s->eng[k];
+    if (ee) {
+        static const char *const pl[] = {"round-robin", "contiguous", "load"};
+        ifb_json_kobj_begin(j, "eplb");
+        if (s->cfg.deploy.ngroups)
+            ifb_json_kstr(j, "group", s->cfg.deploy.groups[ee->group].name);
+        ifb_json_kint(j, "redundant_experts", ee->par.redundant);
+        ifb_json_kstr(j, "placement", pl[ee->par.placement]);
+        ifb_json_kint(j, "slots_per_gpu_max", ee->par.slots_per_rank);
+        ifb_json_kuint(j, "a2a_recv_bytes_max_gpu", r->a2a_recv_max);
+        ifb_json_kuint(j, "a2a_recv_bytes_mean_gpu", r->a2a_recv_mean);
+        ifb_json_obj_end(j);
+    }
     if (s->cfg.deploy.ngroups)
         write_groups(s, j);
     return ifb_json_obj_end(j);

@@ -137,6 +137,8 @@ typedef struct ifb_serving_result {
     ifb_pctl admit_wait;     /* KV arrived to first decode step (decode_start - kv_done), s */
     ifb_pctl kv_req_bytes;   /* KV bytes per measured request */
     uint64_t kv_requests;    /* requests whose KV cache was sent (all) */
+    uint64_t a2a_recv_max, a2a_recv_mean; /* dispatch payload bytes received per GPU (own copies
+                                             included), the busiest GPU and the mean, run */
     double mean_in_stage[3]; /* time-weighted over the window: prefill (arrival to prefill end),
                                 transfer (to KV arrival), decode (to finish) */
 } ifb_serving_result;

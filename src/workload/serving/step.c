@@ -306,6 +306,32 @@ static void enter_stage(ifb_sv_eng *s, int r, int c)
     }
 }
 
+/* Redundant experts: each token copy (expert ids in s->experts, the EP group's ranks from
+ * `first`, ntok[] tokens each) goes to one replica of its expert: one on the sender's server if
+ * any, else any; among those the one with the fewest copies so far (ties: the lowest slot). */
+static void pick_replicas(ifb_sv_eng *s, const ifb_eplb *pl, int first, const int *ntok, int n,
+                          int topk)
+{
+    int G = s->par.gpus_per_server;
+    memset(s->slot_cnt, 0, (size_t)pl->slots * sizeof *s->slot_cnt);
+    size_t x = 0;
+    for (int q = 0; q < n; q++) {
+        int node = (first + q) / G;
+        for (size_t end = x + (size_t)ntok[q] * (size_t)topk; x < end; x++) {
+            int ex = s->experts[x], best = -1, best_local = 0;
+            for (int i = pl->rep_off[ex]; i < pl->rep_off[ex + 1]; i++) {
+                int sl = pl->rep[i];
+                int local = (first + pl->slot_rank[sl]) / G == node;
+                if (best < 0 || local > best_local ||
+                    (local == best_local && s->slot_cnt[sl] < s->slot_cnt[best]))
+                    best = sl, best_local = local;
+            }
+            s->slot_cnt[best]++;
+            s->experts[x] = best;
+        }
+    }
+}
+
 /* Routing, plans and durations of every stage for the batch in s->ts. */
 static void prepare_step(ifb_sv_eng *s)
 {
@@ -340,18 +366,22 @@ static void prepare_step(ifb_sv_eng *s)
                         s->experts = xrealloc(s->experts, s->experts_cap * sizeof *s->experts);
                     }
                     ifb_router_route(&s->router, mi, (int)tot, s->experts);
+                    const int *map = s->par.expert_rank;
+                    if (s->eplb) { /* expert -> one of its replicas' slots */
+                        map = grp.expert_rank = s->eplb[mi].slot_rank;
+                        pick_replicas(s, &s->eplb[mi], g * n, ntok, n, topk);
+                    }
                     for (int q = 0; q < n; q++)
                         s->recv_copies[((size_t)mi * R + g * n + q) * C + c] = 0;
                     for (size_t x = 0; x < tot * (size_t)topk; x++)
-                        s->recv_copies[((size_t)mi * R + g * n +
-                                        s->par.expert_rank[s->experts[x]]) *
-                                           C +
-                                       c]++;
+                        s->recv_copies[((size_t)mi * R + g * n + map[s->experts[x]]) * C + c]++;
                     ifb_xplan *pd = &s->plans[(((size_t)g * s->nmoe + mi) * 2) * C + c];
                     ifb_xplan *pc = &s->plans[(((size_t)g * s->nmoe + mi) * 2 + 1) * C + c];
                     ifb_ep_count(pd, &grp, normal ? IFB_A2A_NORMAL : IFB_A2A_LOW_LATENCY, topk,
                                  ntok, s->experts);
                     ifb_ep_emit(pd, &grp, 0, (uint64_t)s->dbytes);
+                    for (int q = 0; q < n; q++)
+                        s->a2a_recv[g * n + q] += pd->recv[q];
                     ifb_ep_copy_counts(pc, pd, topk);
                     ifb_ep_emit(pc, &grp, 1, (uint64_t)s->cbytes);
                 }
