@@ -42,6 +42,9 @@ const char IFB_SERVING_KEYS_DOC[] =
     "                              # per node) when a GPU prefills | low-latency | normal\n"
     "    overlap: false            # two micro-batches: one's communication hides behind the\n"
     "                              # other's compute on the same GPU\n"
+    "    pp: 1                     # pipeline stages of whole servers, each with the layout above\n"
+    "    pp_layers: <even>         # layers per stage, e.g. [31, 30]; default an even split\n"
+    "    micro_batches: <pp>       # with pp > 1: micro-batches per step (overlap must be off)\n"
     "    mtp: false                # multi-token prediction, one draft token per step\n"
     "    accept_length: 1.8        # tokens gained per decode step with mtp, in [1, 2]\n"
     "  arrival: closed             # closed: fixed concurrency, a finished request is replaced at\n"
@@ -235,6 +238,38 @@ static int load_parallel(ifb_cfg *c, const char *base, const par_keys *def, int 
     if (ifb_cfg_get_int(c, PK("redundant_experts"), def->par.redundant, 0, 1 << 16, &iv, e))
         return -1;
     r.par.redundant = (int)iv;
+    if (ifb_cfg_get_int(c, PK("pp"), def->par.pp > 1 ? def->par.pp : 1, 1, IFB_PP_MAX, &iv, e))
+        return -1;
+    r.par.pp = (int)iv;
+    if (ifb_cfg_get_int(c, PK("micro_batches"), def->par.micro_batches, 1, 1024, &iv, e))
+        return -1;
+    r.par.micro_batches = (int)iv;
+    int nl;
+    if (ifb_cfg_seq_len(c, PK("pp_layers"), &nl, e))
+        return -1;
+    if (nl >= 0) {
+        char lp[320];
+        snprintf(lp, sizeof lp, "%s", p);
+        if (nl != r.par.pp)
+            return ifb_cfg_errf(c, lp, e, "one layer count per pipeline stage (parallel.pp)",
+                                "%d counts for %d stages", nl, r.par.pp);
+        memset(r.par.pp_layers, 0, sizeof r.par.pp_layers);
+        for (int i = 0; i < nl; i++) {
+            char k[340];
+            snprintf(k, sizeof k, "%s[%d]", lp, i);
+            if (ifb_cfg_get_int(c, k, 0, 1, 1 << 20, &iv, e))
+                return -1;
+            r.par.pp_layers[i] = (int)iv;
+        }
+        int sum = 0;
+        for (int i = 0; i < nl; i++)
+            sum += r.par.pp_layers[i];
+        if (sum != m->layers)
+            return ifb_cfg_errf(c, lp, e, "counts summing to the model's layers",
+                                "a sum of %d for %lld layers", sum, (long long)m->layers);
+    } else if (r.par.pp != def->par.pp) {
+        memset(r.par.pp_layers, 0, sizeof r.par.pp_layers); /* another stage count: even split */
+    }
     if (ifb_cfg_get_enum(c, PK("a2a"), a2as, def->a2a, &v, e))
         return -1;
     r.a2a = (ifb_a2a_mode)v;
@@ -247,6 +282,8 @@ static int load_parallel(ifb_cfg *c, const char *base, const par_keys *def, int 
     if (ifb_cfg_get_double(c, PK("accept_length"), def->accept_length, 1.0, 2.0, &r.accept_length,
                            e))
         return -1;
+    if (r.overlap && r.par.pp > 1)
+        return ifb_cfg_errf(c, PK("overlap"), e, "false with pipeline stages (pp > 1)", "true");
     if (r.mtp && m->mtp_layers < 1)
         return ifb_cfg_errf(c, PK("mtp"), e, "false for a model without MTP layers",
                             "true (%s has num_nextn_predict_layers 0)", m->name);

@@ -32,7 +32,73 @@ static int bad(ifb_err *e, const ifb_par_cfg *c, const char *k, const char *expe
     return ifb_err_set(e, NULL, 0, key, expected, "%s", found);
 }
 
+static int build_stage(ifb_parallel *p, const ifb_model *m, const ifb_par_cfg *c, int nservers,
+                       int gpus_per_server, ifb_err *e);
+
+/* Pipeline stages: the layout of one stage on nservers / pp servers, repeated pp times. */
 int ifb_parallel_build(ifb_parallel *p, const ifb_model *m, const ifb_par_cfg *c, int nservers,
+                       int gpus_per_server, ifb_err *e)
+{
+    int pp = c->pp > 1 ? c->pp : 1;
+    char exp[160];
+    if (pp > 1) {
+        memset(p, 0, sizeof *p);
+        if (pp > IFB_PP_MAX)
+            return bad(e, c, "pp", "at most 16 pipeline stages", "%ld", pp, 0);
+        if (nservers % pp) {
+            snprintf(exp, sizeof exp, "a divisor of the %d servers (each stage whole servers)",
+                     nservers);
+            return bad(e, c, "pp", exp, "%ld", pp, 0);
+        }
+        if (pp > m->layers)
+            return bad(e, c, "pp", "at most one stage per layer", "%ld", pp, 0);
+    }
+    if (build_stage(p, m, c, nservers / pp, gpus_per_server, e))
+        return -1;
+    p->pp = pp;
+    p->stage_ranks = p->nranks;
+    p->micro_batches = pp > 1 ? (c->micro_batches > 0 ? c->micro_batches : pp) : 1;
+    int given = 0, sum = 0;
+    for (int i = 0; i < pp; i++) {
+        given |= c->pp_layers[i] != 0;
+        sum += c->pp_layers[i];
+    }
+    if (given) {
+        for (int i = 0; i < pp; i++)
+            if (c->pp_layers[i] < 1) {
+                ifb_parallel_free(p);
+                return bad(e, c, "pp_layers", "at least one layer per stage", "%ld",
+                           c->pp_layers[i], 0);
+            }
+        if (sum != m->layers) {
+            ifb_parallel_free(p);
+            snprintf(exp, sizeof exp, "one count per stage summing to the model's %lld layers",
+                     (long long)m->layers);
+            return bad(e, c, "pp_layers", exp, "a sum of %ld", sum, 0);
+        }
+    }
+    p->pp_first[0] = 0;
+    for (int i = 0; i < pp; i++) {
+        int n = given ? c->pp_layers[i] : (int)(m->layers / pp + (i < m->layers % pp ? 1 : 0));
+        p->pp_first[i + 1] = p->pp_first[i] + n;
+    }
+    if (pp > 1) {
+        int Rs = p->nranks, G = Rs * pp;
+        int *ep = malloc((size_t)G * sizeof *ep);
+        if (!ep)
+            abort();
+        for (int s = 0; s < pp; s++)
+            for (int r = 0; r < Rs; r++)
+                ep[s * Rs + r] = s * Rs + p->endpoint[r];
+        free(p->endpoint);
+        p->endpoint = ep;
+        p->nranks = G;
+        p->nservers = nservers;
+    }
+    return 0;
+}
+
+static int build_stage(ifb_parallel *p, const ifb_model *m, const ifb_par_cfg *c, int nservers,
                        int gpus_per_server, ifb_err *e)
 {
     memset(p, 0, sizeof *p);
@@ -156,6 +222,21 @@ int ifb_parallel_memory(ifb_parallel *p, const ifb_model *m, const ifb_gpu *g, i
             double per = ceil((double)kvh / p->tp) / (double)kvh;
             kvtok *= per;
         } /* MLA: the single latent "head" is replicated on every TP rank */
+    }
+    if (p->pp > 1) {
+        /* a GPU holds its stage's layers; the embedding and LM head (on the first and last
+         * stage) are both counted, the worst case */
+        int lmax = 0;
+        for (int i = 0; i < p->pp; i++) {
+            int n = p->pp_first[i + 1] - p->pp_first[i] + (i == p->pp - 1 && mtp ? 1 : 0);
+            if (n > lmax)
+                lmax = n;
+        }
+        double all = (double)m->layers + (mtp ? (double)m->mtp_layers : 0);
+        double nonlayer = (double)(m->embed_params + m->lm_head_params + m->final_norm_params) *
+                          2.0 / (p->layout == IFB_LAYOUT_TP ? p->tp : 1);
+        p->weight_bytes = (p->weight_bytes - nonlayer) * lmax / all + nonlayer;
+        kvtok *= lmax / all;
     }
     p->kv_bytes_per_token = kvtok;
     p->reserve_bytes = reserve;

@@ -24,6 +24,7 @@
 #include "workload/model.h"
 
 typedef enum ifb_layout { IFB_LAYOUT_DP_EP = 0, IFB_LAYOUT_TP = 1 } ifb_layout;
+#define IFB_PP_MAX 16 /* pipeline stages at most */
 typedef enum ifb_placement {
     IFB_PLACE_ROUND_ROBIN = 0,
     IFB_PLACE_CONTIGUOUS = 1,
@@ -36,8 +37,11 @@ typedef struct ifb_par_cfg {
     int dp; /* instances; 0 = derive (GPUs / tp) */
     int ep; /* EP group size (dp-ep); 0 = every GPU */
     ifb_placement placement;
-    int redundant;   /* extra expert slots per EP group (EPLB), dp-ep only */
-    const char *key; /* config prefix for messages, e.g. "workload.parallel" */
+    int redundant;             /* extra expert slots per EP group (EPLB), dp-ep only */
+    int pp;                    /* pipeline stages (0/1: none); each stage whole servers */
+    int pp_layers[IFB_PP_MAX]; /* layers of each stage; all 0 = an even split */
+    int micro_batches;         /* with pp > 1: micro-batches per step (0: pp) */
+    const char *key;           /* config prefix for messages, e.g. "workload.parallel" */
 } ifb_par_cfg;
 
 typedef struct ifb_parallel {
@@ -48,9 +52,15 @@ typedef struct ifb_parallel {
     int *endpoint;            /* [rank] -> GPU endpoint */
     int *expert_rank; /* [expert] -> EP rank of its first replica (0..ep-1); NULL if dense */
     int experts;
-    int redundant;       /* redundant expert slots per EP group */
-    int slots_per_rank;  /* routed expert slots of the fullest rank (experts / ep without EPLB) */
+    int redundant;      /* redundant expert slots per EP group */
+    int slots_per_rank; /* routed expert slots of the fullest rank (experts / ep without EPLB) */
     ifb_placement placement;
+    /* Pipeline parallelism: pp stages of stage_ranks ranks each (rank r is in stage
+     * r / stage_ranks, peer of rank r + stage_ranks in the next); the layout above (tp, dp, ep,
+     * instances) is that of one stage, repeated; stage p runs layers [pp_first[p],
+     * pp_first[p + 1]). pp = 1: one stage holding every layer. */
+    int pp, stage_ranks, micro_batches;
+    int pp_first[IFB_PP_MAX + 1];
     /* Memory, per GPU (ifb_parallel_memory). */
     double weight_bytes;       /* weights held by one GPU */
     double kv_bytes_per_token; /* KV cache one GPU holds per token of one of its requests */

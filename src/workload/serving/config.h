@@ -10,8 +10,8 @@
 #include <stdint.h>
 
 #include "core/time.h"
-#include "workload/gpu.h"
 #include "workload/eplb.h"
+#include "workload/gpu.h"
 #include "workload/model.h"
 #include "workload/parallel.h"
 #include "workload/trace.h"
@@ -108,7 +108,7 @@ typedef struct ifb_serving_cfg {
     ifb_route_kind routing;
     double zipf_s;
     ifb_routing_file routes; /* routing: file:PATH */
-    uint64_t seed; /* 0 = the simulation's seed */
+    uint64_t seed;           /* 0 = the simulation's seed */
     int kernel_tables;
     double eff_compute, eff_memory; /* roofline efficiencies where no kernel table applies */
     ifb_time step_overhead;         /* scheduler/launch gap between steps */

@@ -210,7 +210,9 @@ static int eng_create(ifb_serving *sv, ifb_sv_eng *s, const ifb_group_cfg *g, in
         return -1;
     }
     s->R = s->par.nranks;
-    s->C = cfg->overlap ? 2 : 1;
+    s->P = s->par.pp;
+    s->Rs = s->par.stage_ranks;
+    s->C = s->P > 1 ? s->par.micro_batches : cfg->overlap ? 2 : 1;
     s->gsz = s->par.layout == IFB_LAYOUT_DP_EP ? s->par.ep : s->par.tp;
     s->ngroups = s->R / s->gsz;
     s->memo = xcalloc(MEMO_SIZE, sizeof *s->memo);
@@ -266,6 +268,8 @@ static int eng_create(ifb_serving *sv, ifb_sv_eng *s, const ifb_group_cfg *g, in
     s->recv_copies = xcalloc((size_t)(s->nmoe ? s->nmoe : 1) * s->R * s->C, sizeof(int));
     s->inst = xcalloc((size_t)s->par.dp, sizeof *s->inst);
     s->a2a_recv = xcalloc((size_t)s->R, sizeof *s->a2a_recv);
+    s->own_done = xcalloc((size_t)s->R * s->C, 1);
+    s->pp_t = xcalloc((size_t)s->P * s->C, sizeof *s->pp_t);
     return 0;
 }
 
@@ -457,6 +461,10 @@ static void eng_destroy(ifb_sv_eng *s)
     free(s->eplb);
     free(s->slot_cnt);
     free(s->a2a_recv);
+    free(s->own_done);
+    free(s->pp_t);
+    free(s->gate_k);
+    free(s->moe_pp);
     free(s->st);
     free(s->dur);
     free(s->slot0);

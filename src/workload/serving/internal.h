@@ -14,7 +14,10 @@
 #include "workload/kernels.h"
 #include "workload/serving/serving.h"
 
-enum { ST_COMP = 0, ST_A2A, ST_RING, ST_DONE };
+/* ST_PP: a pipeline boundary (pp > 1): the ranks of stage `pp` send their micro-batch's
+ * activations to the next stage, whose ranks wait for them (and for their previous micro-batch);
+ * pp = -1 is the first stage's gate, which only waits for the previous micro-batch. */
+enum { ST_COMP = 0, ST_A2A, ST_RING, ST_DONE, ST_PP };
 enum { PART_PRE = 0, PART_EXPERT, PART_MLP, PART_LM };
 /* Request states: waiting for admission, prefilling, decoding, done; in a disaggregated
  * deployment RS_XFER between the end of the prefill and the arrival of the whole KV cache at
@@ -30,6 +33,7 @@ typedef struct stage {
     int layer; /* model layer (layers = the MTP layer) */
     int moe;   /* index of the MoE layer (plans, routing), -1 if none */
     int combine;
+    int pp; /* pipeline stage whose ranks run it (0 without PP); ST_PP: the sending stage */
 } stage;
 
 typedef struct slot {
@@ -97,7 +101,12 @@ struct ifb_sv_eng {
     int idle, running_step;
 
     /* step program */
-    int R, C, ngroups, gsz; /* ranks, chains, EP/TP groups and their size */
+    int R, C, ngroups, gsz;  /* ranks, chains, EP/TP groups and their size */
+    int P, Rs;               /* pipeline stages, ranks per stage (1, R without PP) */
+    int *gate_k;             /* [p]: index of stage p's ST_PP gate */
+    unsigned char *own_done; /* [r * C + c]: chain c has passed rank r's own stages */
+    ifb_time *pp_t;          /* [p * C + c]: compute of micro-batch c on stage p (this step) */
+    int *moe_pp;             /* [mi]: pipeline stage of MoE layer mi */
     stage *st;
     int K, nmoe, layers_run;
     ifb_time *dur; /* [(k * R + r) * C + c] */
@@ -257,6 +266,12 @@ static inline int group_of(const ifb_sv_eng *s, int r)
     return r / s->gsz;
 }
 
+/* The instance (DP rank or TP group) a rank belongs to, in every pipeline stage. */
+static inline int inst_of_rank(const ifb_sv_eng *s, int r)
+{
+    return (r % s->Rs) / s->par.tp;
+}
+
 static inline int64_t tok_total(const tokset *t)
 {
     return t->nd * t->q + t->pf;
@@ -300,11 +315,12 @@ void ifb_sv_step_ev(ifb_sim *sim, void *obj, uint64_t arg);
 
 /* kv.c: the KV-cache transfer of a disaggregated deployment. */
 /* Bytes one request's KV cache puts on the wire from prefill instance (pe, pi) to decode
- * instance (de, di), per (source rank, destination rank) pair: returns the pairs in out[]
- * (at most cap) with their bytes per token and layer, and the number of pairs. */
+ * instance (de, di), per (source rank, destination rank) pair, over every layer (each held by
+ * its pipeline stage on either side): returns the pairs in out[] (at most cap) with their bytes
+ * per prompt token, and the number of pairs. */
 typedef struct ifb_kv_pair {
-    int src, dst; /* ranks of the prefill and the decode engine */
-    uint64_t bytes_per_token_layer;
+    int src, dst;             /* ranks of the prefill and the decode engine */
+    uint64_t bytes_per_token; /* summed over the layers: bytes per prompt token */
 } ifb_kv_pair;
 int ifb_sv_kv_pairs(const ifb_sv_eng *pe, int pi, const ifb_sv_eng *de, int di, ifb_kv_pair *out,
                     int cap);

@@ -43,7 +43,7 @@ static int add_pair(ifb_kv_pair *out, int n, int cap, int src, int dst, uint64_t
 {
     for (int i = 0; i < n; i++)
         if (out[i].src == src && out[i].dst == dst) {
-            out[i].bytes_per_token_layer += b;
+            out[i].bytes_per_token += b;
             return n;
         }
     if (n < cap)
@@ -51,14 +51,14 @@ static int add_pair(ifb_kv_pair *out, int n, int cap, int src, int dst, uint64_t
     return n;
 }
 
-int ifb_sv_kv_pairs(const ifb_sv_eng *pe, int pi, const ifb_sv_eng *de, int di, ifb_kv_pair *out,
-                    int cap)
+/* The pairs of one layer held on stage ps of the prefill engine and stage ds of the decode. */
+static int layer_pairs(const ifb_sv_eng *pe, int pi, int ps, const ifb_sv_eng *de, int di, int ds,
+                       ifb_kv_pair *out, int n, int cap)
 {
     const ifb_model *m = pe->m;
     int ns = pe->par.tp, nd = de->par.tp;
-    int s0 = pi * ns, d0 = di * nd;
+    int s0 = ps * pe->Rs + pi * ns, d0 = ds * de->Rs + di * nd;
     uint64_t lb = (uint64_t)ifb_model_kv_bytes_per_token_layer(m, pe->cfg.kv_dtype);
-    int n = 0;
     if (m->attn == IFB_ATTN_MLA) {
         for (int j = 0; j < nd; j++)
             n = add_pair(out, n, cap, s0 + j % ns, d0 + j, lb);
@@ -82,6 +82,25 @@ int ifb_sv_kv_pairs(const ifb_sv_eng *pe, int pi, const ifb_sv_eng *de, int di, 
             n = add_pair(out, n, cap, s0 + a + j % (b - a), d0 + j, hb);
         }
     }
+    return n;
+}
+
+/* Pipeline stage of layer l (the MTP layer and beyond: the last stage). */
+static int stage_of(const ifb_sv_eng *s, int64_t l)
+{
+    int p = 0;
+    while (p + 1 < s->P && l >= s->par.pp_first[p + 1])
+        p++;
+    return l >= s->m->layers ? s->P - 1 : p;
+}
+
+int ifb_sv_kv_pairs(const ifb_sv_eng *pe, int pi, const ifb_sv_eng *de, int di, ifb_kv_pair *out,
+                    int cap)
+{
+    int n = 0;
+    int64_t L = ifb_sv_kv_layers(de);
+    for (int64_t l = 0; l < L; l++)
+        n = layer_pairs(pe, pi, stage_of(pe, l), de, di, stage_of(de, l), out, n, cap);
     return n;
 }
 
@@ -201,7 +220,7 @@ static void transfer(ifb_serving *sv, int ri, ifb_sv_eng *de, int di)
     ifb_sv_eng *pe = &sv->eng[r->eng];
     ifb_kv_pair pairs[512];
     int np = ifb_sv_kv_pairs(pe, r->instance, de, di, pairs, 512);
-    uint64_t tl = (uint64_t)r->prefill_target * (uint64_t)ifb_sv_kv_layers(de);
+    uint64_t tl = (uint64_t)r->prefill_target;
     uint64_t chunk = sv->cfg.deploy.kv.chunk;
     kvx *x = ifb_pool_get(&sv->kvx_pool);
     x->sv = sv;
@@ -210,7 +229,7 @@ static void transfer(ifb_serving *sv, int ri, ifb_sv_eng *de, int di)
     sv->kv_inflight++;
     for (int p = 0; p < np; p++) {
         int src = pe->par.endpoint[pairs[p].src], dst = de->par.endpoint[pairs[p].dst];
-        uint64_t bytes = tl * pairs[p].bytes_per_token_layer;
+        uint64_t bytes = tl * pairs[p].bytes_per_token;
         int local = src / pe->par.topo_gpus_per_server == dst / de->par.topo_gpus_per_server;
         r->kv_bytes += bytes;
         sv->kv_bytes += bytes;

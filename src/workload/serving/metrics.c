@@ -298,9 +298,16 @@ int ifb_serving_write_steps_csv(const ifb_serving *s, FILE *f, ifb_err *e)
         "exposed_us",   "gpu_busy", "prefill_tokens", "decode_tokens",   "decode_seqs",
         "running",      "a2a",      "a2a_bytes",      "coll_bytes",      "nic_bytes",
         "nvlink_bytes", "messages", "a2a_simulated",  "a2a_replayed",    "engine",
-        "group"};
-    int dep = s->cfg.deploy.ngroups > 0;
-    ifb_csv_header(&c, cols, dep ? sizeof cols / sizeof *cols : 19);
+        "group",        "pp_bytes", "pp_bubble_us",   "pp_stage_max_us"};
+    int dep = s->cfg.deploy.ngroups > 0, pp = 0;
+    for (int k = 0; k < s->neng; k++)
+        pp |= s->eng[k].P > 1;
+    const char *hdr[sizeof cols / sizeof *cols];
+    size_t nh = 0;
+    for (size_t i = 0; i < sizeof cols / sizeof *cols; i++)
+        if (i < 19 || (i < 21 && dep) || (i >= 21 && pp))
+            hdr[nh++] = cols[i];
+    ifb_csv_header(&c, hdr, nh);
     for (size_t i = 0; i < s->nsteps; i++) {
         const ifb_serving_step *p = &s->steps[i];
         ifb_time d = p->end - p->start;
@@ -326,6 +333,15 @@ int ifb_serving_write_steps_csv(const ifb_serving *s, FILE *f, ifb_err *e)
         if (dep) {
             ifb_csv_int(&c, p->engine);
             ifb_csv_str(&c, s->cfg.deploy.groups[s->eng[p->engine].group].name);
+        }
+        if (pp) {
+            ifb_time mx = 0;
+            for (int q = 0; q < IFB_PP_MAX; q++)
+                if (p->pp_stage[q] > mx)
+                    mx = p->pp_stage[q];
+            ifb_csv_uint(&c, p->bytes[IFB_TC_PP]);
+            ifb_csv_double(&c, ifb_time_to_us(p->pp_bubble));
+            ifb_csv_double(&c, ifb_time_to_us(mx));
         }
         ifb_csv_end_row(&c);
     }

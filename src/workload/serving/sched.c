@@ -451,14 +451,14 @@ static void mark_down(ifb_sv_eng *s)
     for (int r = 0; r < s->R && best; r++) {
         if (s->fail_score[r] != best)
             continue;
-        int ii = r / s->par.tp;
+        int ii = inst_of_rank(s, r);
         if (s->inst_down[ii])
             continue;
         s->inst_down[ii] = 1;
         s->ninst_down++;
         s->sv->ninst_down++;
-        for (int q = ii * s->par.tp; q < (ii + 1) * s->par.tp; q++)
-            s->rank_down[q] = 1;
+        for (int x = 0; x < s->P * s->par.tp; x++)
+            s->rank_down[(x / s->par.tp) * s->Rs + ii * s->par.tp + x % s->par.tp] = 1;
         instq *q = &s->inst[ii];
         for (size_t i = 0; i < q->rn; i++)
             ifb_sv_fail_request(s->sv, q->run[i]);

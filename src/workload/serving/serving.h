@@ -87,6 +87,10 @@ typedef struct ifb_serving_step {
     uint64_t bytes[IFB_TC_COUNT];
     uint64_t nic_bytes, nvlink_bytes;
     uint64_t msgs;
+    /* pipeline parallelism (0 without): per stage the longest micro-batch's compute, and the
+     * bubble = compute_only - sum over micro-batches of the slowest stage's compute */
+    ifb_time pp_stage[IFB_PP_MAX];
+    ifb_time pp_bubble;
 } ifb_serving_step;
 
 /* One instance group of a deployment, over the measurement window. */
@@ -132,11 +136,11 @@ typedef struct ifb_serving_result {
     int ngroups;
     const ifb_serving_group_result *groups;
     int disaggregated;
-    ifb_pctl kv_xfer;        /* KV transfer time (kv_done - kv_start), measured requests, s */
-    ifb_pctl kv_wait;        /* waiting for decode memory (kv_start - prefill_end), s */
-    ifb_pctl admit_wait;     /* KV arrived to first decode step (decode_start - kv_done), s */
-    ifb_pctl kv_req_bytes;   /* KV bytes per measured request */
-    uint64_t kv_requests;    /* requests whose KV cache was sent (all) */
+    ifb_pctl kv_xfer;      /* KV transfer time (kv_done - kv_start), measured requests, s */
+    ifb_pctl kv_wait;      /* waiting for decode memory (kv_start - prefill_end), s */
+    ifb_pctl admit_wait;   /* KV arrived to first decode step (decode_start - kv_done), s */
+    ifb_pctl kv_req_bytes; /* KV bytes per measured request */
+    uint64_t kv_requests;  /* requests whose KV cache was sent (all) */
     uint64_t a2a_recv_max, a2a_recv_mean; /* dispatch payload bytes received per GPU (own copies
                                              included), the busiest GPU and the mean, run */
     double mean_in_stage[3]; /* time-weighted over the window: prefill (arrival to prefill end),

@@ -14,33 +14,50 @@
 void ifb_sv_build_program(ifb_sv_eng *s)
 {
     const ifb_model *m = s->m;
-    int L = (int)m->layers, mtp = s->cfg.mtp ? 1 : 0;
+    int L = (int)m->layers, mtp = s->cfg.mtp ? 1 : 0, P = s->P;
     s->layers_run = L + mtp;
-    s->st = xcalloc((size_t)(s->layers_run * 4 + 2), sizeof *s->st);
-    int k = 0, mi = 0;
+    s->st = xcalloc((size_t)(s->layers_run * 4 + 2 + P), sizeof *s->st);
+    s->gate_k = xcalloc((size_t)P, sizeof *s->gate_k);
+    int k = 0, mi = 0, prev = 0;
+    if (P > 1)
+        s->st[k++] = (stage){ST_PP, 0, 0, -1, 0, -1}; /* stage 0's gate */
     for (int l = 0; l < s->layers_run; l++) {
         int moe = l < L ? (m->experts && m->layer_is_moe[l]) : (m->experts > 0);
+        int ps = 0;
+        while (l < L && ps + 1 < P && l >= s->par.pp_first[ps + 1])
+            ps++;
+        if (l >= L)
+            ps = P - 1; /* the MTP module runs with the LM head, on the last stage */
+        if (ps != prev) {
+            s->st[k++] = (stage){ST_PP, 0, l, -1, 0, prev};
+            s->gate_k[ps] = k - 1;
+            prev = ps;
+        }
         if (s->par.layout == IFB_LAYOUT_DP_EP) {
-            s->st[k++] = (stage){ST_COMP, PART_PRE, l, moe ? mi : -1, 0};
+            s->st[k++] = (stage){ST_COMP, PART_PRE, l, moe ? mi : -1, 0, ps};
             if (moe) {
-                s->st[k++] = (stage){ST_A2A, 0, l, mi, 0};
-                s->st[k++] = (stage){ST_COMP, PART_EXPERT, l, mi, 0};
-                s->st[k++] = (stage){ST_A2A, 0, l, mi, 1};
+                s->st[k++] = (stage){ST_A2A, 0, l, mi, 0, ps};
+                s->st[k++] = (stage){ST_COMP, PART_EXPERT, l, mi, 0, ps};
+                s->st[k++] = (stage){ST_A2A, 0, l, mi, 1, ps};
                 mi++;
             }
         } else {
-            s->st[k++] = (stage){ST_COMP, PART_PRE, l, -1, 0};
-            s->st[k++] = (stage){ST_RING, 0, l, -1, 0};
-            s->st[k++] = (stage){ST_COMP, PART_MLP, l, moe ? mi : -1, 0};
-            s->st[k++] = (stage){ST_RING, 0, l, -1, 1};
+            s->st[k++] = (stage){ST_COMP, PART_PRE, l, -1, 0, ps};
+            s->st[k++] = (stage){ST_RING, 0, l, -1, 0, ps};
+            s->st[k++] = (stage){ST_COMP, PART_MLP, l, moe ? mi : -1, 0, ps};
+            s->st[k++] = (stage){ST_RING, 0, l, -1, 1, ps};
             if (moe)
                 mi++;
         }
     }
-    s->st[k++] = (stage){ST_COMP, PART_LM, L, -1, 0};
-    s->st[k++] = (stage){ST_DONE, 0, L, -1, 0};
+    s->st[k++] = (stage){ST_COMP, PART_LM, L, -1, 0, P - 1};
+    s->st[k++] = (stage){ST_DONE, 0, L, -1, 0, P - 1};
     s->K = k;
     s->nmoe = mi;
+    s->moe_pp = xcalloc((size_t)(mi ? mi : 1), sizeof *s->moe_pp);
+    for (int j = 0; j < k; j++)
+        if (s->st[j].moe >= 0)
+            s->moe_pp[s->st[j].moe] = s->st[j].pp;
 }
 
 static void enter_stage(ifb_sv_eng *s, int r, int c);
@@ -59,7 +76,7 @@ static void gpu_start(ifb_sv_eng *s, int r, int c)
     ifb_time d = s->dur[idx3(s, k, r, c)];
     s->gpu_busy[r] = 1;
     s->busy_acc[r] += d;
-    ifb_sim_after(s->sim, d, gpu_done_ev, s, (uint64_t)r * 2 + (uint64_t)c);
+    ifb_sim_after(s->sim, d, gpu_done_ev, s, (uint64_t)r * (uint64_t)s->C + (uint64_t)c);
 }
 
 static void gpu_done_ev(ifb_sim *sim, void *obj, uint64_t arg)
@@ -67,7 +84,7 @@ static void gpu_done_ev(ifb_sim *sim, void *obj, uint64_t arg)
     sim->progress++; /* compute finishing is progress too, for the watchdog */
     (void)sim;
     ifb_sv_eng *s = obj;
-    int r = (int)(arg / 2), c = (int)(arg % 2);
+    int r = (int)(arg / (uint64_t)s->C), c = (int)(arg % (uint64_t)s->C);
     s->gpu_busy[r] = 0;
     if (s->gpu_q[r * 2] >= 0) {
         int nc = s->gpu_q[r * 2];
@@ -210,6 +227,78 @@ static void ring_try(ifb_sv_eng *s, int k, int r, int c)
     }
 }
 
+/* A pipeline boundary passes when the activations arrived (not at stage 0's gate) and this
+ * rank's previous micro-batch has left its stage: micro-batches run one after another per
+ * stage, as an inference pipeline schedules them (forward only). */
+static void pp_try(ifb_sv_eng *s, int k, int r, int c)
+{
+    size_t i = idx3(s, k, r, c);
+    if (!s->ready[i] || s->donek[i])
+        return;
+    if (s->recvf[i] < (s->st[k].pp >= 0 ? 1 : 0))
+        return;
+    if (c > 0 && !s->own_done[r * s->C + c - 1])
+        return;
+    s->donek[i] = 1;
+    advance(s, r, c);
+}
+
+static void pp_own_done(ifb_sv_eng *s, int r, int c)
+{
+    s->own_done[r * s->C + c] = 1;
+    if (c + 1 < s->C) {
+        int k = s->gate_k[r / s->Rs];
+        if (s->pos[r * s->C + c + 1] == k)
+            pp_try(s, k, r, c + 1);
+    }
+}
+
+/* Activations of one micro-batch to the same rank of the next stage: tokens x hidden x 2 B
+ * (BF16); every TP rank holds the whole hidden state after the all-reduce and sends it to its
+ * peer (ASSUMPTION: no scatter/gather split of the send). */
+static void pp_send(ifb_sv_eng *s, int k, int r, int c)
+{
+    int peer = r + s->Rs;
+    uint64_t bytes = (uint64_t)tok_total(&s->ts[r * s->C + c]) * (uint64_t)s->m->hidden * 2;
+    if (bytes) {
+        post(s, r, peer, bytes, IFB_TC_PP, &s->slotf[idx3(s, k, peer, c)]);
+        return;
+    }
+    s->recvf[idx3(s, k, peer, c)]++; /* an empty micro-batch: nothing to send */
+    if (s->pos[peer * s->C + c] == k)
+        pp_try(s, k, peer, c);
+}
+
+/* Moves chain c of rank r past the stages other pipeline stages run and through boundaries;
+ * returns 1 if the chain now waits at a boundary, 0 if its current stage is for the normal
+ * path (one of its own, or the end). */
+static int pp_pass(ifb_sv_eng *s, int r, int c)
+{
+    int p = r / s->Rs;
+    for (;;) {
+        int k = s->pos[r * s->C + c];
+        const stage *st = &s->st[k];
+        if (st->kind == ST_DONE) {
+            if (p == s->P - 1)
+                pp_own_done(s, r, c);
+            return 0;
+        }
+        if (st->kind == ST_PP) {
+            if (st->pp == p) {
+                pp_send(s, k, r, c);
+                pp_own_done(s, r, c);
+            } else if (st->pp == p - 1) {
+                s->ready[idx3(s, k, r, c)] = 1;
+                pp_try(s, k, r, c);
+                return 1;
+            }
+        } else if (st->pp == p) {
+            return 0;
+        }
+        s->pos[r * s->C + c]++;
+    }
+}
+
 /* A failed message names the GPU that cannot be reached: its destination, or its source when the
  * source's own NIC is down (ifb_msg_fail). A network that cannot tell (any other non-zero code)
  * has both ends scored, the destination twice; the dead GPU is the one the step's failures have
@@ -253,12 +342,16 @@ static void msg_cb(ifb_sim *sim, void *ctx, const ifb_msg_info *info)
         return; /* the receiver has not reached this phase yet */
     if (s->st[sl->k].kind == ST_RING)
         ring_try(s, sl->k, sl->r, sl->c);
+    else if (s->st[sl->k].kind == ST_PP)
+        pp_try(s, sl->k, sl->r, sl->c);
     else
         a2a_check(s, sl->k, sl->r, sl->c);
 }
 
 static void enter_stage(ifb_sv_eng *s, int r, int c)
 {
+    if (s->P > 1 && pp_pass(s, r, c))
+        return;
     int k = s->pos[r * s->C + c];
     const stage *st = &s->st[k];
     size_t i = idx3(s, k, r, c);
@@ -352,6 +445,8 @@ static void prepare_step(ifb_sv_eng *s)
         for (int g = 0; g < s->ngroups; g++) {
             ifb_ep_group grp = {n, g * n, s->par.gpus_per_server, s->par.expert_rank};
             for (int mi = 0; mi < s->nmoe; mi++) {
+                if (s->P > 1 && s->moe_pp[mi] != g * n / s->Rs)
+                    continue; /* another pipeline stage's layer */
                 int is_mtp = s->cfg.mtp && mi == s->nmoe - 1;
                 for (int c = 0; c < C; c++) {
                     size_t tot = 0;
@@ -443,6 +538,43 @@ static void prepare_step(ifb_sv_eng *s)
     }
 }
 
+/* Pipeline: micro-batch c's compute on stage p (per stage of the step program, the slowest
+ * rank of that stage), then the forward schedule's critical path with an infinitely fast
+ * network: f[p][c] = max(f[p][c - 1], f[p - 1][c]) + t[p][c]. Fills the step's per-stage
+ * maxima and bubble. */
+static ifb_time compute_only_pp(ifb_sv_eng *s, ifb_serving_step *cur)
+{
+    int P = s->P, C = s->C;
+    memset(s->pp_t, 0, (size_t)P * C * sizeof *s->pp_t);
+    for (int k = 0; k < s->K; k++) {
+        const stage *st = &s->st[k];
+        if (st->kind != ST_COMP)
+            continue;
+        for (int c = 0; c < C; c++) {
+            ifb_time mx = 0;
+            for (int r = st->pp * s->Rs; r < (st->pp + 1) * s->Rs; r++)
+                if (s->dur[idx3(s, k, r, c)] > mx)
+                    mx = s->dur[idx3(s, k, r, c)];
+            s->pp_t[st->pp * C + c] += mx;
+        }
+    }
+    ifb_time f[IFB_PP_MAX] = {0}, sum = 0;
+    for (int c = 0; c < C; c++) {
+        ifb_time mx = 0;
+        for (int p = 0; p < P; p++) {
+            ifb_time t = s->pp_t[p * C + c];
+            f[p] = (p && f[p - 1] > f[p] ? f[p - 1] : f[p]) + t;
+            if (t > mx)
+                mx = t;
+            if (t > cur->pp_stage[p])
+                cur->pp_stage[p] = t;
+        }
+        sum += mx;
+    }
+    cur->pp_bubble = f[P - 1] - sum;
+    return f[P - 1];
+}
+
 /* Critical path of the step with an infinitely fast network and no overlap. */
 static ifb_time compute_only(ifb_sv_eng *s)
 {
@@ -490,7 +622,7 @@ void ifb_sv_start_step(ifb_sv_eng *s)
         /* chains: alternate decode requests, prefill chunks to the lighter chain */
         int64_t load[2] = {0, 0};
         int alt = 0;
-        for (size_t e = first; e < s->nents; e++) {
+        for (size_t e = first; e < s->nents && C <= 2; e++) {
             batch_ent *b = &s->ents[e];
             if (C == 1)
                 b->chain = 0;
@@ -499,6 +631,23 @@ void ifb_sv_start_step(ifb_sv_eng *s)
             else
                 b->chain = load[1] < load[0];
             load[b->chain] += b->decode ? q_tokens : b->pf;
+        }
+        /* micro-batches of a pipeline: decode requests in turn, prefill chunks to the lightest */
+        if (C > 2) {
+            int64_t *ml = (int64_t *)s->pp_t; /* scratch: C loads */
+            memset(ml, 0, (size_t)C * sizeof *ml);
+            for (size_t e = first; e < s->nents; e++) {
+                batch_ent *b = &s->ents[e];
+                if (b->decode) {
+                    b->chain = alt++ % C;
+                } else {
+                    b->chain = 0;
+                    for (int x = 1; x < C; x++)
+                        if (ml[x] < ml[b->chain])
+                            b->chain = x;
+                }
+                ml[b->chain] += b->decode ? q_tokens : b->pf;
+            }
         }
     }
     if (s->nents == 0) {
@@ -517,7 +666,8 @@ void ifb_sv_start_step(ifb_sv_eng *s)
         if (b->decode && rq->decode_start == IFB_TIME_NEVER && s->role == IFB_ROLE_DECODE)
             rq->decode_start = s->sim->now;
         int inst = rq->instance;
-        for (int r = inst * s->par.tp; r < (inst + 1) * s->par.tp; r++) {
+        for (int x = 0; x < s->P * s->par.tp; x++) {
+            int r = (x / s->par.tp) * s->Rs + inst * s->par.tp + x % s->par.tp;
             tokset *t = &s->ts[r * C + b->chain];
             if (b->decode) {
                 int64_t ctx = rq->input + rq->generated;
@@ -563,7 +713,7 @@ void ifb_sv_start_step(ifb_sv_eng *s)
     cur->engine = s->index;
     cur->start = s->sim->now;
     cur->normal_a2a = s->normal_step;
-    cur->compute_only = compute_only(s);
+    cur->compute_only = s->P > 1 ? compute_only_pp(s, cur) : compute_only(s);
     for (int i = 0; i < s->par.dp; i++)
         cur->running += (int64_t)s->inst[i].rn;
     size_t n3 = (size_t)s->K * R * C;
@@ -574,6 +724,7 @@ void ifb_sv_start_step(ifb_sv_eng *s)
     memset(s->donek, 0, n3 * sizeof *s->donek);
     memset(s->readycnt, 0, (size_t)s->K * s->ngroups * C * sizeof *s->readycnt);
     memset(s->pos, 0, (size_t)R * C * sizeof *s->pos);
+    memset(s->own_done, 0, (size_t)R * C);
     memset(s->busy_acc, 0, (size_t)R * sizeof *s->busy_acc);
     s->chains_done = 0;
     s->comm_acc = 0;
