@@ -27,8 +27,12 @@ const char IFB_SERVING_KEYS_DOC[] =
     "  parallel:\n"
     "    layout: dp-ep             # dp-ep: attention data parallel on every GPU + expert\n"
     "                              # parallel (DeepEP); tp: tensor parallel groups, ring "
-    "all-reduce\n"
-    "    tp: 1                     # dp-ep: must be 1; tp: GPUs per group (default: all GPUs)\n"
+    "all-reduce;\n"
+    "                              # dp-tp: attention data parallel + the MoE tensor parallel "
+    "over\n"
+    "                              # groups of `tp` (all-gather, split experts, reduce-scatter)\n"
+    "    tp: 1                     # dp-ep: must be 1; tp, dp-tp: GPUs per group (default: all "
+    "GPUs)\n"
     "    dp: <derived>             # instances: GPUs (dp-ep) or GPUs / tp (tp); checked if given\n"
     "    ep: <all GPUs>            # dp-ep: EP group size; divides the GPUs and the experts\n"
     "    placement: round-robin    # expert e on EP rank e % ep | contiguous: e / (experts / ep) "
@@ -202,7 +206,7 @@ typedef struct par_keys {
     double accept_length;
 } par_keys;
 
-static const char *const layouts[] = {"dp-ep", "tp", NULL};
+static const char *const layouts[] = {"dp-ep", "tp", "dp-tp", NULL};
 
 static int load_parallel(ifb_cfg *c, const char *base, const par_keys *def, int inherit,
                          const ifb_model *m, par_keys *o, ifb_err *e)
@@ -220,9 +224,9 @@ static int load_parallel(ifb_cfg *c, const char *base, const par_keys *def, int 
     r.par.layout = (ifb_layout)v;
     int same = inherit && r.par.layout == def->par.layout;
     if (ifb_cfg_get_int(c, PK("tp"),
-                        same                            ? def->par.tp
-                        : r.par.layout == IFB_LAYOUT_TP ? 0
-                                                        : 1,
+                        same                               ? def->par.tp
+                        : r.par.layout == IFB_LAYOUT_DP_EP ? 1
+                                                           : 0,
                         1, 1 << 20, &iv, e))
         return -1;
     r.par.tp = (int)iv;

@@ -10,7 +10,7 @@
 
 const char *ifb_layout_name(ifb_layout l)
 {
-    return l == IFB_LAYOUT_TP ? "tp" : "dp-ep";
+    return l == IFB_LAYOUT_TP ? "tp" : l == IFB_LAYOUT_DP_TP ? "dp-tp" : "dp-ep";
 }
 
 void ifb_parallel_free(ifb_parallel *p)
@@ -118,6 +118,7 @@ static int build_stage(ifb_parallel *p, const ifb_model *m, const ifb_par_cfg *c
                        0);
         p->tp = 1;
         p->dp = G;
+        p->moe_tp = 1;
         if (c->dp && c->dp != G) {
             snprintf(exp, sizeof exp, "%d (one instance per GPU with layout dp-ep) or absent", G);
             return bad(e, c, "dp", exp, "%ld", c->dp, 0);
@@ -146,6 +147,39 @@ static int build_stage(ifb_parallel *p, const ifb_model *m, const ifb_par_cfg *c
                      (long long)m->experts, c->redundant);
             return bad(e, c, "ep", exp, "%ld", p->ep, 0);
         }
+    } else if (c->layout == IFB_LAYOUT_DP_TP) {
+        /* attention data parallel per GPU; the MoE FFN tensor parallel over groups of `tp` */
+        int g = c->tp ? c->tp : G;
+        if (g < 1 || G % g) {
+            snprintf(exp, sizeof exp, "a divisor of the %d GPUs (%d servers x %d)", G, nservers,
+                     gpus_per_server);
+            return bad(e, c, "tp", exp, "%ld", g, 0);
+        }
+        if (g > gpus_per_server && g % gpus_per_server) {
+            snprintf(exp, sizeof exp, "whole servers (a multiple of %d) when larger than one",
+                     gpus_per_server);
+            return bad(e, c, "tp", exp, "%ld", g, 0);
+        }
+        if (m->moe_ffn_dim % g) {
+            snprintf(exp, sizeof exp, "a divisor of the expert FFN size %lld",
+                     (long long)m->moe_ffn_dim);
+            return bad(e, c, "tp", exp, "%ld", g, 0);
+        }
+        if (c->ep > 1)
+            return bad(e, c, "ep", "1 or absent with layout dp-tp (experts are split tp ways)",
+                       "%ld", c->ep, 0);
+        if (c->redundant)
+            return bad(e, c, "redundant_experts",
+                       "0 with layout dp-tp (it has no expert parallelism)", "%ld", c->redundant,
+                       0);
+        if (c->dp && c->dp != G) {
+            snprintf(exp, sizeof exp, "%d (one instance per GPU with layout dp-tp) or absent", G);
+            return bad(e, c, "dp", exp, "%ld", c->dp, 0);
+        }
+        p->tp = 1;
+        p->dp = G;
+        p->ep = 1;
+        p->moe_tp = g;
     } else {
         p->tp = c->tp ? c->tp : G;
         if (p->tp < 1 || G % p->tp) {
@@ -170,6 +204,7 @@ static int build_stage(ifb_parallel *p, const ifb_model *m, const ifb_par_cfg *c
             return bad(e, c, "redundant_experts", "0 with layout tp (it has no expert parallelism)",
                        "%ld", c->redundant, 0);
         p->ep = 1;
+        p->moe_tp = p->tp;
     }
     p->endpoint = malloc((size_t)G * sizeof *p->endpoint);
     if (!p->endpoint)
@@ -208,7 +243,16 @@ int ifb_parallel_memory(ifb_parallel *p, const ifb_model *m, const ifb_gpu *g, i
     double kvtok = (double)ifb_model_kv_bytes_per_token(m, kvdt);
     if (mtp && m->mtp_layers)
         kvtok += (double)m->mtp_layers * (double)ifb_model_kv_bytes_per_token_layer(m, kvdt);
-    if (p->layout == IFB_LAYOUT_DP_EP) {
+    if (p->layout == IFB_LAYOUT_DP_TP) {
+        /* every GPU holds attention and dense layers whole, its 1/tp of every expert (routed
+         * and shared) */
+        double shared = m->experts ? ((double)m->moe_layers + (mtp ? (double)m->mtp_layers : 0)) *
+                                         (double)m->lp.shared * (double)ifb_dtype_bytes(wdt)
+                                   : 0;
+        if (shared > wb.total - routed)
+            shared = 0;
+        p->weight_bytes = wb.total - (routed + shared) + (routed + shared) / p->moe_tp;
+    } else if (p->layout == IFB_LAYOUT_DP_EP) {
         if (!p->redundant && m->experts % p->ep == 0)
             p->weight_bytes = wb.total - routed + routed / p->ep;
         else /* the fullest rank's slots */

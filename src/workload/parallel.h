@@ -23,7 +23,11 @@
 #include "workload/gpu.h"
 #include "workload/model.h"
 
-typedef enum ifb_layout { IFB_LAYOUT_DP_EP = 0, IFB_LAYOUT_TP = 1 } ifb_layout;
+typedef enum ifb_layout {
+    IFB_LAYOUT_DP_EP = 0,
+    IFB_LAYOUT_TP = 1,
+    IFB_LAYOUT_DP_TP = 2 /* DP attention + tensor-parallel MoE */
+} ifb_layout;
 #define IFB_PP_MAX 16 /* pipeline stages at most */
 typedef enum ifb_placement {
     IFB_PLACE_ROUND_ROBIN = 0,
@@ -49,7 +53,8 @@ typedef struct ifb_parallel {
     int nranks, nservers, gpus_per_server;
     int topo_gpus_per_server; /* of the topology the endpoints number (server = endpoint / it) */
     int tp, dp, ep;           /* ep = 1 for the tp layout */
-    int *endpoint;            /* [rank] -> GPU endpoint */
+    int moe_tp;       /* ranks each expert is split over: tp (tp), the group (dp-tp), 1 (dp-ep) */
+    int *endpoint;    /* [rank] -> GPU endpoint */
     int *expert_rank; /* [expert] -> EP rank of its first replica (0..ep-1); NULL if dense */
     int experts;
     int redundant;      /* redundant expert slots per EP group */

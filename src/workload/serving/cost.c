@@ -84,14 +84,14 @@ ifb_time ifb_sv_routed_time(ifb_sv_eng *s, int64_t copies, int prefill)
     if (copies <= 0)
         return 0;
     const ifb_model *m = s->m;
-    int tpl = s->par.layout == IFB_LAYOUT_TP;
+    int tpl = s->par.layout != IFB_LAYOUT_DP_EP; /* experts split moe_tp ways (tp, dp-tp) */
     int id = tpl ? (prefill ? X_ROUTED_TPP : X_ROUTED_TP) : (prefill ? X_GGP : X_GG);
     uint64_t key = ((uint64_t)id << 56) | (uint64_t)copies;
     ifb_time v;
     if (memo_get(s, key, &v))
         return v;
     double E = (double)m->experts, K = (double)m->experts_per_tok, h = (double)m->hidden;
-    double inter = (double)m->moe_ffn_dim / (tpl ? s->par.tp : 1);
+    double inter = (double)m->moe_ffn_dim / (tpl ? s->par.moe_tp : 1);
     double gpus = tpl ? 1 : s->par.ep;
     double tokens = tpl ? (double)copies : (double)copies / K;
     v = IFB_TIME_NEVER;
@@ -246,4 +246,18 @@ void ifb_sv_load_tables(ifb_sv_eng *s)
         if (ifb_kernel_table_load_string(&s->kt[k], text, name, s->cfg.gpu, &e) == 0)
             s->have_kt[k] = 1;
     }
+}
+
+/* dp-tp: the MoE layer of the gathered tokens of a group, every expert split moe_tp ways: the
+ * router, the shared experts and the routed experts. */
+ifb_time ifb_sv_tpmoe_time(ifb_sv_eng *s, int64_t T, int prefill)
+{
+    const ifb_model *m = s->m;
+    if (T <= 0)
+        return 0;
+    ifb_time v = ifb_sv_gemm(s, G_RT, T, m->hidden, m->experts);
+    int64_t f = m->shared_experts * m->moe_ffn_dim / s->par.moe_tp;
+    if (f)
+        v += ifb_sv_gemm(s, G_SU, T, m->hidden, 2 * f) + ifb_sv_gemm(s, G_SD, T, f, m->hidden);
+    return v + ifb_sv_routed_time(s, T, prefill);
 }

@@ -213,7 +213,9 @@ static int eng_create(ifb_serving *sv, ifb_sv_eng *s, const ifb_group_cfg *g, in
     s->P = s->par.pp;
     s->Rs = s->par.stage_ranks;
     s->C = s->P > 1 ? s->par.micro_batches : cfg->overlap ? 2 : 1;
-    s->gsz = s->par.layout == IFB_LAYOUT_DP_EP ? s->par.ep : s->par.tp;
+    s->gsz = s->par.layout == IFB_LAYOUT_DP_EP   ? s->par.ep
+             : s->par.layout == IFB_LAYOUT_DP_TP ? s->par.moe_tp
+                                                 : s->par.tp;
     s->ngroups = s->R / s->gsz;
     s->memo = xcalloc(MEMO_SIZE, sizeof *s->memo);
     ifb_sv_load_tables(s);
@@ -270,6 +272,7 @@ static int eng_create(ifb_serving *sv, ifb_sv_eng *s, const ifb_group_cfg *g, in
     s->a2a_recv = xcalloc((size_t)s->R, sizeof *s->a2a_recv);
     s->own_done = xcalloc((size_t)s->R * s->C, 1);
     s->pp_t = xcalloc((size_t)s->P * s->C, sizeof *s->pp_t);
+    s->grp_tok = xcalloc((size_t)2 * s->ngroups * s->C * 2, sizeof *s->grp_tok);
     return 0;
 }
 
@@ -465,6 +468,7 @@ static void eng_destroy(ifb_sv_eng *s)
     free(s->pp_t);
     free(s->gate_k);
     free(s->moe_pp);
+    free(s->grp_tok);
     free(s->st);
     free(s->dur);
     free(s->slot0);

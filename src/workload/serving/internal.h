@@ -18,7 +18,7 @@
  * activations to the next stage, whose ranks wait for them (and for their previous micro-batch);
  * pp = -1 is the first stage's gate, which only waits for the previous micro-batch. */
 enum { ST_COMP = 0, ST_A2A, ST_RING, ST_DONE, ST_PP };
-enum { PART_PRE = 0, PART_EXPERT, PART_MLP, PART_LM };
+enum { PART_PRE = 0, PART_EXPERT, PART_MLP, PART_LM, PART_TPMOE };
 /* Request states: waiting for admission, prefilling, decoding, done; in a disaggregated
  * deployment RS_XFER between the end of the prefill and the arrival of the whole KV cache at
  * the decode instance (waiting for decode memory, then transferring). */
@@ -107,6 +107,7 @@ struct ifb_sv_eng {
     unsigned char *own_done; /* [r * C + c]: chain c has passed rank r's own stages */
     ifb_time *pp_t;          /* [p * C + c]: compute of micro-batch c on stage p (this step) */
     int *moe_pp;             /* [mi]: pipeline stage of MoE layer mi */
+    int64_t *grp_tok;        /* dp-tp: [((mtp * ngroups + g) * C + c) * 2]: tokens, max per rank */
     stage *st;
     int K, nmoe, layers_run;
     ifb_time *dur; /* [(k * R + r) * C + c] */
@@ -289,6 +290,7 @@ ifb_time ifb_sv_routed_time(ifb_sv_eng *s, int64_t copies, int prefill);
 ifb_time ifb_sv_attn_time(ifb_sv_eng *s, const tokset *t);
 ifb_time ifb_sv_ffn_time(ifb_sv_eng *s, int64_t T);
 ifb_time ifb_sv_shared_time(ifb_sv_eng *s, int64_t T);
+ifb_time ifb_sv_tpmoe_time(ifb_sv_eng *s, int64_t T, int prefill);
 void ifb_sv_load_tables(ifb_sv_eng *s);
 
 /* sched.c: requests, arrivals, the router, the per-instance scheduler and the end of a step. */

@@ -5,9 +5,12 @@
  * the kernel tables or the roofline, communication as messages through the message API
  * (net/net.h), the next dependent compute waiting on their completion. All ranks of an EP group
  * meet at each all-to-all, so the slowest rank and the network gate the step.
+ * A deployment (workload.deployment) splits the GPUs into instance groups, each `count` engines
+ * stepping on their own; with prefill and decode groups a request's KV cache moves from its
+ * prefill instance to a decode instance over the network (class kv, kv.c).
  * Metrics: per request arrival, first token, finish, TTFT, TPOT, E2E; ITL over tokens; TGR;
  * per step compute-only time, communication time, exposed communication, GPU busy fraction and
- * bytes per traffic class.
+ * bytes per traffic class; per group and for the KV transfer with a deployment.
  *
  * Model of a step (what is left out is listed in each .c file's header):
  *   dp-ep  each GPU is an instance. Per layer: [attention (+ dense FFN, or router)] on each GPU
@@ -15,7 +18,10 @@
  *          for decode-only steps, normal (node-deduplicated) when any GPU prefills (`a2a: auto`).
  *   tp     each TP group is an instance. Per layer: attention -> ring all-reduce -> FFN or MoE
  *          (experts split tp ways) -> ring all-reduce.
- *   Both end with the LM head. With MTP, each decode request verifies 1 + 1 draft tokens per
+ *   dp-tp  each GPU is an instance. Per MoE layer: attention on each GPU -> all-gather of the
+ *          group's tokens -> [router + shared + routed experts split tp ways] -> reduce-scatter.
+ *   pp     (with any) stages of layers on whole servers, micro-batches forwarded stage to stage.
+ *   All end with the LM head. With MTP, each decode request verifies 1 + 1 draft tokens per
  *   step, the MTP module adds one more MoE layer run on one token per decoding request, and a
  *   request gains accept_length tokens per step on average (fractions accumulate per request).
  *   With `overlap`, each instance's batch is split into two micro-batches whose layer chains run

@@ -4,11 +4,11 @@
  * communication as messages through the message API; a rank's next stage waits on the messages
  * it needs. Routing and all-to-all plans are drawn per EP group, MoE layer and chain; sampled
  * fidelity replays the latest simulated phase's per-rank latency after the barrier.
- * Leaves out: stragglers between EP groups (all instances start a step together and the step
- * ends when every GPU is done), token-count signals of DeepEP (a receiver waits for every rank
- * of its group to reach the phase, modelled as a barrier without latency; only payload
- * messages cross the network). Zero-token ranks still take part in every all-to-all (idle DP
- * ranks run empty batches, as in SGLang). */
+ * Leaves out: stragglers between EP groups (all instances of an engine start a step together
+ * and the step ends when every GPU of the engine is done), token-count signals of DeepEP (a
+ * receiver waits for every rank of its group to reach the phase, modelled as a barrier without
+ * latency; only payload messages cross the network). Zero-token ranks still take part in every
+ * all-to-all (idle DP ranks run empty batches, as in SGLang). */
 #include "workload/serving/internal.h"
 
 void ifb_sv_build_program(ifb_sv_eng *s)
@@ -39,6 +39,14 @@ void ifb_sv_build_program(ifb_sv_eng *s)
                 s->st[k++] = (stage){ST_A2A, 0, l, mi, 0, ps};
                 s->st[k++] = (stage){ST_COMP, PART_EXPERT, l, mi, 0, ps};
                 s->st[k++] = (stage){ST_A2A, 0, l, mi, 1, ps};
+                mi++;
+            }
+        } else if (s->par.layout == IFB_LAYOUT_DP_TP) {
+            s->st[k++] = (stage){ST_COMP, PART_PRE, l, moe ? mi : -1, 0, ps};
+            if (moe) { /* all-gather, the split MoE on every token of the group, reduce-scatter */
+                s->st[k++] = (stage){ST_RING, 1, l, mi, 0, ps};
+                s->st[k++] = (stage){ST_COMP, PART_TPMOE, l, mi, 0, ps};
+                s->st[k++] = (stage){ST_RING, 1, l, mi, 1, ps};
                 mi++;
             }
         } else {
@@ -215,6 +223,14 @@ static void ring_try(ifb_sv_eng *s, int k, int r, int c)
     int next = base + (r - base + 1) % n;
     const tokset *t = &s->ts[r * s->C + c];
     uint64_t bytes = (uint64_t)tok_total(t) * (uint64_t)s->m->hidden * 2;
+    if (s->st[k].part == 1) {
+        /* dp-tp all-gather or reduce-scatter: n - 1 steps of one rank's share, every rank's
+         * tokens padded to the group's largest (SGLang's DP-attention gather pads) */
+        int mtp = s->st[k].layer >= s->m->layers;
+        steps = n - 1;
+        bytes = (uint64_t)s->grp_tok[((size_t)(mtp * s->ngroups + g) * s->C + c) * 2 + 1] *
+                (uint64_t)s->m->hidden * 2 * (uint64_t)n;
+    }
     /* Every rank of a TP group has the same tokens: with none, there is nothing to reduce. */
     while (bytes && s->sent[i] < steps && s->sent[i] <= s->recvf[i]) {
         s->sent[i]++;
@@ -484,6 +500,22 @@ static void prepare_step(ifb_sv_eng *s)
         }
         free(ntok);
     }
+    /* dp-tp: tokens of each group (the MoE runs on all of them), and its largest rank's */
+    if (s->par.layout == IFB_LAYOUT_DP_TP) {
+        for (int mt = 0; mt < 2; mt++)
+            for (int g = 0; g < s->ngroups; g++)
+                for (int c = 0; c < C; c++) {
+                    int64_t sum = 0, mx = 0;
+                    for (int r = g * s->gsz; r < (g + 1) * s->gsz; r++) {
+                        int64_t v = tok_total(mt ? &s->ts_mtp[r * C + c] : &s->ts[r * C + c]);
+                        sum += v;
+                        mx = v > mx ? v : mx;
+                    }
+                    int64_t *o = &s->grp_tok[((size_t)(mt * s->ngroups + g) * C + c) * 2];
+                    o[0] = sum;
+                    o[1] = mx;
+                }
+    }
     /* Durations. */
     for (int r = 0; r < R; r++) {
         for (int c = 0; c < C; c++) {
@@ -508,9 +540,17 @@ static void prepare_step(ifb_sv_eng *s)
                                 (s->par.layout == IFB_LAYOUT_DP_EP ? rtm : 0);
                         else if (s->par.layout == IFB_LAYOUT_TP)
                             d = at;
+                        else if (s->par.layout == IFB_LAYOUT_DP_TP)
+                            d = at + (st->moe >= 0 ? 0 : ffn);
                         else
                             d = at + (st->moe >= 0 ? rt : ffn);
                         break;
+                    case PART_TPMOE: {
+                        int g = group_of(s, r);
+                        int64_t gt = s->grp_tok[((size_t)(is_mtp * s->ngroups + g) * C + c) * 2];
+                        d = ifb_sv_tpmoe_time(s, gt, prefill);
+                        break;
+                    }
                     case PART_EXPERT: {
                         int64_t cp = s->recv_copies[((size_t)st->moe * R + r) * C + c];
                         d = (is_mtp ? shm : sh) + ifb_sv_routed_time(s, cp, prefill && normal);
