@@ -38,5 +38,14 @@ expect bad-count "$G\[0\].count: expected a count that splits .*found 3 for 1 se
     "${MX[@]}" --set "$G=[{role: prefill, servers: 0, count: 3}, {role: decode, servers: 1}]"
 expect bad-server "$G\[1\].servers: expected servers of the topology, found server 7" \
     "${MX[@]}" --set "$G=[{role: prefill, servers: 0}, {role: decode, servers: 7}]"
+# wide EP and pipeline keys (items 3 and 4)
+expect redundant-no-ep "workload.parallel.redundant_experts: expected 0 with layout tp" \
+    --set workload.parallel.layout=tp --set workload.parallel.redundant_experts=32
+expect pp-layers-sum "--set workload.parallel.pp_layers: expected counts summing to the model's layers, found a sum of 60 for 61 layers" \
+    --set workload.parallel.pp=2 --set 'workload.parallel.pp_layers=[30, 30]'
+rf=$(mktemp); printf '0: 1 2 3\n' > "$rf"
+expect routing-file "workload.routing: expected a readable routing file .*$rf:1: experts: expected one load per routed expert, found 3 loads for 256 experts" \
+    --set "workload.routing=file:$rf"
+rm -f "$rf"
 echo "$passes passed, $fails failed"
 [ "$fails" -eq 0 ]
