@@ -23,7 +23,8 @@
 #include "net/failure.h"
 #include "scenario/cfg.h"
 #include "scenario/scenario.h"
-#include "workload/serving.h"
+#include "scenario/serving_cfg.h"
+#include "workload/serving/serving.h"
 
 enum { MAX_SETS = 8, SIZE_MAX_ANY = 64 };
 

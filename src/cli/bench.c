@@ -19,8 +19,8 @@
 #include "report/out.h"
 #include "scenario/experiment.h"
 #include "scenario/scenario.h"
+#include "scenario/serving_cfg.h"
 #include "workload/microbench.h"
-#include "workload/serving.h"
 
 static void bench_usage(FILE *f)
 {

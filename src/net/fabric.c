@@ -1,7 +1,8 @@
 /* Fabric construction from a topology, the message API over it, and the NVLink crossbar.
  * Endpoints are GPUs; a GPU reaches the network through its affine NIC (topology gpu_nic).
  * Each (source GPU, destination GPU, traffic class) gets its own connection of qps_per_conn
- * QPs, created on first use, as NCCL and DeepEP create theirs at setup.
+ * QPs (or the class's own count, tclass[].qps: the KV transfer engine's connections), created
+ * on first use, as NCCL and DeepEP create theirs at setup.
  * NVLink is modelled per message: the source GPU's egress and the destination GPU's ingress are
  * serializers at the NVLink port rate, plus a fixed latency; messages on one port do not
  * interleave. */
@@ -227,9 +228,9 @@ static ifb_conn *conn_get(ifb_fabric *f, int src, int dst, int tclass)
     int sh = t->server_host[(src / G) * M + t->gpu_nic[src % G]];
     int dh = t->server_host[(dst / G) * M + t->gpu_nic[dst % G]];
     c->key = key;
-    c->nqp = (uint32_t)f->cfg.qps_per_conn;
-    c->qps = ifb_xcalloc(c->nqp, sizeof *c->qps, "a connection's QPs");
     const ifb_class_cfg *cc = &f->cfg.tclass[tclass];
+    c->nqp = cc->qps ? cc->qps : (uint32_t)f->cfg.qps_per_conn;
+    c->qps = ifb_xcalloc(c->nqp, sizeof *c->qps, "a connection's QPs");
     for (uint32_t i = 0; i < c->nqp; i++) {
         ifb_qp *s = ifb_nic_new_qp(&f->nics[sh]);
         ifb_qp *r = ifb_nic_new_qp(&f->nics[dh]);

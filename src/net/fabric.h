@@ -34,6 +34,7 @@ typedef struct ifb_class_cfg {
     uint8_t dscp;
     uint8_t queue; /* egress queue / priority 0..7 (RoCEv2) */
     uint8_t sl;    /* InfiniBand service level 0..15; the VL is ib_sl2vl[sl] */
+    uint16_t qps;  /* QPs per (source GPU, destination GPU) of this class; 0 = qps_per_conn */
 } ifb_class_cfg;
 
 typedef struct ifb_queue_cfg {

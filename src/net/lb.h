@@ -23,7 +23,6 @@
 #include "core/err.h"
 #include "core/time.h"
 #include "net/fabric.h"
-#include "scenario/cfg.h"
 
 typedef enum ifb_lb_algo {
     IFB_LBA_ECMP = 0,     /* hash of the 5-tuple: one member per flow (QP) */
@@ -102,11 +101,9 @@ typedef struct ifb_lb_cfg {
  * flowlets; WCMP 256 slots with capacity weights; spray random, DRILL d = 2; quality sampled
  * every 16 us, EWMA weight 1/2, tx and queue weights 1, 8 bands. */
 void ifb_lb_cfg_default(ifb_lb_cfg *c);
-/* Reads the keys under `prefix` (e.g. "fabric.load_balancing") into *out, starting from the
- * defaults with every queue in default_mode (ifb_lb_algo: the fabric kind's, ECMP on RoCE and
- * d-mod-k on InfiniBand). A scalar at `prefix` is read as the mode of every queue. Documented
- * keys: docs/scenario.md (load_balancing). */
-int ifb_lb_cfg_load(ifb_cfg *c, const char *prefix, int default_mode, ifb_lb_cfg *out, ifb_err *e);
+/* Reading the keys from a scenario: ifb_lb_cfg_load in scenario/lb_cfg.h. */
+/* Mode names as the scenario spells them, indexed by ifb_lb_algo, NULL-terminated. */
+extern const char *const ifb_lb_mode_names[IFB_LBA_COUNT + 1];
 /* Short names for reports. */
 const char *ifb_lb_algo_name(int algo);
 

@@ -12,7 +12,8 @@
 #include "net/int.h"
 #include "report/out.h"
 #include "scenario/scenario.h"
-#include "workload/serving.h"
+#include "scenario/serving_cfg.h"
+#include "workload/serving/serving.h"
 
 typedef struct loaded {
     ifb_scenario sc;
@@ -205,6 +206,9 @@ int ifb_experiment_run(const ifb_job *job, FILE *out, const volatile sig_atomic_
     /* no per-message records: a serving run sends millions, and memory must stay flat */
     l.sc.fab.record_messages = 0;
     ifb_scenario_print_warnings(&l.sc, stderr);
+    /* the KV transfer engine's connections are the kv class's QPs (a disaggregated deployment) */
+    if (l.scfg.deploy.ngroups && !l.sc.fab.tclass[IFB_TC_KV].qps)
+        l.sc.fab.tclass[IFB_TC_KV].qps = (uint16_t)l.scfg.deploy.kv.connections;
     ifb_sim sim;
     ifb_sim_init(&sim, l.sc.seed);
     sim.interrupt = interrupt;

@@ -11,6 +11,7 @@
 #include "core/embedded.h"
 #include "net/failure.h"
 #include "net/wire.h"
+#include "scenario/lb_cfg.h"
 
 /* Light travels 5 ns per metre in fibre and copper twinax alike, near enough. */
 #define PS_PER_MM 5

@@ -10,10 +10,11 @@
  *          attention heads, dense FFN and every expert's intermediate dimension are split tp
  *          ways, with a ring all-reduce after attention and after the FFN/MoE of every layer.
  * Rank r is GPU endpoint r (server r / gpus_per_server, GPU r % gpus_per_server), so ranks
- * follow the topology's GPU -> NIC affinity. Expert e lives on EP rank e % ep (round-robin) or
- * e / (experts / ep) (contiguous).
- * Leaves out: pipeline parallelism, prefill-decode disaggregation, redundant experts (EPLB),
- * attention TP inside a dp-ep instance. */
+ * follow the topology's GPU -> NIC affinity; a caller placing the layout on a subset of the
+ * topology's GPUs (an instance group) rewrites endpoint[] and topo_gpus_per_server. Expert e lives
+ * on EP rank e % ep (round-robin) or e / (experts / ep) (contiguous). Leaves out: pipeline
+ * parallelism, prefill-decode disaggregation, redundant experts (EPLB), attention TP inside a dp-ep
+ * instance. */
 #ifndef IFB_WORKLOAD_PARALLEL_H
 #define IFB_WORKLOAD_PARALLEL_H
 #include <stdint.h>
@@ -22,8 +23,17 @@
 #include "workload/gpu.h"
 #include "workload/model.h"
 
-typedef enum ifb_layout { IFB_LAYOUT_DP_EP = 0, IFB_LAYOUT_TP = 1 } ifb_layout;
-typedef enum ifb_placement { IFB_PLACE_ROUND_ROBIN = 0, IFB_PLACE_CONTIGUOUS = 1 } ifb_placement;
+typedef enum ifb_layout {
+    IFB_LAYOUT_DP_EP = 0,
+    IFB_LAYOUT_TP = 1,
+    IFB_LAYOUT_DP_TP = 2 /* DP attention + tensor-parallel MoE */
+} ifb_layout;
+#define IFB_PP_MAX 16 /* pipeline stages at most */
+typedef enum ifb_placement {
+    IFB_PLACE_ROUND_ROBIN = 0,
+    IFB_PLACE_CONTIGUOUS = 1,
+    IFB_PLACE_LOAD = 2 /* by expected load, per MoE layer (workload/eplb.h) */
+} ifb_placement;
 
 typedef struct ifb_par_cfg {
     ifb_layout layout;
@@ -31,16 +41,31 @@ typedef struct ifb_par_cfg {
     int dp; /* instances; 0 = derive (GPUs / tp) */
     int ep; /* EP group size (dp-ep); 0 = every GPU */
     ifb_placement placement;
-    const char *key; /* config prefix for messages, e.g. "workload.parallel" */
+    int redundant;             /* extra expert slots per EP group (EPLB), dp-ep only */
+    int pp;                    /* pipeline stages (0/1: none); each stage whole servers */
+    int pp_layers[IFB_PP_MAX]; /* layers of each stage; all 0 = an even split */
+    int micro_batches;         /* with pp > 1: micro-batches per step (0: pp) */
+    const char *key;           /* config prefix for messages, e.g. "workload.parallel" */
 } ifb_par_cfg;
 
 typedef struct ifb_parallel {
     ifb_layout layout;
     int nranks, nservers, gpus_per_server;
-    int tp, dp, ep;   /* ep = 1 for the tp layout */
+    int topo_gpus_per_server; /* of the topology the endpoints number (server = endpoint / it) */
+    int tp, dp, ep;           /* ep = 1 for the tp layout */
+    int moe_tp;       /* ranks each expert is split over: tp (tp), the group (dp-tp), 1 (dp-ep) */
     int *endpoint;    /* [rank] -> GPU endpoint */
-    int *expert_rank; /* [expert] -> EP rank within its group (0..ep-1); NULL for dense models */
+    int *expert_rank; /* [expert] -> EP rank of its first replica (0..ep-1); NULL if dense */
     int experts;
+    int redundant;      /* redundant expert slots per EP group */
+    int slots_per_rank; /* routed expert slots of the fullest rank (experts / ep without EPLB) */
+    ifb_placement placement;
+    /* Pipeline parallelism: pp stages of stage_ranks ranks each (rank r is in stage
+     * r / stage_ranks, peer of rank r + stage_ranks in the next); the layout above (tp, dp, ep,
+     * instances) is that of one stage, repeated; stage p runs layers [pp_first[p],
+     * pp_first[p + 1]). pp = 1: one stage holding every layer. */
+    int pp, stage_ranks, micro_batches;
+    int pp_first[IFB_PP_MAX + 1];
     /* Memory, per GPU (ifb_parallel_memory). */
     double weight_bytes;       /* weights held by one GPU */
     double kv_bytes_per_token; /* KV cache one GPU holds per token of one of its requests */
@@ -51,7 +76,7 @@ typedef struct ifb_parallel {
 
 static inline int ifb_parallel_server(const ifb_parallel *p, int rank)
 {
-    return p->endpoint[rank] / p->gpus_per_server;
+    return p->endpoint[rank] / p->topo_gpus_per_server;
 }
 
 /* Checks the layout against the GPUs (servers x gpus_per_server) and the model: tp, dp and ep

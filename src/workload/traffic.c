@@ -66,6 +66,42 @@ int ifb_router_init(ifb_router *r, const ifb_model *m, int nlayers, ifb_route_ki
     return 0;
 }
 
+int ifb_router_init_loads(ifb_router *r, const ifb_model *m, int nlayers, const double *loads,
+                          int rows, uint64_t seed, ifb_err *e)
+{
+    if (ifb_router_init(r, m, nlayers, IFB_ROUTE_UNIFORM, 0, seed, e))
+        return -1;
+    if (rows < 1)
+        return ifb_err_set(e, NULL, 0, "routing", "a routing file with at least one layer",
+                           "%d rows", rows);
+    r->kind = IFB_ROUTE_FILE;
+    r->w = xalloc((size_t)r->nlayers * (size_t)r->experts * sizeof *r->w);
+    for (int l = 0; l < r->nlayers; l++) {
+        const double *src = loads + (size_t)(l < rows ? l : rows - 1) * r->experts;
+        double tot = 0;
+        for (int x = 0; x < r->experts; x++)
+            tot += src[x];
+        double floor_w = (tot > 0 ? tot / r->experts : 1) * 1e-9;
+        for (int x = 0; x < r->experts; x++)
+            r->w[(size_t)l * r->experts + x] = src[x] > floor_w ? src[x] : floor_w;
+    }
+    return 0;
+}
+
+void ifb_router_expected(const ifb_router *r, int layer, double *out)
+{
+    double tot = 0;
+    if (layer < 0)
+        layer = 0;
+    layer %= r->nlayers;
+    for (int x = 0; x < r->experts; x++) {
+        out[x] = r->w ? r->w[(size_t)layer * r->experts + x] : 1;
+        tot += out[x];
+    }
+    for (int x = 0; x < r->experts; x++)
+        out[x] /= tot;
+}
+
 void ifb_router_free(ifb_router *r)
 {
     if (!r)

@@ -15,8 +15,9 @@
  *                to the relay over NVLink, the relay reduces and sends one copy back.
  * Copies for the sender's own GPU stay local (counted in `self_bytes`, no message).
  * TP all-reduce: a ring of n ranks, 2(n-1) steps of ceil(S/n) bytes to the next rank.
- * Leaves out: DeepEP's per-message headers and token-count signals, routing from recorded
- * files, redundant experts. */
+ * With redundant experts (EPLB) the caller passes slot numbers instead of expert numbers and a
+ * slot -> rank map as `expert_rank`.
+ * Leaves out: DeepEP's per-message headers and token-count signals. */
 #ifndef IFB_WORKLOAD_TRAFFIC_H
 #define IFB_WORKLOAD_TRAFFIC_H
 #include <stddef.h>
@@ -26,7 +27,11 @@
 #include "core/rng.h"
 #include "workload/model.h"
 
-typedef enum ifb_route_kind { IFB_ROUTE_UNIFORM = 0, IFB_ROUTE_ZIPF = 1 } ifb_route_kind;
+typedef enum ifb_route_kind {
+    IFB_ROUTE_UNIFORM = 0,
+    IFB_ROUTE_ZIPF = 1,
+    IFB_ROUTE_FILE = 2 /* expert popularity per layer from recorded loads (workload/eplb.h) */
+} ifb_route_kind;
 
 typedef struct ifb_router {
     int experts, topk, n_group, topk_group, gsize, nlayers;
@@ -42,6 +47,14 @@ typedef struct ifb_router {
  * no experts or its groups cannot hold top-k experts. */
 int ifb_router_init(ifb_router *r, const ifb_model *m, int nlayers, ifb_route_kind kind,
                     double zipf_s, uint64_t seed, ifb_err *e);
+/* Popularity from loads[layer * experts + expert] for `rows` layers (layers beyond use the last
+ * row). An expert with load 0 keeps a weight of 1e-9 of the layer's mean, so a token always
+ * finds top-k distinct experts inside its groups. */
+int ifb_router_init_loads(ifb_router *r, const ifb_model *m, int nlayers, const double *loads,
+                          int rows, uint64_t seed, ifb_err *e);
+/* Expected share of the copies of MoE layer `layer` going to each expert (uniform, the Zipf
+ * weights or the loads, normalized): out[experts]. Group-limited routing is not folded in. */
+void ifb_router_expected(const ifb_router *r, int layer, double *out);
 void ifb_router_free(ifb_router *r);
 /* Experts of n tokens in MoE layer `layer`: out[t * topk + j]. */
 void ifb_router_route(ifb_router *r, int layer, int n, int *out);

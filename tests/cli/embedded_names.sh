@@ -26,7 +26,7 @@ missing=0
 for n in "${names[@]}"; do grep -q "$n" <<<"$out" || missing=1; done
 [ $rc -eq 2 ] && [ $missing -eq 0 ] && ok "a wrong name lists the embedded scenarios" \
     || bad "wrong name: exit $rc: $out"
-line=$(grep -i "embedded scenarios" -A2 "$src/docs/scenario.md" | tr '\n' ' ')
+line=$(awk 'tolower($0) ~ /^embedded scenarios/ {on = 1} on && /^$/ {exit} on' "$src/docs/scenario.md" | tr '\n' ' ')
 for n in "${names[@]}"; do
     grep -q "\`$n\`" <<<"$line" && ok "docs/scenario.md names $n" || bad "docs/scenario.md misses $n"
 done

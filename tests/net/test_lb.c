@@ -15,6 +15,7 @@
 #include "net/fabric_int.h"
 #include "net/lb.h"
 #include "scenario/cfg.h"
+#include "scenario/lb_cfg.h"
 #include "topo/topo.h"
 #include "workload/microbench.h"
 

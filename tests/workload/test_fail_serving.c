@@ -16,7 +16,8 @@
 #include <string.h>
 
 #include "net/ideal.h"
-#include "workload/serving.h"
+#include "scenario/serving_cfg.h"
+#include "workload/serving/serving.h"
 
 /* ---- a network that loses one endpoint ----------------------------------------------------- */
 

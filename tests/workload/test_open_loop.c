@@ -15,8 +15,9 @@
 #include <string.h>
 
 #include "net/fabric.h"
+#include "scenario/serving_cfg.h"
 #include "topo/topo.h"
-#include "workload/serving.h"
+#include "workload/serving/serving.h"
 
 #define TRACE500 IFB_SOURCE_DIR "/data/traces/AzureLLMInferenceTrace_conv_500.csv"
 

@@ -15,8 +15,9 @@
 
 #include "net/fabric.h"
 #include "net/ideal.h"
+#include "scenario/serving_cfg.h"
 #include "topo/topo.h"
-#include "workload/serving.h"
+#include "workload/serving/serving.h"
 
 #define DATA IFB_TEST_DIR "/workload/data/"
 

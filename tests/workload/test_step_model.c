@@ -20,7 +20,8 @@
 #include <string.h>
 
 #include "net/ideal.h"
-#include "workload/serving.h"
+#include "scenario/serving_cfg.h"
+#include "workload/serving/serving.h"
 
 #define DATA IFB_TEST_DIR "/workload/data/"
 

@@ -18,7 +18,8 @@
 #include <unistd.h>
 
 #include "scenario/cfg.h"
-#include "workload/serving.h"
+#include "scenario/serving_cfg.h"
+#include "workload/serving/serving.h"
 #include "workload/trace.h"
 
 #if defined(__SANITIZE_ADDRESS__)

@@ -5,17 +5,23 @@
  * the kernel tables or the roofline, communication as messages through the message API
  * (net/net.h), the next dependent compute waiting on their completion. All ranks of an EP group
  * meet at each all-to-all, so the slowest rank and the network gate the step.
+ * A deployment (workload.deployment) splits the GPUs into instance groups, each `count` engines
+ * stepping on their own; with prefill and decode groups a request's KV cache moves from its
+ * prefill instance to a decode instance over the network (class kv, kv.c).
  * Metrics: per request arrival, first token, finish, TTFT, TPOT, E2E; ITL over tokens; TGR;
  * per step compute-only time, communication time, exposed communication, GPU busy fraction and
- * bytes per traffic class.
+ * bytes per traffic class; per group and for the KV transfer with a deployment.
  *
- * Model of a step (what is left out is listed in the .c file's header):
+ * Model of a step (what is left out is listed in each .c file's header):
  *   dp-ep  each GPU is an instance. Per layer: [attention (+ dense FFN, or router)] on each GPU
  *          -> EP dispatch -> [shared + routed experts] -> EP combine. Low-latency all-to-all
  *          for decode-only steps, normal (node-deduplicated) when any GPU prefills (`a2a: auto`).
  *   tp     each TP group is an instance. Per layer: attention -> ring all-reduce -> FFN or MoE
  *          (experts split tp ways) -> ring all-reduce.
- *   Both end with the LM head. With MTP, each decode request verifies 1 + 1 draft tokens per
+ *   dp-tp  each GPU is an instance. Per MoE layer: attention on each GPU -> all-gather of the
+ *          group's tokens -> [router + shared + routed experts split tp ways] -> reduce-scatter.
+ *   pp     (with any) stages of layers on whole servers, micro-batches forwarded stage to stage.
+ *   All end with the LM head. With MTP, each decode request verifies 1 + 1 draft tokens per
  *   step, the MTP module adds one more MoE layer run on one token per decoding request, and a
  *   request gains accept_length tokens per step on average (fractions accumulate per request).
  *   With `overlap`, each instance's batch is split into two micro-batches whose layer chains run
@@ -28,9 +34,13 @@
  * ASSUMPTION: the surviving ranks carry on without the dead rank's experts (as with redundant
  * experts at no cost); a real EP deployment without redundancy stops entirely.
  *
- * Configuration keys: see IFB_SERVING_KEYS_DOC in serving.c (pasted into docs/scenario.md). */
-#ifndef IFB_WORKLOAD_SERVING_H
-#define IFB_WORKLOAD_SERVING_H
+ * Files (src/workload/serving/): config.h/.c the plain configuration struct; cost.c the compute
+ * cost model; sched.c arrivals, the request router and the per-instance scheduler; step.c the
+ * per-step program of compute and communication stages; metrics.c results, CSV and summary;
+ * engine.c create/start/destroy; internal.h the state they share. Configuration keys: see
+ * IFB_SERVING_KEYS_DOC in src/scenario/serving_cfg.c (pasted into docs/scenario.md). */
+#ifndef IFB_WORKLOAD_SERVING_SERVING_H
+#define IFB_WORKLOAD_SERVING_SERVING_H
 #include <stdint.h>
 #include <stdio.h>
 
@@ -39,71 +49,8 @@
 #include "core/stats.h"
 #include "net/net.h"
 #include "report/out.h"
-#include "scenario/cfg.h"
-#include "workload/gpu.h"
-#include "workload/model.h"
 #include "workload/parallel.h"
-#include "workload/trace.h"
-#include "workload/traffic.h"
-
-typedef enum ifb_arrival_kind {
-    IFB_ARRIVAL_CLOSED = 0, /* fixed concurrency, a finished request is replaced at once */
-    IFB_ARRIVAL_POISSON,    /* open loop at `rate` requests/s */
-    IFB_ARRIVAL_TRACE       /* open loop at the trace's timestamps */
-} ifb_arrival_kind;
-
-typedef enum ifb_len_kind { IFB_LEN_FIXED = 0, IFB_LEN_UNIFORM, IFB_LEN_TRACE } ifb_len_kind;
-
-typedef struct ifb_len_dist {
-    ifb_len_kind kind;
-    int64_t lo, hi; /* fixed: lo == hi; uniform: integers in [lo, hi] */
-} ifb_len_dist;
-
-typedef enum ifb_a2a_mode { IFB_A2A_AUTO = 0, IFB_A2A_MODE_LL, IFB_A2A_MODE_NORMAL } ifb_a2a_mode;
-
-typedef struct ifb_serving_cfg {
-    char key[64]; /* config prefix, e.g. "workload" */
-    ifb_model model;
-    const ifb_gpu *gpu;
-    ifb_dtype weight_dtype, kv_dtype, dispatch_dtype, combine_dtype;
-    double reserve_bytes; /* HBM kept for activations, communication buffers, CUDA context */
-    ifb_par_cfg par;
-    ifb_a2a_mode a2a;
-    int overlap; /* two micro-batches */
-    int mtp;
-    double accept_length;
-    ifb_arrival_kind arrival;
-    int64_t concurrency;
-    double rate;     /* requests/s, Poisson */
-    ifb_trace trace; /* loaded when arrival = trace or a length is "trace" */
-    ifb_len_dist input, output;
-    int64_t max_batch;    /* running requests per instance */
-    int64_t token_budget; /* tokens per instance per step (prefill + decode) */
-    int64_t chunk;        /* prefill chunk per request per step */
-    int64_t requests;     /* measured requests (after warm-up) */
-    int64_t warmup;       /* requests finished before measuring */
-    ifb_time duration;    /* open loop: no arrivals after this time (0 = no limit) */
-    ifb_route_kind routing;
-    double zipf_s;
-    uint64_t seed; /* 0 = the simulation's seed */
-    int kernel_tables;
-    double eff_compute, eff_memory; /* roofline efficiencies where no kernel table applies */
-    ifb_time step_overhead;         /* scheduler/launch gap between steps */
-    ifb_time layer_overhead;        /* element-wise kernels per layer */
-    int sample_every; /* fidelity: 0/1 = every all-to-all at packet level; K = one MoE layer in
-                         K (the first of each step included), the others replay the latest
-                         simulated phase's per-rank latency after the barrier */
-} ifb_serving_cfg;
-
-/* Documented defaults (no model loaded: call ifb_serving_cfg_load, which loads it). */
-void ifb_serving_cfg_default(ifb_serving_cfg *out);
-/* Reads every key under `prefix` (e.g. "workload"); absent keys take the defaults. Errors name
- * FILE:LINE and the key (through the cfg getters). The model is loaded from a file path or, if
- * no such file exists, from the embedded data/models copy of that name. */
-int ifb_serving_cfg_load(ifb_cfg *c, const char *prefix, ifb_serving_cfg *out, ifb_err *e);
-void ifb_serving_cfg_free(ifb_serving_cfg *cfg);
-/* The documentation of every key, for docs/scenario.md. */
-extern const char IFB_SERVING_KEYS_DOC[];
+#include "workload/serving/config.h"
 
 /* One request, as reported in requests.csv. Times in ps; IFB_TIME_NEVER when not reached. */
 typedef struct ifb_serving_req {
@@ -120,11 +67,22 @@ typedef struct ifb_serving_req {
     double mtp_acc;
     uint64_t admit_seq;
     int failed; /* its instance went down (a message it needed failed); finish = that time */
+    int eng;    /* engine it is on (scheduler state) */
+    /* disaggregated deployments (IFB_TIME_NEVER / -1 when not reached) */
+    int p_inst, d_inst;    /* global instance numbers of its prefill and decode */
+    ifb_time prefill_end;  /* its prefill's last step ended */
+    ifb_time kv_start;     /* a decode instance had room: the transfer started */
+    ifb_time kv_done;      /* the last byte of its KV cache was placed */
+    ifb_time decode_start; /* its first decode step started */
+    uint64_t kv_bytes;     /* KV-cache bytes sent for it */
+    int64_t pkv;           /* KV tokens it holds on the prefill instance while transferring */
+    int held;              /* tokens produced but not yet delivered (the prefill's token) */
 } ifb_serving_req;
 
 /* One step, as reported in steps.csv. */
 typedef struct ifb_serving_step {
     uint64_t index;
+    int engine; /* which engine stepped (0 without a deployment) */
     ifb_time start, end;
     ifb_time compute_only; /* the same step with an infinitely fast network, no overlap */
     ifb_time comm;         /* time with at least one message in flight */
@@ -135,7 +93,27 @@ typedef struct ifb_serving_step {
     uint64_t bytes[IFB_TC_COUNT];
     uint64_t nic_bytes, nvlink_bytes;
     uint64_t msgs;
+    /* pipeline parallelism (0 without): per stage the longest micro-batch's compute, and the
+     * bubble = compute_only - sum over micro-batches of the slowest stage's compute */
+    ifb_time pp_stage[IFB_PP_MAX];
+    ifb_time pp_bubble;
 } ifb_serving_step;
+
+/* One instance group of a deployment, over the measurement window. */
+typedef struct ifb_serving_group_result {
+    const char *name;
+    ifb_role role;
+    int engines, instances, gpus;
+    const char *gpu;     /* GPU type */
+    int64_t kv_tokens;   /* KV capacity per instance */
+    double weight_bytes; /* per GPU */
+    uint64_t steps;      /* steps that ended in the window */
+    double step_busy;    /* time in steps / window, mean over its engines */
+    double gpu_busy;     /* GPU compute time / (its GPUs x window) */
+    double tgr;          /* output tokens its steps delivered / window, tokens/s */
+    double prefill_tps;  /* prompt tokens it prefilled / window, tokens/s */
+    uint64_t tokens, prefill_tokens;
+} ifb_serving_group_result;
 
 typedef struct ifb_serving_result {
     int done;                          /* the run reached its end condition */
@@ -162,6 +140,19 @@ typedef struct ifb_serving_result {
     double weight_bytes; /* per GPU */
     uint64_t failed;     /* requests failed: their instance went down */
     int instances_down;  /* instances marked down after failed messages */
+    /* deployments with groups */
+    int ngroups;
+    const ifb_serving_group_result *groups;
+    int disaggregated;
+    ifb_pctl kv_xfer;      /* KV transfer time (kv_done - kv_start), measured requests, s */
+    ifb_pctl kv_wait;      /* waiting for decode memory (kv_start - prefill_end), s */
+    ifb_pctl admit_wait;   /* KV arrived to first decode step (decode_start - kv_done), s */
+    ifb_pctl kv_req_bytes; /* KV bytes per measured request */
+    uint64_t kv_requests;  /* requests whose KV cache was sent (all) */
+    uint64_t a2a_recv_max, a2a_recv_mean; /* dispatch payload bytes received per GPU (own copies
+                                             included), the busiest GPU and the mean, run */
+    double mean_in_stage[3]; /* time-weighted over the window: prefill (arrival to prefill end),
+                                transfer (to KV arrival), decode (to finish) */
 } ifb_serving_result;
 
 typedef struct ifb_serving ifb_serving;

@@ -1,0 +1,16 @@
+/* Reading the load balancer's keys from the YAML tree (see lb_cfg.c); the configuration itself
+ * is the plain struct of net/lb.h.
+ * Leaves out: checks that need the fabric (ifb_lb_attach). */
+#ifndef IFB_SCENARIO_LB_CFG_H
+#define IFB_SCENARIO_LB_CFG_H
+#include "core/err.h"
+#include "net/lb.h"
+#include "scenario/cfg.h"
+
+/* Reads the keys under `prefix` (e.g. "fabric.load_balancing") into *out, starting from the
+ * defaults with every queue in default_mode (ifb_lb_algo: the fabric kind's, ECMP on RoCE and
+ * d-mod-k on InfiniBand). A scalar at `prefix` is read as the mode of every queue. Documented
+ * keys: docs/scenario.md (load_balancing). */
+int ifb_lb_cfg_load(ifb_cfg *c, const char *prefix, int default_mode, ifb_lb_cfg *out, ifb_err *e);
+
+#endif
