@@ -570,8 +570,11 @@ int ifb_cmd_run(int argc, char **argv)
             pg.last_line = pg.t0;
             /* the timer wakes the parent often enough for either kind of line */
             long us = pg.tty || o.progress_every < 2 ? 250000 : 1000000;
-            struct itimerval it = {{0, us}, {0, us}};
-            setitimer(ITIMER_REAL, &it, NULL);
+            struct timeval tv = {us / 1000000, us % 1000000}; /* tv_usec < 1e6 */
+            struct itimerval it = {tv, tv};
+            if (setitimer(ITIMER_REAL, &it, NULL))
+                fprintf(stderr, "infabric run: no progress line: setitimer: %s\n",
+                        strerror(errno));
         }
     }
     int next = 0, running = 0, done = 0, forwarded = 0;

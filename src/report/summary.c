@@ -269,9 +269,12 @@ static void print_table(FILE *out, run_rec *r, int n, const ifb_analysis *a, int
             for (int k = 0; k < NTABLE_MX; k++)
                 fstat(v[k], sizeof v[k], &p->m[TABLE_MX[k]], k ? 2 : 1);
             fstat(v[NTABLE_MX], sizeof v[0], &p->m[IFB_MX_COMPLETED], 0);
-            ifb_stat ns = p->m[IFB_MX_NETWORK_SHARE];
-            snprintf(v[NTABLE_MX + 1], sizeof v[0], "%.1f%%", 100 * ns.mean);
-            snprintf(v[NTABLE_MX + 2], sizeof v[0], "%.0f", p->m[IFB_MX_RETX].mean);
+            double ns = p->m[IFB_MX_NETWORK_SHARE].mean;
+            if (isfinite(ns))
+                snprintf(v[NTABLE_MX + 1], sizeof v[0], "%.1f%%", 100 * ns);
+            else
+                snprintf(v[NTABLE_MX + 1], sizeof v[0], "n/a");
+            fone(v[NTABLE_MX + 2], sizeof v[0], p->m[IFB_MX_RETX].mean, 0);
             char st[64];
             snprintf(st, sizeof st, "%s%s", sw ? sw : "",
                      p->measured < p->nruns ? " (some seeds failed)" : "");

@@ -37,6 +37,13 @@ assert seen, "no run in the progress lines"
 PY
 head -1 "$tmp/a.out" | grep -q "^# infabric run: 2 run(s)" && ! grep -q "runs done" "$tmp/a.out" \
     && ok "stdout holds the table only" || bad "stdout: $(head -3 "$tmp/a.out")"
+# a period of 2 s or more runs on a once-a-second timer (the default is 5 s): a run of about 3 s
+# still gets its line
+"$bin" run reference-roce --set workload.input_len=uniform:32-96 \
+    --set workload.output_len=uniform:256-512 --set workload.concurrency=16 -j 1 \
+    --progress-every 2 -o "$tmp/l" >/dev/null 2>"$tmp/l.err"
+grep -q "^infabric run: [0-9]* s: 0/1 runs done.*; run 0: [0-9]*/48 req" "$tmp/l.err" \
+    && ok "--progress-every 2: a line within the run" || bad "--progress-every 2: $(cat "$tmp/l.err")"
 "$bin" "${R[@]}" --progress-every 0.2 -q -o "$tmp/q" >/dev/null 2>"$tmp/q.err"
 [ ! -s "$tmp/q.err" ] && ok "-q: no progress" || bad "-q wrote: $(head -2 "$tmp/q.err")"
 if command -v script >/dev/null; then
