@@ -315,11 +315,20 @@ static char *run_label(const ifb_job *job, int i)
 
 /* "run N (K=V ... seed S)" for the progress line: the sweep point with the last key
  * component only, and the seed index with --seeds. */
-static char *short_label(const ifb_job *job, int i, int seeds)
+static char *short_label(const ifb_job *job, int i, int seeds, int scenarios)
 {
     char buf[160];
     size_t n = (size_t)snprintf(buf, sizeof buf, "run %d", i);
     const char *sep = " (";
+    if (scenarios > 1) { /* which scenario: its file name without the folder and ".yaml" */
+        const char *b = strrchr(job->scenario, '/');
+        b = b ? b + 1 : job->scenario;
+        size_t len = strlen(b);
+        if (len > 5 && !strcmp(b + len - 5, ".yaml"))
+            len -= 5;
+        n += (size_t)snprintf(buf + n, sizeof buf - n, " (%.*s", (int)(len < 60 ? len : 60), b);
+        sep = " ";
+    }
     for (int k = job->nsets - job->nswept; k < job->nsets && n < sizeof buf; k++) {
         const char *kv = job->sets[k], *eq = strchr(kv, '=');
         const char *dot = kv;
@@ -563,7 +572,7 @@ int ifb_cmd_run(int argc, char **argv)
             slots = NULL;
         } else {
             for (int i = 0; i < njobs; i++)
-                labels[i] = short_label(&jobs[i], i, o.seeds);
+                labels[i] = short_label(&jobs[i], i, o.seeds, o.nscenarios);
             pg.slot = slots;
             pg.labels = (const char *const *)labels;
             pg.t0 = ifb_progress_now();
@@ -573,8 +582,7 @@ int ifb_cmd_run(int argc, char **argv)
             struct timeval tv = {us / 1000000, us % 1000000}; /* tv_usec < 1e6 */
             struct itimerval it = {tv, tv};
             if (setitimer(ITIMER_REAL, &it, NULL))
-                fprintf(stderr, "infabric run: no progress line: setitimer: %s\n",
-                        strerror(errno));
+                fprintf(stderr, "infabric run: no progress line: setitimer: %s\n", strerror(errno));
         }
     }
     int next = 0, running = 0, done = 0, forwarded = 0;

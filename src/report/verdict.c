@@ -199,7 +199,20 @@ char *ifb_an_verdict(const ifb_analysis *a)
                 j++;
             int b = 0, w = 0;
             double big = 0;
-            compare(f, a, a->r + i, j - i, &b, &w, &big);
+            /* the details first into their own buffer: the verdict opens the paragraph */
+            char *det = NULL;
+            size_t dlen = 0;
+            FILE *df = open_memstream(&det, &dlen);
+            if (!df) {
+                fclose(f);
+                free(text);
+                return NULL;
+            }
+            compare(df, a, a->r + i, j - i, &b, &w, &big);
+            if (fclose(df) != 0) {
+                free(det);
+                det = NULL;
+            }
             char nb[200], db[200];
             const char *num = config_name(a, a->r[i].num_s, a->r[i].num_x, nb, sizeof nb);
             const char *den = config_name(a, a->r[i].den_s, a->r[i].den_x, db, sizeof db);
@@ -207,14 +220,24 @@ char *ifb_an_verdict(const ifb_analysis *a)
                 fprintf(f, "Verdict: %s and %s are equal on every headline metric%s. ", num, den,
                         a->seeds > 1 ? " within run-to-run noise" : "");
             else if (b && !w)
-                fprintf(f, "Verdict: %s is better than %s on %d headline metric%s%s. ", num, den, b,
-                        b == 1 ? "" : "s", a->seeds > 1 ? ", beyond run-to-run noise" : "");
+                fprintf(f,
+                        "Verdict: %s is better than %s on %d headline metric%s%s, by at most "
+                        "%.1f%%. ",
+                        num, den, b, b == 1 ? "" : "s",
+                        a->seeds > 1 ? ", beyond run-to-run noise" : "", big);
             else if (w && !b)
-                fprintf(f, "Verdict: %s is better than %s on %d headline metric%s%s. ", den, num, w,
-                        w == 1 ? "" : "s", a->seeds > 1 ? ", beyond run-to-run noise" : "");
+                fprintf(f,
+                        "Verdict: %s is better than %s on %d headline metric%s%s, by at most "
+                        "%.1f%%. ",
+                        den, num, w, w == 1 ? "" : "s",
+                        a->seeds > 1 ? ", beyond run-to-run noise" : "", big);
             else
-                fprintf(f, "Verdict: %s is better on %d headline metric%s and worse on %d. ", num,
-                        b, b == 1 ? "" : "s", w);
+                fprintf(f,
+                        "Verdict: %s is better on %d headline metric%s and worse on %d, by at "
+                        "most %.1f%%. ",
+                        num, b, b == 1 ? "" : "s", w, big);
+            fputs(det ? det : "", f);
+            free(det);
             i = j;
         }
         if (a->seeds < 2)

@@ -129,7 +129,8 @@ static void test_paired_ratio_beyond_noise(void **state)
     assert_non_null(strstr(v, "P90 TPOT: eth is 9.1% lower (better"));
     /* the step differs in exposed communication, and the slower side retransmits */
     assert_non_null(strstr(v, "dominant reason is retransmissions (ib: 500 packets"));
-    assert_non_null(strstr(v, "Verdict: eth is better than ib on"));
+    assert_non_null(strstr(v, "Verdict: eth is better than ib on 4 headline metrics, beyond "
+                              "run-to-run noise, by at most 10.0%"));
     assert_non_null(strstr(v, "rest on 40 measured requests"));
     ifb_analysis_free(&a);
     free_runs(r, n);
