@@ -318,8 +318,9 @@ void ifb_figs_free(ifb_figs *g)
 
 /* ---- drawing ------------------------------------------------------------------------------ */
 
-/* px between series drawn at the same x (svg.h "dodge"): more than a marker's half-size, so
- * coinciding points stand side by side */
+/* px between dodge slots (svg.h "dodge"): more than a marker's half-size, so coinciding
+ * points of two configurations stand side by side, little enough not to suggest a difference
+ * along x (3 px either side for two) */
 #define DODGE 6.0
 
 /* Arrays for up to ns x 3 series of nx points: y, lo, hi, and a copy of x. */
@@ -394,7 +395,8 @@ static int draw_against_x(const ifb_figs *g, FILE *f, const char *title, const c
                                       .ylo = lo,
                                       .yhi = hi,
                                       .color = s + 1,
-                                      .dash = nm > 1 ? dash[j % 3] : NULL};
+                                      .dash = nm > 1 ? dash[j % 3] : NULL,
+                                      .group = s + 1}; /* dodged by configuration */
         }
     ifb_svg_line_chart c = {.title = title,
                             .y_title = ytitle,

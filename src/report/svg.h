@@ -58,6 +58,8 @@ typedef struct ifb_svg_series {
     int shape;               /* marker shape + 1: 1 circle .. 4 diamond (0: by the index) */
     size_t mark_every;       /* a marker on every k-th point only (0 or 1: on every point) */
     bool step;               /* a step function (a CDF): flat to the next x, then up */
+    int group;               /* dodge slot + 1: series sharing a slot share the offset (0:
+                                its own slot, the series index) */
 } ifb_svg_series;
 
 /* A labelled point drawn on top of the data, e.g. a vendor's claim: {100, 1.275,
@@ -88,9 +90,9 @@ typedef struct ifb_svg_line_chart {
     bool x_log;
     bool x_bytes;
     double y_max; /* when finite and > 0, the y range stops there (a CDF's 1) */
-    /* px between neighbouring series: series i of n is drawn shifted by (i - (n-1)/2) x dodge
-     * px along x (points, error bars and line), so series with equal values at the same x
-     * stand side by side; 0 = none */
+    /* px between neighbouring dodge slots: a series in slot k of n is drawn shifted by
+     * (k - (n-1)/2) x dodge px along x (points, error bars and line), so series with equal
+     * values at the same x stand side by side; 0 = none */
     double dodge;
 } ifb_svg_line_chart;
 

@@ -20,10 +20,25 @@ static double xval(const ifb_svg_line_chart *c, const ifb_svg_series *s, size_t 
     return x;
 }
 
+/* Dodge slot of series i, and the number of slots. */
+static size_t slot_of(const ifb_svg_line_chart *c, size_t i)
+{
+    return c->series[i].group > 0 ? (size_t)(c->series[i].group - 1) : i;
+}
+
+static size_t nslots(const ifb_svg_line_chart *c)
+{
+    size_t n = 0;
+    for (size_t i = 0; i < c->nseries; i++)
+        n = slot_of(c, i) + 1 > n ? slot_of(c, i) + 1 : n;
+    return n;
+}
+
 /* How far the outermost dodged series sits from its x, px. */
 static double dodge_half(const ifb_svg_line_chart *c)
 {
-    return c->dodge > 0 && c->nseries > 1 ? (double)(c->nseries - 1) / 2 * c->dodge : 0;
+    size_t n = nslots(c);
+    return c->dodge > 0 && n > 1 ? (double)(n - 1) / 2 * c->dodge : 0;
 }
 
 /* The x axis: line, ticks and labels (rotated when categories do not fit their band). */
@@ -73,7 +88,8 @@ static void draw_series(FILE *f, const ifb_sv_frame *fr, const ifb_svg_line_char
 {
     const ifb_svg_series *s = &c->series[i];
     ifb_sv_style st = ifb_sv_series_style(s, i, c->nseries);
-    double off = c->dodge > 0 ? ((double)i - (double)(c->nseries - 1) / 2) * c->dodge : 0;
+    double off =
+        c->dodge > 0 ? ((double)slot_of(c, i) - (double)(nslots(c) - 1) / 2) * c->dodge : 0;
     bool started = false, pen_down = false;
     for (size_t k = 0; k < s->n; k++) {
         double x = xval(c, s, k);
@@ -170,6 +186,10 @@ int ifb_svg_line(FILE *f, const ifb_svg_line_chart *c, ifb_err *err)
                            c->nmarkers);
     if (!(c->dodge >= 0 && c->dodge <= 50))
         return ifb_err_set(err, NULL, 0, "dodge", "0 to 50 px", "%g", c->dodge);
+    for (size_t i = 0; i < c->nseries; i++)
+        if (c->series[i].group < 0 || (size_t)c->series[i].group > c->nseries)
+            return ifb_err_set(err, NULL, 0, "series group", "0 to the number of series",
+                               "%d in series %zu", c->series[i].group, i);
     if (c->nx_labels > 100000)
         return ifb_err_set(err, NULL, 0, "x_labels", "at most 100000 categories", "%zu",
                            c->nx_labels);
