@@ -164,6 +164,35 @@ static void test_log_axis_for_sizes(void **state)
     free(doc0);
 }
 
+/* Dodging: series in one slot share an offset, slots sit `dodge` px apart around the x. */
+static void test_dodge_slots(void **state)
+{
+    (void)state;
+    const double y[] = {10, 20, 30, 40};
+    ifb_svg_series s[] = {{.name = "a P50", .x = X4, .y = y, .n = 4, .group = 1},
+                          {.name = "a P90", .x = X4, .y = y, .n = 4, .group = 1},
+                          {.name = "b P50", .x = X4, .y = y, .n = 4, .group = 2}};
+    ifb_svg_line_chart c = {.series = s, .nseries = 3, .dodge = 6};
+    char *doc = render(line_fn, &c);
+    /* markers by index: a circle (cx), a square (x + width / 2), a triangle (its path starts
+     * at the apex, straight above the point) */
+    double x0 = attr(element_of_series(doc, "pt", 0), "cx");
+    const char *m1 = element_of_series(doc, "pt", 1), *m2 = element_of_series(doc, "pt", 2);
+    double x1 = attr(m1, "x") + attr(m1, "width") / 2;
+    const char *d = strstr(m2, " d=\"M");
+    assert_non_null(d);
+    double x2 = strtod(d + 5, NULL);
+    assert_true(fabs(x0 - x1) < 0.02);
+    assert_true(fabs((x2 - x0) - 6) < 0.02);
+    free(doc);
+    /* a slot beyond the series count is refused */
+    s[2].group = 9;
+    FILE *f = tmpfile();
+    ifb_err err = {{0}};
+    assert_int_equal(ifb_svg_line(f, &c, &err), -1);
+    fclose(f);
+}
+
 static void test_error_bars_and_steps(void **state)
 {
     (void)state;
@@ -238,6 +267,7 @@ int main(void)
         cmocka_unit_test(test_identical_series_stay_visible),
         cmocka_unit_test(test_categorical_axis),
         cmocka_unit_test(test_log_axis_for_sizes),
+        cmocka_unit_test(test_dodge_slots),
         cmocka_unit_test(test_error_bars_and_steps),
         cmocka_unit_test(test_heat_map),
     };
