@@ -1,4 +1,4 @@
-/* CSV reader for infabric's own files (see csvread.h). */
+/* Streaming CSV reader for infabric's own files (see csvread.h). */
 #include "report/csvread.h"
 
 #include <math.h>
@@ -6,126 +6,79 @@
 #include <stdlib.h>
 #include <string.h>
 
-static char *slurp(const char *path, size_t *len)
+/* Splits line (no newline) into fields in place, unescaping quoted ones. Returns the count, or
+ * (size_t)-1 when there are more than cap. */
+static size_t split(char *line, char **f, size_t cap)
 {
-    FILE *f = fopen(path, "rb");
-    if (!f)
-        return NULL;
-    char *buf = NULL;
-    size_t n = 0, cap = 0;
+    size_t n = 0;
+    char *r = line, *w = line;
     for (;;) {
-        if (n + 65536 + 1 > cap) {
-            size_t nc = cap ? cap * 2 : 65536 * 2;
-            char *nb = realloc(buf, nc);
-            if (!nb) {
-                free(buf);
-                fclose(f);
-                return NULL;
-            }
-            buf = nb;
-            cap = nc;
-        }
-        size_t k = fread(buf + n, 1, 65536, f);
-        n += k;
-        if (k < 65536)
-            break;
-    }
-    int bad = ferror(f);
-    fclose(f);
-    if (bad) {
-        free(buf);
-        return NULL;
-    }
-    buf[n] = '\0';
-    *len = n;
-    return buf;
-}
-
-int ifb_csvtab_load(ifb_csvtab *t, const char *path, ifb_err *e)
-{
-    memset(t, 0, sizeof *t);
-    size_t len;
-    t->buf = slurp(path, &len);
-    if (!t->buf)
-        return ifb_err_msg(e, "cannot read '%s'", path);
-    size_t cap = 0, n = 0, row_start = 0;
-    char *r = t->buf, *w = t->buf, *end = t->buf + len;
-    while (r < end) {
-        /* one field: unescape in place */
-        char *field = w;
+        if (n == cap)
+            return (size_t)-1;
+        f[n++] = w;
         if (*r == '"') {
             r++;
-            while (r < end && !(*r == '"' && (r + 1 >= end || r[1] != '"')))
+            while (*r && !(*r == '"' && r[1] != '"'))
                 *w++ = *r == '"' ? (r += 2, '"') : *r++;
-            r++; /* the closing quote */
+            if (*r == '"')
+                r++;
         } else {
-            while (r < end && *r != ',' && *r != '\n')
+            while (*r && *r != ',')
                 *w++ = *r++;
         }
-        char sep = r < end ? *r : '\n';
-        r++;
+        char sep = *r;
         *w++ = '\0';
-        if (n == cap) {
-            cap = cap ? cap * 2 : 1024;
-            char **nc = realloc(t->cells, cap * sizeof *nc);
-            if (!nc) {
-                ifb_csvtab_free(t);
-                return ifb_err_msg(e, "out of memory reading '%s'", path);
-            }
-            t->cells = nc;
-        }
-        t->cells[n++] = field;
-        if (sep == '\n') {
-            size_t fields = n - row_start;
-            if (!t->ncols)
-                t->ncols = fields;
-            else if (fields != t->ncols) {
-                size_t row = t->nrows + 1;
-                ifb_csvtab_free(t);
-                return ifb_err_msg(e, "'%s' line %zu: %zu fields, the header has %zu", path,
-                                   row + 1, fields, t->ncols ? t->ncols : 0);
-            }
-            t->nrows++;
-            row_start = n;
-        } else if (sep != ',') {
-            ifb_csvtab_free(t);
-            return ifb_err_msg(e, "'%s': not a CSV file of infabric's form", path);
-        }
+        if (sep != ',')
+            return n;
+        r++;
     }
-    if (!t->nrows) {
-        ifb_csvtab_free(t);
-        return ifb_err_msg(e, "'%s' is empty", path);
-    }
-    t->nrows--; /* the header */
-    return 0;
 }
 
-int ifb_csvtab_col(const ifb_csvtab *t, const char *name)
+int ifb_csv_each(const char *path, ifb_csv_row_fn fn, void *ctx, ifb_err *e)
 {
-    for (size_t c = 0; c < t->ncols; c++)
-        if (!strcmp(t->cells[c], name))
-            return (int)c;
+    FILE *f = fopen(path, "r");
+    if (!f)
+        return ifb_err_msg(e, "cannot read '%s'", path);
+    char *line = NULL, *fields[IFB_CSV_MAX_FIELDS];
+    size_t cap = 0, ncols = 0, row = 0;
+    ssize_t len;
+    int rc = 0;
+    while (!rc && (len = getline(&line, &cap, f)) >= 0) {
+        if (len && line[len - 1] == '\n')
+            line[--len] = '\0';
+        size_t n = split(line, fields, IFB_CSV_MAX_FIELDS);
+        if (n == (size_t)-1)
+            rc = ifb_err_msg(e, "'%s' line %zu: more than %d fields", path, row + 1,
+                             IFB_CSV_MAX_FIELDS);
+        else if (row == 0)
+            ncols = n;
+        else if (n != ncols)
+            rc = ifb_err_msg(e, "'%s' line %zu: %zu fields, the header has %zu", path, row + 1, n,
+                             ncols);
+        if (!rc)
+            rc = fn(ctx, row, fields, n);
+        row++;
+    }
+    if (!rc && ferror(f))
+        rc = ifb_err_msg(e, "cannot read '%s'", path);
+    if (!rc && row == 0)
+        rc = ifb_err_msg(e, "'%s' is empty", path);
+    free(line);
+    fclose(f);
+    return rc;
+}
+
+int ifb_csv_find(char **fields, size_t n, const char *name)
+{
+    for (size_t i = 0; i < n; i++)
+        if (!strcmp(fields[i], name))
+            return (int)i;
     return -1;
 }
 
-const char *ifb_csvtab_cell(const ifb_csvtab *t, size_t r, int col)
+double ifb_csv_num(const char *s)
 {
-    if (col < 0 || (size_t)col >= t->ncols || r >= t->nrows)
-        return "";
-    return t->cells[(r + 1) * t->ncols + (size_t)col];
-}
-
-double ifb_csvtab_num(const ifb_csvtab *t, size_t r, int col)
-{
-    const char *s = ifb_csvtab_cell(t, r, col);
     char *end;
     double v = strtod(s, &end);
     return *s && !*end ? v : NAN;
-}
-
-void ifb_csvtab_free(ifb_csvtab *t)
-{
-    free(t->buf);
-    free(t->cells);
-    memset(t, 0, sizeof *t);
 }

@@ -66,12 +66,55 @@ static int cdf_curves(const ifb_analysis *a, int *cs, int *cx, char *at, size_t 
     return n;
 }
 
+/* Appends v to a growing array (doubling). Returns -1 when memory runs out. */
+static int push(double **a, size_t *n, size_t *cap, double v)
+{
+    if (*n == *cap) {
+        size_t c = *cap ? *cap * 2 : 256;
+        double *na = realloc(*a, c * sizeof *na);
+        if (!na)
+            return -1;
+        *a = na;
+        *cap = c;
+    }
+    (*a)[(*n)++] = v;
+    return 0;
+}
+
+/* One curve's requests.csv rows: the measured requests' TTFT, TPOT and E2E, in ms. */
+typedef struct cdf_rows {
+    ifb_fig_cdf *cdf; /* the three figures' data */
+    int curve;
+    size_t cap[3];
+    int col[3], meas;
+} cdf_rows;
+
+static int cdf_row(void *ctx, size_t row, char **f, size_t n)
+{
+    cdf_rows *x = ctx;
+    static const char *const col[3] = {"ttft_us", "tpot_us", "e2e_us"};
+    if (row == 0) {
+        x->meas = ifb_csv_find(f, n, "measured");
+        for (int m = 0; m < 3; m++)
+            x->col[m] = ifb_csv_find(f, n, col[m]);
+        return 0;
+    }
+    if (x->meas < 0 || ifb_csv_num(f[x->meas]) != 1)
+        return 0;
+    for (int m = 0; m < 3; m++) {
+        double v = x->col[m] >= 0 ? ifb_csv_num(f[x->col[m]]) : NAN;
+        ifb_fig_cdf *d = &x->cdf[m];
+        if (isfinite(v) && push(&d->v[x->curve], &d->n[x->curve], &x->cap[m], v / 1e3))
+            return -2; /* out of memory */
+    }
+    return 0;
+}
+
 static int prepare_cdfs(ifb_figs *g, ifb_err *e)
 {
     const ifb_analysis *a = g->a;
     int cs[IFB_FIG_MAX_CURVES], cx[IFB_FIG_MAX_CURVES];
     int nc = cdf_curves(a, cs, cx, g->cdf_at, sizeof g->cdf_at);
-    static const char *const col[3] = {"ttft_us", "tpot_us", "e2e_us"};
     for (int c = 0; c < nc; c++) {
         const ifb_an_point *p = ifb_an_point_at(a, cs[c], cx[c]);
         for (int m = 0; m < 3; m++) {
@@ -83,32 +126,19 @@ static int prepare_cdfs(ifb_figs *g, ifb_err *e)
                          a->x[cx[c]].label);
             d->ncurves = nc;
         }
+        cdf_rows x = {.cdf = g->cdf, .curve = c};
         for (int i = 0; i < p->nruns; i++) {
+            if (!json_object_get(a->runs[p->runs[i]], "metrics"))
+                continue;
             char *path = ifb_path_printf(e, "%s/%03d-requests.csv", g->o->runs_dir, p->runs[i]);
-            ifb_csvtab t;
+            if (!path)
+                return -1;
             ifb_err ce;
-            int ok = path && json_object_get(a->runs[p->runs[i]], "metrics") &&
-                     ifb_csvtab_load(&t, path, &ce) == 0;
+            /* a run without its table adds nothing to the curve */
+            int rc = ifb_csv_each(path, cdf_row, &x, &ce);
             free(path);
-            if (!ok)
-                continue; /* a run without its table adds nothing to the curve */
-            int meas = ifb_csvtab_col(&t, "measured");
-            for (int m = 0; m < 3; m++) {
-                ifb_fig_cdf *d = &g->cdf[m];
-                int k = ifb_csvtab_col(&t, col[m]);
-                double *nv = realloc(d->v[c], (d->n[c] + t.nrows + 1) * sizeof *nv);
-                if (!nv) {
-                    ifb_csvtab_free(&t);
-                    return ifb_err_msg(e, "out of memory reading the request tables");
-                }
-                d->v[c] = nv;
-                for (size_t r = 0; r < t.nrows && k >= 0 && meas >= 0; r++) {
-                    double v = ifb_csvtab_num(&t, r, k);
-                    if (ifb_csvtab_num(&t, r, meas) == 1 && isfinite(v))
-                        d->v[c][d->n[c]++] = v / 1e3; /* us -> ms */
-                }
-            }
-            ifb_csvtab_free(&t);
+            if (rc == -2)
+                return ifb_err_msg(e, "out of memory reading the request tables");
         }
         for (int m = 0; m < 3; m++) {
             ifb_fig_cdf *d = &g->cdf[m];
@@ -118,11 +148,60 @@ static int prepare_cdfs(ifb_figs *g, ifb_err *e)
             d->p[c] = malloc(d->n[c] * sizeof *d->p[c]);
             if (!d->p[c])
                 return ifb_err_msg(e, "out of memory");
-            for (size_t i = 0; i < d->n[c]; i++)
-                d->p[c][i] = (double)(i + 1) / (double)d->n[c];
+            for (size_t k = 0; k < d->n[c]; k++)
+                d->p[c][k] = (double)(k + 1) / (double)d->n[c];
         }
     }
     return 0;
+}
+
+/* util.csv, streamed: ports in order, each with its bins; the first port's bins give the
+ * columns. */
+typedef struct heat_rows {
+    int cp, cn, ci, ca, cb, cu;
+    double *v; /* nports x nb utilizations */
+    size_t nv, vcap;
+    double *edges;
+    size_t nedges, ecap;
+    char (*lab)[48]; /* per port */
+    size_t nports, lcap;
+    double first_port, end;
+    int oom;
+} heat_rows;
+
+static int heat_row(void *ctx, size_t row, char **f, size_t n)
+{
+    heat_rows *h = ctx;
+    if (row == 0) {
+        h->cp = ifb_csv_find(f, n, "port");
+        h->cn = ifb_csv_find(f, n, "node");
+        h->ci = ifb_csv_find(f, n, "index");
+        h->ca = ifb_csv_find(f, n, "t_start_us");
+        h->cb = ifb_csv_find(f, n, "t_end_us");
+        h->cu = ifb_csv_find(f, n, "util");
+        return h->cp < 0 || h->cn < 0 || h->ci < 0 || h->ca < 0 || h->cb < 0 || h->cu < 0;
+    }
+    double port = ifb_csv_num(f[h->cp]);
+    if (row == 1)
+        h->first_port = port;
+    if (port == h->first_port) { /* the first port's bins are the columns */
+        if (push(&h->edges, &h->nedges, &h->ecap, ifb_csv_num(f[h->ca]) / 1e6))
+            return -2;
+        h->end = ifb_csv_num(f[h->cb]) / 1e6;
+    }
+    size_t nb = h->nedges;
+    if (h->nv % nb == 0) { /* a new port */
+        if (h->nports == h->lcap) {
+            size_t c = h->lcap ? h->lcap * 2 : 64;
+            char(*nl)[48] = realloc(h->lab, c * sizeof *nl);
+            if (!nl)
+                return -2;
+            h->lab = nl;
+            h->lcap = c;
+        }
+        snprintf(h->lab[h->nports++], sizeof h->lab[0], "%.30s:%.10s", f[h->cn], f[h->ci]);
+    }
+    return push(&h->v, &h->nv, &h->vcap, ifb_csv_num(f[h->cu])) ? -2 : 0;
 }
 
 /* The busiest run (highest mean link utilization) and its utilization series. */
@@ -141,48 +220,50 @@ static int prepare_heat(ifb_figs *g, ifb_err *e)
         return 0;
     }
     char *path = ifb_path_printf(e, "%s/%03d-util.csv", g->o->runs_dir, best);
-    ifb_csvtab t;
+    if (!path)
+        return -1;
+    heat_rows h = {0};
     ifb_err ce;
-    if (!path || ifb_csvtab_load(&t, path, &ce)) {
+    int rc = ifb_csv_each(path, heat_row, &h, &ce);
+    free(path);
+    size_t nb = h.nedges, nports = nb ? h.nv / nb : 0;
+    int ok = rc == 0 && nports && h.nv == nports * nb && h.nports == nports;
+    double *mean = ok ? calloc(nports, sizeof *mean) : NULL;
+    size_t *order = ok ? calloc(nports, sizeof *order) : NULL;
+    size_t nr = nports < IFB_FIG_MAX_ROWS ? nports : IFB_FIG_MAX_ROWS;
+    if (ok) {
+        g->heat_edges = calloc(nb + 1, sizeof *g->heat_edges);
+        g->heat_rowlab = calloc(nr, sizeof *g->heat_rowlab);
+        g->heat_rows = calloc(nr, sizeof *g->heat_rows);
+        g->heat_values = calloc(nr * nb, sizeof *g->heat_values);
+    }
+    if (rc == -2 || (ok && (!mean || !order || !g->heat_edges || !g->heat_rowlab || !g->heat_rows ||
+                            !g->heat_values))) {
+        free(mean);
+        free(order);
+        free(h.v);
+        free(h.edges);
+        free(h.lab);
+        return ifb_err_msg(e, "out of memory reading the utilization series");
+    }
+    if (!ok) {
         snprintf(g->why[FIG_HEATMAP], sizeof g->why[0],
                  "the busiest run (run %d) has no utilization series (runs/%03d-util.csv)", best,
                  best);
-        free(path);
+        free(h.v);
+        free(h.edges);
+        free(h.lab);
         return 0;
     }
-    free(path);
-    int cp = ifb_csvtab_col(&t, "port"), cn = ifb_csvtab_col(&t, "node"),
-        ci = ifb_csvtab_col(&t, "index"), ca = ifb_csvtab_col(&t, "t_start_us"),
-        cb = ifb_csvtab_col(&t, "t_end_us"), cu = ifb_csvtab_col(&t, "util");
-    if (cp < 0 || cn < 0 || ci < 0 || ca < 0 || cb < 0 || cu < 0 || !t.nrows) {
-        snprintf(g->why[FIG_HEATMAP], sizeof g->why[0], "run %d's util.csv has no rows", best);
-        ifb_csvtab_free(&t);
-        return 0;
-    }
-    /* rows are grouped by port, bins in order: the first port's bins give the columns */
-    size_t nb = 0;
-    while (nb < t.nrows && ifb_csvtab_num(&t, nb, cp) == ifb_csvtab_num(&t, 0, cp))
-        nb++;
-    size_t nports = t.nrows / nb;
-    double *mean = calloc(nports ? nports : 1, sizeof *mean);
-    size_t *order = calloc(nports ? nports : 1, sizeof *order);
-    g->heat_edges = calloc(nb + 1, sizeof *g->heat_edges);
-    if (!mean || !order || !g->heat_edges) {
-        free(mean);
-        free(order);
-        ifb_csvtab_free(&t);
-        return ifb_err_msg(e, "out of memory");
-    }
-    for (size_t k = 0; k < nb; k++)
-        g->heat_edges[k] = ifb_csvtab_num(&t, k, ca) / 1e6;
-    g->heat_edges[nb] = ifb_csvtab_num(&t, nb - 1, cb) / 1e6;
+    memcpy(g->heat_edges, h.edges, nb * sizeof *h.edges);
+    g->heat_edges[nb] = h.end;
     for (size_t p = 0; p < nports; p++) {
         for (size_t k = 0; k < nb; k++)
-            mean[p] += ifb_csvtab_num(&t, p * nb + k, cu) / (double)nb;
+            mean[p] += h.v[p * nb + k] / (double)nb;
         order[p] = p;
     }
-    /* the busiest IFB_FIG_MAX_ROWS ports, shown in topology order */
-    for (size_t i = 0; i < nports; i++)
+    /* the busiest IFB_FIG_MAX_ROWS ports (ties: the lower port), shown in topology order */
+    for (size_t i = 0; i < nr; i++)
         for (size_t j = i + 1; j < nports; j++)
             if (mean[order[j]] > mean[order[i]] ||
                 (mean[order[j]] == mean[order[i]] && order[j] < order[i])) {
@@ -190,7 +271,6 @@ static int prepare_heat(ifb_figs *g, ifb_err *e)
                 order[i] = order[j];
                 order[j] = tmp;
             }
-    size_t nr = nports < IFB_FIG_MAX_ROWS ? nports : IFB_FIG_MAX_ROWS;
     for (size_t i = 0; i < nr; i++)
         for (size_t j = i + 1; j < nr; j++)
             if (order[j] < order[i]) {
@@ -198,22 +278,10 @@ static int prepare_heat(ifb_figs *g, ifb_err *e)
                 order[i] = order[j];
                 order[j] = tmp;
             }
-    g->heat_rowlab = calloc(nr ? nr : 1, sizeof *g->heat_rowlab);
-    g->heat_rows = calloc(nr ? nr : 1, sizeof *g->heat_rows);
-    g->heat_values = calloc((nr ? nr : 1) * nb, sizeof *g->heat_values);
-    if (!g->heat_rowlab || !g->heat_rows || !g->heat_values) {
-        free(mean);
-        free(order);
-        ifb_csvtab_free(&t);
-        return ifb_err_msg(e, "out of memory");
-    }
     for (size_t i = 0; i < nr; i++) {
-        size_t p = order[i];
-        snprintf(g->heat_rowlab[i], sizeof g->heat_rowlab[i], "%.30s:%s",
-                 ifb_csvtab_cell(&t, p * nb, cn), ifb_csvtab_cell(&t, p * nb, ci));
+        snprintf(g->heat_rowlab[i], sizeof g->heat_rowlab[i], "%s", h.lab[order[i]]);
         g->heat_rows[i] = g->heat_rowlab[i];
-        for (size_t k = 0; k < nb; k++)
-            g->heat_values[i * nb + k] = ifb_csvtab_num(&t, p * nb + k, cu);
+        memcpy(g->heat_values + i * nb, h.v + order[i] * nb, nb * sizeof *h.v);
     }
     g->heat_nrows = nr;
     g->heat_ncols = nb;
@@ -229,7 +297,9 @@ static int prepare_heat(ifb_figs *g, ifb_err *e)
              nr, nports, 100 * bu);
     free(mean);
     free(order);
-    ifb_csvtab_free(&t);
+    free(h.v);
+    free(h.edges);
+    free(h.lab);
     g->present[FIG_HEATMAP] = 1;
     return 0;
 }
