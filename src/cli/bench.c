@@ -158,7 +158,8 @@ static int parse_opts(int argc, char **argv, ifb_bench_opts *o, int bench)
         O_MAXEV,
         O_MAXWALL,
         O_WATCHDOG,
-        O_MAXMEM
+        O_MAXMEM,
+        O_LISTKEYS
     };
     uint64_t minb = 0, maxb = 0, factor = 0, stepb = 0;
     int have_range = 0;
@@ -184,6 +185,7 @@ static int parse_opts(int argc, char **argv, ifb_bench_opts *o, int bench)
                                           {"max-wall", required_argument, 0, O_MAXWALL},
                                           {"watchdog", required_argument, 0, O_WATCHDOG},
                                           {"max-memory", required_argument, 0, O_MAXMEM},
+                                          {"list-keys", no_argument, 0, O_LISTKEYS},
                                           {0, 0, 0, 0}};
     memset(o, 0, sizeof *o);
     o->kind = IFB_MB_ALLTOALL;
@@ -272,6 +274,11 @@ static int parse_opts(int argc, char **argv, ifb_bench_opts *o, int bench)
             break;
         case O_JSON:
             o->json = 1;
+            break;
+        case O_LISTKEYS:
+            if (bench)
+                bad = "--list-keys: an option of `infabric check`";
+            o->list_keys = 1;
             break;
         case O_CHECK:
             o->check = 1;
@@ -642,18 +649,43 @@ static int bench_main(ifb_bench_opts *o, ifb_scenario *sc, ifb_outdir *od)
     return status;
 }
 
+/* check --list-keys: the paths the scenario layer and the serving workload looked up. */
+static int list_keys(const ifb_bench_opts *o)
+{
+    ifb_err e = {{0}};
+    ifb_scenario sc;
+    if (ifb_scenario_load(&sc, o->scenario ? o->scenario : "reference-roce.yaml", o->sets, o->nsets,
+                          &e) ||
+        check_workload(&sc, &e)) {
+        fprintf(stderr, "infabric: %s\n", e.msg);
+        ifb_scenario_free(&sc);
+        return IFB_EXIT_INPUT;
+    }
+    const char *const *keys;
+    size_t n = ifb_cfg_asked(sc.cfg, &keys);
+    for (size_t i = 0; i < n; i++)
+        puts(keys[i]);
+    ifb_scenario_free(&sc);
+    return 0;
+}
+
 int ifb_cmd_check(int argc, char **argv)
 {
     ifb_bench_opts o;
     int pr = parse_opts(argc, argv, &o, 0);
     if (pr == 1) {
-        puts("usage: infabric check SCENARIO [--set KEY=VALUE]...\n"
+        puts("usage: infabric check SCENARIO [--set KEY=VALUE]... [--list-keys]\n"
              "Loads and validates the scenario (topology built, routes computed, every key\n"
-             "known) without running it. Exit status 0 if valid, 2 otherwise.");
+             "known) without running it. Exit status 0 if valid, 2 otherwise.\n"
+             "  --list-keys  print every key the program reads for the scenario (default: the\n"
+             "               reference), one per line, whether the file sets it or not (for\n"
+             "               --set, --sweep and shell completion)");
         return 0;
     }
     if (pr < 0)
         return IFB_EXIT_INPUT;
+    if (o.list_keys)
+        return list_keys(&o);
     if (!o.scenario) {
         fputs("infabric check: expected a scenario file, found none\n", stderr);
         return IFB_EXIT_INPUT;

@@ -23,6 +23,7 @@ typedef struct ifb_bench_opts {
     int nccl_sizes; /* the sizes came from -b/-e (nccl-tests "size": alltoall per rank) */
     int iters, depth, ranks, stride, src, dst;
     int json;
+    int list_keys; /* check --list-keys */
     int check;
     uint64_t max_events;
     double max_wall;

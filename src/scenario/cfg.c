@@ -15,6 +15,8 @@
 #include <string.h>
 #include <yaml.h>
 
+#include "core/alloc.h"
+
 /* Nodes created by ifb_cfg_set point at this file name; the pointer identifies them. */
 static const char SET_FILE[] = "--set";
 
@@ -39,6 +41,8 @@ typedef struct node {
 struct ifb_cfg {
     node *root;
     char *name;
+    char **asked; /* every path the program looked up, present or not (ifb_cfg_asked) */
+    size_t nasked, capasked;
 };
 
 /* ---- Nodes ---------------------------------------------------------------------------------- */
@@ -584,7 +588,32 @@ void ifb_cfg_free(ifb_cfg *c)
         return;
     node_free(c->root);
     free(c->name);
+    for (size_t i = 0; i < c->nasked; i++)
+        free(c->asked[i]);
+    free(c->asked);
     free(c);
+}
+
+static int cmp_str(const void *a, const void *b)
+{
+    return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+size_t ifb_cfg_asked(ifb_cfg *c, const char *const **out)
+{
+    if (c->nasked > 1) {
+        qsort(c->asked, c->nasked, sizeof *c->asked, cmp_str);
+        size_t k = 1;
+        for (size_t i = 1; i < c->nasked; i++) {
+            if (strcmp(c->asked[i], c->asked[k - 1]))
+                c->asked[k++] = c->asked[i];
+            else
+                free(c->asked[i]);
+        }
+        c->nasked = k;
+    }
+    *out = (const char *const *)c->asked;
+    return c->nasked;
 }
 
 const char *ifb_cfg_name(const ifb_cfg *c)
@@ -655,6 +684,11 @@ static int lookup(ifb_cfg *c, const char *path, node **out, node **nearest, ifb_
     int ns = path_split(path, st, MAX_STEPS);
     if (ns < 0)
         return ifb_err_msg(e, "internal error: invalid setting path '%s'", path);
+    if (ns > 0) { /* duplicates are folded when the list is read */
+        c->asked = ifb_xgrow(c->asked, &c->capasked, c->nasked, sizeof *c->asked, 64,
+                             "the configuration's looked-up paths");
+        c->asked[c->nasked++] = ifb_xstrdup(path, "the configuration's looked-up paths");
+    }
     char pre[PATH_CAP];
     for (int i = 0; i < ns; i++) {
         size_t plen = i ? st[i - 1].end : 0;

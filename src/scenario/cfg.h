@@ -135,6 +135,11 @@ void ifb_cfg_mark_used(ifb_cfg *c, const char *path);
  * Suggestions come from the keys the program asked for in that map. Returns 0 if none. */
 int ifb_cfg_check_unused(ifb_cfg *c, ifb_err *e);
 
+/* Every path the program looked up in this tree (getters, type and length queries), present in
+ * the file or not, sorted, each once: the keys this program reads, for `check --list-keys` and
+ * shell completion. The array stays valid until the next lookup or ifb_cfg_free. */
+size_t ifb_cfg_asked(ifb_cfg *c, const char *const **out);
+
 /* ---- Output ------------------------------------------------------------------------------- */
 
 /* The tree (after --set) as block YAML, keys in document order; malloc'd, caller frees.
