@@ -21,6 +21,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/alloc.h"
 #include "net/fabric_int.h"
 #include "net/lb.h"
 #include "net/pfc.h"
@@ -41,9 +42,7 @@ enum { EV_UP = 1, EV_DETECT = 2, EV_SWITCH = 4, EV_SHIFT = 3 };
 static ifb_fail_state *state(ifb_fabric *f)
 {
     if (!f->fail) {
-        ifb_fail_state *fs = calloc(1, sizeof *fs);
-        if (!fs)
-            abort();
+        ifb_fail_state *fs = ifb_xcalloc(1, sizeof *fs, "the failure state");
         fs->t_first = f->sim->now;
         f->fail = fs;
     }
@@ -218,10 +217,8 @@ static void recompute(ifb_fabric *f)
     const ifb_topo *t = f->topo;
     size_t ns = (size_t)f->nswitches, nh = (size_t)f->nhosts;
     if (!fs->idx) {
-        fs->idx = malloc((ns ? ns : 1) * (nh ? nh : 1) * sizeof *fs->idx);
-        fs->reach = malloc(ns ? ns : 1);
-        if (!fs->idx || !fs->reach)
-            abort();
+        fs->idx = ifb_xcalloc(ns * nh, sizeof *fs->idx, "the live-member index");
+        fs->reach = ifb_xmalloc(ns, "the reachability scratch");
     }
     fs->npool = 0;
     int any_dead = 0;
@@ -244,8 +241,8 @@ static void recompute(ifb_fabric *f)
             if (n == g->count)
                 continue;
             L[0] = (uint16_t)n;
-            fs->pool =
-                ifb_grow(fs->pool, &fs->pool_cap, fs->npool + (size_t)n, sizeof *fs->pool, 1024);
+            fs->pool = ifb_xgrow(fs->pool, &fs->pool_cap, fs->npool + (size_t)n, sizeof *fs->pool,
+                                 1024, "the live-member lists");
             memcpy(fs->pool + fs->npool, L, (size_t)(n + 1) * sizeof *L);
             *slot = (uint32_t)fs->npool;
             fs->npool += (size_t)n + 1;
@@ -344,15 +341,7 @@ void ifb_goodput_add(ifb_fabric *f, int host, uint64_t bytes)
     if (b >= f->ngp) {
         if (b >= GOODPUT_MAX_BINS)
             return;
-        if (b >= f->gp_cap) {
-            size_t cap = f->gp_cap ? f->gp_cap : 1024;
-            while (cap <= b)
-                cap *= 2;
-            f->gp = realloc(f->gp, cap * sizeof *f->gp);
-            if (!f->gp)
-                abort();
-            f->gp_cap = cap;
-        }
+        f->gp = ifb_xgrow(f->gp, &f->gp_cap, b, sizeof *f->gp, 1024, "the goodput series");
         memset(f->gp + f->ngp, 0, (b + 1 - f->ngp) * sizeof *f->gp);
         f->ngp = b + 1;
     }

@@ -16,6 +16,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/alloc.h"
 #include "core/pool.h"
 #include "net/fabric_int.h"
 #include "net/lb.h"
@@ -93,10 +94,8 @@ int ifb_int_setup(ifb_fabric *f, ifb_err *e)
         return ifb_err_set(
             e, NULL, 0, !c->report_every ? "fabric.int.report_every" : "fabric.int.util_interval",
             "a value above 0", "0");
-    struct ifb_int *m = calloc(1, sizeof *m);
-    size_t np = (size_t)(f->nports ? f->nports : 1);
-    if (!m || !(m->util = calloc(np, sizeof *m->util)))
-        abort();
+    struct ifb_int *m = ifb_xcalloc(1, sizeof *m, "the INT state");
+    m->util = ifb_xcalloc((size_t)f->nports, sizeof *m->util, "INT link utilization");
     m->f = f;
     for (int i = 0; i < f->nports; i++) {
         m->util[i].k = f->sim->now / c->util_interval;
@@ -109,10 +108,8 @@ int ifb_int_setup(ifb_fabric *f, ifb_err *e)
             return ifb_err_set(e, NULL, 0, "fabric.int.probe_queue",
                                "an egress queue 0 to 7 (or -1: the all-to-all class's)", "%d", q);
         m->probe_queue = (uint8_t)q;
-        m->probe_host = malloc((size_t)(f->nswitches ? f->nswitches : 1) * sizeof *m->probe_host);
-        m->tors = malloc((size_t)(f->nswitches ? f->nswitches : 1) * sizeof *m->tors);
-        if (!m->probe_host || !m->tors)
-            abort();
+        m->probe_host = ifb_xcalloc((size_t)f->nswitches, sizeof *m->probe_host, "INT probe hosts");
+        m->tors = ifb_xcalloc((size_t)f->nswitches, sizeof *m->tors, "INT probe ToRs");
         for (int i = 0; i < f->nswitches; i++)
             m->probe_host[i] = -1;
         for (int h = 0; h < f->nhosts; h++) {
@@ -212,13 +209,11 @@ static ifb_int_path *path_get(struct ifb_int *m, const ifb_pkt *pk)
     if (2 * (m->npaths + 1) > m->ptab_cap) { /* keep the table at most half full */
         free(m->ptab);
         m->ptab_cap = m->ptab_cap ? 2 * m->ptab_cap : 64;
-        m->ptab = calloc(m->ptab_cap, sizeof *m->ptab);
-        if (!m->ptab)
-            abort();
+        m->ptab = ifb_xcalloc(m->ptab_cap, sizeof *m->ptab, "the INT path table");
         for (size_t i = 0; i < m->npaths; i++)
             ptab_insert(m, i);
     }
-    m->paths = ifb_grow(m->paths, &m->paths_cap, m->npaths, sizeof *m->paths, 64);
+    m->paths = ifb_xgrow(m->paths, &m->paths_cap, m->npaths, sizeof *m->paths, 64, "INT paths");
     ifb_int_path *p = &m->paths[m->npaths];
     memset(p, 0, sizeof *p);
     p->key = key;

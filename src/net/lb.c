@@ -21,6 +21,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/alloc.h"
 #include "core/rng.h"
 #include "net/fabric_int.h"
 #include "net/wire.h"
@@ -51,7 +52,8 @@ typedef struct lb_shared {
     int use_wcmp, use_flowlet, use_quality, use_group_mem;
     /* WCMP: ntables tables of cfg.wcmp_width member indices; idx[switch * nhosts + host] */
     uint16_t *tables;
-    uint32_t ntables, tables_cap;
+    uint32_t ntables;
+    size_t tables_cap;
     uint32_t *idx;
     /* INT-driven routing: path figures per (source ToR, destination ToR, source egress port) */
     int use_int;
@@ -497,12 +499,8 @@ static uint32_t intern_table(lb_shared *sh, const uint16_t *tab)
     for (uint32_t i = 0; i < sh->ntables; i++)
         if (!memcmp(sh->tables + (size_t)i * w, tab, w * sizeof *tab))
             return i;
-    if (sh->ntables == sh->tables_cap) {
-        sh->tables_cap = sh->tables_cap ? 2 * sh->tables_cap : 16;
-        sh->tables = realloc(sh->tables, (size_t)sh->tables_cap * w * sizeof *tab);
-        if (!sh->tables)
-            abort();
-    }
+    sh->tables =
+        ifb_xgrow(sh->tables, &sh->tables_cap, sh->ntables, w * sizeof *tab, 16, "WCMP tables");
     memcpy(sh->tables + (size_t)sh->ntables * w, tab, w * sizeof *tab);
     return sh->ntables++;
 }
@@ -555,14 +553,12 @@ static int build_wcmp(lb_shared *sh, ifb_err *e)
     const ifb_lb_cfg *c = &sh->cfg;
     const char *file = c->src_file[0] ? c->src_file : NULL;
     /* explicit weights per topology port id, NAN where none */
-    double *ovr = malloc((size_t)(t->nports ? t->nports : 1) * sizeof *ovr);
-    double *memo = malloc((size_t)(f->nswitches ? f->nswitches : 1) * sizeof *memo);
-    uint16_t *tab = malloc(c->wcmp_width * sizeof *tab);
+    double *ovr = ifb_xcalloc((size_t)t->nports, sizeof *ovr, "WCMP port weights");
+    double *memo = ifb_xcalloc((size_t)f->nswitches, sizeof *memo, "WCMP capacities");
+    uint16_t *tab = ifb_xcalloc(c->wcmp_width, sizeof *tab, "a WCMP table");
     free(sh->idx);
-    sh->idx = malloc((size_t)(f->nswitches ? f->nswitches : 1) *
-                     (size_t)(t->nhosts ? t->nhosts : 1) * sizeof *sh->idx);
-    if (!ovr || !memo || !tab || !sh->idx)
-        abort();
+    sh->idx = ifb_xcalloc((size_t)f->nswitches * (size_t)t->nhosts, sizeof *sh->idx,
+                          "the WCMP table index");
     sh->ntables = 0;
     int rc = 0;
     for (int i = 0; i < t->nports; i++)
@@ -659,10 +655,8 @@ static int build_wcmp(lb_shared *sh, ifb_err *e)
 static void int_tables(lb_shared *sh)
 {
     const ifb_fabric *f = sh->f;
-    sh->tor_of_sw = malloc((size_t)f->nswitches * sizeof *sh->tor_of_sw);
-    sh->host_tor = malloc((size_t)(f->nhosts ? f->nhosts : 1) * sizeof *sh->host_tor);
-    if (!sh->tor_of_sw || !sh->host_tor)
-        abort();
+    sh->tor_of_sw = ifb_xcalloc((size_t)f->nswitches, sizeof *sh->tor_of_sw, "the ToR index");
+    sh->host_tor = ifb_xcalloc((size_t)f->nhosts, sizeof *sh->host_tor, "the hosts' ToRs");
     for (int i = 0; i < f->nswitches; i++) {
         sh->tor_of_sw[i] = -1;
         if (f->switches[i].nports > sh->maxports)
@@ -676,9 +670,7 @@ static void int_tables(lb_shared *sh)
         sh->host_tor[h] = si >= 0 ? sh->tor_of_sw[si] : -1;
     }
     size_t n = (size_t)sh->ntor * (size_t)sh->ntor * (size_t)sh->maxports;
-    sh->rem = calloc(n ? n : 1, sizeof *sh->rem);
-    if (!sh->rem)
-        abort();
+    sh->rem = ifb_xcalloc(n, sizeof *sh->rem, "INT path figures");
 }
 
 void ifb_lb_detach(ifb_fabric *f)
@@ -736,9 +728,7 @@ int ifb_lb_attach(ifb_fabric *f, const ifb_lb_cfg *cfg, ifb_err *e)
                               "1..8, quality_ewma in (0, 1], drill_choices >= 1");
     if (!f->nswitches)
         return 0; /* hosts only: nothing ever selects */
-    lb_shared *sh = calloc(1, sizeof *sh);
-    if (!sh)
-        abort();
+    lb_shared *sh = ifb_xcalloc(1, sizeof *sh, "the path-selection state");
     sh->cfg = *cfg;
     sh->f = f;
     sh->t = t;
@@ -778,29 +768,21 @@ int ifb_lb_attach(ifb_fabric *f, const ifb_lb_cfg *cfg, ifb_err *e)
     ifb_time now = f->sim->now;
     for (int i = 0; i < f->nswitches; i++) {
         ifb_switch *sw = &f->switches[i];
-        lb_sw *s = calloc(1, sizeof *s);
-        if (!s)
-            abort();
+        lb_sw *s = ifb_xcalloc(1, sizeof *s, "a switch's path-selection state");
         s->sh = sh;
         ifb_rng_seed(&s->rng, f->sim->seed, 0x1b5e1ec700000000ull + (uint64_t)sw->idx);
         if (sh->use_flowlet) {
-            s->fl = calloc(cfg->flowlet_table, sizeof *s->fl);
-            if (!s->fl)
-                abort();
+            s->fl = ifb_xcalloc(cfg->flowlet_table, sizeof *s->fl, "a flowlet table");
         }
         if (sh->use_quality) {
-            s->pq = calloc((size_t)(sw->nports ? sw->nports : 1), sizeof *s->pq);
-            if (!s->pq)
-                abort();
+            s->pq = ifb_xcalloc((size_t)sw->nports, sizeof *s->pq, "path quality");
             for (int k = 0; k < sw->nports; k++) {
                 s->pq[k].k = now / cfg->quality_interval;
                 s->pq[k].tx_mark = sw->ports[k].st.tx_bytes;
             }
         }
         if (sh->use_group_mem) {
-            s->gm = calloc((size_t)(t->ngroups ? t->ngroups : 1), sizeof *s->gm);
-            if (!s->gm)
-                abort();
+            s->gm = ifb_xcalloc((size_t)t->ngroups, sizeof *s->gm, "adaptive group memory");
         }
         if (sh->use_wcmp)
             s->widx = sh->idx + (size_t)i * (size_t)t->nhosts;

@@ -25,6 +25,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/alloc.h"
 #include "net/fabric_int.h"
 #include "net/wire.h"
 
@@ -39,16 +40,10 @@ ifb_qp *ifb_nic_new_qp(ifb_nic *nic)
     ifb_fabric *f = nic->f;
     if (nic->nqps == nic->qps_cap) {
         uint32_t cap = nic->qps_cap ? nic->qps_cap * 2 : 16;
-        ifb_qp **q = realloc(nic->qps, cap * sizeof *q);
-        if (!q)
-            abort();
-        nic->qps = q;
+        nic->qps = ifb_xrealloc(nic->qps, cap, sizeof *nic->qps, "a NIC's QPs");
         nic->qps_cap = cap;
         /* the throttled heap can hold every QP: it never grows on the packet path */
-        ifb_qp **t = realloc(nic->thr, cap * sizeof *t);
-        if (!t)
-            abort();
-        nic->thr = t;
+        nic->thr = ifb_xrealloc(nic->thr, cap, sizeof *nic->thr, "a NIC's rate-limited QPs");
         nic->thr_cap = cap;
     }
     ifb_qp *qp = ifb_pool_get(&f->qp_pool);

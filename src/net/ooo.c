@@ -33,6 +33,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/alloc.h"
 #include "net/fabric_int.h"
 #include "net/wire.h"
 
@@ -178,9 +179,8 @@ void ifb_ooo_receive(ifb_nic *nic, ifb_qp *qp, const ifb_pkt *pk)
         /* on the first packet ahead: a QP that only sends, or only ever receives in order,
          * never needs one (half the QPs of an all-to-all are requesters only); the words'
          * arrival times after the bits, in one block */
-        qp->ooo_bits = calloc(w / 64, sizeof *qp->ooo_bits + sizeof *qp->ooo_t);
-        if (!qp->ooo_bits)
-            abort();
+        qp->ooo_bits =
+            ifb_xcalloc(w / 64, sizeof *qp->ooo_bits + sizeof *qp->ooo_t, "a reorder window");
         qp->ooo_t = (ifb_time *)(qp->ooo_bits + w / 64);
         for (uint32_t k = 0; k < w / 64; k++)
             qp->ooo_t[k] = IFB_TIME_NEVER;
@@ -207,7 +207,8 @@ void ifb_ooo_receive(ifb_nic *nic, ifb_qp *qp, const ifb_pkt *pk)
         ifb_goodput_add(f, nic->host, pk->payload);
     if (!(pk->flags & IFB_PF_LAST))
         return;
-    qp->pend = ifb_grow(qp->pend, &qp->pend_cap, qp->npend, sizeof *qp->pend, 8);
+    qp->pend =
+        ifb_xgrow(qp->pend, &qp->pend_cap, qp->npend, sizeof *qp->pend, 8, "early message ends");
     uint32_t i = qp->npend++;
     while (i > 0 && qp->pend[i - 1].psn > pk->psn) {
         qp->pend[i] = qp->pend[i - 1];

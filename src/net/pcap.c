@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/alloc.h"
 #include "net/wire.h"
 
 enum { PATH_CAP = 512 };
@@ -62,11 +63,7 @@ ifb_pcap *ifb_pcap_open(const char *path, ifb_l2 l2, uint32_t snaplen, ifb_err *
         ifb_err_set(err, NULL, 0, "pcap", "a path shorter than 512 bytes", "%.60s...", path);
         return NULL;
     }
-    ifb_pcap *pc = calloc(1, sizeof *pc);
-    if (!pc) {
-        ifb_err_msg(err, "%s: cannot allocate the pcap writer", path);
-        return NULL;
-    }
+    ifb_pcap *pc = ifb_xcalloc(1, sizeof *pc, "a pcap writer");
     memcpy(pc->path, path, strlen(path) + 1);
     pc->l2 = l2;
     pc->snaplen = snaplen ? snaplen : IFB_PCAP_MAX_FRAME;

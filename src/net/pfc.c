@@ -38,6 +38,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 
+#include "core/alloc.h"
 #include "net/fabric_int.h"
 #include "net/wire.h"
 
@@ -508,9 +509,8 @@ int ifb_pfc_check_state(const ifb_fabric *f, char *msg, size_t cap)
     for (int s = 0; s < f->nswitches; s++) {
         const ifb_switch *sw = &f->switches[s];
         const char *swn = f->topo->nodes[sw->node].name;
-        uint64_t(*held)[IFB_NQUEUES] = calloc((size_t)sw->nports, sizeof *held);
-        if (!held)
-            abort();
+        uint64_t(*held)[IFB_NQUEUES] =
+            ifb_xcalloc((size_t)sw->nports, sizeof *held, "the pfc-state check");
         uint64_t total = 0, hdrm = 0, rsv = 0;
         for (int k = 0; k < sw->nports; k++)
             for (int q = 0; q < IFB_NQUEUES; q++)

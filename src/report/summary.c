@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/alloc.h"
 #include "report/html.h"
 #include "report/out.h"
 #include "report/svg.h"
@@ -62,7 +63,7 @@ static char *slurp(const char *path)
     }
     long n = ftell(f);
     rewind(f);
-    char *buf = n >= 0 ? malloc((size_t)n + 1) : NULL;
+    char *buf = n >= 0 ? ifb_xmalloc((size_t)n + 1, "a run's result file") : NULL;
     if (buf && fread(buf, 1, (size_t)n, f) != (size_t)n) {
         free(buf);
         buf = NULL;
@@ -472,19 +473,12 @@ static int write_svg(const char *dir, const report_data *d, fig_kind k, ifb_err 
 
 static int write_report(const ifb_summary_opts *o, run_rec *r, int n, ifb_err *e)
 {
-    report_data *d = calloc(1, sizeof *d);
+    report_data *d = ifb_xcalloc(1, sizeof *d, "the report's data");
     int m = n ? n : 1;
-    char(*label)[64] = calloc((size_t)m, sizeof *label);
-    const char **labels = calloc((size_t)m, sizeof *labels);
-    double *bd = calloc((size_t)m * 3, sizeof *bd), *ut = calloc((size_t)m * 2, sizeof *ut);
-    if (!d || !label || !labels || !bd || !ut) {
-        free(d);
-        free(label);
-        free(labels);
-        free(bd);
-        free(ut);
-        return ifb_err_msg(e, "out of memory");
-    }
+    char(*label)[64] = ifb_xcalloc((size_t)m, sizeof *label, "the report's labels");
+    const char **labels = ifb_xcalloc((size_t)m, sizeof *labels, "the report's labels");
+    double *bd = ifb_xcalloc((size_t)m * 3, sizeof *bd, "the report's breakdown");
+    double *ut = ifb_xcalloc((size_t)m * 2, sizeof *ut, "the report's utilization");
     d->label = label;
     d->labels = labels;
     d->breakdown = bd;
@@ -536,10 +530,10 @@ static int write_report(const ifb_summary_opts *o, run_rec *r, int n, ifb_err *e
                                        "network share",
                                        "corrupted / dropped",
                                        "retransmitted (timeouts)"};
-        char(*cellbuf)[NCOL][64] = calloc((size_t)m, sizeof *cellbuf);
-        const char **cells = calloc((size_t)m * NCOL, sizeof *cells);
+        char(*cellbuf)[NCOL][64] = ifb_xcalloc((size_t)m, sizeof *cellbuf, "the summary table");
+        const char **cells = ifb_xcalloc((size_t)m * NCOL, sizeof *cells, "the summary table");
         int rows = 0;
-        for (int i = 0; cellbuf && cells && i < n; i++) {
+        for (int i = 0; i < n; i++) {
             if (!r[i].j)
                 continue;
             snprintf(cellbuf[rows][0], 64, "%s", str(r[i].j, "scenario"));
@@ -624,9 +618,10 @@ static char *made_object(const ifb_summary_run *run)
     ifb_json_kobj_begin(&j, "sweep");
     for (int k = 0; k < run->nsweep; k++) {
         const char *eq = strchr(run->sweep[k], '=');
-        char *key = eq ? strndup(run->sweep[k], (size_t)(eq - run->sweep[k])) : NULL;
-        if (key)
-            ifb_json_kstr(&j, key, eq + 1);
+        if (!eq)
+            continue;
+        char *key = ifb_xstrndup(run->sweep[k], (size_t)(eq - run->sweep[k]), "a sweep key");
+        ifb_json_kstr(&j, key, eq + 1);
         free(key);
     }
     ifb_json_obj_end(&j);
@@ -673,9 +668,7 @@ static int write_json(const ifb_summary_opts *o, run_rec *r, int n, const int co
 int ifb_summary_write(const ifb_summary_opts *o, ifb_err *e)
 {
     int n = o->nplanned;
-    run_rec *r = calloc((size_t)(n ? n : 1), sizeof *r);
-    if (!r)
-        return ifb_err_msg(e, "out of memory");
+    run_rec *r = ifb_xcalloc((size_t)n, sizeof *r, "the runs' results");
     int count[4] = {0}; /* complete, partial, failed, not run */
     for (int i = 0; i < n; i++) {
         if (o->runs[i].state != IFB_RUN_NOT_STARTED) {

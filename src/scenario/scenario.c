@@ -8,6 +8,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "core/alloc.h"
 #include "core/embedded.h"
 #include "net/failure.h"
 #include "net/wire.h"
@@ -883,9 +884,7 @@ static int load_pfc_storm(ifb_scenario *sc, int i, int nfaults, ifb_err *e)
     if (!dur)
         return ifb_cfg_errf(c, kd, e, "a storm duration above 0", "0");
     if (!f->pfc_storms) {
-        f->pfc_storms = calloc((size_t)nfaults, sizeof *f->pfc_storms);
-        if (!f->pfc_storms)
-            return ifb_err_msg(e, "out of memory");
+        f->pfc_storms = ifb_xcalloc((size_t)nfaults, sizeof *f->pfc_storms, "the PFC storms");
     }
     ifb_pfc_storm *st = (ifb_pfc_storm *)&f->pfc_storms[f->npfc_storms++];
     *st = (ifb_pfc_storm){sc->topo.nodes[node].host, (int)prio, start, dur};
@@ -921,9 +920,8 @@ static int load_faults(ifb_scenario *sc, ifb_err *e)
         if (p < 0 || sc->topo.ports[p].link < 0)
             return ifb_cfg_errf(c, kl, e, "a connected port as NODE or NODE:PORT", "'%s'", spec);
         if (!sc->port_loss) {
-            sc->port_loss = calloc((size_t)sc->topo.nports, sizeof *sc->port_loss);
-            if (!sc->port_loss)
-                return ifb_err_msg(e, "out of memory");
+            sc->port_loss =
+                ifb_xcalloc((size_t)sc->topo.nports, sizeof *sc->port_loss, "the port loss rates");
         }
         const ifb_topo_port *tp = &sc->topo.ports[p];
         sc->port_loss[p] = loss;
@@ -952,9 +950,7 @@ static int load_failures(ifb_scenario *sc, ifb_err *e)
         return -1;
     if (n <= 0)
         return 0;
-    sc->failures = calloc((size_t)n, sizeof *sc->failures);
-    if (!sc->failures)
-        return ifb_err_msg(e, "out of memory");
+    sc->failures = ifb_xcalloc((size_t)n, sizeof *sc->failures, "the failure schedule");
     for (int i = 0; i < n; i++) {
         char kl[64], ks[64], kd[64], ku[64], kf[64], kp[80], kdf[80], kc[80];
         snprintf(kl, sizeof kl, "failures[%d].link", i);
