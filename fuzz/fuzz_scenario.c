@@ -19,8 +19,8 @@
 
 #include "core/sim.h"
 #include "fuzz.h"
-#include "net/fabric.h"
-#include "net/failure.h"
+#include "net/fabric/fabric.h"
+#include "net/fail/failure.h"
 #include "scenario/cfg.h"
 #include "scenario/scenario.h"
 #include "scenario/serving_cfg.h"

@@ -1,4 +1,4 @@
-/* Fuzz target: the wire-format decoder used on pcap read-back (net/wire.h), and the encoder
+/* Fuzz target: the wire-format decoder used on pcap read-back (net/wire/wire.h), and the encoder
  * against it.
  *
  * Input: one mode byte, then the body.
@@ -17,7 +17,7 @@
 #include <stdio.h>
 
 #include "fuzz.h"
-#include "net/wire.h"
+#include "net/wire/wire.h"
 
 enum {
     FRAME_CAP = 72 * 1024,

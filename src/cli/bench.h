@@ -5,7 +5,7 @@
 #include <stdint.h>
 
 #include "core/err.h"
-#include "net/fabric.h"
+#include "net/fabric/fabric.h"
 #include "scenario/scenario.h"
 #include "workload/microbench.h"
 

@@ -8,9 +8,9 @@
 #include <string.h>
 
 #include "core/alloc.h"
-#include "net/fabric.h"
-#include "net/failure.h"
-#include "net/int.h"
+#include "net/fabric/fabric.h"
+#include "net/fail/failure.h"
+#include "net/switch/int.h"
 #include "report/out.h"
 #include "scenario/scenario.h"
 #include "scenario/serving_cfg.h"

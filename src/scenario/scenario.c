@@ -10,8 +10,8 @@
 
 #include "core/alloc.h"
 #include "core/embedded.h"
-#include "net/failure.h"
-#include "net/wire.h"
+#include "net/fail/failure.h"
+#include "net/wire/wire.h"
 #include "scenario/lb_cfg.h"
 
 /* Light travels 5 ns per metre in fibre and copper twinax alike, near enough. */
@@ -542,7 +542,7 @@ static int get_u32_int(ifb_cfg *c, const char *path, uint32_t *v, ifb_err *e)
     return 0;
 }
 
-/* fabric.int: INT-MD (net/int.h). Checked here so a message names the file and line. */
+/* fabric.int: INT-MD (net/switch/int.h). Checked here so a message names the file and line. */
 static int load_int(ifb_cfg *c, ifb_fabric_cfg *f, ifb_err *e)
 {
     ifb_int_cfg *ic = &f->intc;
@@ -852,7 +852,7 @@ static int load_output(ifb_scenario *sc, ifb_err *e)
 }
 
 /* faults[i]: {pfc_storm: HOST, priority: P, start: T, duration: D} — the NIC of HOST sends PFC
- * XOFF on priority P toward its switch from T for D (net/pfc.c). */
+ * XOFF on priority P toward its switch from T for D (net/switch/pfc.c). */
 static int load_pfc_storm(ifb_scenario *sc, int i, int nfaults, ifb_err *e)
 {
     ifb_cfg *c = sc->cfg;
@@ -933,7 +933,7 @@ static int load_faults(ifb_scenario *sc, ifb_err *e)
 
 /* failures: [{link: NODE[:PORT] | switch: NAME, down: T, up: T, flap: {period, down_for,
  * count}}] plus fabric.failure_detection, fabric.nic.retry_cnt and fabric.goodput_bin
- * (net/failure.h). */
+ * (net/fail/failure.h). */
 static int load_failures(ifb_scenario *sc, ifb_err *e)
 {
     ifb_cfg *c = sc->cfg;
