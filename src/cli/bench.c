@@ -14,9 +14,10 @@
 
 #include "cli/bench.h"
 #include "cli/cli.h"
-#include "net/fabric.h"
-#include "net/failure.h"
-#include "net/pcap.h"
+#include "core/alloc.h"
+#include "net/fabric/fabric.h"
+#include "net/fail/failure.h"
+#include "net/wire/pcap.h"
 #include "report/out.h"
 #include "scenario/experiment.h"
 #include "scenario/scenario.h"
@@ -63,9 +64,7 @@ static void bench_usage(FILE *f)
 
 static int parse_sizes(ifb_bench_opts *o, const char *s)
 {
-    char *buf = strdup(s);
-    if (!buf)
-        return -1;
+    char *buf = ifb_xstrdup(s, "the --sizes list");
     int rc = 0;
     o->nsizes = 0;
     for (char *save = NULL, *t = strtok_r(buf, ",", &save); t && !rc;

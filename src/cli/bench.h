@@ -6,7 +6,7 @@
 #include <stdio.h>
 
 #include "core/err.h"
-#include "net/fabric.h"
+#include "net/fabric/fabric.h"
 #include "scenario/scenario.h"
 #include "workload/microbench.h"
 

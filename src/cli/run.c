@@ -31,6 +31,7 @@
 
 #include "cli/cli.h"
 #include "cli/progress.h"
+#include "core/alloc.h"
 #include "report/out.h"
 #include "report/summary.h"
 #include "scenario/cfg.h"
@@ -115,10 +116,8 @@ static int parse_sweep(sweep *s, const char *arg)
     const char *eq = strchr(arg, '=');
     if (!eq || eq == arg || !eq[1])
         return -1;
-    s->key = strndup(arg, (size_t)(eq - arg));
-    s->buf = strdup(eq + 1);
-    if (!s->key || !s->buf)
-        return -1;
+    s->key = ifb_xstrndup(arg, (size_t)(eq - arg), "a --sweep key");
+    s->buf = ifb_xstrdup(eq + 1, "a --sweep value list");
     for (char *save = NULL, *t = strtok_r(s->buf, ",", &save); t; t = strtok_r(NULL, ",", &save)) {
         if (s->nvalues == MAX_VALUES)
             return -1;
@@ -284,11 +283,11 @@ static char *xprintf(const char *fmt, ...)
     va_start(ap, fmt);
     int n = vsnprintf(NULL, 0, fmt, ap);
     va_end(ap);
-    char *s = n >= 0 ? malloc((size_t)n + 1) : NULL;
-    if (!s) {
-        fputs("infabric: out of memory\n", stderr);
+    if (n < 0) { /* only text longer than INT_MAX bytes */
+        fprintf(stderr, "infabric: cannot format '%s': %s\n", fmt, strerror(errno));
         exit(IFB_EXIT_FAIL);
     }
+    char *s = ifb_xmalloc((size_t)n + 1, "a run's text");
     va_start(ap, fmt);
     (void)vsnprintf(s, (size_t)n + 1, fmt, ap);
     va_end(ap);
@@ -301,11 +300,7 @@ static char *run_label(const ifb_job *job, int i)
     size_t cap = strlen(job->scenario) + 32;
     for (int k = job->nsets - job->nswept; k < job->nsets; k++)
         cap += strlen(job->sets[k]) + 1;
-    char *s = malloc(cap);
-    if (!s) {
-        fputs("infabric: out of memory\n", stderr);
-        exit(IFB_EXIT_FAIL);
-    }
+    char *s = ifb_xmalloc(cap, "a run's label");
     size_t n = (size_t)snprintf(s, cap, "run %d (%s", i, job->scenario);
     for (int k = job->nsets - job->nswept; k < job->nsets; k++)
         n += (size_t)snprintf(s + n, cap - n, " %s", job->sets[k]);
@@ -466,16 +461,11 @@ int ifb_cmd_run(int argc, char **argv)
     }
     int rc = IFB_EXIT_INPUT;
     char *dir = ifb_path_printf(&e, "%s/runs", o.outdir);
-    ifb_job *jobs = calloc((size_t)njobs, sizeof *jobs);
-    ifb_summary_run *runs = calloc((size_t)njobs, sizeof *runs);
-    pid_t *pids = calloc((size_t)njobs, sizeof *pids);
+    ifb_job *jobs = ifb_xcalloc((size_t)njobs, sizeof *jobs, "the runs");
+    ifb_summary_run *runs = ifb_xcalloc((size_t)njobs, sizeof *runs, "the runs' states");
+    pid_t *pids = ifb_xcalloc((size_t)njobs, sizeof *pids, "the runs' workers");
     if (!dir) {
         fprintf(stderr, "infabric run: %s\n", e.msg);
-        goto out;
-    }
-    if (!jobs || !runs || !pids) {
-        fputs("infabric: out of memory\n", stderr);
-        rc = IFB_EXIT_FAIL;
         goto out;
     }
     /* job order: scenario, then sweep point, then seed */
@@ -487,11 +477,7 @@ int ifb_cmd_run(int argc, char **argv)
                 j->sets[j->nsets++] = o.sets[q];
             if (o.requests_set[0])
                 j->sets[j->nsets++] = o.requests_set;
-            char **pt = calloc(MAX_SWEEPS, sizeof *pt);
-            if (!pt) {
-                fputs("infabric: out of memory\n", stderr);
-                exit(IFB_EXIT_FAIL);
-            }
+            char **pt = ifb_xcalloc(MAX_SWEEPS, sizeof *pt, "a run's sweep point");
             runs[k].sweep = (const char *const *)pt;
             int rem = p / o.seeds;
             for (int s = o.nsweeps - 1; s >= 0; s--) {

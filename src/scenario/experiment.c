@@ -7,9 +7,10 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "net/fabric.h"
-#include "net/failure.h"
-#include "net/int.h"
+#include "core/alloc.h"
+#include "net/fabric/fabric.h"
+#include "net/fail/failure.h"
+#include "net/switch/int.h"
 #include "report/out.h"
 #include "scenario/scenario.h"
 #include "scenario/serving_cfg.h"
@@ -185,9 +186,10 @@ static void sweep_obj(ifb_json *j, const ifb_job *job)
     ifb_json_kobj_begin(j, "sweep");
     for (int i = job->nsets - job->nswept; i < job->nsets; i++) {
         const char *eq = strchr(job->sets[i], '=');
-        char *key = eq ? strndup(job->sets[i], (size_t)(eq - job->sets[i])) : NULL;
-        if (key)
-            ifb_json_kstr(j, key, eq + 1);
+        if (!eq)
+            continue;
+        char *key = ifb_xstrndup(job->sets[i], (size_t)(eq - job->sets[i]), "a sweep key");
+        ifb_json_kstr(j, key, eq + 1);
         free(key);
     }
     ifb_json_obj_end(j);

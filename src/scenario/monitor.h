@@ -17,7 +17,7 @@
 
 #include "core/err.h"
 #include "core/sim.h"
-#include "net/fabric.h"
+#include "net/fabric/fabric.h"
 #include "workload/serving/serving.h"
 
 #define IFB_MON_BINS 256

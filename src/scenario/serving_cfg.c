@@ -358,9 +358,7 @@ static int parse_list(ifb_cfg *c, const char *path, int **out, int *n, ifb_err *
         if (end == s || *end || errno || a < 0 || b < a || b > 1 << 20)
             return ifb_cfg_errf(c, path, e, want, "'%s'", s);
         *n = (int)(b - a + 1);
-        *out = malloc((size_t)*n * sizeof **out);
-        if (!*out)
-            abort();
+        *out = ifb_xcalloc((size_t)*n, sizeof **out, "a list of numbers");
         for (int i = 0; i < *n; i++)
             (*out)[i] = (int)a + i;
         return 0;
@@ -370,9 +368,7 @@ static int parse_list(ifb_cfg *c, const char *path, int **out, int *n, ifb_err *
         return kind == IFB_CFG_SEQ ? -1 : ifb_cfg_errf(c, path, e, want, "a map");
     if (len == 0)
         return ifb_cfg_errf(c, path, e, "at least one entry (a group with no GPUs)", "[]");
-    *out = malloc((size_t)len * sizeof **out);
-    if (!*out)
-        abort();
+    *out = ifb_xcalloc((size_t)len, sizeof **out, "a list of numbers");
     for (int i = 0; i < len; i++) {
         char k[224];
         snprintf(k, sizeof k, "%s[%d]", path, i);
@@ -432,9 +428,7 @@ static int load_deployment(ifb_cfg *c, const char *prefix, ifb_serving_cfg *o, i
     if (ng <= 0)
         return ifb_cfg_errf(c, DK("groups"), e, "a list of at least one instance group",
                             ng == 0 ? "[]" : "no groups");
-    d->groups = calloc((size_t)ng, sizeof *d->groups);
-    if (!d->groups)
-        abort();
+    d->groups = ifb_xcalloc((size_t)ng, sizeof *d->groups, "the deployment's instance groups");
     d->ngroups = ng;
     par_keys gdef = {.par = o->par,
                      .a2a = o->a2a,

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Per-packet paths on serving traffic cause no spurious retransmission (issue 12 item 14): on a
 # 2-tier fabric with no loss, a selective-repeat receiver NAKs a hole only once it has been open
-# longer than the bound on the paths' delay difference (net/ooo.c), so the run resends nothing,
+# longer than the bound on the paths' delay difference (net/nic/ooo.c), so the run resends nothing,
 # although packets arrive over 256 PSNs out of order (the old count rule NAKed there: 147,735
 # resends with 0 drops on this run). A window set below the reordering does resend (the check can
 # fail), and with real loss every request still completes.
