@@ -31,11 +31,11 @@ add ecn-red-kmin src/net/switch/switch.c \
 add int-hop-latency src/net/switch/int.c \
     '(now - pk->enq_t + f->cfg.switch_latency) / IFB_NS' '(f->cfg.switch_latency) / IFB_NS' \
     'net.test_int_latency' 'INT hop latency without the queueing delay'
-add tpot-output src/workload/serving.c \
+add tpot-output src/workload/serving/metrics.c \
     'ps_to_s(q->finish - q->first) / (double)(q->output - 1)' \
     'ps_to_s(q->finish - q->first) / (double)q->output' \
     'workload.test_step_model' 'TPOT divided by output tokens instead of output - 1'
-add gqa-kv-reads src/workload/serving.c \
+add gqa-kv-reads src/workload/serving/cost.c \
     '(double)t->ctx_sum * s->kv_layer_bytes' '0.0 * s->kv_layer_bytes' \
     'workload.test_step_model' 'GQA decode attention without its KV-cache reads'
 add kv-bytes-halved src/workload/parallel.c \
@@ -54,7 +54,7 @@ add wire-no-ifg src/net/wire/wire.h \
 add ib-credits-half src/net/link/link.c \
     'p->credits[pk->tc] -= blocks;' 'p->credits[pk->tc] -= blocks / 2;' \
     'net.test_ib_fabric' 'InfiniBand sender charges half the credits a packet uses'
-add poisson-rate src/workload/serving.c \
+add poisson-rate src/workload/serving/sched.c \
     'ifb_rng_exp(&s->rng_arr, 1.0 / s->cfg.rate)' 'ifb_rng_exp(&s->rng_arr, 0.8 / s->cfg.rate)' \
     'workload.test_step_model' 'Poisson arrivals 25% faster than the configured rate'
 
