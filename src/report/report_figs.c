@@ -170,6 +170,8 @@ static int heat_row(void *ctx, size_t row, char **f, size_t n)
         return h->cp < 0 || h->cn < 0 || h->ci < 0 || h->ca < 0 || h->cb < 0 || h->cu < 0;
     }
     double port = ifb_csv_num(f[h->cp]);
+    if (!isfinite(port))
+        return 1; /* not a port number: not a utilization series (no figure, no crash) */
     if (row == 1)
         h->first_port = port;
     if (port == h->first_port) { /* the first port's bins are the columns */
