@@ -203,8 +203,8 @@ static int load_model(ifb_cfg *c, const char *path, const char *name, ifb_model 
 typedef struct par_keys {
     ifb_par_cfg par;
     ifb_a2a_mode a2a;
-    int overlap, mtp;
-    double accept_length;
+    ifb_overlap overlap;
+    ifb_mtp_cfg mtp;
 } par_keys;
 
 static const char *const layouts[] = {"dp-ep", "tp", "dp-tp", NULL};
@@ -278,18 +278,41 @@ static int load_parallel(ifb_cfg *c, const char *base, const par_keys *def, int 
     if (ifb_cfg_get_enum(c, PK("a2a"), a2as, def->a2a, &v, e))
         return -1;
     r.a2a = (ifb_a2a_mode)v;
-    if (ifb_cfg_get_bool(c, PK("overlap"), def->overlap, &bv, e))
+    /* false | true (= tbo, two micro-batches) | none | tbo | sbo */
+    static const char *const overlaps[] = {"false", "true", "none", "tbo", "sbo", NULL};
+    static const ifb_overlap ov_of[] = {IFB_OVERLAP_NONE, IFB_OVERLAP_TBO, IFB_OVERLAP_NONE,
+                                        IFB_OVERLAP_TBO, IFB_OVERLAP_SBO};
+    int ovdef = def->overlap == IFB_OVERLAP_TBO ? 3 : def->overlap == IFB_OVERLAP_SBO ? 4 : 0;
+    if (ifb_cfg_get_enum(c, PK("overlap"), overlaps, ovdef, &v, e))
         return -1;
-    r.overlap = bv;
-    if (ifb_cfg_get_bool(c, PK("mtp"), def->mtp, &bv, e))
+    r.overlap = ov_of[v];
+    if (ifb_cfg_get_bool(c, PK("mtp"), def->mtp.on, &bv, e))
         return -1;
-    r.mtp = bv;
-    if (ifb_cfg_get_double(c, PK("accept_length"), def->accept_length, 1.0, 2.0, &r.accept_length,
-                           e))
+    r.mtp.on = bv;
+    if (ifb_cfg_get_int(c, PK("mtp_steps"), def->mtp.steps, 1, 16, &iv, e))
         return -1;
-    if (r.overlap && r.par.pp > 1)
-        return ifb_cfg_errf(c, PK("overlap"), e, "false with pipeline stages (pp > 1)", "true");
-    if (r.mtp && m->mtp_layers < 1)
+    r.mtp.steps = (int)iv;
+    if (ifb_cfg_get_int(c, PK("mtp_topk"), def->mtp.topk, 1, 16, &iv, e))
+        return -1;
+    r.mtp.topk = (int)iv;
+    /* SGLang: num_draft_tokens defaults to steps x topk + 1 (a chain of `steps` drafts) */
+    int dflt = ifb_cfg_has(c, PK("mtp_steps")) || ifb_cfg_has(c, PK("mtp_topk"))
+                   ? r.mtp.steps * r.mtp.topk + 1
+                   : def->mtp.draft_tokens;
+    if (ifb_cfg_get_int(c, PK("mtp_draft_tokens"), dflt, 2, r.mtp.steps * r.mtp.topk + 1, &iv, e))
+        return -1;
+    r.mtp.draft_tokens = (int)iv;
+    int depth = r.mtp.steps < r.mtp.draft_tokens - 1 ? r.mtp.steps : r.mtp.draft_tokens - 1;
+    double adef = def->mtp.accept_length > depth + 1 ? depth + 1 : def->mtp.accept_length;
+    if (ifb_cfg_get_double(c, PK("accept_length"), adef, 1.0, depth + 1.0, &r.mtp.accept_length, e))
+        return -1;
+    if (r.overlap != IFB_OVERLAP_NONE && r.par.pp > 1)
+        return ifb_cfg_errf(c, PK("overlap"), e, "false with pipeline stages (pp > 1)", "%s",
+                            ifb_overlap_name(r.overlap));
+    if (r.overlap == IFB_OVERLAP_SBO && r.par.layout != IFB_LAYOUT_DP_EP)
+        return ifb_cfg_errf(c, PK("overlap"), e,
+                            "sbo only with layout dp-ep (it overlaps the EP all-to-all)", "sbo");
+    if (r.mtp.on && m->mtp_layers < 1)
         return ifb_cfg_errf(c, PK("mtp"), e, "false for a model without MTP layers",
                             "true (%s has num_nextn_predict_layers 0)", m->name);
 #undef PK
@@ -398,11 +421,7 @@ static int load_deployment(ifb_cfg *c, const char *prefix, ifb_serving_cfg *o, i
     if (!d->groups)
         abort();
     d->ngroups = ng;
-    par_keys gdef = {.par = o->par,
-                     .a2a = o->a2a,
-                     .overlap = o->overlap,
-                     .mtp = o->mtp,
-                     .accept_length = o->accept_length};
+    par_keys gdef = {.par = o->par, .a2a = o->a2a, .overlap = o->overlap, .mtp = o->mtp};
     for (int i = 0; i < ng; i++) {
         ifb_group_cfg *g = &d->groups[i];
         char gk[160];
@@ -457,7 +476,6 @@ static int load_deployment(ifb_cfg *c, const char *prefix, ifb_serving_cfg *o, i
         g->a2a = pk.a2a;
         g->overlap = pk.overlap;
         g->mtp = pk.mtp;
-        g->accept_length = pk.accept_length;
         if (o->model.experts == 0 && g->par.layout == IFB_LAYOUT_DP_EP && g->par.ep > 1)
             return ifb_cfg_errf(c, GK("parallel.ep"), e, "1 for a dense model", "%d", g->par.ep);
         if (ifb_cfg_get_int(c, GK("max_batch"), o->max_batch, 1, 1 << 24, &g->max_batch, e) ||
@@ -504,6 +522,91 @@ static int load_deployment(ifb_cfg *c, const char *prefix, ifb_serving_cfg *o, i
     return 0;
 }
 
+/* compute.* overheads, deepep.* and prefix_cache.* (the components of docs/serving-model.md). */
+static int load_components(ifb_cfg *c, const char *prefix, ifb_serving_cfg *o, ifb_err *e)
+{
+    char p[160];
+#define K(k) kp(p, sizeof p, prefix, k)
+    bool bv;
+    int64_t iv;
+    ifb_overhead_cfg *h = &o->ovh;
+    if (ifb_cfg_get_bool(c, K("compute.overheads"), h->on, &bv, e))
+        return -1;
+    h->on = bv;
+    if (ifb_cfg_get_time(c, K("compute.host_step"), h->host_step, &h->host_step, e) ||
+        ifb_cfg_get_bool(c, K("compute.cuda_graph"), h->cuda_graph, &bv, e))
+        return -1;
+    h->cuda_graph = bv;
+    if (ifb_cfg_get_int(c, K("compute.cuda_graph_max_bs"), h->cuda_graph_max_bs, 1, 1 << 20,
+                        &h->cuda_graph_max_bs, e) ||
+        ifb_cfg_get_time(c, K("compute.graph_gap"), h->graph_gap, &h->graph_gap, e) ||
+        ifb_cfg_get_time(c, K("compute.launch"), h->launch, &h->launch, e) ||
+        ifb_cfg_get_time(c, K("compute.kernel_min"), h->kernel_min, &h->kernel_min, e) ||
+        ifb_cfg_get_double(c, K("compute.elementwise_eff"), h->elem_eff, 1e-3, 1, &h->elem_eff,
+                           e) ||
+        ifb_cfg_get_int(c, K("compute.sampling_passes"), h->sampling_passes, 0, 64, &iv, e))
+        return -1;
+    h->sampling_passes = (int)iv;
+    ifb_deepep_cfg *d = &o->deepep;
+    if (ifb_cfg_get_bool(c, K("deepep.gpu_work"), d->gpu_work, &bv, e))
+        return -1;
+    d->gpu_work = bv;
+    if (ifb_cfg_get_double(c, K("deepep.mem_eff"), d->mem_eff, 1e-3, 1, &d->mem_eff, e) ||
+        ifb_cfg_get_double(c, K("deepep.wqe_rate"), d->wqe_rate, 0, 1e12, &d->wqe_rate, e) ||
+        ifb_cfg_get_bool(c, K("deepep.signals"), d->signals, &bv, e))
+        return -1;
+    d->signals = bv;
+    uint64_t sb;
+    if (ifb_cfg_get_bytes(c, K("deepep.signal_bytes"), d->signal_bytes, &sb, e))
+        return -1;
+    if (sb < 1 || sb > 4096)
+        return ifb_cfg_errf(c, p, e, "1B to 4KiB", "%llu B", (unsigned long long)sb);
+    d->signal_bytes = sb;
+    if (ifb_cfg_get_int(c, K("deepep.chunks"), d->chunks, 1, 256, &iv, e) ||
+        ifb_cfg_get_time(c, K("deepep.kernel_launch"), d->kernel_launch, &d->kernel_launch, e))
+        return -1;
+    d->chunks = (int)iv;
+    static const char *const modes[] = {"low-latency", "normal", NULL};
+    int mode;
+    if (ifb_cfg_get_enum(c, K("deepep.bench.mode"), modes, o->dbench.normal, &mode, e))
+        return -1;
+    o->dbench.normal = mode;
+    if (ifb_cfg_get_int(c, K("deepep.bench.tokens"), o->dbench.tokens, 1, 1 << 20, &iv, e))
+        return -1;
+    o->dbench.tokens = (int)iv;
+    if (ifb_cfg_get_int(c, K("deepep.bench.masked"), o->dbench.masked, 0, 1 << 20, &iv, e))
+        return -1;
+    o->dbench.masked = (int)iv;
+    if (ifb_cfg_get_bool(c, K("deepep.bench.per_token"), o->dbench.per_token, &bv, e))
+        return -1;
+    o->dbench.per_token = bv;
+    if (ifb_cfg_get_int(c, K("deepep.bench.topk_groups"), o->dbench.topk_groups, 1, 64, &iv, e))
+        return -1;
+    o->dbench.topk_groups = (int)iv;
+    ifb_prefix_cfg *x = &o->prefix;
+    if (ifb_cfg_get_bool(c, K("prefix_cache.enable"), x->on, &bv, e))
+        return -1;
+    x->on = bv;
+    if (ifb_cfg_get_int(c, K("prefix_cache.block"), x->block, 1, 1 << 20, &x->block, e))
+        return -1;
+    const char *hr;
+    if (ifb_cfg_get_string(c, K("prefix_cache.hit_rate"), "trace", &hr, e))
+        return -1;
+    if (!strcmp(hr, "trace")) {
+        x->hit_rate = -1;
+    } else {
+        char *end;
+        errno = 0;
+        double v = strtod(hr, &end);
+        if (end == hr || *end || errno || !(v >= 0) || v >= 1)
+            return ifb_cfg_errf(
+                c, p, e, "trace (hits from the trace's hash_ids) or a share in [0, 1)", "'%s'", hr);
+        x->hit_rate = v;
+    }
+#undef K
+    return 0;
+}
+
 int ifb_serving_cfg_load(ifb_cfg *c, const char *prefix, ifb_serving_cfg *o, ifb_err *e)
 {
     ifb_serving_cfg_default(o);
@@ -538,14 +641,13 @@ int ifb_serving_cfg_load(ifb_cfg *c, const char *prefix, ifb_serving_cfg *o, ifb
     int v;
     int64_t iv;
     bool bv;
-    par_keys pk = {.par = o->par, .a2a = o->a2a, .accept_length = o->accept_length};
+    par_keys pk = {.par = o->par, .a2a = o->a2a, .mtp = o->mtp};
     if (load_parallel(c, K("parallel"), &pk, 0, &o->model, &pk, e))
         goto fail;
     o->par = pk.par;
     o->a2a = pk.a2a;
     o->overlap = pk.overlap;
     o->mtp = pk.mtp;
-    o->accept_length = pk.accept_length;
 
     static const char *const arrivals[] = {"closed", "poisson", "trace", NULL};
     if (ifb_cfg_get_enum(c, K("arrival"), arrivals, 0, &v, e))
@@ -651,6 +753,8 @@ int ifb_serving_cfg_load(ifb_cfg *c, const char *prefix, ifb_serving_cfg *o, ifb
         ifb_cfg_get_time(c, K("compute.layer_overhead"), 0, &o->layer_overhead, e))
         goto fail;
     o->kernel_tables = bv;
+    if (load_components(c, prefix, o, e))
+        goto fail;
     if (ifb_cfg_get_string(c, K("fidelity"), "full", &s, e))
         goto fail;
     if (!strcmp(s, "full")) {
