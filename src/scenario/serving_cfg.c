@@ -73,6 +73,9 @@ const char IFB_SERVING_KEYS_DOC[] =
     "                              # trace: trace, the default; any other value is an error\n"
     "                              # (the trace's lengths would be silently ignored)\n"
     "  output_len: uniform:128-384 # generated tokens, same forms (mean 256)\n"
+    "  prefilled: false            # decode-only: a prompt's KV cache is in place when the\n"
+    "                              # request is admitted (prefilled elsewhere, not simulated;\n"
+    "                              # TTFT is the queueing, TPOT the decode's own)\n"
     "  max_batch: 256              # running requests per instance\n"
     "  token_budget: 8192          # tokens per instance per step (decode + prefill chunks)\n"
     "  chunk: 4096                 # chunked prefill: prompt tokens per request per step\n"
@@ -726,6 +729,9 @@ int ifb_serving_cfg_load(ifb_cfg *c, const char *prefix, ifb_serving_cfg *o, ifb
         ifb_cfg_errf(c, trace_key, e, "a trace file (arrival or a length says trace)", "no trace");
         goto fail;
     }
+    if (ifb_cfg_get_bool(c, K("prefilled"), false, &bv, e))
+        goto fail;
+    o->prefilled = bv;
     if (ifb_cfg_get_int(c, K("max_batch"), 256, 1, 1 << 24, &o->max_batch, e) ||
         ifb_cfg_get_int(c, K("token_budget"), 8192, 1, 1 << 30, &o->token_budget, e) ||
         ifb_cfg_get_int(c, K("chunk"), 4096, 1, 1 << 30, &o->chunk, e) ||

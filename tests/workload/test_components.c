@@ -584,6 +584,42 @@ static void test_expert_shape_table(void **state)
     run_free(&w);
 }
 
+/* ---- decode-only instances ---------------------------------------------------------------- */
+
+static void test_prefilled_decode_only(void **state)
+{
+    (void)state;
+    /* 4 requests on 2 GPUs, prompts already prefilled: no step prefills, every request's first
+     * token is there on admission (TTFT 0 in the closed loop without a host gap), each then
+     * decodes output - 1
+     * tokens, one per step; the batch stays at the concurrency */
+    const char *yaml = "workload:\n  model: " DATA "tiny-moe-config.json\n  weight_dtype: bf16\n"
+                       "  gpu: H20\n  concurrency: 4\n  input_len: 300\n  output_len: 9\n"
+                       "  requests: 8\n  warmup: 0\n  prefilled: true\n"
+                       "  compute: {overheads: false}\n";
+    run w;
+    start(&w, yaml, 2, 1, 25000000000ull, 2 * IFB_US);
+    finish(&w);
+    size_t n;
+    const ifb_serving_step *st = ifb_serving_steps(w.s, &n);
+    assert_true(n >= 8);
+    for (size_t i = 0; i < n; i++) {
+        assert_int_equal(st[i].prefill_tokens, 0);
+        assert_int_equal(st[i].normal_a2a, 0);
+    }
+    assert_int_equal(st[0].decode_seqs, 4);
+    const ifb_serving_result *r = w.res;
+    assert_true(r->ttft.max == 0);
+    /* the window's tokens are the decode steps' own: 8 requests x 8 decoded tokens at least */
+    assert_true(r->tokens_emitted >= 8 * 8);
+    size_t nr;
+    const ifb_serving_req *q = ifb_serving_requests(w.s, &nr);
+    for (size_t i = 0; i < nr; i++)
+        if (q[i].measured)
+            assert_int_equal(q[i].generated, 9);
+    run_free(&w);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -599,6 +635,7 @@ int main(void)
         cmocka_unit_test(test_prefix_lru),
         cmocka_unit_test(test_prefix_hits_exact),
         cmocka_unit_test(test_expert_shape_table),
+        cmocka_unit_test(test_prefilled_decode_only),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

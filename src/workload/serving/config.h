@@ -153,6 +153,8 @@ typedef struct ifb_serving_cfg {
     int64_t token_budget; /* tokens per instance per step (prefill + decode) */
     int64_t chunk;        /* prefill chunk per request per step */
     int64_t requests;     /* measured requests (after warm-up) */
+    int prefilled;        /* decode-only: a prompt's KV is in place when it is admitted (its
+                             prefill ran elsewhere, not simulated; its first token with it) */
     int64_t warmup;       /* requests finished before measuring */
     ifb_time duration;    /* open loop: no arrivals after this time (0 = no limit) */
     ifb_route_kind routing;

@@ -326,6 +326,30 @@ void ifb_sv_schedule_instance(ifb_sv_eng *s, int ii, int64_t q_tokens)
         ifb_serving_req *r = &req[ri];
         /* prefix cache: its cached leading blocks are pinned and not computed; with blocks
          * shared in HBM (trace mode) they need no memory of its own */
+        if (s->cfg.prefilled && r->prefill_target == r->input && r->generated == 0) {
+            /* decode-only: its KV cache is in place (prefilled elsewhere) with its first
+             * token, which the decode steps' throughput does not count */
+            if (!ifb_sv_pc_room(s, ii, r->input + 1))
+                break;
+            w++;
+            r->state = RS_DECODE;
+            r->admit_seq = ++sv->admit_seq;
+            r->prefilled = r->prefill_target;
+            r->kv = r->input + 1;
+            q->kv_used += r->kv;
+            q->queued_tokens -= r->input;
+            r->first = r->last = sv->sim->now;
+            r->generated = 1;
+            push_int(&q->run, &q->rn, &q->rcap, ri);
+            if (r->generated >= r->output) /* nothing left to decode */
+                r->output = r->generated + 1;
+            if (budget >= q_tokens && nb < (size_t)s->cfg.max_batch) { /* decodes at once */
+                add_ent(s, (batch_ent){ri, 0, 0, 0, 1});
+                budget -= q_tokens;
+                nb++;
+            }
+            continue;
+        }
         int64_t hit = ifb_sv_pc_admit(s, ii, r);
         int shared = s->cfg.prefix.on && s->cfg.prefix.hit_rate < 0;
         int64_t own = r->prefill_target - (shared ? hit : 0);
