@@ -47,6 +47,7 @@ struct rank {
     ifb_time gate;  /* per-pair low latency: its messages complete no earlier */
     ifb_time pack;  /* its GPU work before the first send */
     uint64_t recv_copies, sent_dedup, remote_copies;
+    uint64_t dedup_in; /* (token, this GPU) pairs of the dispatch: tokens it holds once each */
 };
 
 struct dstate {
@@ -104,18 +105,28 @@ static uint64_t piece(uint64_t b, int n, int j)
     return v ? v : 1;
 }
 
+/* Piece j (of C) of rank r's messages of one stage, destinations staggered from r + 1 (as
+ * DeepEP's channels and NCCL spread senders over receivers). */
+static void post_stage_piece(dstate *d, int r, int stage, int j, int C)
+{
+    const ifb_xplan *p = &d->plan;
+    size_t a = p->first[r * 2 + stage], b = p->first[r * 2 + stage + 1], i0 = a;
+    while (i0 < b && p->x[i0].dst <= r)
+        i0++;
+    for (size_t k = 0; k < b - a; k++) {
+        const ifb_xfer *m = &p->x[a + (i0 - a + k) % (b - a)];
+        send(d, r, m->dst, piece(m->bytes, C, j), m->final);
+    }
+}
+
 /* Normal mode: a relay forwards piece j of its stage-1 messages once j pieces' worth of its
  * relay hops arrived. */
 static void forward(dstate *d, rank *x)
 {
     int C = d->b->cfg.chunks;
-    const ifb_xplan *p = &d->plan;
     int hops = x->exp0 / C; /* relay hops it receives, uncut */
-    while (x->fwd < C && x->got0 >= (x->fwd + 1) * hops) {
-        for (size_t i = p->first[x->r * 2 + 1]; i < p->first[x->r * 2 + 2]; i++)
-            send(d, x->r, p->x[i].dst, piece(p->x[i].bytes, C, x->fwd), 1);
-        x->fwd++;
-    }
+    while (x->fwd < C && x->got0 >= (x->fwd + 1) * hops)
+        post_stage_piece(d, x->r, 1, x->fwd++, C);
 }
 
 static void check(dstate *d, rank *x)
@@ -184,26 +195,34 @@ static void post_pairs_ev(ifb_sim *sim, void *obj, uint64_t arg)
     const ifb_deepep_bench *b = d->b;
     if (!b->normal) {
         int sig = b->cfg.signals;
-        for (int t = 0; t < d->n; t++) {
+        for (int k = 1; k < d->n; k++) { /* staggered from r + 1 */
+            int t = (x->r + k) % d->n;
             uint64_t c = d->npair[(size_t)x->r * d->n + t];
-            if (t == x->r || (!c && !sig))
+            if (!c && !sig)
                 continue;
             send(d, x->r, t,
                  c * (b->combine ? b->cbytes : b->dbytes) + (sig ? b->cfg.signal_bytes : 0), 1);
         }
         return;
     }
-    const ifb_xplan *p = &d->plan;
-    int C = b->cfg.chunks;
-    for (size_t i = p->first[x->r * 2]; i < p->first[x->r * 2 + 1]; i++) {
-        const ifb_xfer *m = &p->x[i];
-        if (m->final)
-            send(d, x->r, m->dst, m->bytes, 1);
-        else
-            for (int j = 0; j < C; j++)
-                send(d, x->r, m->dst, piece(m->bytes, C, j), 0);
-    }
-    check(d, x); /* a relay with nothing to wait for forwards now */
+    (void)x; /* normal mode posts every rank's pieces at once: post_rounds_ev */
+}
+
+/* Normal mode: every rank's stage-0 pieces, round by round (piece j of every sender before
+ * piece j + 1), destinations staggered: the posting order of concurrent senders that a
+ * receiver's link would interleave (the NVLink model places a receiver's messages in posting
+ * order). */
+static void post_rounds_ev(ifb_sim *sim, void *obj, uint64_t arg)
+{
+    (void)sim;
+    (void)arg;
+    dstate *d = obj;
+    int C = d->b->cfg.chunks;
+    for (int j = 0; j < C; j++)
+        for (int r = 0; r < d->n; r++)
+            post_stage_piece(d, r, 0, j, C);
+    for (int r = 0; r < d->n; r++)
+        check(d, &d->rk[r]); /* a relay with nothing to wait for forwards now */
 }
 
 /* Experts of one token: topk distinct of E, uniformly; normal mode first picks g of the nodes
@@ -299,6 +318,11 @@ int ifb_deepep_bench_run(ifb_sim *sim, ifb_net *net, const ifb_deepep_bench *b, 
                     seen |= 1ull << (q / G % 64);
                     x->sent_dedup++;
                 }
+                int dup = 0; /* this GPU already among the token's earlier experts */
+                for (int kk = 0; kk < k && q >= 0; kk++)
+                    dup |= d.dst[(size_t)s * per + (size_t)t * K + kk] == q;
+                if (q >= 0 && !dup)
+                    d.rk[q].dedup_in++;
             }
         }
     }
@@ -329,12 +353,9 @@ int ifb_deepep_bench_run(ifb_sim *sim, ifb_net *net, const ifb_deepep_bench *b, 
         ifb_ep_count(&d.plan, &grp, IFB_A2A_NORMAL, K, ntok, experts);
         ifb_ep_emit(&d.plan, &grp, b->combine, bpc);
         int C = b->cfg.chunks;
-        for (int q = 0; q < n; q++) {
-            int n1 = 0;
-            for (size_t i = 0; i < d.plan.nx; i++)
-                n1 += d.plan.x[i].stage == 1 && d.plan.x[i].dst == q;
+        for (int q = 0; q < n; q++) { /* every message in C pieces */
             d.rk[q].exp0 = d.plan.exp0[q] * C;
-            d.rk[q].expf = d.plan.expf[q] - n1 + n1 * C;
+            d.rk[q].expf = d.plan.expf[q] * C;
             d.rk[q].recv_copies = d.plan.recv[q] / bpc;
         }
     } else {
@@ -371,17 +392,36 @@ int ifb_deepep_bench_run(ifb_sim *sim, ifb_net *net, const ifb_deepep_bench *b, 
             /* token order (the combine: the held copies, sender by sender); a copy to another
              * server is a WQE, one to this server an NVLink store by the GPU (no WQE) */
             uint64_t w = 0;
-            for (size_t i = 0; i < (b->combine ? (size_t)n : per); i++) {
-                int q = b->combine ? (int)i : d.dst[(size_t)s * per + i];
-                uint64_t c = b->combine ? d.npair[(size_t)s * n + q] : 1;
-                if (q < 0 || q == s)
-                    continue;
-                int remote = q / G != s / G;
-                for (uint64_t j = 0; j < c; j++) {
+            if (!b->combine) {
+                for (size_t i = 0; i < per; i++) {
+                    int q = d.dst[(size_t)s * per + i];
+                    if (q < 0 || q == s)
+                        continue;
+                    int remote = q / G != s / G;
                     w += (uint64_t)remote;
                     ifb_time at = x->pack + (remote && rate > 0 ? secs((double)w / rate) : 0);
                     ifb_sim_at(sim, at, copy_ev, x, (uint64_t)q);
                 }
+            } else {
+                /* the held copies go back round robin over their owners from s + 1 (the order
+                 * they arrived in, interleaved), not owner after owner */
+                uint64_t *left = ifb_xcalloc((size_t)n, sizeof *left, "combine order");
+                uint64_t total = 0;
+                for (int q = 0; q < n; q++)
+                    if (q != s)
+                        total += left[q] = d.npair[(size_t)s * n + q];
+                for (int k = 1; total; k = k % (n - 1) + 1) {
+                    int q = (s + k) % n;
+                    if (!left[q])
+                        continue;
+                    left[q]--;
+                    total--;
+                    int remote = q / G != s / G;
+                    w += (uint64_t)remote;
+                    ifb_time at = x->pack + (remote && rate > 0 ? secs((double)w / rate) : 0);
+                    ifb_sim_at(sim, at, copy_ev, x, (uint64_t)q);
+                }
+                free(left);
             }
             x->remote_copies = w;
             if (b->cfg.signals) /* after the copies, a count signal to every rank */
@@ -398,8 +438,15 @@ int ifb_deepep_bench_run(ifb_sim *sim, ifb_net *net, const ifb_deepep_bench *b, 
                     w += d.npair[(size_t)s * n + q];
             x->remote_copies = w;
             x->gate = x->pack + (rate > 0 && !b->normal ? secs((double)w / rate) : 0);
-            ifb_sim_at(sim, x->pack, post_pairs_ev, x, 0);
+            if (!b->normal)
+                ifb_sim_at(sim, x->pack, post_pairs_ev, x, 0);
         }
+    }
+    if (b->normal) { /* after the slowest rank's packing */
+        ifb_time at = t0;
+        for (int q = 0; q < n; q++)
+            at = d.rk[q].pack > at ? d.rk[q].pack : at;
+        ifb_sim_at(sim, at, post_rounds_ev, &d, 0);
     }
     ifb_sim_run(sim);
     int rc = 0;
@@ -418,7 +465,13 @@ int ifb_deepep_bench_run(ifb_sim *sim, ifb_net *net, const ifb_deepep_bench *b, 
         if (k > r->max)
             r->max = k;
         rsum += (double)x->sent_dedup * (double)bpc;
-        vsum += (double)(b->combine ? (uint64_t)T * (uint64_t)K : x->recv_copies) * (double)bpc;
+        /* DeepEP's NVLink figure: the dispatch's bytes received, the combine's bytes sent back
+         * (the same tokens); normal mode holds each token once per GPU, low latency per copy */
+        uint64_t held = 0;
+        for (int q = 0; q < n; q++)
+            held += d.npair[(size_t)s * n + q];
+        uint64_t tok = b->normal ? x->dedup_in : b->combine ? held : x->recv_copies;
+        vsum += (double)tok * (double)bpc;
     }
     if (!rc) {
         r->mean = (ifb_time)llround(tsum / n);

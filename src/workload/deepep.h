@@ -57,7 +57,8 @@ typedef struct ifb_deepep_result {
     ifb_time mean, max;    /* kernel time per rank (send start to receive end): mean, max */
     double rdma_bps;       /* DeepEP's RDMA figure: bytes of per-server deduplicated tokens a
                               rank sends (its own server included) / its kernel time, mean */
-    double nvl_bps;        /* bytes a rank receives (its own copies included) / kernel time */
+    double nvl_bps;        /* DeepEP's NVLink figure: the dispatch's bytes a rank receives (the
+                              combine's it sends back), its own included, / kernel time */
     uint64_t msgs, failed; /* messages delivered, given up on */
     uint64_t copies;       /* token copies moved (all ranks) */
 } ifb_deepep_result;

@@ -271,10 +271,12 @@ static int eng_create(ifb_serving *sv, ifb_sv_eng *s, const ifb_group_cfg *g, in
     s->ts_mtp = xcalloc((size_t)(s->npass ? s->npass : 1) * s->R * s->C, sizeof *s->ts_mtp);
     size_t nplans = (size_t)s->ngroups * (size_t)(s->nmoe ? s->nmoe : 1) * 2 * s->C;
     s->plans = xcalloc(nplans, sizeof *s->plans);
-    s->plan_n1 = xcalloc(nplans * (size_t)s->gsz, sizeof *s->plan_n1);
     s->term_acc = xcalloc((size_t)s->R * IFB_TERM_N, sizeof *s->term_acc);
     s->sidedone = xcalloc(n3, 1);
     s->gate_t = xcalloc(n3, sizeof *s->gate_t);
+    s->rounds = xcalloc(n3, sizeof *s->rounds);
+    s->outmsgs = xcalloc(n3, sizeof *s->outmsgs);
+    s->per_round = xcalloc(n3, sizeof *s->per_round);
     s->recv_copies = xcalloc((size_t)(s->nmoe ? s->nmoe : 1) * s->R * s->C, sizeof(int));
     s->inst = xcalloc((size_t)s->par.dp, sizeof *s->inst);
     for (int i = 0; i < s->par.dp; i++)
@@ -512,10 +514,12 @@ static void eng_destroy(ifb_sv_eng *s)
     free(s->plans);
     free(s->ts);
     free(s->ts_mtp);
-    free(s->plan_n1);
     free(s->term_acc);
     free(s->sidedone);
     free(s->gate_t);
+    free(s->rounds);
+    free(s->outmsgs);
+    free(s->per_round);
     free(s->experts);
     free(s->recv_copies);
     free(s->ents);

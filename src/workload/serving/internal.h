@@ -145,7 +145,9 @@ struct ifb_sv_eng {
     int64_t q_dec;               /* tokens per decoding request in the main model */
     unsigned char *sidedone;     /* [(k * R + r) * C + c] an A2A stage's side compute is done */
     ifb_time *gate_t;            /* [(k * R + r) * C + c] low-latency: WQEs of r posted */
-    int *plan_n1;                /* [plan * gsz + q] stage-1 (forwarded) messages q receives */
+    int *rounds, *outmsgs, *per_round; /* [(k * R + r) * C + c] normal: rounds of pieces r
+                                          posted, its messages of the phase in flight, messages
+                                          per round */
     int sbo_parts;               /* pieces of an SBO combine message (deepep.chunks) */
     int64_t pc_step_hits;        /* prompt tokens the scheduled prefills took from the cache */
     double acc_p;                /* MTP: probability that a draft is accepted */

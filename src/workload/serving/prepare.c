@@ -147,14 +147,6 @@ static void plan_all_to_alls(ifb_sv_eng *s, int normal)
                     s->a2a_recv[g * n + q] += pd->recv[q];
                 ifb_ep_copy_counts(pc, pd, topk);
                 ifb_ep_emit(pc, &grp, 1, (uint64_t)s->cbytes);
-                for (int h = 0; h < 2; h++) { /* forwarded messages each rank receives */
-                    const ifb_xplan *p = h ? pc : pd;
-                    int *n1 = &s->plan_n1[(pi + (size_t)h * C) * (size_t)n];
-                    memset(n1, 0, (size_t)n * sizeof *n1);
-                    for (size_t i = 0; i < p->nx; i++)
-                        if (p->x[i].stage == 1)
-                            n1[p->x[i].dst]++;
-                }
             }
         }
     }

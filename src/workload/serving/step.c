@@ -87,14 +87,15 @@ static void skipped_ev(ifb_sim *sim, void *obj, uint64_t arg)
     msg_cb(sim, obj, NULL);
 }
 
-static void post(ifb_sv_eng *s, int src, int dst, uint64_t bytes, int tclass, slot *sl)
+/* Returns 1 when the message went onto the network, 0 when it was skipped (a GPU down). */
+static int post(ifb_sv_eng *s, int src, int dst, uint64_t bytes, int tclass, slot *sl)
 {
     if (s->inflight++ == 0)
         s->comm_start = s->sim->now;
     if (s->rank_down[src] || s->rank_down[dst]) {
         /* a GPU that is down: nothing is sent, the phase goes on without it (ASSUMPTION) */
         ifb_sim_after(s->sim, 0, skipped_ev, sl, 0);
-        return;
+        return 0;
     }
     s->cur.bytes[tclass] += bytes;
     s->cur.msgs++;
@@ -107,6 +108,7 @@ static void post(ifb_sv_eng *s, int src, int dst, uint64_t bytes, int tclass, sl
         ifb_sim_request_stop(s->sim, IFB_STOP_ERROR, "serving: network refused a message %d->%d",
                              src, dst);
     }
+    return 1;
 }
 
 static ifb_xplan *plan_of(ifb_sv_eng *s, int g, const stage *st, int c)
@@ -139,35 +141,52 @@ static int ll_expected(const ifb_sv_eng *s, const ifb_xplan *p, int gr, int part
     return e;
 }
 
-/* Piece j (of n) of rank r's messages of stage_no; the last piece of a low-latency phase also
- * carries the count signals (and sends them alone to ranks that get no data). */
-static void post_piece(ifb_sv_eng *s, int k, int r, int c, int stage_no, int j, int n)
+/* Piece j (of n) of rank r's messages of stage_no, destinations in staggered order (r + 1, r + 2,
+ * ...: senders do not all start on the same receiver, as NCCL and DeepEP's channels spread
+ * them); the last piece of a low-latency phase also carries the count signals (and sends them
+ * alone to ranks that get no data). */
+static int post_piece(ifb_sv_eng *s, int k, int r, int c, int stage_no, int j, int n)
 {
+    int sent = 0;
     const stage *st = &s->st[k];
     int g = group_of(s, r), base = g * s->gsz, gr = r - base;
     ifb_xplan *p = plan_of(s, g, st, c);
     int ll = !s->normal_step, sig = ll && s->cfg.deepep.signals && j == n - 1;
     uint64_t sb = s->cfg.deepep.signal_bytes;
-    int last = 0; /* group rank of the last destination seen, for the signal-only messages */
-    for (size_t i = p->first[gr * 2 + stage_no]; i < p->first[gr * 2 + stage_no + 1]; i++) {
-        const ifb_xfer *x = &p->x[i];
-        slot *sl = x->final ? &s->slotf[idx3(s, k, base + x->dst, c)]
-                            : &s->slot0[idx3(s, k, base + x->dst, c)];
-        /* normal mode: stage-0 direct copies go whole (chunking is the relay path's) */
-        int split = ll || !(stage_no == 0 && x->final);
-        if (!split && j > 0)
-            continue;
-        for (; sig && last < x->dst; last++) /* ranks before x->dst with no data */
-            if (last != gr)
-                post(s, r, base + last, sb, IFB_TC_A2A, &s->slotf[idx3(s, k, base + last, c)]);
-        if (sig)
-            last = x->dst + 1;
-        uint64_t b = split ? piece_bytes(x->bytes, n, j) : x->bytes;
-        post(s, r, base + x->dst, b + (sig ? sb : 0), IFB_TC_A2A, sl);
+    size_t a = p->first[gr * 2 + stage_no], b = p->first[gr * 2 + stage_no + 1], i0 = a;
+    while (i0 < b && p->x[i0].dst <= gr)
+        i0++;
+    size_t m = b - a, done = 0;
+    if (!ll) { /* normal mode: every message in staggered order (a combine's stage 0 can hold a
+                  direct copy and a relay hop to one rank) */
+        for (size_t t = 0; t < m; t++) {
+            const ifb_xfer *x = &p->x[a + (i0 - a + t) % m];
+            slot *sl = x->final ? &s->slotf[idx3(s, k, base + x->dst, c)]
+                                : &s->slot0[idx3(s, k, base + x->dst, c)];
+            sent += post(s, r, base + x->dst, piece_bytes(x->bytes, n, j), IFB_TC_A2A, sl);
+        }
+        return sent;
     }
-    for (; sig && last < s->gsz; last++)
-        if (last != gr)
-            post(s, r, base + last, sb, IFB_TC_A2A, &s->slotf[idx3(s, k, base + last, c)]);
+    for (int step = 1; step < s->gsz; step++) { /* low latency: at most one message per rank */
+        int q = (gr + step) % s->gsz;
+        const ifb_xfer *x = NULL;
+        if (done < m) {
+            size_t i = a + (i0 - a + done) % (m ? m : 1);
+            if (p->x[i].dst == q) {
+                x = &p->x[i];
+                done++;
+            }
+        }
+        if (x) {
+            slot *sl =
+                x->final ? &s->slotf[idx3(s, k, base + q, c)] : &s->slot0[idx3(s, k, base + q, c)];
+            sent +=
+                post(s, r, base + q, piece_bytes(x->bytes, n, j) + (sig ? sb : 0), IFB_TC_A2A, sl);
+        } else if (sig) {
+            sent += post(s, r, base + q, sb, IFB_TC_A2A, &s->slotf[idx3(s, k, base + q, c)]);
+        }
+    }
+    return sent;
 }
 
 /* WQE posting gate of a low-latency phase: rank r's messages complete no earlier than the time
@@ -200,6 +219,28 @@ static void sbo_release_ev(ifb_sim *sim, void *obj, uint64_t arg)
     post_piece(s, k, r, c, 0, j, s->sbo_parts);
 }
 
+/* Normal mode: rank r posts its next rounds of pieces while at most two rounds are in flight
+ * (DeepEP's chunked send/receive buffers hold several chunks; ASSUMPTION: three rounds), so a
+ * sender does not reserve its receivers' links far ahead of the other senders. */
+static void rounds_more(ifb_sv_eng *s, int k, int r, int c)
+{
+    size_t i = idx3(s, k, r, c);
+    int n = pieces(s, &s->st[k]);
+    while (s->rounds[i] < n && s->outmsgs[i] <= 2 * s->per_round[i]) {
+        int m = post_piece(s, k, r, c, 0, s->rounds[i]++, n);
+        s->per_round[i] = m;
+        s->outmsgs[i] += m;
+    }
+}
+
+/* A normal-mode message of rank src's phase k arrived (or failed). */
+static void round_done(ifb_sv_eng *s, int k, int src, int c)
+{
+    size_t i = idx3(s, k, src, c);
+    s->outmsgs[i]--;
+    rounds_more(s, k, src, c);
+}
+
 /* A rank reaches a (not replayed) all-to-all stage: its stage-0 messages go out. */
 static void a2a_start(ifb_sv_eng *s, int k, int r, int c)
 {
@@ -215,8 +256,12 @@ static void a2a_start(ifb_sv_eng *s, int k, int r, int c)
                           ((uint64_t)i << 9) | (uint64_t)j);
         return;
     }
-    for (int j = 0; j < n; j++)
-        post_piece(s, k, r, c, 0, j, n);
+    /* normal mode: one round of pieces (one to every destination) at a time, the next when the
+     * sender's messages of this phase are all through: a sender does not reserve its
+     * receivers' links far ahead of the other senders (DeepEP's chunked buffers) */
+    s->rounds[i] = 0;
+    s->outmsgs[i] = 0;
+    rounds_more(s, k, r, c);
 }
 
 static void a2a_check(ifb_sv_eng *s, int k, int r, int c)
@@ -231,12 +276,10 @@ static void a2a_check(ifb_sv_eng *s, int k, int r, int c)
     int e0, ef;
     if (s->normal_step) {
         /* the relay forwards piece j once j pieces' worth of the RDMA hops arrived */
-        int *n1 = &s->plan_n1[(((size_t)g * s->nmoe + st->moe) * 2 + st->combine) * s->C * s->gsz +
-                              (size_t)c * s->gsz];
         while (s->sent[i] < n && s->recv0[i] >= (s->sent[i] + 1) * p->exp0[gr])
-            post_piece(s, k, r, c, 1, s->sent[i]++, n);
+            s->outmsgs[i] += post_piece(s, k, r, c, 1, s->sent[i]++, n);
         e0 = p->exp0[gr] * n;
-        ef = p->expf[gr] - n1[gr] + n1[gr] * n;
+        ef = p->expf[gr] * n; /* direct copies and forwards, each in n pieces */
     } else {
         e0 = 0;
         ef = ll_expected(s, p, gr, n);
@@ -462,10 +505,17 @@ static void msg_cb(ifb_sim *sim, void *ctx, const ifb_msg_info *info)
     if (info && info->failed) {
         /* counted as done so the step ends; ifb_sv_step_end marks the instance down */
         note_failure(s, info);
+        int src = info->src >= 0 && info->src < s->nep ? s->rank_of_ep[info->src] : -1;
+        if (info->tclass == IFB_TC_A2A && s->normal_step && src >= 0 &&
+            s->st[sl->k].kind == ST_A2A && !s->replay[sl->k])
+            round_done(s, sl->k, src, sl->c);
     } else if (info && info->tclass >= 0 && info->tclass < IFB_TC_COUNT) {
         ifb_summary_add(&s->sv->msg_time[info->tclass], (double)(info->done - info->start));
         /* low latency: not complete before the sender has posted the phase's WQEs */
         int src = info->src >= 0 && info->src < s->nep ? s->rank_of_ep[info->src] : -1;
+        if (info->tclass == IFB_TC_A2A && s->normal_step && src >= 0 &&
+            s->st[sl->k].kind == ST_A2A && !s->replay[sl->k])
+            round_done(s, sl->k, src, sl->c);
         if (info->tclass == IFB_TC_A2A && !s->normal_step && src >= 0 &&
             s->st[sl->k].kind == ST_A2A) {
             ifb_time gate = s->gate_t[idx3(s, sl->k, src, sl->c)];
@@ -672,6 +722,9 @@ void ifb_sv_start_step(ifb_sv_eng *s)
     memset(s->sent, 0, n3 * sizeof *s->sent);
     memset(s->donek, 0, n3 * sizeof *s->donek);
     memset(s->sidedone, 0, n3);
+    memset(s->rounds, 0, n3 * sizeof *s->rounds);
+    memset(s->outmsgs, 0, n3 * sizeof *s->outmsgs);
+    memset(s->per_round, 0, n3 * sizeof *s->per_round);
     memset(s->readycnt, 0, (size_t)s->K * s->ngroups * C * sizeof *s->readycnt);
     memset(s->pos, 0, (size_t)R * C * sizeof *s->pos);
     memset(s->own_done, 0, (size_t)R * C);
