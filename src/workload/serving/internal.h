@@ -148,12 +148,12 @@ struct ifb_sv_eng {
     int *rounds, *outmsgs, *per_round; /* [(k * R + r) * C + c] normal: rounds of pieces r
                                           posted, its messages of the phase in flight, messages
                                           per round */
-    int sbo_parts;               /* pieces of an SBO combine message (deepep.chunks) */
-    int64_t pc_step_hits;        /* prompt tokens the scheduled prefills took from the cache */
-    double acc_p;                /* MTP: probability that a draft is accepted */
-    int acc_depth;               /* MTP: drafts a step can accept at most */
-    double a_dec, a_pre;         /* attention core FLOPs per (token x cached token), one layer */
-    double kv_layer_bytes;       /* KV bytes per token per layer on one GPU */
+    int sbo_parts;                     /* pieces of an SBO combine message (deepep.chunks) */
+    int64_t pc_step_hits;  /* prompt tokens the scheduled prefills took from the cache */
+    double acc_p;          /* MTP: probability that a draft is accepted */
+    int acc_depth;         /* MTP: drafts a step can accept at most */
+    double a_dec, a_pre;   /* attention core FLOPs per (token x cached token), one layer */
+    double kv_layer_bytes; /* KV bytes per token per layer on one GPU */
     int64_t dbytes, cbytes;
 
     instq *inst;
