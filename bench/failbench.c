@@ -25,9 +25,9 @@
 
 #include "bench.h"
 #include "core/rng.h"
-#include "net/fabric.h"
-#include "net/failure.h"
-#include "net/lb.h"
+#include "net/fabric/fabric.h"
+#include "net/fail/failure.h"
+#include "net/switch/lb.h"
 #include "topo/topo.h"
 #include "workload/microbench.h"
 

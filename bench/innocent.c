@@ -1,6 +1,6 @@
 /* Innocent flow: one long flow X->Y and a 16->1 incast to Z, X and the incast senders on leaf 0,
  * Y and Z on leaf 1 (2 leaves x 17 hosts, 2 spines x 8 uplinks (1:1), 400G, 1 us links). */
-#include "net/fabric.h"
+#include "net/fabric/fabric.h"
 #include "topo/topo.h"
 #include <stdio.h>
 #include <string.h>

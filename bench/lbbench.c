@@ -1,7 +1,7 @@
 /* Path-selection comparison on the foundation's reference fabric (bench/refbench.c): 128 hosts
  * on a 1:1 leaf-spine (16 leaves x 8 hosts, 8 spines, 400 Gb/s links, 1 us propagation, zero
  * switch latency), a random permutation (derangement) of long flows, all starting at t = 0, one
- * run per path-selection mode (net/lb.h) on the same permutation and seed.
+ * run per path-selection mode (net/switch/lb.h) on the same permutation and seed.
  *
  * Per mode: mean and minimum per-flow throughput normalized to line rate (bytes / FCT /
  * (400 Gb/s x 4096/4178), the payload rate of a full-MTU RoCEv2 stream), makespan, the busiest
@@ -34,8 +34,8 @@
 
 #include "bench.h"
 #include "core/rng.h"
-#include "net/fabric.h"
-#include "net/lb.h"
+#include "net/fabric/fabric.h"
+#include "net/switch/lb.h"
 #include "topo/topo.h"
 #include "workload/microbench.h"
 
@@ -44,7 +44,7 @@ static const uint64_t RATE = 400000000000ull;
 
 typedef struct mode_def {
     const char *name;
-    int mode, pick, spray, unit, ties, weighted, intc; /* intc: INT on (net/int.h) */
+    int mode, pick, spray, unit, ties, weighted, intc; /* intc: INT on (net/switch/int.h) */
 } mode_def;
 
 static const mode_def MODES[] = {

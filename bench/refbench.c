@@ -22,8 +22,8 @@
 #include <time.h>
 
 #include "bench.h"
-#include "net/fabric.h"
-#include "net/lb.h"
+#include "net/fabric/fabric.h"
+#include "net/switch/lb.h"
 #include "topo/topo.h"
 #include "workload/microbench.h"
 

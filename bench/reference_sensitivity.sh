@@ -26,7 +26,7 @@ for c in sorted(ra, key=int):
     e, i = ra[c], rb[c]
     print("| %s | %s | %.1f | %.1f | %.3f | %.2f | %.2f | %.3f |" % (
         label, c, e["tgr_tok_s"], i["tgr_tok_s"], e["tgr_tok_s"] / i["tgr_tok_s"],
-        e["tpot_ms"]["p90"], i["tpot_ms"]["p90"], e["tpot_ms"]["p90"] / i["tpot_ms"]["p90"]))
+        e["p90_tpot_ms"], i["p90_tpot_ms"], e["p90_tpot_ms"] / i["p90_tpot_ms"]))
 PY
 }
 echo "| case | concurrency | TGR Eth | TGR IB | TGR Eth/IB | P90 TPOT Eth (ms) | P90 TPOT IB (ms) | P90 Eth/IB |"

@@ -13,6 +13,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/alloc.h"
+
 int ifb_fuzz_cfg(const uint8_t *data, size_t size);
 int ifb_fuzz_model(const uint8_t *data, size_t size);
 int ifb_fuzz_kernels(const uint8_t *data, size_t size);
@@ -32,15 +34,16 @@ int ifb_fuzz_scenario(const uint8_t *data, size_t size);
         }                                                                                          \
     } while (0)
 
-/* NUL-terminated copy of n bytes (the parsers take C strings); NULL if out of memory. */
+/* NUL-terminated copy of n bytes, NULs inside included (the parsers take C strings). Harness
+ * allocations go through core/alloc.h like the library's: under the fuzzer a failed allocation
+ * is a finding (libFuzzer's -malloc_limit_mb and ASan report it before any NULL comes back), so
+ * there is no input to skip. */
 static inline char *ifb_fuzz_strndup(const uint8_t *d, size_t n)
 {
-    char *s = malloc(n + 1);
-    if (s) {
-        if (n)
-            memcpy(s, d, n);
-        s[n] = '\0';
-    }
+    char *s = ifb_xmalloc(n + 1, "a fuzz input");
+    if (n)
+        memcpy(s, d, n);
+    s[n] = '\0';
     return s;
 }
 

@@ -93,8 +93,8 @@ int ifb_fuzz_kernels(const uint8_t *data, size_t size)
     size_t nl = ifb_fuzz_find(data, size, '\n');
     char *name = ifb_fuzz_strndup(data, nl);
     char *csv = ifb_fuzz_strndup(data + (nl < size ? nl + 1 : size), nl < size ? size - nl - 1 : 0);
-    ifb_kernel_table *t = malloc(sizeof *t);
-    if (name && csv && t) {
+    ifb_kernel_table *t = ifb_xmalloc(sizeof *t, "a kernel table");
+    {
         ifb_err e;
         e.msg[0] = '\0';
         if (ifb_kernel_table_load_string(t, csv, name, NULL, &e) == 0) {

@@ -63,10 +63,8 @@ static void derived(const ifb_model *m)
 int ifb_fuzz_model(const uint8_t *data, size_t size)
 {
     char *json = ifb_fuzz_strndup(data, size);
-    if (!json)
-        return 0;
-    ifb_model *m = malloc(sizeof *m);
-    if (m) {
+    ifb_model *m = ifb_xmalloc(sizeof *m, "a model");
+    {
         ifb_err e;
         e.msg[0] = '\0';
         if (ifb_model_load_string(m, json, "config.json", &e) == 0)

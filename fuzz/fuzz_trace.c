@@ -16,8 +16,8 @@ int ifb_fuzz_trace(const uint8_t *data, size_t size)
     ifb_trace_format fmt = (ifb_trace_format)((data[0] & 3) % 3);
     size_t max_rows = data[0] >> 2;
     char *text = ifb_fuzz_strndup(data + 1, size - 1);
-    ifb_trace *t = malloc(sizeof *t);
-    if (text && t) {
+    ifb_trace *t = ifb_xmalloc(sizeof *t, "a trace");
+    {
         ifb_err e;
         e.msg[0] = '\0';
         if (ifb_trace_load_string(t, text, "fuzz.trace", fmt, max_rows, &e) == 0) {

@@ -1,4 +1,4 @@
-/* Fuzz target: the wire-format decoder used on pcap read-back (net/wire.h), and the encoder
+/* Fuzz target: the wire-format decoder used on pcap read-back (net/wire/wire.h), and the encoder
  * against it.
  *
  * Input: one mode byte, then the body.
@@ -17,7 +17,7 @@
 #include <stdio.h>
 
 #include "fuzz.h"
-#include "net/wire.h"
+#include "net/wire/wire.h"
 
 enum {
     FRAME_CAP = 72 * 1024,
@@ -143,7 +143,7 @@ static void repair_ib(uint8_t *b, size_t n)
 
 static ifb_pkt *pkt_new(void)
 {
-    return calloc(1, sizeof(ifb_pkt) + WIRE_HOPS * sizeof(ifb_int_hop));
+    return ifb_xcalloc(1, sizeof(ifb_pkt) + WIRE_HOPS * sizeof(ifb_int_hop), "a packet");
 }
 
 static int decode(const uint8_t *b, size_t n, ifb_l2 l2, ifb_pkt *p)
@@ -196,10 +196,10 @@ static void raw_mode(uint8_t mode, const uint8_t *d, size_t size)
     if (mode & 2)
         (l2 == IFB_L2_IB ? repair_ib : repair_roce)(frame_a, size);
     ifb_pkt *p = pkt_new(), *q = pkt_new();
-    if (p && q && decode(frame_a, size, l2, p) == 0)
+    if (decode(frame_a, size, l2, p) == 0)
         check_decoded(p, size, q);
     /* Decoding with fewer hop slots than the frame carries must not write past them. */
-    if (p && size) {
+    if (size) {
         ifb_int_hop few[2];
         (void)ifb_wire_decode(frame_a, size, l2, p, few, 2);
         (void)ifb_wire_decode(frame_a, size, l2, p, NULL, 0);
@@ -230,8 +230,6 @@ static void packet_mode(const uint8_t *d, size_t size)
                                   IFB_OP_CNP};
     reader r = {d, size, 0};
     ifb_pkt *p = pkt_new(), *q = pkt_new();
-    if (!p || !q)
-        goto out;
     uint32_t sel = take(&r, 1);
     p->kind = (uint8_t)(sel % 6);
     p->l2 = (uint8_t)((sel >> 3) & 1);

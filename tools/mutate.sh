@@ -25,36 +25,36 @@ root=$(cd "$(dirname "$0")/.." && pwd)
 names=() files=() froms=() tos=() expects=() whys=()
 add() { names+=("$1"); files+=("$2"); froms+=("$3"); tos+=("$4"); expects+=("$5"); whys+=("$6"); }
 
-add ecn-red-kmin src/net/port.c \
+add ecn-red-kmin src/net/switch/switch.c \
     '(double)(qlen - qc->ecn_kmin)' '(double)qlen' \
     'net.test_ecn' 'RED marking probability without the - kmin term'
-add int-hop-latency src/net/int.c \
+add int-hop-latency src/net/switch/int.c \
     '(now - pk->enq_t + f->cfg.switch_latency) / IFB_NS' '(f->cfg.switch_latency) / IFB_NS' \
     'net.test_int_latency' 'INT hop latency without the queueing delay'
-add tpot-output src/workload/serving.c \
+add tpot-output src/workload/serving/metrics.c \
     'ps_to_s(q->finish - q->first) / (double)(q->output - 1)' \
     'ps_to_s(q->finish - q->first) / (double)q->output' \
     'workload.test_step_model' 'TPOT divided by output tokens instead of output - 1'
-add gqa-kv-reads src/workload/serving.c \
+add gqa-kv-reads src/workload/serving/cost.c \
     '(double)t->ctx_sum * s->kv_layer_bytes' '0.0 * s->kv_layer_bytes' \
     'workload.test_step_model' 'GQA decode attention without its KV-cache reads'
 add kv-bytes-halved src/workload/parallel.c \
     'double kvtok = (double)ifb_model_kv_bytes_per_token(m, kvdt);' \
     'double kvtok = (double)ifb_model_kv_bytes_per_token(m, kvdt) / 2;' \
     'workload.test_step_model' 'KV-cache bytes per token per GPU halved'
-add pfc-xon-offset src/net/pfc.c \
+add pfc-xon-offset src/net/switch/pfc.c \
     '(double)(sh + f->cfg.pfc_xon_offset) <= threshold(f, sw)' '(double)sh <= threshold(f, sw)' \
     'net.test_pfc_thresholds' 'PFC XON without the xon_offset hysteresis (dynamic threshold)'
-add dcqcn-cut-alpha src/net/dcqcn.c \
+add dcqcn-cut-alpha src/net/nic/dcqcn.c \
     'double fac = qp->alpha / 2;' 'double fac = qp->alpha;' \
     'net.test_dcqcn' 'DCQCN rate decrease by alpha instead of alpha / 2'
-add wire-no-ifg src/net/wire.h \
+add wire-no-ifg src/net/wire/wire.h \
     'f + IFB_ETH_PREAMBLE + IFB_ETH_IFG' 'f' \
     'net.test_fabric' 'Ethernet serialization without preamble and inter-frame gap'
-add ib-credits-half src/net/port.c \
+add ib-credits-half src/net/link/link.c \
     'p->credits[pk->tc] -= blocks;' 'p->credits[pk->tc] -= blocks / 2;' \
     'net.test_ib_fabric' 'InfiniBand sender charges half the credits a packet uses'
-add poisson-rate src/workload/serving.c \
+add poisson-rate src/workload/serving/sched.c \
     'ifb_rng_exp(&s->rng_arr, 1.0 / s->cfg.rate)' 'ifb_rng_exp(&s->rng_arr, 0.8 / s->cfg.rate)' \
     'workload.test_step_model' 'Poisson arrivals 25% faster than the configured rate'
 

@@ -164,8 +164,16 @@ def run_once(binary, spec, sets, workdir):
         msg = (stderr or stdout).strip().splitlines()
         raise RuntimeError(f"exit {p.returncode}: {msg[-1] if msg else ''}")
     if spec["command"] == "bench":
-        data = json.loads(stdout)
-        entry = data[spec["compare"].get("index", 0)]
+        data = json.loads(stdout)  # bench --json prints its summary.json
+        entry = dict(data["runs"][spec["compare"].get("index", 0)])
+        if entry.get("status") != "complete":
+            raise RuntimeError(f"bench size did not complete: {entry.get('status')}")
+        # the specs compare in the units nccl-tests and perftest print
+        for k in ("algbw", "busbw"):
+            if entry.get(k + "_Bps") is not None:
+                entry[k + "_GBps"] = entry[k + "_Bps"] / 1e9
+        if entry.get("time_ps") is not None:
+            entry["time_us"] = entry["time_ps"] / 1e6
     else:
         with open(os.path.join(out_dir, "summary.json")) as f:
             entry = json.load(f)

@@ -3,6 +3,7 @@
  * (docs/outputs.md). Each message size runs on a fresh simulation, with the scenario's
  * `failures:` scheduled on it. A message the network gives up on fails its size's row (no
  * figures, exit status 1); the others still run. */
+#include <errno.h>
 #include <getopt.h>
 #include <inttypes.h>
 #include <math.h>
@@ -13,9 +14,10 @@
 
 #include "cli/bench.h"
 #include "cli/cli.h"
-#include "net/fabric.h"
-#include "net/failure.h"
-#include "net/pcap.h"
+#include "core/alloc.h"
+#include "net/fabric/fabric.h"
+#include "net/fail/failure.h"
+#include "net/wire/pcap.h"
 #include "report/out.h"
 #include "scenario/experiment.h"
 #include "scenario/scenario.h"
@@ -28,8 +30,15 @@ static void bench_usage(FILE *f)
           "  -p, --pattern NAME   pingpong | bw | incast | permutation | alltoall | allreduce |\n"
           "                       deepep-dispatch | deepep-combine (default alltoall); deepep-*:\n"
           "                       one DeepEP phase as the workload's deepep keys describe it\n"
-          "  -s, --sizes LIST     message sizes, e.g. 64B,4KiB,1MiB (per pattern defaults)\n"
+          "  -s, --sizes LIST     message sizes, e.g. 64B,4KiB,1MiB (per pattern defaults;\n"
+          "                       alltoall: bytes per pair)\n"
+          "  -b, --minbytes SIZE  nccl-tests' size range: from SIZE (8, 4K, 128M, 1G or\n"
+          "  -e, --maxbytes SIZE  4KiB...) to SIZE, multiplying by -f (default 2) or adding\n"
+          "  -f, --stepfactor N   -i; sizes are nccl-tests' \"size\" (alltoall: bytes per\n"
+          "  -i, --stepbytes SIZE rank, split over the ranks); at most 64 sizes\n"
           "  -n, --iters N        pingpong round trips / bw messages (default 100 / 64)\n"
+          "                       pingpong prints perftest's latency columns: t_min, t_max,\n"
+          "                       t_typical (median), t_avg, t_stdev, 99% and 99.9% percentile\n"
           "      --depth N        bw: messages outstanding (default 128)\n"
           "      --ranks N        participants (default: every endpoint; incast: all but dst)\n"
           "      --stride N       use every N-th endpoint (e.g. 2 = one GPU per shared NIC)\n"
@@ -38,7 +47,7 @@ static void bench_usage(FILE *f)
           "      --set KEY=VALUE  override a scenario value (repeatable)\n"
           "  -o, --out DIR        write summary.json, messages.csv, ports.csv, qps.csv,\n"
           "                       queues.csv, util.csv\n"
-          "      --json           JSON on stdout instead of the table\n"
+          "      --json           the summary.json document on stdout instead of the table\n"
           "      --check          verify invariants while running (slower)\n"
           "      --max-events N   stop each run after N events (partial results)\n"
           "      --max-wall S     stop each run after S seconds of wall time (partial)\n"
@@ -56,9 +65,7 @@ static void bench_usage(FILE *f)
 
 static int parse_sizes(ifb_bench_opts *o, const char *s)
 {
-    char *buf = strdup(s);
-    if (!buf)
-        return -1;
+    char *buf = ifb_xstrdup(s, "the --sizes list");
     int rc = 0;
     o->nsizes = 0;
     for (char *save = NULL, *t = strtok_r(buf, ",", &save); t && !rc;
@@ -70,6 +77,59 @@ static int parse_sizes(ifb_bench_opts *o, const char *s)
     }
     free(buf);
     return rc || !o->nsizes ? -1 : 0;
+}
+
+/* A size as nccl-tests takes it (8, 4K, 128M, 1G: K, M, G are powers of 1024) or with a unit
+ * (4KiB, 16MB). Returns 0 or -1. */
+static int parse_nccl_size(const char *s, uint64_t *out)
+{
+    if (!ifb_parse_bytes(s, out))
+        return 0;
+    char *end;
+    errno = 0;
+    unsigned long long v = strtoull(s, &end, 10);
+    if (end == s || s[0] == '-' || errno)
+        return -1;
+    uint64_t mul = 1;
+    if (*end) {
+        const char *u = "KMGT";
+        const char *k = strchr(u, end[0] >= 'a' ? end[0] - 32 : end[0]);
+        if (!k || end[1])
+            return -1;
+        for (long i = 0; i <= k - u; i++)
+            mul *= 1024;
+    }
+    if (v > UINT64_MAX / mul)
+        return -1;
+    *out = v * mul;
+    return 0;
+}
+
+/* -b MIN -e MAX with -f FACTOR or -i STEP, as nccl-tests generates its sizes. */
+static int range_sizes(ifb_bench_opts *o, uint64_t lo, uint64_t hi, uint64_t factor, uint64_t step,
+                       char *why, size_t cap)
+{
+    if (!lo || hi < lo) {
+        snprintf(why, cap, "-b/-e: expected 1 <= minbytes <= maxbytes, found %llu and %llu",
+                 (unsigned long long)lo, (unsigned long long)hi);
+        return -1;
+    }
+    o->nsizes = 0;
+    for (uint64_t v = lo;;) {
+        if (o->nsizes == IFB_BENCH_MAX_SIZES) {
+            snprintf(why, cap,
+                     "-b/-e/-f/-i: expected at most %d sizes, found more (from %llu to %llu)",
+                     IFB_BENCH_MAX_SIZES, (unsigned long long)lo, (unsigned long long)hi);
+            return -1;
+        }
+        o->sizes[o->nsizes++] = v;
+        uint64_t next = step ? v + step : v * factor;
+        if (next <= v || next > hi || (step && next < v) || (!step && next / factor != v))
+            break;
+        v = next;
+    }
+    o->nccl_sizes = 1;
+    return 0;
 }
 
 static int parse_int(const char *s, int lo, int hi, int *out)
@@ -98,10 +158,17 @@ static int parse_opts(int argc, char **argv, ifb_bench_opts *o, int bench)
         O_MAXEV,
         O_MAXWALL,
         O_WATCHDOG,
-        O_MAXMEM
+        O_MAXMEM,
+        O_LISTKEYS
     };
+    uint64_t minb = 0, maxb = 0, factor = 0, stepb = 0;
+    int have_range = 0;
     static const struct option longs[] = {{"pattern", required_argument, 0, 'p'},
                                           {"sizes", required_argument, 0, 's'},
+                                          {"minbytes", required_argument, 0, 'b'},
+                                          {"maxbytes", required_argument, 0, 'e'},
+                                          {"stepfactor", required_argument, 0, 'f'},
+                                          {"stepbytes", required_argument, 0, 'i'},
                                           {"iters", required_argument, 0, 'n'},
                                           {"depth", required_argument, 0, O_DEPTH},
                                           {"ranks", required_argument, 0, O_RANKS},
@@ -118,6 +185,7 @@ static int parse_opts(int argc, char **argv, ifb_bench_opts *o, int bench)
                                           {"max-wall", required_argument, 0, O_MAXWALL},
                                           {"watchdog", required_argument, 0, O_WATCHDOG},
                                           {"max-memory", required_argument, 0, O_MAXMEM},
+                                          {"list-keys", no_argument, 0, O_LISTKEYS},
                                           {0, 0, 0, 0}};
     memset(o, 0, sizeof *o);
     o->kind = IFB_MB_ALLTOALL;
@@ -127,7 +195,7 @@ static int parse_opts(int argc, char **argv, ifb_bench_opts *o, int bench)
     optind = 1;
     opterr = 0;
     int c;
-    while ((c = getopt_long(argc, argv, bench ? "p:s:n:o:h" : "h", longs, NULL)) != -1) {
+    while ((c = getopt_long(argc, argv, bench ? "p:s:n:o:b:e:f:i:h" : "h", longs, NULL)) != -1) {
         const char *bad = NULL;
         switch (c) {
         case 'p':
@@ -141,6 +209,26 @@ static int parse_opts(int argc, char **argv, ifb_bench_opts *o, int bench)
                 bad = "--sizes: expected a comma-separated list of sizes with units, e.g. "
                       "64B,4KiB,1MiB";
             break;
+        case 'b':
+        case 'e':
+        case 'i':
+            if (parse_nccl_size(optarg, c == 'b'   ? &minb
+                                        : c == 'e' ? &maxb
+                                                   : &stepb) ||
+                (c != 'i' && !(c == 'b' ? minb : maxb)) || (c == 'i' && !stepb))
+                bad = c == 'b'   ? "-b/--minbytes: expected a size such as 8, 4K, 128M or 1GiB"
+                      : c == 'e' ? "-e/--maxbytes: expected a size such as 8, 4K, 128M or 1GiB"
+                                 : "-i/--stepbytes: expected a size above 0, e.g. 1M";
+            have_range = 1;
+            break;
+        case 'f': {
+            int fv;
+            if (parse_int(optarg, 2, 1 << 20, &fv))
+                bad = "-f/--stepfactor: expected an integer factor of at least 2";
+            factor = (uint64_t)fv;
+            have_range = 1;
+            break;
+        }
         case 'n':
             if (parse_int(optarg, 1, 100000000, &o->iters))
                 bad = "--iters: expected a positive integer";
@@ -187,6 +275,11 @@ static int parse_opts(int argc, char **argv, ifb_bench_opts *o, int bench)
         case O_JSON:
             o->json = 1;
             break;
+        case O_LISTKEYS:
+            if (bench)
+                bad = "--list-keys: an option of `infabric check`";
+            o->list_keys = 1;
+            break;
         case O_CHECK:
             o->check = 1;
             break;
@@ -232,6 +325,29 @@ static int parse_opts(int argc, char **argv, ifb_bench_opts *o, int bench)
             return -1;
         }
     }
+    if (have_range) {
+        char why[200];
+        if (o->nsizes) {
+            fprintf(stderr, "infabric bench: expected either --sizes or -b/-e/-f/-i, found both\n");
+            return -1;
+        }
+        if (factor && stepb) {
+            fprintf(stderr, "infabric bench: expected either -f or -i, found both\n");
+            return -1;
+        }
+        if (!minb)
+            minb = maxb;
+        if (!maxb)
+            maxb = minb;
+        if (!minb) {
+            fprintf(stderr, "infabric bench: -f/-i: expected -b and/or -e with them\n");
+            return -1;
+        }
+        if (range_sizes(o, minb, maxb, factor ? factor : 2, stepb, why, sizeof why)) {
+            fprintf(stderr, "infabric bench: %s\n", why);
+            return -1;
+        }
+    }
     if (optind < argc)
         o->scenario = argv[optind++];
     if (optind < argc) {
@@ -254,18 +370,34 @@ static void default_sizes(ifb_bench_opts *o)
     static const uint64_t lat[] = {2, 64, 512, 4096};
     static const uint64_t bw[] = {4096, 65536, 1 << 20, 8 << 20};
     static const uint64_t coll[] = {1024, 16384, 262144, 1 << 20};
-    const uint64_t *src = o->kind == IFB_MB_PINGPONG                                    ? lat
-                          : (o->kind == IFB_MB_ALLTOALL || o->kind == IFB_MB_ALLREDUCE) ? coll
-                                                                                        : bw;
-    for (int i = 0; i < 4; i++)
+    /* allreduce up to the sizes tensor parallelism reduces (a layer's activations) */
+    static const uint64_t ar[] = {1024, 65536, 1 << 20, 16 << 20, 128 << 20};
+    const uint64_t *src = o->kind == IFB_MB_PINGPONG    ? lat
+                          : o->kind == IFB_MB_ALLTOALL  ? coll
+                          : o->kind == IFB_MB_ALLREDUCE ? ar
+                                                        : bw;
+    int n = o->kind == IFB_MB_ALLREDUCE ? 5 : 4;
+    for (int i = 0; i < n; i++)
         o->sizes[i] = src[i];
-    o->nsizes = 4;
+    o->nsizes = n;
 }
 
 static void progress(int i, int n, uint64_t bytes)
 {
     if (isatty(2))
         fprintf(stderr, "\rbench: size %d/%d (%" PRIu64 " B)   ", i + 1, n, bytes);
+}
+
+static void print_header(const ifb_bench_opts *o)
+{
+    if (o->kind == IFB_MB_PINGPONG) /* perftest's ib_write_lat columns, then the fabric's */
+        printf("# %8s %11s %14s %14s %16s %14s %14s %21s %23s %6s %6s %6s %6s\n", "#bytes",
+               "#iterations", "t_min[usec]", "t_max[usec]", "t_typical[usec]", "t_avg[usec]",
+               "t_stdev[usec]", "99% percentile[usec]", "99.9% percentile[usec]", "drops", "retx",
+               "pauses", "marks");
+    else
+        printf("# %12s %12s %11s %11s %10s %8s %7s %7s %7s %7s\n", "size(B)", "time(us)",
+               "algbw(GB/s)", "busbw(GB/s)", "lat(us)", "msgs", "drops", "retx", "pauses", "marks");
 }
 
 static void print_row(const ifb_bench_opts *o, const ifb_bench_row *r)
@@ -280,31 +412,44 @@ static void print_row(const ifb_bench_opts *o, const ifb_bench_row *r)
         fflush(stdout);
         return;
     }
-    char lat[32] = "-";
-    if (o->kind == IFB_MB_PINGPONG)
-        snprintf(lat, sizeof lat, "%.3f", r->r.lat_us);
+    const char *stopped = r->stop == IFB_STOP_EMPTY ? "" : "  (stopped)";
+    if (o->kind == IFB_MB_PINGPONG) {
+        printf("  %8.0f %11" PRIu64 " %14.3f %14.3f %16.3f %14.3f %14.3f %21.3f %23.3f %6" PRIu64
+               " %6" PRIu64 " %6" PRIu64 " %6" PRIu64 "%s\n",
+               r->r.size_bytes, r->r.lat_iters, r->r.t_min_us, r->r.t_max_us, r->r.t_typical_us,
+               r->r.t_avg_us, r->r.t_stdev_us, r->r.t_p99_us, r->r.t_p999_us, r->cnt.pkts_dropped,
+               r->cnt.retx_pkts, r->cnt.pfc_xoff_sent, r->cnt.ecn_marks, stopped);
+        fflush(stdout);
+        return;
+    }
     printf("  %12.0f %12.3f %11.2f %11.2f %10s %8" PRIu64 " %7" PRIu64 " %7" PRIu64 " %7" PRIu64
            " %7" PRIu64 "%s\n",
-           r->r.size_bytes, ifb_time_to_us(r->r.time), r->r.algbw / 1e9, r->r.busbw / 1e9, lat,
+           r->r.size_bytes, ifb_time_to_us(r->r.time), r->r.algbw / 1e9, r->r.busbw / 1e9, "-",
            r->r.msgs, r->cnt.pkts_dropped, r->cnt.retx_pkts, r->cnt.pfc_xoff_sent, r->cnt.ecn_marks,
-           r->stop == IFB_STOP_EMPTY ? "" : "  (stopped)");
+           stopped);
     fflush(stdout);
 }
 
-/* The pattern of size i. */
-static ifb_mb_spec make_spec(const ifb_bench_opts *o, int i, uint64_t seed)
+/* The pattern of size i. A -b/-e size is nccl-tests' "size": for alltoall, a rank's buffer,
+ * of which each peer gets an equal part (at least a byte). */
+static ifb_mb_spec make_spec(const ifb_bench_opts *o, int i, uint64_t seed, int nep)
 {
-    return (ifb_mb_spec){.kind = (ifb_mb_kind)o->kind,
-                         .bytes = o->sizes[i],
-                         .iters = o->iters ? o->iters : (o->kind == IFB_MB_PINGPONG ? 100 : 64),
-                         .depth = o->depth,
-                         .src = o->src,
-                         .dst = o->dst,
-                         .nranks = o->ranks,
-                         .stride = o->stride,
-                         .tclass = IFB_TC_COLL,
-                         .seed = seed,
-                         .deepep = &o->deepep};
+    ifb_mb_spec s = {.kind = (ifb_mb_kind)o->kind,
+                     .bytes = o->sizes[i],
+                     .iters = o->iters ? o->iters : (o->kind == IFB_MB_PINGPONG ? 100 : 64),
+                     .depth = o->depth,
+                     .src = o->src,
+                     .dst = o->dst,
+                     .nranks = o->ranks,
+                     .stride = o->stride,
+                     .tclass = IFB_TC_COLL,
+                     .seed = seed,
+                     .deepep = &o->deepep};
+    if (o->nccl_sizes && o->kind == IFB_MB_ALLTOALL) {
+        uint64_t n = (uint64_t)ifb_mb_ranks(&s, nep);
+        s.bytes = n && o->sizes[i] / n ? o->sizes[i] / n : 1;
+    }
+    return s;
 }
 
 /* The scenario's `workload:` block is not used by bench, but it is read as `infabric run`
@@ -376,7 +521,7 @@ static int bench_main(ifb_bench_opts *o, ifb_scenario *sc, ifb_outdir *od)
         }
     }
     uint64_t seed = o->seed >= 0 ? (uint64_t)o->seed : sc->seed;
-    ifb_mb_spec spec0 = make_spec(o, 0, seed);
+    ifb_mb_spec spec0 = make_spec(o, 0, seed, nep);
     spec0.gpus_per_server = sc->topo.gpus_per_server;
     if (ifb_mb_check(&spec0, nep, &e)) {
         fprintf(stderr, "infabric: %s\n", e.msg);
@@ -409,8 +554,7 @@ static int bench_main(ifb_bench_opts *o, ifb_scenario *sc, ifb_outdir *od)
     if (!o->json) {
         printf("# infabric bench %s on %s (%d endpoints, seed %" PRIu64 ")\n",
                ifb_mb_names[o->kind], sc->name, nep, seed);
-        printf("# %12s %12s %11s %11s %10s %8s %7s %7s %7s %7s\n", "size(B)", "time(us)",
-               "algbw(GB/s)", "busbw(GB/s)", "lat(us)", "msgs", "drops", "retx", "pauses", "marks");
+        print_header(o);
         fflush(stdout);
     }
     for (int i = 0; i < o->nsizes; i++) {
@@ -440,7 +584,7 @@ static int bench_main(ifb_bench_opts *o, ifb_scenario *sc, ifb_outdir *od)
         for (int k = 0; pcap && k < sc->ncapture; k++)
             ifb_fabric_capture(fabs[i], sc->capture_ports[k], pcap);
         ifb_sim_start_watchdog(sim);
-        ifb_mb_spec spec = make_spec(o, i, seed);
+        ifb_mb_spec spec = make_spec(o, i, seed, nep);
         spec.gpus_per_server = sc->topo.gpus_per_server;
         ifb_bench_row *row = &rows[nrows];
         row->bytes = o->sizes[i];
@@ -499,32 +643,10 @@ static int bench_main(ifb_bench_opts *o, ifb_scenario *sc, ifb_outdir *od)
         printf("# PARTIAL: the last run was stopped early\n");
     if (!o->json && nfailed)
         printf("# FAILED: %d of %d size(s) had messages the network gave up on\n", nfailed, nrows);
-    if (o->json) {
-        ifb_json j;
-        ifb_json_init(&j, stdout, 2);
-        ifb_json_arr_begin(&j);
-        for (int i = 0; i < nrows; i++) {
-            const ifb_bench_row *r = &rows[i];
-            int failed = r->r.msgs_failed > 0;
-            ifb_json_obj_begin(&j);
-            ifb_json_kdouble(&j, "size_bytes", r->r.size_bytes);
-            ifb_json_kstr(&j, "status",
-                          failed                      ? "failed"
-                          : r->stop == IFB_STOP_EMPTY ? "complete"
-                                                      : "partial");
-            ifb_json_kdouble(&j, "time_us", failed ? NAN : ifb_time_to_us(r->r.time));
-            ifb_json_kdouble(&j, "algbw_GBps", r->r.algbw / 1e9);
-            ifb_json_kdouble(&j, "busbw_GBps", r->r.busbw / 1e9);
-            if (o->kind == IFB_MB_PINGPONG)
-                ifb_json_kdouble(&j, "lat_us", r->r.lat_us);
-            ifb_json_kuint(&j, "msgs", r->r.msgs);
-            ifb_json_kuint(&j, "msgs_failed", r->r.msgs_failed);
-            ifb_json_kuint(&j, "drops", r->cnt.pkts_dropped);
-            ifb_json_kuint(&j, "retx", r->cnt.retx_pkts);
-            ifb_json_obj_end(&j);
-        }
-        ifb_json_arr_end(&j);
-        ifb_json_finish(&j, &e);
+    if (o->json &&
+        ifb_bench_write_summary(stdout, o, sc, rows, nrows, partial || status != 0, &e)) {
+        fprintf(stderr, "infabric: %s\n", e.msg);
+        status = status ? status : IFB_EXIT_FAIL;
     }
     if (o->outdir && nrows &&
         ifb_bench_write_outputs(o, sc, rows, nrows, fabs, partial || status != 0, &e)) {
@@ -538,18 +660,44 @@ static int bench_main(ifb_bench_opts *o, ifb_scenario *sc, ifb_outdir *od)
     return status;
 }
 
+/* check --list-keys: the paths the scenario layer and the serving workload looked up. */
+static int list_keys(const ifb_bench_opts *o)
+{
+    ifb_err e = {{0}};
+    ifb_scenario sc;
+    ifb_bench_opts lo = *o; /* check_workload fills the DeepEP kernel of a deepep-* pattern */
+    if (ifb_scenario_load(&sc, o->scenario ? o->scenario : "reference-roce.yaml", o->sets, o->nsets,
+                          &e) ||
+        check_workload(&sc, &lo, &e)) {
+        fprintf(stderr, "infabric: %s\n", e.msg);
+        ifb_scenario_free(&sc);
+        return IFB_EXIT_INPUT;
+    }
+    const char *const *keys;
+    size_t n = ifb_cfg_asked(sc.cfg, &keys);
+    for (size_t i = 0; i < n; i++)
+        puts(keys[i]);
+    ifb_scenario_free(&sc);
+    return 0;
+}
+
 int ifb_cmd_check(int argc, char **argv)
 {
     ifb_bench_opts o;
     int pr = parse_opts(argc, argv, &o, 0);
     if (pr == 1) {
-        puts("usage: infabric check SCENARIO [--set KEY=VALUE]...\n"
+        puts("usage: infabric check SCENARIO [--set KEY=VALUE]... [--list-keys]\n"
              "Loads and validates the scenario (topology built, routes computed, every key\n"
-             "known) without running it. Exit status 0 if valid, 2 otherwise.");
+             "known) without running it. Exit status 0 if valid, 2 otherwise.\n"
+             "  --list-keys  print every key the program reads for the scenario (default: the\n"
+             "               reference), one per line, whether the file sets it or not (for\n"
+             "               --set, --sweep and shell completion)");
         return 0;
     }
     if (pr < 0)
         return IFB_EXIT_INPUT;
+    if (o.list_keys)
+        return list_keys(&o);
     if (!o.scenario) {
         fputs("infabric check: expected a scenario file, found none\n", stderr);
         return IFB_EXIT_INPUT;

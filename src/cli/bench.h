@@ -3,9 +3,10 @@
 #ifndef IFB_CLI_BENCH_H
 #define IFB_CLI_BENCH_H
 #include <stdint.h>
+#include <stdio.h>
 
 #include "core/err.h"
-#include "net/fabric.h"
+#include "net/fabric/fabric.h"
 #include "scenario/scenario.h"
 #include "workload/microbench.h"
 
@@ -19,8 +20,10 @@ typedef struct ifb_bench_opts {
     int kind;
     uint64_t sizes[IFB_BENCH_MAX_SIZES];
     int nsizes;
+    int nccl_sizes; /* the sizes came from -b/-e (nccl-tests "size": alltoall per rank) */
     int iters, depth, ranks, stride, src, dst;
     int json;
+    int list_keys; /* check --list-keys */
     int check;
     uint64_t max_events;
     double max_wall;
@@ -41,6 +44,10 @@ typedef struct ifb_bench_row {
     ifb_stop stop;
 } ifb_bench_row;
 
+/* The summary document (docs/outputs.md, `infabric bench`) to f: what summary.json holds and
+ * `--json` prints. Returns 0 or -1 with e. */
+int ifb_bench_write_summary(FILE *f, const ifb_bench_opts *o, const ifb_scenario *sc,
+                            const ifb_bench_row *rows, int nrows, int partial, ifb_err *e);
 /* Writes messages.csv, ports.csv, qps.csv, queues.csv, util.csv, then summary.json last, into
  * o->outdir. Returns 0 or -1 with e naming the file. */
 int ifb_bench_write_outputs(const ifb_bench_opts *o, const ifb_scenario *sc,

@@ -6,14 +6,11 @@
 #include "core/alloc.h"
 #include "report/out.h"
 
-static int write_summary(const char *path, const ifb_bench_opts *o, const ifb_scenario *sc,
-                         const ifb_bench_row *rows, int nrows, int partial, ifb_err *e)
+int ifb_bench_write_summary(FILE *f, const ifb_bench_opts *o, const ifb_scenario *sc,
+                            const ifb_bench_row *rows, int nrows, int partial, ifb_err *e)
 {
-    ifb_ofile f;
-    if (ifb_ofile_open(&f, path, e))
-        return -1;
     ifb_json j;
-    ifb_json_init(&j, f.f, 2);
+    ifb_json_init(&j, f, 2);
     ifb_json_obj_begin(&j);
     ifb_json_kstr(&j, "tool", "infabric bench");
     ifb_json_kstr(&j, "scenario", sc->name);
@@ -45,6 +42,16 @@ static int write_summary(const char *path, const ifb_bench_opts *o, const ifb_sc
         ifb_json_kdouble(&j, "algbw_Bps", r->r.algbw);
         ifb_json_kdouble(&j, "busbw_Bps", r->r.busbw);
         ifb_json_kdouble(&j, "lat_us", r->r.lat_us);
+        if (o->kind == IFB_MB_PINGPONG) { /* perftest's latency columns */
+            ifb_json_kuint(&j, "iterations", r->r.lat_iters);
+            ifb_json_kdouble(&j, "t_min_us", r->r.t_min_us);
+            ifb_json_kdouble(&j, "t_max_us", r->r.t_max_us);
+            ifb_json_kdouble(&j, "t_typical_us", r->r.t_typical_us);
+            ifb_json_kdouble(&j, "t_avg_us", r->r.t_avg_us);
+            ifb_json_kdouble(&j, "t_stdev_us", r->r.t_stdev_us);
+            ifb_json_kdouble(&j, "t_p99_us", r->r.t_p99_us);
+            ifb_json_kdouble(&j, "t_p999_us", r->r.t_p999_us);
+        }
         ifb_json_kdouble(&j, "jain", r->r.jain);
         ifb_json_kuint(&j, "msgs", r->r.msgs);
         ifb_json_kuint(&j, "msgs_failed", r->r.msgs_failed);
@@ -77,7 +84,16 @@ static int write_summary(const char *path, const ifb_bench_opts *o, const ifb_sc
     }
     ifb_json_arr_end(&j);
     ifb_json_obj_end(&j);
-    if (ifb_json_finish(&j, e))
+    return ifb_json_finish(&j, e);
+}
+
+static int write_summary(const char *path, const ifb_bench_opts *o, const ifb_scenario *sc,
+                         const ifb_bench_row *rows, int nrows, int partial, ifb_err *e)
+{
+    ifb_ofile f;
+    if (ifb_ofile_open(&f, path, e))
+        return -1;
+    if (ifb_bench_write_summary(f.f, o, sc, rows, nrows, partial, e))
         return ifb_ofile_fail(&f, e);
     return ifb_ofile_commit(&f, e);
 }

@@ -57,6 +57,15 @@ char *ifb_xstrdup(const char *s, const char *what)
     return p;
 }
 
+char *ifb_xstrndup(const char *s, size_t n, const char *what)
+{
+    size_t len = strnlen(s, n);
+    char *p = ifb_xmalloc(len + 1, what);
+    memcpy(p, s, len);
+    p[len] = '\0';
+    return p;
+}
+
 void *ifb_xgrow(void *arr, size_t *cap, size_t n, size_t elem, size_t first, const char *what)
 {
     if (n < *cap)

@@ -34,6 +34,8 @@ void *ifb_xcalloc(size_t count, size_t size, const char *what);
 /* Resizes p to count * size bytes (checked). */
 void *ifb_xrealloc(void *p, size_t count, size_t size, const char *what);
 char *ifb_xstrdup(const char *s, const char *what);
+/* The first n bytes of s (fewer if s ends sooner), NUL-terminated. */
+char *ifb_xstrndup(const char *s, size_t n, const char *what);
 /* Room for element `n` of a doubling array of `elem`-byte elements (capacity *cap, `first` on
  * the first call): returns the array, moved if it had to grow, with *cap updated. The doubling
  * and the byte count are checked. */

@@ -89,7 +89,7 @@ struct ifb_sim {
     ifb_pool pkt_pool; /* all packets of this simulation */
     uint64_t pkt_hops; /* packet transmissions over any link (speed metric) */
 
-    void *fabric; /* the fabric of this run (net/fabric.h) */
+    void *fabric; /* the fabric of this run (net/fabric/fabric.h) */
     void *user;   /* free for the driver (workload, bench) */
 };
 

@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/alloc.h"
 #include "core/pool.h"
 
 typedef struct ideal_msg {
@@ -109,13 +110,9 @@ int ifb_ideal_create(ifb_ideal **out, ifb_sim *sim, const ifb_ideal_cfg *cfg, if
     if (cfg->gpus_per_server < 0)
         return ifb_err_set(e, NULL, 0, "ideal network gpus_per_server", "0 or more", "%d",
                            cfg->gpus_per_server);
-    ifb_ideal *n = calloc(1, sizeof *n);
+    ifb_ideal *n = ifb_xcalloc(1, sizeof *n, "the ideal network");
     size_t ne = (size_t)cfg->nendpoints;
-    if (!n)
-        abort();
-    n->tx_free = calloc(ne * 4, sizeof(ifb_time));
-    if (!n->tx_free)
-        abort();
+    n->tx_free = ifb_xcalloc(ne * 4, sizeof(ifb_time), "the ideal network's serializers");
     n->rx_free = n->tx_free + ne;
     n->ltx_free = n->rx_free + ne;
     n->lrx_free = n->ltx_free + ne;

@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/alloc.h"
 #include "report/svg.h"
 
 /* Kept short and without '<' or '&' so the document stays well-formed XML. */
@@ -74,20 +75,8 @@ static int claim_id(ifb_html *h, const char *id, const char *what)
     for (size_t i = 0; i < h->nids; i++)
         if (strcmp(h->ids[i], id) == 0)
             return fail(h, "%s: id '%s' is used twice", what, id);
-    if (h->nids == h->cap) {
-        size_t cap = h->cap ? h->cap * 2 : 16;
-        char **ids = realloc(h->ids, cap * sizeof *ids);
-        if (!ids)
-            return fail(h, "%s: out of memory", what);
-        h->ids = ids;
-        h->cap = cap;
-    }
-    size_t len = strlen(id);
-    char *copy = malloc(len + 1);
-    if (!copy)
-        return fail(h, "%s: out of memory", what);
-    memcpy(copy, id, len + 1);
-    h->ids[h->nids++] = copy;
+    h->ids = ifb_xgrow(h->ids, &h->cap, h->nids, sizeof *h->ids, 16, "the report's ids");
+    h->ids[h->nids++] = ifb_xstrdup(id, "a report id");
     return 0;
 }
 
@@ -278,11 +267,7 @@ int ifb_html_figure_begin(ifb_html *h, const char *id, const char *caption)
     if (claim_id(h, id, "figure") < 0)
         return -1;
     if (caption) {
-        size_t len = strlen(caption);
-        h->caption = malloc(len + 1);
-        if (!h->caption)
-            return fail(h, "figure: out of memory");
-        memcpy(h->caption, caption, len + 1);
+        h->caption = ifb_xstrdup(caption, "a figure caption");
     }
     h->in_figure = 1;
     fprintf(h->f, "<figure id=\"%s\">\n", id);

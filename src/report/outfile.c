@@ -15,6 +15,8 @@
 #include <sys/types.h>
 #include <unistd.h>
 
+#include "core/alloc.h"
+
 /* ---- Atomic output files ---------------------------------------------------------------- */
 
 static int is_dir(const char *path)
@@ -42,10 +44,7 @@ int ifb_mkdirs(const char *path, ifb_err *err)
     if (!path || !*path)
         return ifb_err_msg(err, "cannot create directory '': empty path");
     size_t len = strlen(path);
-    char *buf = malloc(len + 1);
-    if (!buf)
-        return ifb_err_msg(err, "cannot create directory '%s': out of memory", path);
-    memcpy(buf, path, len + 1);
+    char *buf = ifb_xstrdup(path, "a folder path");
     int rc = 0;
     /* every prefix ending just before a '/', then the whole path */
     for (size_t i = 1; i <= len && rc == 0; i++) {
@@ -62,6 +61,7 @@ int ifb_mkdirs(const char *path, ifb_err *err)
     return rc;
 }
 
+/* NULL only when the text cannot be formatted (longer than INT_MAX bytes: errno EOVERFLOW). */
 static char *vprintf_alloc(size_t *len, const char *fmt, va_list ap)
 {
     va_list ap2;
@@ -70,14 +70,13 @@ static char *vprintf_alloc(size_t *len, const char *fmt, va_list ap)
     va_end(ap2);
     if (n < 0)
         return NULL;
-    char *s = malloc((size_t)n + 1);
-    if (!s)
-        return NULL;
+    char *s = ifb_xmalloc((size_t)n + 1, "an output path");
     (void)vsnprintf(s, (size_t)n + 1, fmt, ap);
     *len = (size_t)n;
     return s;
 }
 
+/* asprintf through the wrapper: NULL only as vprintf_alloc. */
 static char *xstrdup_printf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 static char *xstrdup_printf(const char *fmt, ...)
 {
@@ -97,7 +96,7 @@ char *ifb_path_printf(ifb_err *err, const char *fmt, ...)
     char *s = vprintf_alloc(&len, fmt, ap);
     va_end(ap);
     if (!s) {
-        ifb_err_msg(err, "cannot build an output path: out of memory");
+        ifb_err_msg(err, "cannot build an output path: %s", strerror(errno));
         return NULL;
     }
     if (len >= PATH_MAX) {
@@ -159,21 +158,20 @@ int ifb_ofile_open(ifb_ofile *o, const char *path, ifb_err *err)
         return ifb_err_msg(err, "cannot create output file '': empty path");
     const char *slash = strrchr(path, '/');
     if (slash && slash != path) {
-        char *dir = xstrdup_printf("%.*s", (int)(slash - path), path);
-        if (!dir)
-            return ifb_err_msg(err, "cannot create output file '%s': out of memory", path);
+        char *dir = ifb_xstrndup(path, (size_t)(slash - path), "an output folder path");
         int rc = ifb_mkdirs(dir, err);
         free(dir);
         if (rc)
             return -1;
     }
-    o->path = xstrdup_printf("%s", path);
+    o->path = ifb_xstrdup(path, "an output file path");
     o->tmp = xstrdup_printf("%s.tmp.%ld", path, (long)getpid());
-    sink *k = calloc(1, sizeof *k);
+    sink *k = ifb_xcalloc(1, sizeof *k, "an output file");
     o->sink = k;
-    if (!o->path || !o->tmp || !k) {
+    if (!o->tmp) {
+        int e = errno;
         ofile_release(o);
-        return ifb_err_msg(err, "cannot create output file '%s': out of memory", path);
+        return ifb_err_msg(err, "cannot create output file '%.200s...': %s", path, strerror(e));
     }
     k->fd = open(o->tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0666);
     if (k->fd < 0) {
@@ -309,11 +307,7 @@ int ifb_outdir_open(ifb_outdir *d, const char *path, size_t longest, ifb_err *er
         close(fd);
         return ifb_err_msg(err, "cannot write to output folder '%s': %s", path, strerror(e));
     }
-    d->path = xstrdup_printf("%s", path);
-    if (!d->path) {
-        close(fd);
-        return ifb_err_msg(err, "out of memory");
-    }
+    d->path = ifb_xstrdup(path, "the output folder path");
     d->fd = fd;
     return 0;
 }

@@ -6,14 +6,14 @@
 
 #include <jansson.h>
 #include <math.h>
+#include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "report/html.h"
+#include "core/alloc.h"
+#include "report/analysis.h"
 #include "report/out.h"
-#include "report/svg.h"
-
-#define MAX_RUNS 4096
+#include "report/report.h"
 
 typedef struct run_rec {
     char *text; /* the object as written by the worker (or made here) */
@@ -62,27 +62,19 @@ static char *slurp(const char *path)
     }
     long n = ftell(f);
     rewind(f);
-    char *buf = n >= 0 ? malloc((size_t)n + 1) : NULL;
-    if (buf && fread(buf, 1, (size_t)n, f) != (size_t)n) {
+    if (n < 0) {
+        fclose(f);
+        return NULL;
+    }
+    char *buf = ifb_xmalloc((size_t)n + 1, "a run's result");
+    if (fread(buf, 1, (size_t)n, f) != (size_t)n) {
         free(buf);
         buf = NULL;
-    }
-    if (buf)
+    } else {
         buf[n] = '\0';
+    }
     fclose(f);
     return buf;
-}
-
-/* Number at a dotted path inside a run object, NaN if absent. */
-static double num(const json_t *j, const char *path)
-{
-    char buf[256];
-    snprintf(buf, sizeof buf, "%s", path);
-    const json_t *cur = j;
-    for (char *save = NULL, *t = strtok_r(buf, ".", &save); t && cur;
-         t = strtok_r(NULL, ".", &save))
-        cur = json_object_get(cur, t);
-    return cur && json_is_number(cur) ? json_number_value(cur) : NAN;
 }
 
 static const char *str(const json_t *j, const char *key)
@@ -91,36 +83,143 @@ static const char *str(const json_t *j, const char *key)
     return v && json_is_string(v) ? json_string_value(v) : "";
 }
 
-/* The run's sweep point as "k=v k=v". */
-static void sweep_label(const json_t *j, char *buf, size_t cap)
+/* ---- the printed table -------------------------------------------------------------------- */
+
+#define TAB_MAX_COLS 16
+
+/* Rows of cells printed with each column as wide as its widest cell, so no value is cut
+ * (column widths count UTF-8 characters). */
+typedef struct ptab {
+    char **rows;         /* nrows x ncols */
+    unsigned char *span; /* per row: cell 3 is a message over the remaining columns */
+    int nrows, cap, ncols;
+    int right[TAB_MAX_COLS]; /* right-aligned */
+} ptab;
+
+static size_t u8len(const char *s)
 {
-    buf[0] = '\0';
-    const json_t *sw = json_object_get(j, "sweep");
-    const char *k;
-    const json_t *v;
     size_t n = 0;
-    json_object_foreach((json_t *)sw, k, v)
-    {
-        const char *dot = strrchr(k, '.');
-        n += (size_t)snprintf(buf + n, n < cap ? cap - n : 0, "%s%s=%s", n ? " " : "",
-                              dot ? dot + 1 : k, json_is_string(v) ? json_string_value(v) : "?");
-        if (n >= cap)
+    for (; *s; s++)
+        n += ((unsigned char)*s & 0xC0) != 0x80;
+    return n;
+}
+
+static void prow_(ptab *t, int span, va_list ap)
+{
+    if (t->nrows == t->cap) { /* two ints' product fits in a 64-bit size_t */
+        int cap = t->cap ? t->cap * 2 : 32;
+        t->rows = ifb_xrealloc(t->rows, (size_t)cap * (size_t)t->ncols, sizeof *t->rows,
+                               "the summary table's cells");
+        t->span = ifb_xrealloc(t->span, (size_t)cap, sizeof *t->span, "the summary table's rows");
+        t->cap = cap;
+    }
+    t->span[t->nrows] = (unsigned char)span;
+    for (int c = 0; c < t->ncols; c++) {
+        const char *v = span && c > 3 ? NULL : va_arg(ap, const char *);
+        t->rows[t->nrows * t->ncols + c] = ifb_xstrdup(v ? v : "", "a summary table cell");
+    }
+    t->nrows++;
+}
+
+static void prow(ptab *t, ...)
+{
+    va_list ap;
+    va_start(ap, t);
+    prow_(t, 0, ap);
+    va_end(ap);
+}
+
+/* scenario, fabric, sweep and a message in place of the figures */
+static void prow_msg(ptab *t, ...)
+{
+    va_list ap;
+    va_start(ap, t);
+    prow_(t, 1, ap);
+    va_end(ap);
+}
+
+static void pprint(FILE *out, ptab *t, int header_rows)
+{
+    size_t w[TAB_MAX_COLS] = {0};
+    (void)header_rows;
+    for (int r = 0; r < t->nrows; r++)
+        for (int c = 0; c < t->ncols && !(t->span[r] && c >= 3); c++) {
+            const char *v = t->rows[r * t->ncols + c];
+            size_t n = v ? u8len(v) : 0;
+            w[c] = n > w[c] ? n : w[c];
+        }
+    for (int r = 0; r < t->nrows; r++) {
+        for (int c = 0; c < t->ncols; c++) {
+            const char *v = t->rows[r * t->ncols + c];
+            v = v ? v : "";
+            if (t->span[r] && c >= 3) { /* the message, unpadded, then the row ends */
+                fprintf(out, "  %s", v);
+                break;
+            }
+            int pad = (int)(w[c] - u8len(v));
+            int right = t->right[c];
+            fprintf(out, "%s%*s%s%*s", c ? "  " : "", right ? pad : 0, "", v,
+                    right || c == t->ncols - 1 ? 0 : pad, "");
+        }
+        fputc('\n', out);
+    }
+    for (int i = 0; i < t->nrows * t->ncols; i++)
+        free(t->rows[i]);
+    free(t->rows);
+    free(t->span);
+    t->rows = NULL;
+    t->span = NULL;
+    t->nrows = t->cap = 0;
+}
+
+/* "569.2", or "569.2±1.3" with an interval. */
+static void fstat(char *buf, size_t cap, const ifb_stat *s, int dec)
+{
+    if (!s->n || !isfinite(s->mean))
+        snprintf(buf, cap, "n/a");
+    else if (s->n >= 2 && isfinite(s->lo))
+        snprintf(buf, cap, "%.*f\xC2\xB1%.*f", dec, s->mean, dec, (s->hi - s->lo) / 2);
+    else
+        snprintf(buf, cap, "%.*f", dec, s->mean);
+}
+
+/* One value of a single run. */
+static void fone(char *buf, size_t cap, double v, int dec)
+{
+    if (isfinite(v))
+        snprintf(buf, cap, "%.*f", dec, v);
+    else
+        snprintf(buf, cap, "n/a");
+}
+
+/* Wraps text at `width` columns. */
+static void print_wrapped(FILE *out, const char *text, size_t width)
+{
+    const char *p = text;
+    while (*p) {
+        size_t n = strlen(p);
+        if (n <= width) {
+            fprintf(out, "%s\n", p);
             break;
+        }
+        size_t cut = width;
+        while (cut > 0 && p[cut] != ' ')
+            cut--;
+        if (!cut)
+            cut = strcspn(p, " ");
+        fprintf(out, "%.*s\n", (int)cut, p);
+        p += cut;
+        while (*p == ' ')
+            p++;
     }
 }
 
-/* A table cell: the number in `fmt`, or "n/a" for a figure that was not measured (NaN: null in
- * summary.json, empty in runs.csv). */
-static const char *cell(char *buf, size_t cap, const char *fmt, double v)
-{
-    if (isnan(v))
-        snprintf(buf, cap, "n/a");
-    else
-        snprintf(buf, cap, fmt, v);
-    return buf;
-}
+static const ifb_mx TABLE_MX[] = {IFB_MX_OUTPUT_THROUGHPUT, IFB_MX_P90_TTFT, IFB_MX_P90_TPOT,
+                                  IFB_MX_P90_ITL, IFB_MX_P90_E2E};
+#define NTABLE_MX ((int)(sizeof TABLE_MX / sizeof TABLE_MX[0]))
 
-static void print_table(FILE *out, run_rec *r, int n, int reference, int partial)
+static void print_table(FILE *out, run_rec *r, int n, const ifb_analysis *a, int reference,
+                        int partial)
 {
     int nc = 0, np = 0, nf = 0, nn = 0;
     for (int i = 0; i < n; i++) {
@@ -130,82 +229,186 @@ static void print_table(FILE *out, run_rec *r, int n, int reference, int partial
         nf += !strcmp(st, "failed");
         nn += !strcmp(st, "not-run");
     }
+    char seeds[96] = "";
+    if (a->seeds > 1)
+        snprintf(seeds, sizeof seeds,
+                 ", %d seeds per point: mean\xC2\xB1half-width of the 95%% interval", a->seeds);
     if (nc == n)
-        fprintf(out, "# infabric run: %d run(s)%s\n", n, partial ? " (PARTIAL)" : "");
+        fprintf(out, "# infabric run: %d run(s)%s%s\n", n, seeds, partial ? " (PARTIAL)" : "");
     else
         fprintf(out,
-                "# infabric run: %d run(s) (PARTIAL): %d complete, %d partial, %d failed, "
+                "# infabric run: %d run(s)%s (PARTIAL): %d complete, %d partial, %d failed, "
                 "%d not run\n",
-                n, nc, np, nf, nn);
-    fprintf(out, "%-22s %-11s %-18s %10s %9s %9s %9s %8s %8s\n", "scenario", "fabric", "sweep",
-            "TGR tok/s", "TTFT p90", "TPOT p90", "E2E p90", "net%", "retx");
-    fprintf(out, "%-22s %-11s %-18s %10s %9s %9s %9s %8s %8s\n", "", "", "", "", "ms", "ms", "s",
-            "of step", "pkts");
-    for (int i = 0; i < n; i++) {
-        if (!r[i].j)
-            continue;
-        char sw[128];
-        sweep_label(r[i].j, sw, sizeof sw);
-        if (!measured(r[i].j)) {
-            char why[64];
-            error_short(r[i].j, why, sizeof why);
-            const char *st = status(r[i].j);
-            if (!strcmp(st, "not-run"))
-                continue; /* counted in the header; listed in summary.json and runs.csv */
-            fprintf(out, "%-22.22s %-11.11s %-18.18s %s%s%s\n", str(r[i].j, "scenario"),
-                    str(r[i].j, "fabric")[0] ? str(r[i].j, "fabric") : "-", sw,
-                    !strcmp(st, "failed") ? "FAILED" : st, why[0] ? ": " : "", why);
-            continue;
+                n, seeds, nc, np, nf, nn);
+    ptab t = {.ncols = 11};
+    for (int c = 3; c < t.ncols; c++)
+        t.right[c] = 1;
+    prow(&t, "scenario", "fabric", "sweep", "output tok/s", "P90 TTFT", "P90 TPOT", "P90 ITL",
+         "P90 E2E", "requests", "network", "retx");
+    prow(&t, "", "", "", "(TGR)", "ms", "ms", "ms", "ms", "per run", "of step", "pkts");
+    char v[NTABLE_MX + 3][48];
+    if (a->seeds > 1) {
+        /* one row per point: scenario and sweep of its first run */
+        for (int q = 0; q < a->ns * a->nx; q++) {
+            const ifb_an_point *p = &a->p[q];
+            if (!p->nruns)
+                continue;
+            const json_t *j = r[p->runs[0]].j;
+            char *sw = ifb_report_sweep_label(j);
+            if (!p->measured) {
+                char why[96];
+                error_short(r[p->runs[0]].j, why, sizeof why);
+                char msg[128];
+                snprintf(msg, sizeof msg, "%s%s%s",
+                         !strcmp(status(j), "not-run") ? "not run" : "FAILED", why[0] ? ": " : "",
+                         why);
+                prow_msg(&t, str(j, "scenario"), str(j, "fabric")[0] ? str(j, "fabric") : "-", sw,
+                         msg);
+                free(sw);
+                continue;
+            }
+            for (int k = 0; k < NTABLE_MX; k++)
+                fstat(v[k], sizeof v[k], &p->m[TABLE_MX[k]], k ? 2 : 1);
+            fstat(v[NTABLE_MX], sizeof v[0], &p->m[IFB_MX_COMPLETED], 0);
+            double ns = p->m[IFB_MX_NETWORK_SHARE].mean;
+            if (isfinite(ns))
+                snprintf(v[NTABLE_MX + 1], sizeof v[0], "%.1f%%", 100 * ns);
+            else
+                snprintf(v[NTABLE_MX + 1], sizeof v[0], "n/a");
+            fone(v[NTABLE_MX + 2], sizeof v[0], p->m[IFB_MX_RETX].mean, 0);
+            char st[64];
+            snprintf(st, sizeof st, "%s%s", sw,
+                     p->measured < p->nruns ? " (some seeds failed)" : "");
+            prow(&t, str(j, "scenario"), str(j, "fabric"), st, v[0], v[1], v[2], v[3], v[4], v[5],
+                 v[6], v[7]);
+            free(sw);
         }
-        char c[6][32];
-        fprintf(out, "%-22.22s %-11.11s %-18.18s %10s %9s %9s %9s %8s %8.0f%s%s\n",
-                str(r[i].j, "scenario"), str(r[i].j, "fabric"), sw,
-                cell(c[0], 32, "%.1f", num(r[i].j, "metrics.tgr_tok_s")),
-                cell(c[1], 32, "%.1f", num(r[i].j, "metrics.ttft_ms.p90")),
-                cell(c[2], 32, "%.2f", num(r[i].j, "metrics.tpot_ms.p90")),
-                cell(c[3], 32, "%.2f", num(r[i].j, "metrics.e2e_ms.p90") / 1000.0),
-                cell(c[4], 32, "%.1f%%", 100.0 * num(r[i].j, "metrics.network_share")),
-                num(r[i].j, "metrics.retransmitted_pkts"),
-                json_is_true(json_object_get(r[i].j, "partial")) ? " partial" : "",
-                json_is_true(json_object_get(r[i].j, "faults_outside_window"))
-                    ? " fault-outside-window"
-                    : "");
+    } else {
+        for (int i = 0; i < n; i++) {
+            const json_t *j = r[i].j;
+            if (!j || !strcmp(status(j), "not-run"))
+                continue; /* counted in the header; listed in summary.json and runs.csv */
+            char *sw = ifb_report_sweep_label(j);
+            if (!measured(j)) {
+                char why[96];
+                error_short(j, why, sizeof why);
+                char msg[128];
+                snprintf(msg, sizeof msg, "%s%s%s",
+                         !strcmp(status(j), "failed") ? "FAILED" : status(j), why[0] ? ": " : "",
+                         why);
+                prow_msg(&t, str(j, "scenario"), str(j, "fabric")[0] ? str(j, "fabric") : "-", sw,
+                         msg);
+                free(sw);
+                continue;
+            }
+            for (int k = 0; k < NTABLE_MX; k++)
+                fone(v[k], sizeof v[k], ifb_an_run_metric(j, TABLE_MX[k]), k ? 2 : 1);
+            fone(v[NTABLE_MX], sizeof v[0], ifb_an_run_metric(j, IFB_MX_COMPLETED), 0);
+            double ns = ifb_an_run_metric(j, IFB_MX_NETWORK_SHARE);
+            if (isfinite(ns))
+                snprintf(v[NTABLE_MX + 1], sizeof v[0], "%.1f%%", 100 * ns);
+            else
+                snprintf(v[NTABLE_MX + 1], sizeof v[0], "n/a");
+            fone(v[NTABLE_MX + 2], sizeof v[0], ifb_an_run_metric(j, IFB_MX_RETX), 0);
+            char st[300];
+            snprintf(st, sizeof st, "%s%s%s", sw,
+                     json_is_true(json_object_get(j, "partial")) ? " partial" : "",
+                     json_is_true(json_object_get(j, "faults_outside_window"))
+                         ? " fault-outside-window"
+                         : "");
+            prow(&t, str(j, "scenario"), str(j, "fabric"), st, v[0], v[1], v[2], v[3], v[4], v[5],
+                 v[6], v[7]);
+            free(sw);
+        }
     }
+    pprint(out, &t, 2);
     for (int i = 0; i < n; i++) /* why a run's figures are n/a */
         if (r[i].j &&
             json_is_string(json_object_get(json_object_get(r[i].j, "metrics"), "unmeasured")))
             fprintf(out, "# %s %s: n/a: %s\n", str(r[i].j, "scenario"), str(r[i].j, "fabric"),
                     json_string_value(
                         json_object_get(json_object_get(r[i].j, "metrics"), "unmeasured")));
-    /* Ethernet / InfiniBand at equal sweep points. */
-    int header = 0;
-    for (int i = 0; i < n; i++) {
-        if (!measured(r[i].j) || strcmp(str(r[i].j, "fabric"), "roce"))
-            continue;
-        char a[128], b[128];
-        sweep_label(r[i].j, a, sizeof a);
-        for (int k = 0; k < n; k++) {
-            if (!measured(r[k].j) || strcmp(str(r[k].j, "fabric"), "infiniband"))
-                continue;
-            sweep_label(r[k].j, b, sizeof b);
-            if (strcmp(a, b))
-                continue;
-            if (!header) {
-                fprintf(out, "\n# Ethernet (RoCEv2) / InfiniBand%s\n",
-                        reference ? " — vendor claims: TGR +27.5% at 100, P90 latency -20.4% at 50"
-                                  : "");
-                fprintf(out, "%-18s %12s %14s %14s\n", "sweep", "TGR ratio", "TPOT p90 ratio",
-                        "E2E p90 ratio");
-                header = 1;
+    /* ratios to the baseline */
+    if (a->nr) {
+        char what[400];
+        if (a->mode == IFB_CMP_X)
+            snprintf(what, sizeof what, "%s: each value / %s=%s", a->s[0].name, a->xname,
+                     a->x[a->baseline].label);
+        else if (reference)
+            snprintf(what, sizeof what, "Ethernet (RoCEv2) / InfiniBand");
+        else
+            snprintf(what, sizeof what, "each configuration / %s", a->s[a->baseline].name);
+        fprintf(out, "\n# %s%s%s\n", what,
+                a->seeds > 1 ? ", paired by seed: mean [95% interval], * beyond run-to-run noise"
+                             : " (one seed: no interval)",
+                reference ? "; vendor claims: TGR +27.5% at 100, P90 latency -20.4% at 50" : "");
+        ptab rt = {.ncols = 2 + NTABLE_MX};
+        for (int c = 2; c < rt.ncols; c++)
+            rt.right[c] = 1;
+        char h[NTABLE_MX][64];
+        for (int k = 0; k < NTABLE_MX; k++)
+            snprintf(h[k], sizeof h[k], "%s ratio",
+                     k ? ifb_mx_defs[TABLE_MX[k]].label : "output tok/s");
+        prow(&rt, a->mode == IFB_CMP_X ? a->xname : "configuration",
+             a->mode == IFB_CMP_X ? ""
+             : a->xkey[0]         ? a->xname
+                                  : "",
+             h[0], h[1], h[2], h[3], h[4]);
+        for (int i = 0; i < a->nr; i++) {
+            const ifb_an_ratio *q = &a->r[i];
+            char c[NTABLE_MX][64];
+            for (int k = 0; k < NTABLE_MX; k++) {
+                const ifb_stat *s = &q->r[TABLE_MX[k]];
+                if (!s->n || !isfinite(s->mean))
+                    snprintf(c[k], sizeof c[k], "n/a");
+                else if (q->exceeds[TABLE_MX[k]] >= 0)
+                    snprintf(c[k], sizeof c[k], "%.3fx [%.3f, %.3f]%s", s->mean, s->lo, s->hi,
+                             q->exceeds[TABLE_MX[k]] ? "*" : " ");
+                else
+                    snprintf(c[k], sizeof c[k], "%.3fx", s->mean);
             }
-            fprintf(out, "%-18.18s %11.3fx %13.3fx %13.3fx\n", a,
-                    num(r[i].j, "metrics.tgr_tok_s") / num(r[k].j, "metrics.tgr_tok_s"),
-                    num(r[i].j, "metrics.tpot_ms.p90") / num(r[k].j, "metrics.tpot_ms.p90"),
-                    num(r[i].j, "metrics.e2e_ms.p90") / num(r[k].j, "metrics.e2e_ms.p90"));
-            break;
+            if (a->mode == IFB_CMP_X)
+                prow(&rt, a->x[q->num_x].label, "", c[0], c[1], c[2], c[3], c[4]);
+            else
+                prow(&rt, a->s[q->num_s].name, a->xkey[0] ? a->x[q->num_x].label : "", c[0], c[1],
+                     c[2], c[3], c[4]);
         }
+        pprint(out, &rt, 1);
     }
+    fputc('\n', out);
+    print_wrapped(out, a->verdict, 100);
 }
+
+/* ---- runs.csv ------------------------------------------------------------------------------ */
+
+/* runs.csv's figure columns: the metrics' own names (docs/outputs.md). */
+static const char *const CSV_KEYS[] = {"output_throughput",
+                                       "tgr_tok_s",
+                                       "request_throughput",
+                                       "mean_ttft_ms",
+                                       "median_ttft_ms",
+                                       "p90_ttft_ms",
+                                       "p99_ttft_ms",
+                                       "mean_tpot_ms",
+                                       "median_tpot_ms",
+                                       "p90_tpot_ms",
+                                       "p99_tpot_ms",
+                                       "mean_itl_ms",
+                                       "median_itl_ms",
+                                       "p90_itl_ms",
+                                       "p99_itl_ms",
+                                       "mean_e2e_latency_ms",
+                                       "median_e2e_latency_ms",
+                                       "p90_e2e_latency_ms",
+                                       "p99_e2e_latency_ms",
+                                       "completed",
+                                       "network_share",
+                                       "link_util_max",
+                                       "link_util_mean",
+                                       "pfc_pauses",
+                                       "drops",
+                                       "retransmitted_pkts"};
+#define NCSV_KEYS (sizeof CSV_KEYS / sizeof CSV_KEYS[0])
 
 typedef struct runs_ctx {
     run_rec *r;
@@ -215,25 +418,23 @@ typedef struct runs_ctx {
 static void rows_runs(ifb_csv *c, const void *ctx)
 {
     const runs_ctx *x = ctx;
-    static const char *const keys[] = {
-        "metrics.tgr_tok_s",      "metrics.ttft_ms.p50",   "metrics.ttft_ms.p90",
-        "metrics.ttft_ms.p99",    "metrics.tpot_ms.p50",   "metrics.tpot_ms.p90",
-        "metrics.tpot_ms.p99",    "metrics.e2e_ms.p50",    "metrics.e2e_ms.p90",
-        "metrics.e2e_ms.p99",     "metrics.network_share", "metrics.link_util_max",
-        "metrics.link_util_mean", "metrics.pfc_pauses",    "metrics.drops"};
     for (int i = 0; i < x->n; i++) {
         const json_t *j = x->r[i].j;
         if (!j)
             continue;
-        char sw[256];
-        sweep_label(j, sw, sizeof sw);
+        char *sw = ifb_report_sweep_label(j);
         ifb_csv_int(c, i);
         ifb_csv_str(c, str(j, "scenario"));
         ifb_csv_str(c, str(j, "fabric"));
         ifb_csv_str(c, sw);
+        free(sw);
+        ifb_csv_double(c, ifb_an_num(j, "seed"));
         ifb_csv_int(c, json_is_true(json_object_get(j, "partial")));
-        for (size_t k = 0; k < sizeof keys / sizeof keys[0]; k++)
-            ifb_csv_double(c, num(j, keys[k]));
+        const json_t *m = json_object_get(j, "metrics");
+        for (size_t k = 0; k < NCSV_KEYS; k++) {
+            const json_t *v = m ? json_object_get(m, CSV_KEYS[k]) : NULL;
+            ifb_csv_double(c, v && json_is_number(v) ? json_number_value(v) : NAN);
+        }
         ifb_csv_str(c, status(j));
         ifb_csv_str(c, str(j, "error"));
         ifb_csv_end_row(c);
@@ -242,211 +443,121 @@ static void rows_runs(ifb_csv *c, const void *ctx)
 
 static int write_csv(const char *path, run_rec *r, int n, ifb_err *e)
 {
-    static const char *const hdr[] = {
-        "run",           "scenario",      "fabric",         "sweep",       "partial",
-        "tgr_tok_s",     "ttft_p50_ms",   "ttft_p90_ms",    "ttft_p99_ms", "tpot_p50_ms",
-        "tpot_p90_ms",   "tpot_p99_ms",   "e2e_p50_ms",     "e2e_p90_ms",  "e2e_p99_ms",
-        "network_share", "link_util_max", "link_util_mean", "pfc_pauses",  "drops",
-        "status",        "error"};
+    const char *hdr[6 + NCSV_KEYS + 2] = {"run", "scenario", "fabric", "sweep", "seed", "partial"};
+    for (size_t k = 0; k < NCSV_KEYS; k++)
+        hdr[6 + k] = CSV_KEYS[k];
+    hdr[6 + NCSV_KEYS] = "status";
+    hdr[7 + NCSV_KEYS] = "error";
     runs_ctx x = {r, n};
     return ifb_csv_write_file(path, hdr, sizeof hdr / sizeof hdr[0], rows_runs, &x, e);
 }
 
-/* ---- report.html and its figures ---------------------------------------------------------- */
+/* ---- summary.json: the analysis after the runs --------------------------------------------- */
 
-#define MAX_SERIES 16
-
-typedef struct series_data {
-    char name[96];
-    char fabric[16];
-    int n;
-    double x[256];
-    double tgr[256], tpot90[256], e2e90[256];
-} series_data;
-
-typedef struct report_data {
-    series_data s[MAX_SERIES];
-    int ns;
-    char xname[64];
-    int reference;
-    /* per run, for the bar charts */
-    int nr;
-    char (*label)[64];
-    const char **labels;
-    double *breakdown; /* nr x 3: compute, exposed communication, rest of the step */
-    double *util;      /* nr x 2: max, mean */
-    /* ratios */
-    double rx[256], rtgr[256], rp90[256];
-    int nratio;
-} report_data;
-
-static double sweep_x(const json_t *j, char *name, size_t cap)
+static void stat_json(ifb_json *j, const char *key, const ifb_stat *s)
 {
-    const json_t *sw = json_object_get(j, "sweep");
-    const char *k;
-    const json_t *v;
-    json_object_foreach((json_t *)sw, k, v)
-    {
-        if (!json_is_string(v))
-            continue;
-        char *end;
-        double x = strtod(json_string_value(v), &end);
-        if (end != json_string_value(v) && !*end) {
-            const char *dot = strrchr(k, '.');
-            snprintf(name, cap, "%s", dot ? dot + 1 : k);
-            return x;
-        }
-    }
-    return NAN;
+    ifb_json_kobj_begin(j, key);
+    ifb_json_kdouble(j, "mean", s->mean);
+    ifb_json_kdouble(j, "ci95_low", s->lo);
+    ifb_json_kdouble(j, "ci95_high", s->hi);
+    ifb_json_kint(j, "n", s->n);
+    ifb_json_obj_end(j);
 }
 
-static void collect(report_data *d, run_rec *r, int n)
+/* "x", "points", "comparisons" and "verdict" as members of the top-level object: written as an
+ * object of their own, whose braces the caller strips. NULL when open_memstream (which has no
+ * allocation hook) runs out of memory. */
+static char *analysis_json(const ifb_analysis *a, run_rec *r)
 {
-    snprintf(d->xname, sizeof d->xname, "run");
-    for (int i = 0; i < n; i++) {
-        if (!measured(r[i].j))
+    char *text = NULL;
+    size_t len = 0;
+    FILE *f = open_memstream(&text, &len);
+    if (!f)
+        return NULL;
+    static const char *const kinds[] = {"none", "numeric", "size", "categorical"};
+    static const char *const modes[] = {"none", "series", "x"};
+    ifb_json j;
+    ifb_json_init(&j, f, 2);
+    ifb_json_obj_begin(&j);
+    ifb_json_kobj_begin(&j, "x");
+    ifb_json_kstr(&j, "key", a->xkey);
+    ifb_json_kstr(&j, "kind", kinds[a->xkind]);
+    ifb_json_karr_begin(&j, "values");
+    for (int x = 0; x < a->nx; x++)
+        ifb_json_str(&j, a->x[x].label);
+    ifb_json_arr_end(&j);
+    ifb_json_obj_end(&j);
+    ifb_json_kstr(&j, "compared", modes[a->mode]);
+    if (a->mode == IFB_CMP_SERIES)
+        ifb_json_kstr(&j, "baseline", a->s[a->baseline].name);
+    else if (a->mode == IFB_CMP_X)
+        ifb_json_kstr(&j, "baseline", a->x[a->baseline].label);
+    ifb_json_karr_begin(&j, "points");
+    for (int q = 0; q < a->ns * a->nx; q++) {
+        const ifb_an_point *p = &a->p[q];
+        if (!p->nruns)
             continue;
-        char xn[64] = "";
-        double x = sweep_x(r[i].j, xn, sizeof xn);
-        if (isnan(x))
-            x = i;
-        else
-            snprintf(d->xname, sizeof d->xname, "%s", xn);
-        const char *name = str(r[i].j, "scenario");
-        int k = 0;
-        while (k < d->ns && strcmp(d->s[k].name, name))
-            k++;
-        if (k == d->ns) {
-            if (d->ns == MAX_SERIES)
+        ifb_json_obj_begin(&j);
+        ifb_json_kstr(&j, "series", a->s[p->series].name);
+        ifb_json_kstr(&j, "scenario", a->s[p->series].scenario);
+        ifb_json_kstr(&j, "x", a->x[p->x].label);
+        ifb_json_karr_begin(&j, "runs");
+        for (int i = 0; i < p->nruns; i++)
+            ifb_json_int(&j, p->runs[i]);
+        ifb_json_arr_end(&j);
+        ifb_json_kint(&j, "measured", p->measured);
+        ifb_json_kobj_begin(&j, "metrics");
+        for (int k = 0; k < IFB_MX_COUNT; k++)
+            stat_json(&j, ifb_mx_defs[k].key, &p->m[k]);
+        ifb_json_obj_end(&j);
+        ifb_json_obj_end(&j);
+    }
+    ifb_json_arr_end(&j);
+    ifb_json_karr_begin(&j, "comparisons");
+    for (int i = 0; i < a->nr; i++) {
+        const ifb_an_ratio *q = &a->r[i];
+        char nb[200], db[200];
+        if (a->mode == IFB_CMP_X) {
+            snprintf(nb, sizeof nb, "%s=%s", a->xname, a->x[q->num_x].label);
+            snprintf(db, sizeof db, "%s=%s", a->xname, a->x[q->den_x].label);
+        } else {
+            snprintf(nb, sizeof nb, "%s", a->s[q->num_s].name);
+            snprintf(db, sizeof db, "%s", a->s[q->den_s].name);
+        }
+        ifb_json_obj_begin(&j);
+        ifb_json_kstr(&j, "numerator", nb);
+        ifb_json_kstr(&j, "denominator", db);
+        ifb_json_kstr(&j, "x", a->x[q->num_x].label);
+        ifb_json_kobj_begin(&j, "ratios");
+        for (int k = 0; k < IFB_MX_COUNT; k++) {
+            if (!ifb_mx_defs[k].headline && k != IFB_MX_STEP && k != IFB_MX_EXPOSED &&
+                k != IFB_MX_REQUEST_THROUGHPUT)
                 continue;
-            snprintf(d->s[k].name, sizeof d->s[k].name, "%s", name);
-            snprintf(d->s[k].fabric, sizeof d->s[k].fabric, "%s", str(r[i].j, "fabric"));
-            d->ns++;
+            ifb_json_kobj_begin(&j, ifb_mx_defs[k].key);
+            ifb_json_kdouble(&j, "mean", q->r[k].mean);
+            ifb_json_kdouble(&j, "ci95_low", q->r[k].lo);
+            ifb_json_kdouble(&j, "ci95_high", q->r[k].hi);
+            ifb_json_kint(&j, "n", q->r[k].n);
+            if (q->exceeds[k] < 0)
+                ifb_json_knull(&j, "beyond_noise");
+            else
+                ifb_json_kbool(&j, "beyond_noise", q->exceeds[k]);
+            ifb_json_obj_end(&j);
         }
-        series_data *sd = &d->s[k];
-        if (sd->n == 256)
-            continue;
-        sd->x[sd->n] = x;
-        sd->tgr[sd->n] = num(r[i].j, "metrics.tgr_tok_s");
-        sd->tpot90[sd->n] = num(r[i].j, "metrics.tpot_ms.p90");
-        sd->e2e90[sd->n] = num(r[i].j, "metrics.e2e_ms.p90") / 1000.0;
-        sd->n++;
-        int m = d->nr++;
-        snprintf(d->label[m], 64, "%s %g", sd->fabric, x);
-        d->labels[m] = d->label[m];
-        double step = num(r[i].j, "metrics.step_ms"), comp = num(r[i].j, "metrics.compute_ms");
-        double exp_ = num(r[i].j, "metrics.exposed_comm_ms");
-        d->breakdown[3 * m] = comp;
-        d->breakdown[3 * m + 1] = exp_;
-        double rest = step - comp - exp_;
-        d->breakdown[3 * m + 2] = rest > 0 ? rest : 0;
-        d->util[2 * m] = num(r[i].j, "metrics.link_util_max");
-        d->util[2 * m + 1] = num(r[i].j, "metrics.link_util_mean");
+        ifb_json_obj_end(&j);
+        ifb_json_obj_end(&j);
     }
-    /* Ethernet / InfiniBand at equal x, first series of each fabric */
-    const series_data *e = NULL, *ib = NULL;
-    for (int k = 0; k < d->ns; k++) {
-        if (!e && !strcmp(d->s[k].fabric, "roce"))
-            e = &d->s[k];
-        if (!ib && !strcmp(d->s[k].fabric, "infiniband"))
-            ib = &d->s[k];
+    ifb_json_arr_end(&j);
+    ifb_json_kstr(&j, "verdict", a->verdict);
+    ifb_json_obj_end(&j);
+    (void)r;
+    ifb_err e;
+    int rc = ifb_json_finish(&j, &e);
+    if (fclose(f) != 0 || rc) {
+        free(text);
+        return NULL;
     }
-    for (int a = 0; e && ib && a < e->n; a++)
-        for (int b = 0; b < ib->n; b++)
-            if (e->x[a] == ib->x[b] && d->nratio < 256) {
-                d->rx[d->nratio] = e->x[a];
-                d->rtgr[d->nratio] = e->tgr[a] / ib->tgr[b];
-                d->rp90[d->nratio] = e->tpot90[a] / ib->tpot90[b];
-                d->nratio++;
-            }
-}
-
-typedef enum fig_kind {
-    FIG_TGR,
-    FIG_P90,
-    FIG_E2E,
-    FIG_RATIO,
-    FIG_BREAKDOWN,
-    FIG_UTIL,
-    FIG_N
-} fig_kind;
-
-static const struct {
-    const char *id, *caption;
-} FIGS[FIG_N] = {
-    {"fig-tgr", "Token generation rate (output tokens/s over the measurement window) per fabric."},
-    {"fig-p90", "P90 time per output token (TPOT, over requests) per fabric."},
-    {"fig-e2e", "P90 end-to-end request latency per fabric."},
-    {"fig-ratio", "Ethernet (RoCEv2) / InfiniBand ratios of TGR and P90 TPOT at equal load; the "
-                  "vendor's two claimed points are marked, the dashed line is parity."},
-    {"fig-breakdown", "Mean step time split into compute, exposed communication (network time "
-                      "not hidden behind compute) and the rest (synchronisation, queueing)."},
-    {"fig-util", "Maximum and mean utilization of the fabric's links over each run."},
-};
-
-static int draw(FILE *f, const report_data *d, fig_kind k, ifb_err *e)
-{
-    ifb_svg_series s[MAX_SERIES];
-    int ns = 0;
-    if (k == FIG_TGR || k == FIG_P90 || k == FIG_E2E) {
-        for (int i = 0; i < d->ns; i++)
-            s[ns++] = (ifb_svg_series){d->s[i].name, d->s[i].x,
-                                       k == FIG_TGR   ? d->s[i].tgr
-                                       : k == FIG_P90 ? d->s[i].tpot90
-                                                      : d->s[i].e2e90,
-                                       (size_t)d->s[i].n};
-        ifb_svg_line_chart c = {.title = FIGS[k].caption,
-                                .x_title = d->xname,
-                                .y_title = k == FIG_TGR   ? "output tokens/s"
-                                           : k == FIG_P90 ? "P90 TPOT (ms)"
-                                                          : "P90 E2E (s)",
-                                .series = s,
-                                .nseries = (size_t)ns,
-                                .y_from_zero = true};
-        c.title = k == FIG_TGR   ? "Token generation rate"
-                  : k == FIG_P90 ? "P90 time per output token"
-                                 : "P90 end-to-end latency";
-        return ifb_svg_line(f, &c, e);
-    }
-    if (k == FIG_RATIO) {
-        ifb_svg_series rs[2] = {{"TGR Ethernet/IB", d->rx, d->rtgr, (size_t)d->nratio},
-                                {"P90 TPOT Ethernet/IB", d->rx, d->rp90, (size_t)d->nratio}};
-        ifb_svg_marker m[2] = {{100, 1.275, "vendor: +27.5% TGR @100"},
-                               {50, 0.796, "vendor: -20.4% P90 latency @50"}};
-        ifb_svg_line_chart c = {.title = "Ethernet / InfiniBand",
-                                .x_title = d->xname,
-                                .y_title = "ratio",
-                                .series = rs,
-                                .nseries = 2,
-                                .markers = d->reference ? m : NULL,
-                                .nmarkers = d->reference ? 2 : 0,
-                                .has_ref = true,
-                                .ref_y = 1.0,
-                                .ref_label = "parity"};
-        return ifb_svg_line(f, &c, e);
-    }
-    if (k == FIG_BREAKDOWN) {
-        static const char *const comps[] = {"compute", "exposed communication", "other"};
-        ifb_svg_bar_chart c = {.title = "Mean step time",
-                               .x_title = "run",
-                               .y_title = "ms per step",
-                               .categories = d->labels,
-                               .ncat = (size_t)d->nr,
-                               .series = comps,
-                               .nseries = 3,
-                               .values = d->breakdown};
-        return ifb_svg_stacked_bars(f, &c, e);
-    }
-    static const char *const ser[] = {"max", "mean"};
-    ifb_svg_bar_chart c = {.title = "Link utilization",
-                           .x_title = "run",
-                           .y_title = "fraction of line rate",
-                           .categories = d->labels,
-                           .ncat = (size_t)d->nr,
-                           .series = ser,
-                           .nseries = 2,
-                           .values = d->util};
-    return ifb_svg_grouped_bars(f, &c, e);
+    return text;
 }
 
 /* Opens DIR/NAME as an atomic output file. */
@@ -458,153 +569,19 @@ static int open_in(ifb_ofile *f, const char *dir, const char *name, ifb_err *e)
     return rc;
 }
 
-static int write_svg(const char *dir, const report_data *d, fig_kind k, ifb_err *e)
-{
-    char name[64];
-    snprintf(name, sizeof name, "%s.svg", FIGS[k].id);
-    ifb_ofile f;
-    if (open_in(&f, dir, name, e))
-        return -1;
-    if (draw(f.f, d, k, e))
-        return ifb_ofile_fail(&f, e);
-    return ifb_ofile_commit(&f, e);
-}
-
-static int write_report(const ifb_summary_opts *o, run_rec *r, int n, ifb_err *e)
-{
-    report_data *d = calloc(1, sizeof *d);
-    int m = n ? n : 1;
-    char(*label)[64] = calloc((size_t)m, sizeof *label);
-    const char **labels = calloc((size_t)m, sizeof *labels);
-    double *bd = calloc((size_t)m * 3, sizeof *bd), *ut = calloc((size_t)m * 2, sizeof *ut);
-    if (!d || !label || !labels || !bd || !ut) {
-        free(d);
-        free(label);
-        free(labels);
-        free(bd);
-        free(ut);
-        return ifb_err_msg(e, "out of memory");
-    }
-    d->label = label;
-    d->labels = labels;
-    d->breakdown = bd;
-    d->util = ut;
-    d->reference = o->reference;
-    collect(d, r, n);
-    int rc = 0;
-    for (int k = 0; k < FIG_N && !rc; k++)
-        rc = write_svg(o->outdir, d, (fig_kind)k, e);
-    ifb_ofile f;
-    if (!rc)
-        rc = open_in(&f, o->outdir, "report.html", e);
-    if (!rc) {
-        ifb_html h;
-        ifb_html_begin(&h, f.f,
-                       o->reference ? "infabric: the reference experiment"
-                                    : "infabric: experiment report");
-        ifb_html_para(
-            &h, o->reference
-                    ? "DeepSeek-R1 671B served on 2 servers x 8 NVIDIA H20 (4 x 400G ConnectX-7 "
-                      "per server) through one 51.2T Ethernet switch running RoCEv2 (CX864E-N "
-                      "class, 560 ns) and, as the baseline, one NDR InfiniBand switch (QM9700 "
-                      "class), at increasing numbers of concurrent requests (closed loop). Every "
-                      "figure is predicted from the scenario files' parameters; none is fitted "
-                      "to the vendor's claims, which are marked on the ratio plot for "
-                      "comparison.\n\n"
-                      "TGR is output tokens per second over the measurement window (after "
-                      "warm-up). TPOT is the mean time between a request's output tokens; its "
-                      "P90 is taken over requests. Exposed communication is the part of a "
-                      "step's network time not hidden behind compute: where it is a small "
-                      "share of the step, no fabric can change TGR much. "
-                      "docs/reference-experiment.md explains where a difference between the "
-                      "fabrics can and cannot come from."
-                    : "Results of `infabric run`. TGR is output tokens per second over the "
-                      "measurement window; TPOT and E2E percentiles are over requests.");
-        if (o->partial)
-            ifb_html_para(&h, "PARTIAL: the experiment was interrupted or a run failed; the "
-                              "figures show the runs that measured something, the table lists "
-                              "every planned run with its status.");
-        ifb_html_heading(&h, 2, "summary", "Summary");
-        enum { NCOL = 10 };
-        const char *const hdr[NCOL] = {"scenario",
-                                       "fabric",
-                                       "sweep",
-                                       "TGR (tok/s)",
-                                       "TTFT p90 (ms)",
-                                       "TPOT p90 (ms)",
-                                       "E2E p90 (s)",
-                                       "network share",
-                                       "corrupted / dropped",
-                                       "retransmitted (timeouts)"};
-        char(*cellbuf)[NCOL][64] = calloc((size_t)m, sizeof *cellbuf);
-        const char **cells = calloc((size_t)m * NCOL, sizeof *cells);
-        int rows = 0;
-        for (int i = 0; cellbuf && cells && i < n; i++) {
-            if (!r[i].j)
-                continue;
-            snprintf(cellbuf[rows][0], 64, "%s", str(r[i].j, "scenario"));
-            snprintf(cellbuf[rows][1], 64, "%s", str(r[i].j, "fabric"));
-            sweep_label(r[i].j, cellbuf[rows][2], 64);
-            if (!measured(r[i].j)) {
-                char why[48];
-                error_short(r[i].j, why, sizeof why);
-                snprintf(cellbuf[rows][3], 64, "%s%s%s",
-                         !strcmp(status(r[i].j), "failed") ? "FAILED" : "not run",
-                         why[0] ? ": " : "", why);
-                for (int c = 4; c < NCOL; c++)
-                    snprintf(cellbuf[rows][c], 64, "-");
-                for (int c = 0; c < NCOL; c++)
-                    cells[rows * NCOL + c] = cellbuf[rows][c];
-                rows++;
-                continue;
-            }
-            cell(cellbuf[rows][3], 64, "%.1f", num(r[i].j, "metrics.tgr_tok_s"));
-            cell(cellbuf[rows][4], 64, "%.1f", num(r[i].j, "metrics.ttft_ms.p90"));
-            cell(cellbuf[rows][5], 64, "%.2f", num(r[i].j, "metrics.tpot_ms.p90"));
-            cell(cellbuf[rows][6], 64, "%.2f", num(r[i].j, "metrics.e2e_ms.p90") / 1000.0);
-            cell(cellbuf[rows][7], 64, "%.1f%%", 100.0 * num(r[i].j, "metrics.network_share"));
-            snprintf(cellbuf[rows][8], 64, "%.0f / %.0f", num(r[i].j, "metrics.fcs_drops"),
-                     num(r[i].j, "metrics.drops"));
-            snprintf(cellbuf[rows][9], 64, "%.0f (%.0f)", num(r[i].j, "metrics.retransmitted_pkts"),
-                     num(r[i].j, "metrics.timeouts"));
-            for (int c = 0; c < NCOL; c++)
-                cells[rows * NCOL + c] = cellbuf[rows][c];
-            rows++;
-        }
-        ifb_html_table(&h, "tab-summary", "Every run", hdr, NCOL, cells, (size_t)rows);
-        free(cellbuf);
-        free(cells);
-        ifb_html_heading(&h, 2, "figures", "Figures");
-        for (int k = 0; k < FIG_N; k++) {
-            if (ifb_html_figure_begin(&h, FIGS[k].id, FIGS[k].caption) == 0)
-                draw(h.f, d, (fig_kind)k, e);
-            ifb_html_figure_end(&h);
-        }
-        ifb_html_heading(&h, 2, "files", "Files");
-        const char *const hrefs[] = {"summary.json", "runs.csv", "runs/"};
-        ifb_html_links(&h, hrefs, NULL, 3);
-        rc = ifb_html_end(&h, e);
-        if (rc)
-            ifb_ofile_fail(&f, e);
-        else
-            rc = ifb_ofile_commit(&f, e);
-    }
-    free(d);
-    free(label);
-    free(labels);
-    free(bd);
-    free(ut);
-    return rc;
-}
-
-/* The object of a run without one: it never started, or its worker ended without writing it. */
-static char *made_object(const ifb_summary_run *run)
+/* The object of a run without one: it never started, or its worker ended without writing it.
+ * NULL with e when it cannot be written: open_memstream has no allocation hook, so running out
+ * of memory there comes back as NULL rather than through core/alloc.h. */
+static char *made_object(const ifb_summary_run *run, const char *name, const char *fabric,
+                         ifb_err *e)
 {
     char *text = NULL;
     size_t len = 0;
     FILE *f = open_memstream(&text, &len);
-    if (!f)
+    if (!f) {
+        ifb_err_msg(e, "summary.json: out of memory writing a run's object");
         return NULL;
+    }
     char why[160] = "";
     const char *st = "failed";
     if (run->state == IFB_RUN_NOT_STARTED)
@@ -620,13 +597,16 @@ static char *made_object(const ifb_summary_run *run)
     ifb_json j;
     ifb_json_init(&j, f, 2);
     ifb_json_obj_begin(&j);
-    ifb_json_kstr(&j, "scenario", run->scenario);
+    ifb_json_kstr(&j, "scenario", name ? name : run->scenario);
+    if (fabric && *fabric)
+        ifb_json_kstr(&j, "fabric", fabric);
     ifb_json_kobj_begin(&j, "sweep");
     for (int k = 0; k < run->nsweep; k++) {
         const char *eq = strchr(run->sweep[k], '=');
-        char *key = eq ? strndup(run->sweep[k], (size_t)(eq - run->sweep[k])) : NULL;
-        if (key)
-            ifb_json_kstr(&j, key, eq + 1);
+        if (!eq)
+            continue;
+        char *key = ifb_xstrndup(run->sweep[k], (size_t)(eq - run->sweep[k]), "a sweep key");
+        ifb_json_kstr(&j, key, eq + 1);
         free(key);
     }
     ifb_json_obj_end(&j);
@@ -635,9 +615,10 @@ static char *made_object(const ifb_summary_run *run)
     if (why[0])
         ifb_json_kstr(&j, "error", why);
     ifb_json_obj_end(&j);
-    ifb_err e;
-    int rc = ifb_json_finish(&j, &e);
+    int rc = ifb_json_finish(&j, e);
     if (fclose(f) != 0 || rc) {
+        if (!rc)
+            ifb_err_msg(e, "summary.json: out of memory writing a run's object");
         free(text);
         return NULL;
     }
@@ -645,7 +626,7 @@ static char *made_object(const ifb_summary_run *run)
 }
 
 static int write_json(const ifb_summary_opts *o, run_rec *r, int n, const int count[4], int partial,
-                      ifb_err *e)
+                      const char *analysis, ifb_err *e)
 {
     ifb_ofile f;
     if (open_in(&f, o->outdir, "summary.json", e))
@@ -653,8 +634,9 @@ static int write_json(const ifb_summary_opts *o, run_rec *r, int n, const int co
     fprintf(f.f,
             "{\n  \"tool\": \"infabric run\",\n  \"partial\": %s,\n  \"planned\": %d,\n"
             "  \"completed\": %d,\n  \"partial_runs\": %d,\n  \"failed\": %d,\n"
-            "  \"not_run\": %d,\n  \"runs\": [",
-            partial ? "true" : "false", o->nplanned, count[0], count[1], count[2], count[3]);
+            "  \"not_run\": %d,\n  \"seeds\": %d,\n  \"runs\": [",
+            partial ? "true" : "false", o->nplanned, count[0], count[1], count[2], count[3],
+            o->seeds > 0 ? o->seeds : 1);
     int first = 1;
     for (int i = 0; i < n; i++) {
         if (!r[i].text)
@@ -666,16 +648,40 @@ static int write_json(const ifb_summary_opts *o, run_rec *r, int n, const int co
         fwrite(r[i].text, 1, len, f.f);
         first = 0;
     }
-    fputs(first ? "]\n}\n" : "\n  ]\n}\n", f.f);
+    fputs(first ? "]" : "\n  ]", f.f);
+    /* the analysis' members: its object without the outer braces */
+    size_t len = strlen(analysis);
+    if (len > 4 && analysis[0] == '{' && analysis[1] == '\n') {
+        size_t end = len;
+        while (end > 2 && analysis[end - 1] != '}')
+            end--;
+        fputs(",\n", f.f);
+        fwrite(analysis + 2, 1, end - 1 - 2, f.f); /* up to the newline before the brace */
+    } else {
+        fputc('\n', f.f);
+    }
+    fputs("}\n", f.f);
     return ifb_ofile_commit(&f, e);
+}
+
+/* A scenario's name as its runs report it ("reference-roce" for "reference-roce.yaml"), from
+ * another run of the same command-line scenario that wrote an object; NULL if none did. */
+static const char *known_name(const ifb_summary_opts *o, const run_rec *r, int i, const char **fab)
+{
+    for (int k = 0; k < o->nplanned; k++)
+        if (k != i && r[k].j && r[k].text && json_object_get(r[k].j, "source") &&
+            !strcmp(o->runs[k].scenario, o->runs[i].scenario)) {
+            *fab = str(r[k].j, "fabric");
+            return str(r[k].j, "scenario");
+        }
+    return NULL;
 }
 
 int ifb_summary_write(const ifb_summary_opts *o, ifb_err *e)
 {
     int n = o->nplanned;
-    run_rec *r = calloc((size_t)(n ? n : 1), sizeof *r);
-    if (!r)
-        return ifb_err_msg(e, "out of memory");
+    run_rec *r = ifb_xcalloc((size_t)n, sizeof *r, "the runs' results");
+    json_t **objs = ifb_xcalloc((size_t)n, sizeof *objs, "the runs' objects");
     int count[4] = {0}; /* complete, partial, failed, not run */
     for (int i = 0; i < n; i++) {
         if (o->runs[i].state != IFB_RUN_NOT_STARTED) {
@@ -693,11 +699,20 @@ int ifb_summary_write(const ifb_summary_opts *o, ifb_err *e)
                 r[i].text = NULL;
             }
         }
+    }
+    int rc = 0;
+    for (int i = 0; i < n; i++) {
         if (!r[i].text) {
-            r[i].text = made_object(&o->runs[i]);
+            const char *fab = NULL, *name = known_name(o, r, i, &fab);
+            r[i].text = made_object(&o->runs[i], name, fab, e);
+            if (!r[i].text) { /* the run would be missing from summary.json */
+                rc = -1;
+                break;
+            }
             json_error_t je;
-            r[i].j = r[i].text ? json_loads(r[i].text, 0, &je) : NULL;
+            r[i].j = json_loads(r[i].text, 0, &je); /* NULL only if jansson runs out */
         }
+        objs[i] = r[i].j;
         const char *st = r[i].j ? status(r[i].j) : "failed";
         count[!strcmp(st, "complete")  ? 0
               : !strcmp(st, "partial") ? 1
@@ -705,16 +720,28 @@ int ifb_summary_write(const ifb_summary_opts *o, ifb_err *e)
                                        : 3]++;
     }
     int partial = o->partial || count[0] < n;
+    ifb_analysis an = {0};
+    if (!rc)
+        rc = ifb_analysis_build(&an, objs, n, e);
+    char *ajson = rc ? NULL : analysis_json(&an, r);
+    if (!rc && !ajson)
+        rc = ifb_err_msg(e, "out of memory writing the analysis");
     /* summary.json last: its presence says every other file of the folder is whole */
-    char *path = ifb_path_printf(e, "%s/runs.csv", o->outdir);
-    int rc = path ? write_csv(path, r, n, e) : -1;
+    char *path = rc ? NULL : ifb_path_printf(e, "%s/runs.csv", o->outdir);
+    if (!rc)
+        rc = path ? write_csv(path, r, n, e) : -1;
     free(path);
+    if (!rc) {
+        ifb_report_opts ro = {.outdir = o->outdir,
+                              .runs_dir = o->runs_dir,
+                              .reference = o->reference,
+                              .partial = partial};
+        rc = ifb_report_write(&ro, &an, e);
+    }
     if (!rc)
-        rc = write_report(o, r, n, e);
-    if (!rc)
-        rc = write_json(o, r, n, count, partial, e);
+        rc = write_json(o, r, n, count, partial, ajson, e);
     if (!rc && o->print)
-        print_table(o->print, r, n, o->reference, partial);
+        print_table(o->print, r, n, &an, o->reference, partial);
     if (!rc && o->errors && count[2]) {
         fprintf(o->errors,
                 "infabric: %d of %d runs failed (their rows in summary.json and "
@@ -731,11 +758,15 @@ int ifb_summary_write(const ifb_summary_opts *o, ifb_err *e)
             fprintf(o->errors, "): %s\n", why);
         }
     }
+    free(ajson);
+    if (an.p || an.x)
+        ifb_analysis_free(&an);
     for (int i = 0; i < n; i++) {
         free(r[i].text);
         if (r[i].j)
             json_decref(r[i].j);
     }
     free(r);
+    free(objs);
     return rc;
 }

@@ -23,6 +23,7 @@ typedef struct ifb_summary_run {
     int nsweep;
     ifb_run_state state;
     int code;
+    int seed_offset; /* --seeds: which of the point's seeds (0 .. seeds - 1) */
 } ifb_summary_run;
 
 typedef struct ifb_summary_opts {
@@ -32,6 +33,7 @@ typedef struct ifb_summary_opts {
     int nplanned;
     int partial;
     int reference; /* the embedded reference experiment (adds the vendor's claims) */
+    int seeds;     /* runs per point (--seeds) */
     FILE *print;   /* where the table goes (NULL: nowhere) */
     FILE *errors;  /* where the list of failed runs goes (NULL: nowhere) */
 } ifb_summary_opts;

@@ -1,7 +1,7 @@
 /* Deterministic SVG charts (see svg.h). Layout is computed from the canvas size and the
  * character counts of the labels (no font metrics: an average glyph width is assumed), then
  * everything is written with fprintf in a fixed order. Nothing here keeps global state. */
-#include "report/svg.h"
+#include "report/svg_int.h"
 
 #include <math.h>
 #include <stdint.h>
@@ -28,18 +28,11 @@ static const char *series_dash(size_t i)
     return dashes[(i / IFB_SVG_NCOLORS) % (sizeof dashes / sizeof dashes[0])];
 }
 
-static const double FONT = 12.0;   /* px, the base font size */
-static const double GLYPH_W = 6.7; /* px, average sans-serif glyph width at FONT */
-
-typedef struct numstr {
-    char s[40];
-} numstr;
-
 /* Pixel coordinate: two decimals, trailing zeros dropped, never "-0". Huge values are clamped
  * so a wild marker cannot produce an unreadable file. */
-static numstr px(double v)
+ifb_sv_num ifb_sv_px(double v)
 {
-    numstr n;
+    ifb_sv_num n;
     if (!isfinite(v))
         v = 0;
     if (v > 1e7)
@@ -65,9 +58,9 @@ static numstr px(double v)
 }
 
 /* Data value in a tooltip: the shortest round-trip text. */
-static numstr val(double v)
+ifb_sv_num ifb_sv_val(double v)
 {
-    numstr n;
+    ifb_sv_num n;
     ifb_fmt_double(n.s, v);
     return n;
 }
@@ -76,9 +69,9 @@ static numstr val(double v)
  * and no trailing zeros, so 0.25-steps print "0", "0.25", "0.5" and 20-steps print "20", "40"
  * (never float noise such as 0.30000000000000004). Far outside the range
  * where fixed notation reads well, %g with as many digits as the step needs. */
-static numstr tick_label(double v, double step)
+ifb_sv_num ifb_sv_tick_label(double v, double step)
 {
-    numstr n;
+    ifb_sv_num n;
     if (fabs(v) < fabs(step) * 1e-9)
         v = 0;
     if (fabs(step) >= 1e-4 && fabs(v) < 1e9) {
@@ -181,7 +174,7 @@ int ifb_xml_escape(FILE *f, const char *s)
 }
 
 /* Display width estimate of s in pixels at font size `size` (code points x average glyph). */
-static double text_w(const char *s, double size)
+double ifb_sv_text_w(const char *s, double size)
 {
     if (!s)
         return 0;
@@ -189,19 +182,13 @@ static double text_w(const char *s, double size)
     for (const unsigned char *p = (const unsigned char *)s; *p; p++)
         if ((*p & 0xC0) != 0x80)
             count++;
-    return (double)count * GLYPH_W * size / FONT;
+    return (double)count * IFB_SV_GLYPH_W * size / IFB_SV_FONT;
 }
 
 /* ---- Axes --------------------------------------------------------------------------------- */
 
-typedef struct axis {
-    double lo, hi; /* data range shown, a whole number of steps */
-    double step;
-    long k0, k1; /* ticks at k * step for k0 <= k <= k1 */
-} axis;
-
 /* A "nice" step (1, 2, 2.5 or 5 times a power of ten) giving about `target` intervals. */
-static double nice_step(double range, int target)
+double ifb_sv_nice_step(double range, int target)
 {
     double raw = range / (target > 0 ? target : 1);
     double mag = pow(10.0, floor(log10(raw)));
@@ -210,18 +197,14 @@ static double nice_step(double range, int target)
     return nf * mag;
 }
 
-/* Axis values are limited to this magnitude: beyond it a chart says nothing anyway, and the
- * limit keeps tick indices (value / step) well inside a long. */
-#define AXIS_MAX 1e15
-
 /* Fixes lo < hi, then widens the range to whole steps. A zero or negligible range (a single
  * point, all-equal values, a spread below 1e-9 of the magnitude, which would only show float
  * noise) is padded by 10% of the value, or to 0..1 when everything is 0. */
-static axis make_axis(double lo, double hi, int target)
+ifb_sv_axis ifb_sv_make_axis(double lo, double hi, int target)
 {
-    axis a;
-    lo = fmin(fmax(lo, -AXIS_MAX), AXIS_MAX);
-    hi = fmin(fmax(hi, -AXIS_MAX), AXIS_MAX);
+    ifb_sv_axis a;
+    lo = fmin(fmax(lo, -IFB_SV_AXIS_MAX), IFB_SV_AXIS_MAX);
+    hi = fmin(fmax(hi, -IFB_SV_AXIS_MAX), IFB_SV_AXIS_MAX);
     double mag = fmax(fabs(lo), fabs(hi));
     if (!(hi - lo > 1e-9 * mag && hi - lo > 1e-200)) {
         double mid = lo / 2 + hi / 2;
@@ -234,7 +217,7 @@ static axis make_axis(double lo, double hi, int target)
             lo = mid - d, hi = mid + d;
         }
     }
-    a.step = nice_step(hi - lo, target);
+    a.step = ifb_sv_nice_step(hi - lo, target);
     a.k0 = (long)floor(lo / a.step + 1e-9);
     a.k1 = (long)ceil(hi / a.step - 1e-9);
     if (a.k1 <= a.k0)
@@ -244,50 +227,43 @@ static axis make_axis(double lo, double hi, int target)
     return a;
 }
 
-/* The plot frame: canvas size, plot rectangle and the two axes mapped onto it. */
-typedef struct frame {
-    double w, h;
-    double x0, x1; /* plot area left/right in px */
-    double y0, y1; /* plot area top/bottom in px (y1 > y0) */
-    double xin;    /* horizontal inset of data inside the plot area */
-    axis xa, ya;
-} frame;
-
-static double map_x(const frame *fr, double v)
+double ifb_sv_map_x(const ifb_sv_frame *fr, double v)
 {
+    if (fr->xlog)
+        v = v > 0 ? log2(v) : fr->xa.lo;
     double a = fr->x0 + fr->xin, b = fr->x1 - fr->xin;
     return a + (v - fr->xa.lo) / (fr->xa.hi - fr->xa.lo) * (b - a);
 }
 
-static double map_y(const frame *fr, double v)
+double ifb_sv_map_y(const ifb_sv_frame *fr, double v)
 {
     return fr->y1 - (v - fr->ya.lo) / (fr->ya.hi - fr->ya.lo) * (fr->y1 - fr->y0);
 }
 
 /* Widest y tick label in px, to size the left margin. */
-static double ytick_w(const axis *a)
+double ifb_sv_ytick_w(const ifb_sv_axis *a)
 {
     double w = 0;
     for (long k = a->k0; k <= a->k1; k++)
-        w = fmax(w, text_w(tick_label((double)k * a->step, a->step).s, FONT));
+        w = fmax(w, ifb_sv_text_w(ifb_sv_tick_label((double)k * a->step, a->step).s, IFB_SV_FONT));
     return w;
 }
 
-static void write_text(FILE *f, double x, double y, const char *anchor, const char *extra,
+void ifb_sv_write_text(FILE *f, double x, double y, const char *anchor, const char *extra,
                        const char *s)
 {
-    fprintf(f, "<text x=\"%s\" y=\"%s\" text-anchor=\"%s\"%s%s>", px(x).s, px(y).s, anchor,
-            extra && *extra ? " " : "", extra ? extra : "");
+    fprintf(f, "<text x=\"%s\" y=\"%s\" text-anchor=\"%s\"%s%s>", ifb_sv_px(x).s, ifb_sv_px(y).s,
+            anchor, extra && *extra ? " " : "", extra ? extra : "");
     ifb_xml_escape(f, s);
     fputs("</text>\n", f);
 }
 
-static void svg_open(FILE *f, const frame *fr, const char *title)
+void ifb_sv_open(FILE *f, const ifb_sv_frame *fr, const char *title)
 {
     fprintf(f,
             "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"%s\" height=\"%s\" "
             "viewBox=\"0 0 %s %s\" font-family=\"sans-serif\" font-size=\"12\" role=\"img\"",
-            px(fr->w).s, px(fr->h).s, px(fr->w).s, px(fr->h).s);
+            ifb_sv_px(fr->w).s, ifb_sv_px(fr->h).s, ifb_sv_px(fr->w).s, ifb_sv_px(fr->h).s);
     if (title && *title) {
         fputs(" aria-label=\"", f);
         ifb_xml_escape(f, title);
@@ -295,86 +271,158 @@ static void svg_open(FILE *f, const frame *fr, const char *title)
     }
     fputs(">\n", f);
     fprintf(f, "<rect class=\"bg\" x=\"0\" y=\"0\" width=\"%s\" height=\"%s\" fill=\"#ffffff\"/>\n",
-            px(fr->w).s, px(fr->h).s);
+            ifb_sv_px(fr->w).s, ifb_sv_px(fr->h).s);
     if (title && *title)
-        write_text(f, fr->w / 2, 22, "middle", "font-size=\"15\" font-weight=\"bold\"", title);
+        ifb_sv_write_text(f, fr->w / 2, 22, "middle", "font-size=\"15\" font-weight=\"bold\"",
+                          title);
 }
 
 /* Horizontal grid lines with y tick labels, the y axis and its title. */
-static void draw_y_axis(FILE *f, const frame *fr, const char *y_title)
+void ifb_sv_draw_y_axis(FILE *f, const ifb_sv_frame *fr, const char *y_title)
 {
-    const axis *a = &fr->ya;
+    const ifb_sv_axis *a = &fr->ya;
     fputs("<g class=\"grid\" stroke=\"#e3e3e3\" stroke-width=\"1\">\n", f);
     for (long k = a->k0; k <= a->k1; k++) {
-        double y = map_y(fr, (double)k * a->step);
-        fprintf(f, "<line x1=\"%s\" y1=\"%s\" x2=\"%s\" y2=\"%s\"/>\n", px(fr->x0).s, px(y).s,
-                px(fr->x1).s, px(y).s);
+        double y = ifb_sv_map_y(fr, (double)k * a->step);
+        fprintf(f, "<line x1=\"%s\" y1=\"%s\" x2=\"%s\" y2=\"%s\"/>\n", ifb_sv_px(fr->x0).s,
+                ifb_sv_px(y).s, ifb_sv_px(fr->x1).s, ifb_sv_px(y).s);
     }
     fputs("</g>\n<g class=\"axis y\" fill=\"#333333\">\n", f);
     for (long k = a->k0; k <= a->k1; k++) {
         double v = (double)k * a->step;
-        double y = map_y(fr, v);
-        write_text(f, fr->x0 - 6, y + 4, "end", "class=\"tick\"", tick_label(v, a->step).s);
+        double y = ifb_sv_map_y(fr, v);
+        ifb_sv_write_text(f, fr->x0 - 6, y + 4, "end", "class=\"tick\"",
+                          ifb_sv_tick_label(v, a->step).s);
     }
-    fprintf(f, "<line x1=\"%s\" y1=\"%s\" x2=\"%s\" y2=\"%s\" stroke=\"#333333\"/>\n", px(fr->x0).s,
-            px(fr->y0).s, px(fr->x0).s, px(fr->y1).s);
+    fprintf(f, "<line x1=\"%s\" y1=\"%s\" x2=\"%s\" y2=\"%s\" stroke=\"#333333\"/>\n",
+            ifb_sv_px(fr->x0).s, ifb_sv_px(fr->y0).s, ifb_sv_px(fr->x0).s, ifb_sv_px(fr->y1).s);
     if (y_title && *y_title) {
         double x = 16, y = (fr->y0 + fr->y1) / 2;
         fprintf(f,
                 "<text x=\"%s\" y=\"%s\" text-anchor=\"middle\" transform=\"rotate(-90 %s %s)\">",
-                px(x).s, px(y).s, px(x).s, px(y).s);
+                ifb_sv_px(x).s, ifb_sv_px(y).s, ifb_sv_px(x).s, ifb_sv_px(y).s);
         ifb_xml_escape(f, y_title);
         fputs("</text>\n", f);
     }
     fputs("</g>\n", f);
 }
 
-static void draw_x_title(FILE *f, const frame *fr, const char *x_title)
+void ifb_sv_draw_x_title(FILE *f, const ifb_sv_frame *fr, const char *x_title)
 {
     if (x_title && *x_title)
-        write_text(f, (fr->x0 + fr->x1) / 2, fr->h - 10, "middle", "class=\"axis-title\"", x_title);
+        ifb_sv_write_text(f, (fr->x0 + fr->x1) / 2, fr->h - 10, "middle", "class=\"axis-title\"",
+                          x_title);
 }
 
-static void draw_no_data(FILE *f, const frame *fr)
+void ifb_sv_draw_no_data(FILE *f, const ifb_sv_frame *fr)
 {
-    write_text(f, (fr->x0 + fr->x1) / 2, (fr->y0 + fr->y1) / 2, "middle",
-               "class=\"no-data\" fill=\"#777777\" font-size=\"14\"", "no data");
+    ifb_sv_write_text(f, (fr->x0 + fr->x1) / 2, (fr->y0 + fr->y1) / 2, "middle",
+                      "class=\"no-data\" fill=\"#777777\" font-size=\"14\"", "no data");
 }
 
-/* One legend row (row j, colour of series i) to the right of the plot. kind 0: a line swatch
- * with a point; 1: a filled box. */
-static void legend_item(FILE *f, const frame *fr, size_t j, size_t i, const char *name, int kind)
+void ifb_sv_legend_item(FILE *f, const ifb_sv_frame *fr, size_t j, const ifb_sv_style *st,
+                        const char *color, const char *name)
 {
     double x = fr->x1 + 16, cy = fr->y0 + 4 + (double)j * 20;
     fputs("<g class=\"legend-item\">", f);
-    if (kind == 0) {
-        const char *d = series_dash(i);
+    if (st) {
         fprintf(f,
                 "<line x1=\"%s\" y1=\"%s\" x2=\"%s\" y2=\"%s\" stroke=\"%s\" "
-                "stroke-width=\"2\"%s%s%s/>",
-                px(x).s, px(cy).s, px(x + 22).s, px(cy).s, ifb_svg_color(i),
-                d ? " stroke-dasharray=\"" : "", d ? d : "", d ? "\"" : "");
-        fprintf(f, "<circle cx=\"%s\" cy=\"%s\" r=\"3.5\" fill=\"%s\"/>", px(x + 11).s, px(cy).s,
-                ifb_svg_color(i));
+                "stroke-width=\"%s\"%s%s%s/>",
+                ifb_sv_px(x).s, ifb_sv_px(cy).s, ifb_sv_px(x + 22).s, ifb_sv_px(cy).s, st->color,
+                ifb_sv_px(st->width).s, st->dash ? " stroke-dasharray=\"" : "",
+                st->dash ? st->dash : "", st->dash ? "\"" : "");
+        ifb_sv_marker(f, x + 11, cy, st, NULL, NULL);
     } else {
-        fprintf(f, "<rect x=\"%s\" y=\"%s\" width=\"14\" height=\"14\" fill=\"%s\"/>", px(x + 4).s,
-                px(cy - 7).s, ifb_svg_color(i));
+        fprintf(f, "<rect x=\"%s\" y=\"%s\" width=\"14\" height=\"14\" fill=\"%s\"/>",
+                ifb_sv_px(x + 4).s, ifb_sv_px(cy - 7).s, color);
     }
-    fprintf(f, "<text x=\"%s\" y=\"%s\">", px(x + 28).s, px(cy + 4).s);
+    fprintf(f, "<text x=\"%s\" y=\"%s\">", ifb_sv_px(x + 28).s, ifb_sv_px(cy + 4).s);
     ifb_xml_escape(f, name);
     fputs("</text></g>\n", f);
 }
 
+/* Series styles: the palette colour (or the caller's), a dash pattern once the colours repeat
+ * (or the caller's), and a line width and marker size that shrink with the series index, with
+ * the marker shape cycling, so that series drawn later (on top) are thinner and smaller and
+ * the earlier ones still show around them where two coincide. */
+ifb_sv_style ifb_sv_series_style(const ifb_svg_series *s, size_t i, size_t n)
+{
+    ifb_sv_style st;
+    size_t c = s && s->color ? (size_t)(s->color - 1) : i;
+    st.color = ifb_svg_color(c);
+    st.dash = s && s->dash ? (*s->dash ? s->dash : NULL) : series_dash(c);
+    double t = n > 1 ? (double)i / (double)(n - 1) : 0;
+    st.width = 3.5 - 2.0 * t;
+    st.r = 5.0 - 2.5 * t;
+    st.shape = s && s->shape ? s->shape - 1 : (int)(i % 4);
+    return st;
+}
+
+void ifb_sv_marker(FILE *f, double x, double y, const ifb_sv_style *st, const char *attrs,
+                   const char *title)
+{
+    const char *a = attrs ? attrs : "", *sp = attrs ? " " : "";
+    double r = st->r;
+    const char *tag;
+    if (st->shape == 1) {
+        tag = "rect";
+        /* a square of the circle's area would look larger: the same half-size minus a bit */
+        double h = r * 0.85;
+        fprintf(f, "<rect%s%s x=\"%s\" y=\"%s\" width=\"%s\" height=\"%s\" fill=\"%s\"", sp, a,
+                ifb_sv_px(x - h).s, ifb_sv_px(y - h).s, ifb_sv_px(2 * h).s, ifb_sv_px(2 * h).s,
+                st->color);
+    } else if (st->shape == 2 || st->shape == 3) {
+        tag = "path";
+        if (st->shape == 2)
+            fprintf(f, "<path%s%s d=\"M%s %s L%s %s L%s %s Z\" fill=\"%s\"", sp, a, ifb_sv_px(x).s,
+                    ifb_sv_px(y - r * 1.1).s, ifb_sv_px(x + r).s, ifb_sv_px(y + r * 0.8).s,
+                    ifb_sv_px(x - r).s, ifb_sv_px(y + r * 0.8).s, st->color);
+        else
+            fprintf(f, "<path%s%s d=\"M%s %s L%s %s L%s %s L%s %s Z\" fill=\"%s\"", sp, a,
+                    ifb_sv_px(x).s, ifb_sv_px(y - r * 1.15).s, ifb_sv_px(x + r * 1.15).s,
+                    ifb_sv_px(y).s, ifb_sv_px(x).s, ifb_sv_px(y + r * 1.15).s,
+                    ifb_sv_px(x - r * 1.15).s, ifb_sv_px(y).s, st->color);
+    } else {
+        tag = "circle";
+        fprintf(f, "<circle%s%s cx=\"%s\" cy=\"%s\" r=\"%s\" fill=\"%s\"", sp, a, ifb_sv_px(x).s,
+                ifb_sv_px(y).s, ifb_sv_px(r).s, st->color);
+    }
+    if (!title) {
+        fputs("/>", f);
+        return;
+    }
+    fputs("><title>", f);
+    ifb_xml_escape(f, title);
+    fprintf(f, "</title></%s>\n", tag);
+}
+
+ifb_sv_num ifb_sv_bytes_label(double v)
+{
+    static const char *const u[] = {"B", "KiB", "MiB", "GiB", "TiB", "PiB"};
+    ifb_sv_num n;
+    int k = 0;
+    while (k < 5 && fabs(v) >= 1024) {
+        v /= 1024;
+        k++;
+    }
+    snprintf(n.s, sizeof n.s, "%g %s", v, u[k]);
+    for (char *p = n.s; *p; p++)
+        if (*p == ',')
+            *p = '.';
+    return n;
+}
+
 /* Legend width from the widest name: room for the swatch, the text and a margin, but never
  * more than a third of the canvas (longer names run past the edge). */
-static double legend_w(double widest, size_t n, double canvas_w)
+double ifb_sv_legend_w(double widest, size_t n, double canvas_w)
 {
     if (n == 0)
         return 16;
     return fmin(fmax(widest + 28 + 16 + 12, 90), canvas_w * 0.35);
 }
 
-static int check_canvas(int *w, int *h, ifb_err *err)
+int ifb_sv_check_canvas(int *w, int *h, ifb_err *err)
 {
     if (*w == 0)
         *w = IFB_SVG_WIDTH;
@@ -386,7 +434,7 @@ static int check_canvas(int *w, int *h, ifb_err *err)
     return 0;
 }
 
-static int finish(FILE *f, ifb_err *err)
+int ifb_sv_finish(FILE *f, ifb_err *err)
 {
     fputs("</svg>\n", f);
     if (ferror(f))
@@ -394,9 +442,7 @@ static int finish(FILE *f, ifb_err *err)
     return 0;
 }
 
-/* ---- Line chart --------------------------------------------------------------------------- */
-
-static void widen(double *lo, double *hi, double v)
+void ifb_sv_widen(double *lo, double *hi, double v)
 {
     if (!isfinite(v))
         return;
@@ -404,384 +450,4 @@ static void widen(double *lo, double *hi, double v)
         *lo = v;
     if (v > *hi)
         *hi = v;
-}
-
-int ifb_svg_line(FILE *f, const ifb_svg_line_chart *c, ifb_err *err)
-{
-    if (!f || !c)
-        return ifb_err_msg(err, "ifb_svg_line: NULL argument");
-    int w = c->width, h = c->height;
-    if (check_canvas(&w, &h, err) < 0)
-        return -1;
-    if (c->nseries && !c->series)
-        return ifb_err_set(err, NULL, 0, "series", "an array", "NULL with %zu series", c->nseries);
-    if (c->nmarkers && !c->markers)
-        return ifb_err_set(err, NULL, 0, "markers", "an array", "NULL with %zu markers",
-                           c->nmarkers);
-    for (size_t i = 0; i < c->nseries; i++)
-        if (c->series[i].n && (!c->series[i].x || !c->series[i].y))
-            return ifb_err_set(err, NULL, 0, "series x/y", "arrays", "NULL in series %zu ('%s')", i,
-                               c->series[i].name ? c->series[i].name : "");
-
-    double xlo = INFINITY, xhi = -INFINITY, ylo = INFINITY, yhi = -INFINITY;
-    size_t npoints = 0;
-    for (size_t i = 0; i < c->nseries; i++)
-        for (size_t k = 0; k < c->series[i].n; k++) {
-            double x = c->series[i].x[k], y = c->series[i].y[k];
-            if (isfinite(x) && isfinite(y)) {
-                widen(&xlo, &xhi, x);
-                widen(&ylo, &yhi, y);
-                npoints++;
-            }
-        }
-    for (size_t i = 0; i < c->nmarkers; i++)
-        if (isfinite(c->markers[i].x) && isfinite(c->markers[i].y)) {
-            widen(&xlo, &xhi, c->markers[i].x);
-            widen(&ylo, &yhi, c->markers[i].y);
-            npoints++;
-        }
-    bool ref = c->has_ref && isfinite(c->ref_y);
-    bool no_data = npoints == 0;
-    if (no_data)
-        xlo = xhi = ylo = yhi = 0;
-    if (ref)
-        widen(&ylo, &yhi, c->ref_y);
-    if (c->y_from_zero)
-        widen(&ylo, &yhi, 0);
-
-    frame fr = {.w = w, .h = h};
-    fr.y0 = c->title && *c->title ? 40 : 16;
-    fr.y1 = h - 48.0;
-    fr.ya = make_axis(ylo, yhi, (int)fmax(3, (fr.y1 - fr.y0) / 55));
-    fr.x0 = (c->y_title && *c->y_title ? 30 : 8) + ytick_w(&fr.ya) + 8;
-    double widest = 0;
-    for (size_t i = 0; i < c->nseries; i++)
-        widest = fmax(widest, text_w(c->series[i].name, FONT));
-    bool ref_named = ref && c->ref_label && *c->ref_label;
-    if (ref_named)
-        widest = fmax(widest, text_w(c->ref_label, FONT));
-    fr.x1 = w - legend_w(widest, c->nseries + (ref_named ? 1 : 0), w);
-    if (fr.x1 < fr.x0 + 40)
-        fr.x1 = fr.x0 + 40; /* a tiny canvas with wide labels: keep a plot at all */
-    fr.xin = 10;
-    fr.xa = make_axis(xlo, xhi, (int)fmax(2, (fr.x1 - fr.x0) / 90));
-
-    svg_open(f, &fr, c->title);
-    draw_y_axis(f, &fr, c->y_title);
-    /* x axis: line, ticks, labels */
-    fputs("<g class=\"axis x\" fill=\"#333333\">\n", f);
-    fprintf(f, "<line x1=\"%s\" y1=\"%s\" x2=\"%s\" y2=\"%s\" stroke=\"#333333\"/>\n", px(fr.x0).s,
-            px(fr.y1).s, px(fr.x1).s, px(fr.y1).s);
-    for (long k = fr.xa.k0; k <= fr.xa.k1; k++) {
-        double v = (double)k * fr.xa.step, x = map_x(&fr, v);
-        fprintf(f, "<line x1=\"%s\" y1=\"%s\" x2=\"%s\" y2=\"%s\" stroke=\"#333333\"/>\n", px(x).s,
-                px(fr.y1).s, px(x).s, px(fr.y1 + 5).s);
-        write_text(f, x, fr.y1 + 18, "middle", "class=\"tick\"", tick_label(v, fr.xa.step).s);
-    }
-    fputs("</g>\n", f);
-    draw_x_title(f, &fr, c->x_title);
-
-    if (ref) {
-        double y = map_y(&fr, c->ref_y);
-        fprintf(f,
-                "<line class=\"ref\" x1=\"%s\" y1=\"%s\" x2=\"%s\" y2=\"%s\" stroke=\"#555555\" "
-                "stroke-width=\"1.5\" stroke-dasharray=\"6 4\"/>\n",
-                px(fr.x0).s, px(y).s, px(fr.x1).s, px(y).s);
-    }
-
-    for (size_t i = 0; i < c->nseries; i++) {
-        const ifb_svg_series *s = &c->series[i];
-        const char *col = ifb_svg_color(i), *d = series_dash(i);
-        bool started = false, pen_down = false;
-        for (size_t k = 0; k < s->n; k++) {
-            if (!(isfinite(s->x[k]) && isfinite(s->y[k]))) {
-                pen_down = false; /* a gap in the line */
-                continue;
-            }
-            if (!started) {
-                fprintf(f, "<path class=\"series\" fill=\"none\" stroke=\"%s\" stroke-width=\"2\"",
-                        col);
-                if (d)
-                    fprintf(f, " stroke-dasharray=\"%s\"", d);
-                fputs(" stroke-linejoin=\"round\" d=\"", f);
-                started = true;
-            } else {
-                fputc(' ', f);
-            }
-            fprintf(f, "%c%s %s", pen_down ? 'L' : 'M', px(map_x(&fr, s->x[k])).s,
-                    px(map_y(&fr, s->y[k])).s);
-            pen_down = true;
-        }
-        if (started)
-            fputs("\"/>\n", f);
-        for (size_t k = 0; k < s->n; k++) {
-            if (!(isfinite(s->x[k]) && isfinite(s->y[k])))
-                continue;
-            fprintf(f, "<circle class=\"pt\" cx=\"%s\" cy=\"%s\" r=\"3.5\" fill=\"%s\"><title>",
-                    px(map_x(&fr, s->x[k])).s, px(map_y(&fr, s->y[k])).s, col);
-            ifb_xml_escape(f, s->name);
-            fprintf(f, ": (%s, %s)</title></circle>\n", val(s->x[k]).s, val(s->y[k]).s);
-        }
-    }
-
-    double xmid = (fr.x0 + fr.x1) / 2;
-    for (size_t i = 0; i < c->nmarkers; i++) {
-        const ifb_svg_marker *m = &c->markers[i];
-        if (!(isfinite(m->x) && isfinite(m->y)))
-            continue;
-        double x = map_x(&fr, m->x), y = map_y(&fr, m->y);
-        fprintf(f,
-                "<path class=\"marker\" d=\"M%s %s L%s %s L%s %s L%s %s Z\" fill=\"#222222\" "
-                "stroke=\"#ffffff\" stroke-width=\"1\"><title>",
-                px(x).s, px(y - 7).s, px(x + 7).s, px(y).s, px(x).s, px(y + 7).s, px(x - 7).s,
-                px(y).s);
-        ifb_xml_escape(f, m->label);
-        fprintf(f, " (%s, %s)</title></path>\n", val(m->x).s, val(m->y).s);
-        if (m->label && *m->label) {
-            bool right = x > xmid;
-            /* above the marker, unless that would run into the title: then below it */
-            double ly = y - 10 < fr.y0 + 10 ? y + 20 : y - 10;
-            write_text(f, right ? x - 10 : x + 10, ly, right ? "end" : "start",
-                       "class=\"marker-label\" font-weight=\"bold\" fill=\"#222222\" "
-                       "stroke=\"#ffffff\" stroke-width=\"3\" paint-order=\"stroke\"",
-                       m->label);
-        }
-    }
-
-    bool ref_entry = ref && c->ref_label && *c->ref_label;
-    if (c->nseries || ref_entry) {
-        fputs("<g class=\"legend\">\n", f);
-        for (size_t i = 0; i < c->nseries; i++)
-            legend_item(f, &fr, i, i, c->series[i].name, 0);
-        if (ref_entry) {
-            /* the reference line is named in the legend, not next to the line: data near
-             * the reference (a ratio close to 1) would cover a label there */
-            double x = fr.x1 + 16, cy = fr.y0 + 4 + (double)c->nseries * 20;
-            fprintf(f,
-                    "<g class=\"legend-ref\"><line x1=\"%s\" y1=\"%s\" x2=\"%s\" y2=\"%s\" "
-                    "stroke=\"#555555\" stroke-width=\"1.5\" stroke-dasharray=\"6 4\"/>"
-                    "<text x=\"%s\" y=\"%s\">",
-                    px(x).s, px(cy).s, px(x + 22).s, px(cy).s, px(x + 28).s, px(cy + 4).s);
-            ifb_xml_escape(f, c->ref_label);
-            fputs("</text></g>\n", f);
-        }
-        fputs("</g>\n", f);
-    }
-    if (no_data)
-        draw_no_data(f, &fr);
-    return finish(f, err);
-}
-
-/* ---- Bar charts --------------------------------------------------------------------------- */
-
-static int check_bars(FILE *f, const ifb_svg_bar_chart *c, int *w, int *h, ifb_err *err)
-{
-    if (!f || !c)
-        return ifb_err_msg(err, "bar chart: NULL argument");
-    if (check_canvas(w, h, err) < 0)
-        return -1;
-    if (c->ncat && !c->categories)
-        return ifb_err_set(err, NULL, 0, "categories", "an array", "NULL with %zu categories",
-                           c->ncat);
-    if (c->nseries && !c->series)
-        return ifb_err_set(err, NULL, 0, "series", "an array", "NULL with %zu series", c->nseries);
-    if (c->ncat > 100000 || c->nseries > 1000)
-        return ifb_err_set(err, NULL, 0, "bar chart size", "at most 100000 x 1000 bars",
-                           "%zu x %zu", c->ncat, c->nseries);
-    if (c->ncat && c->nseries && !c->values)
-        return ifb_err_set(err, NULL, 0, "values", "an array", "NULL with %zu x %zu values",
-                           c->ncat, c->nseries);
-    return 0;
-}
-
-/* Frame for a bar chart whose values span [lo, hi] (0 included by the caller). Category
- * labels are rotated when they do not fit their band; the bottom margin grows to hold them. */
-static frame bar_frame(const ifb_svg_bar_chart *c, int w, int h, double lo, double hi, bool *rotate)
-{
-    frame fr = {.w = w, .h = h};
-    fr.y0 = c->title && *c->title ? 40 : 16;
-    double widest = 0;
-    for (size_t i = 0; i < c->nseries; i++)
-        widest = fmax(widest, text_w(c->series[i], FONT));
-    fr.x1 = w - legend_w(widest, c->nseries, w);
-    double maxlab = 0;
-    for (size_t i = 0; i < c->ncat; i++)
-        maxlab = fmax(maxlab, text_w(c->categories[i], FONT));
-    /* a first estimate of the left margin to decide on rotation; refined below */
-    double band = (fr.x1 - 80) / (double)(c->ncat ? c->ncat : 1);
-    *rotate = maxlab > band - 6;
-    double below = *rotate ? fmin(maxlab * 0.58 + 14, h * 0.3) : 20;
-    fr.y1 = h - (below + 30);
-    fr.ya = make_axis(lo, hi, (int)fmax(3, (fr.y1 - fr.y0) / 55));
-    fr.x0 = (c->y_title && *c->y_title ? 30 : 8) + ytick_w(&fr.ya) + 8;
-    if (fr.x1 < fr.x0 + 40)
-        fr.x1 = fr.x0 + 40;
-    fr.xin = 0;
-    return fr;
-}
-
-static void draw_categories(FILE *f, const frame *fr, const ifb_svg_bar_chart *c, bool rotate)
-{
-    double band = (fr->x1 - fr->x0) / (double)c->ncat;
-    fputs("<g class=\"axis x\" fill=\"#333333\">\n", f);
-    fprintf(f, "<line x1=\"%s\" y1=\"%s\" x2=\"%s\" y2=\"%s\" stroke=\"#333333\"/>\n", px(fr->x0).s,
-            px(fr->y1).s, px(fr->x1).s, px(fr->y1).s);
-    for (size_t i = 0; i < c->ncat; i++) {
-        double x = fr->x0 + band * ((double)i + 0.5);
-        if (rotate) {
-            double y = fr->y1 + 14;
-            fprintf(f,
-                    "<text class=\"tick\" x=\"%s\" y=\"%s\" text-anchor=\"end\" "
-                    "transform=\"rotate(-35 %s %s)\">",
-                    px(x).s, px(y).s, px(x).s, px(y).s);
-            ifb_xml_escape(f, c->categories[i]);
-            fputs("</text>\n", f);
-        } else {
-            write_text(f, x, fr->y1 + 18, "middle", "class=\"tick\"", c->categories[i]);
-        }
-    }
-    fputs("</g>\n", f);
-}
-
-static void draw_zero_line(FILE *f, const frame *fr)
-{
-    if (fr->ya.lo < 0 && fr->ya.hi > 0) {
-        double y = map_y(fr, 0);
-        fprintf(f,
-                "<line class=\"zero\" x1=\"%s\" y1=\"%s\" x2=\"%s\" y2=\"%s\" "
-                "stroke=\"#333333\"/>\n",
-                px(fr->x0).s, px(y).s, px(fr->x1).s, px(y).s);
-    }
-}
-
-/* The bar of value v = to - from (v passed as given, so the tooltip shows the input). */
-static void bar_rect(FILE *f, const frame *fr, const ifb_svg_bar_chart *c, size_t cat, size_t s,
-                     double x, double bw, double from, double to, double v)
-{
-    double ya = map_y(fr, from), yb = map_y(fr, to);
-    double top = fmin(ya, yb), hgt = fabs(ya - yb);
-    fprintf(f,
-            "<rect class=\"bar\" x=\"%s\" y=\"%s\" width=\"%s\" height=\"%s\" fill=\"%s\"><title>",
-            px(x).s, px(top).s, px(bw).s, px(hgt).s, ifb_svg_color(s));
-    ifb_xml_escape(f, c->categories[cat]);
-    fputs(" / ", f);
-    ifb_xml_escape(f, c->series[s]);
-    fprintf(f, ": %s</title></rect>\n", val(v).s);
-}
-
-/* Stacked bars list the top component first, so the legend reads like the bars. */
-static void draw_bar_legend(FILE *f, const frame *fr, const ifb_svg_bar_chart *c, bool reverse)
-{
-    if (c->nseries == 0)
-        return;
-    fputs("<g class=\"legend\">\n", f);
-    for (size_t j = 0; j < c->nseries; j++) {
-        size_t i = reverse ? c->nseries - 1 - j : j;
-        legend_item(f, fr, j, i, c->series[i], 1);
-    }
-    fputs("</g>\n", f);
-}
-
-static void bars_common_open(FILE *f, const frame *fr, const ifb_svg_bar_chart *c, bool rotate)
-{
-    svg_open(f, fr, c->title);
-    draw_y_axis(f, fr, c->y_title);
-    if (c->ncat)
-        draw_categories(f, fr, c, rotate);
-    else
-        fprintf(f, "<line x1=\"%s\" y1=\"%s\" x2=\"%s\" y2=\"%s\" stroke=\"#333333\"/>\n",
-                px(fr->x0).s, px(fr->y1).s, px(fr->x1).s, px(fr->y1).s);
-    draw_x_title(f, fr, c->x_title);
-}
-
-int ifb_svg_stacked_bars(FILE *f, const ifb_svg_bar_chart *c, ifb_err *err)
-{
-    int w = c ? c->width : 0, h = c ? c->height : 0;
-    if (check_bars(f, c, &w, &h, err) < 0)
-        return -1;
-    double lo = 0, hi = 0;
-    size_t nvals = 0;
-    for (size_t i = 0; i < c->ncat; i++) {
-        double pos = 0, neg = 0;
-        for (size_t s = 0; s < c->nseries; s++) {
-            double v = c->values[i * c->nseries + s];
-            if (!isfinite(v))
-                continue;
-            nvals++;
-            if (v >= 0)
-                pos += v;
-            else
-                neg += v;
-        }
-        widen(&lo, &hi, pos);
-        widen(&lo, &hi, neg);
-    }
-    bool rotate;
-    frame fr = bar_frame(c, w, h, lo, hi, &rotate);
-    bars_common_open(f, &fr, c, rotate);
-    if (c->ncat) {
-        double band = (fr.x1 - fr.x0) / (double)c->ncat;
-        double bw = band * 0.62;
-        fputs("<g class=\"bars\">\n", f);
-        for (size_t i = 0; i < c->ncat; i++) {
-            double x = fr.x0 + band * (double)i + (band - bw) / 2;
-            double pos = 0, neg = 0;
-            for (size_t s = 0; s < c->nseries; s++) {
-                double v = c->values[i * c->nseries + s];
-                if (!isfinite(v))
-                    continue;
-                if (v >= 0) {
-                    bar_rect(f, &fr, c, i, s, x, bw, pos, pos + v, v);
-                    pos += v;
-                } else {
-                    bar_rect(f, &fr, c, i, s, x, bw, neg, neg + v, v);
-                    neg += v;
-                }
-            }
-        }
-        fputs("</g>\n", f);
-    }
-    draw_zero_line(f, &fr);
-    draw_bar_legend(f, &fr, c, true);
-    if (nvals == 0)
-        draw_no_data(f, &fr);
-    return finish(f, err);
-}
-
-int ifb_svg_grouped_bars(FILE *f, const ifb_svg_bar_chart *c, ifb_err *err)
-{
-    int w = c ? c->width : 0, h = c ? c->height : 0;
-    if (check_bars(f, c, &w, &h, err) < 0)
-        return -1;
-    double lo = 0, hi = 0;
-    size_t nvals = 0;
-    for (size_t i = 0; i < c->ncat * c->nseries; i++)
-        if (isfinite(c->values[i])) {
-            widen(&lo, &hi, c->values[i]);
-            nvals++;
-        }
-    bool rotate;
-    frame fr = bar_frame(c, w, h, lo, hi, &rotate);
-    bars_common_open(f, &fr, c, rotate);
-    if (c->ncat && c->nseries) {
-        double band = (fr.x1 - fr.x0) / (double)c->ncat;
-        double gw = band * 0.8;
-        double bw = gw / (double)c->nseries;
-        double gap = bw > 6 ? 1 : 0; /* a hairline between neighbouring bars */
-        fputs("<g class=\"bars\">\n", f);
-        for (size_t i = 0; i < c->ncat; i++) {
-            double x = fr.x0 + band * (double)i + (band - gw) / 2;
-            for (size_t s = 0; s < c->nseries; s++) {
-                double v = c->values[i * c->nseries + s];
-                if (isfinite(v))
-                    bar_rect(f, &fr, c, i, s, x + bw * (double)s + gap / 2, bw - gap, 0, v, v);
-            }
-        }
-        fputs("</g>\n", f);
-    }
-    draw_zero_line(f, &fr);
-    draw_bar_legend(f, &fr, c, false);
-    if (nvals == 0)
-        draw_no_data(f, &fr);
-    return finish(f, err);
 }

@@ -1,18 +1,25 @@
-/* Deterministic SVG charts for the reports: a line chart (named x/y series, optional labelled
- * marker points and a horizontal reference line), a stacked bar chart and a grouped bar chart.
+/* Deterministic SVG charts for the reports: a line chart (named x/y series with optional error
+ * bars, labelled marker points and a horizontal reference line; a numeric, log2 or categorical
+ * x axis), a stacked bar chart, a grouped bar chart and a heat map.
  * Every chart is one self-contained <svg> element (no XML declaration, no scripts, no external
  * fonts or styles), so the same bytes work as a standalone .svg file and inline in report.html.
  * Output is a pure function of the input: pixel coordinates print with two decimals, data values
  * with ifb_fmt_double, tick labels from "nice" steps (1, 2, 2.5, 5 x 10^k), so equal inputs give
  * byte-identical files on any machine and locale.
  * Colours come from the Okabe-Ito colour-blind-safe palette (series 8 and up reuse the colours
- * with a dash pattern). NaN and infinite values are skipped (a gap in a line, a missing bar) and
- * never reach the output; an empty chart still draws its axes with a "no data" note; a single
- * point or all-equal values get a padded range instead of a zero one; axes stop at +-1e15
- * (larger values are drawn clamped to the canvas edge).
+ * with a dash pattern); the heat map uses a viridis-like sequential scale.
+ * Overlapping series stay visible: series i of n is drawn after series 0..i-1 with a thinner
+ * line (3.5 px down to 1.5 px) and a smaller marker (half-size 5 down to 2.5 px) of another
+ * shape (circle, square, triangle, diamond in turn), so two series with identical values show
+ * as a wide line and marker with a narrower one inside. Every data element carries
+ * data-s="SERIES" so a checker can tell which series is visible where.
+ * NaN and infinite values are skipped (a gap in a line, a missing bar or cell) and never reach
+ * the output; an empty chart still draws its axes with a "no data" note; a single point or
+ * all-equal values get a padded range instead of a zero one; axes stop at +-1e15 (larger
+ * values are drawn clamped to the canvas edge).
  * Text is escaped for XML; invalid UTF-8 and control characters become U+FFFD.
  * To get a chart as a string, write it to a FILE from open_memstream (POSIX 2008).
- * Left out: logarithmic axes, time axes, text measurement (label widths are estimated from the
+ * Left out: logarithmic y axes, time axes, text measurement (label widths are estimated from the
  * character count, so very long labels may overlap), interactivity beyond <title> tooltips. */
 #ifndef IFB_SVG_H
 #define IFB_SVG_H
@@ -44,6 +51,15 @@ typedef struct ifb_svg_series {
     const double *x;  /* n values each; non-finite points are skipped (the line breaks there) */
     const double *y;
     size_t n;
+    /* Optional (zero for the defaults): */
+    const double *ylo, *yhi; /* n values each: an error bar from ylo to yhi (NULL: none) */
+    int color;               /* palette index + 1 (0: by the series index) */
+    const char *dash;        /* dash pattern, "" for solid (NULL: solid until colours repeat) */
+    int shape;               /* marker shape + 1: 1 circle .. 4 diamond (0: by the index) */
+    size_t mark_every;       /* a marker on every k-th point only (0 or 1: on every point) */
+    bool step;               /* a step function (a CDF): flat to the next x, then up */
+    int group;               /* dodge slot + 1: series sharing a slot share the offset (0:
+                                its own slot, the series index) */
 } ifb_svg_series;
 
 /* A labelled point drawn on top of the data, e.g. a vendor's claim: {100, 1.275,
@@ -66,13 +82,27 @@ typedef struct ifb_svg_line_chart {
     double ref_y;          /* ignored when not finite */
     const char *ref_label; /* legend text for the reference line; may be NULL */
     bool y_from_zero;      /* stretch the y range to include 0 (absolute quantities) */
+    /* x axis: categorical when x_labels is set (series x values are indices 0..nx_labels-1,
+     * one tick per label); else log2 when x_log (values <= 0 are skipped; with x_bytes the
+     * ticks read "4 KiB"); else linear. */
+    const char *const *x_labels;
+    size_t nx_labels;
+    bool x_log;
+    bool x_bytes;
+    double y_max; /* when finite and > 0, the y range stops there (a CDF's 1) */
+    /* px between neighbouring dodge slots: a series in slot k of n is drawn shifted by
+     * (k - (n-1)/2) x dodge px along x (points, error bars and line), so series with equal
+     * values at the same x stand side by side; 0 = none */
+    double dodge;
 } ifb_svg_line_chart;
 
 /* Structure of the output (what tests and the Chromium check rely on): root <svg> with
- * width/height/viewBox; one <path class="series"> per series that has a finite point; one
- * <circle class="pt"> per finite point; one <path class="marker"> per finite marker; one
+ * width/height/viewBox; one <path class="series" data-s="I"> per series that has a finite
+ * point; one element of class "pt" (circle, rect or path, by shape) per marked finite point;
+ * one <line class="err"> per error bar; one <path class="marker"> per finite marker; one
  * <line class="ref"> when the reference line is drawn (and a <g class="legend-ref"> naming it
- * when ref_label is set); one <g class="legend-item"> per series.
+ * when ref_label is set); one <g class="legend-item"> per series; x tick labels as <text
+ * class="tick"> inside <g class="axis x">.
  * Returns 0, or -1 with err for an invalid spec (NULL arrays with a non-zero count, canvas
  * smaller than 200 x 150 or larger than 10000 x 10000) or a FILE error. An invalid spec writes
  * nothing. */
@@ -92,14 +122,35 @@ typedef struct ifb_svg_bar_chart {
     const double *values; /* ncat * nseries, row-major: values[cat * nseries + series] */
 } ifb_svg_bar_chart;
 
-/* One bar per category, the series stacked bottom-up in order (e.g. compute, exposed
- * communication, queueing). Negative values stack downwards from 0, separately from positive
- * ones. One <rect class="bar"> per finite value (zero-height for 0), with a <title> tooltip
- * "category / series: value"; one <g class="legend-item"> per series. Errors as ifb_svg_line. */
+/* Bars are <rect class="bar" data-s="SERIES">. One bar per category, the series stacked bottom-up
+ * in order (e.g. compute, exposed communication, queueing). Negative values stack downwards from 0,
+ * separately from positive ones. One <rect class="bar"> per finite value (zero-height for 0), with
+ * a <title> tooltip "category / series: value"; one <g class="legend-item"> per series. Errors as
+ * ifb_svg_line. */
 int ifb_svg_stacked_bars(FILE *f, const ifb_svg_bar_chart *c, ifb_err *err);
 
 /* Per category, the series side by side (e.g. RoCE vs InfiniBand per concurrency). Bars start
  * at 0 and may go negative. Same output elements and errors as ifb_svg_stacked_bars. */
 int ifb_svg_grouped_bars(FILE *f, const ifb_svg_bar_chart *c, ifb_err *err);
+
+/* ---- Heat map --------------------------------------------------------------------------- */
+
+typedef struct ifb_svg_heatmap {
+    int width, height; /* pixels; 0 = IFB_SVG_WIDTH x IFB_SVG_HEIGHT */
+    const char *title;
+    const char *x_title;
+    const char *value_title; /* the colour bar's legend, e.g. "utilization" */
+    const char *const *rows; /* nrows labels, top to bottom */
+    size_t nrows;
+    const double *edges; /* ncols + 1 increasing x values: column c spans edges[c]..[c+1] */
+    size_t ncols;
+    const double *values; /* nrows x ncols, row-major; non-finite: no cell */
+    double vmin, vmax;    /* colour range; vmax <= vmin: the data's range (0 included) */
+} ifb_svg_heatmap;
+
+/* One <rect class="cell"> per run of equal-coloured neighbouring cells in a row (16 colour
+ * levels), each with a tooltip; row labels at the left, a numeric x axis below, a colour bar
+ * (<g class="colorbar">) at the right. Errors as ifb_svg_line, plus edges not increasing. */
+int ifb_svg_heat(FILE *f, const ifb_svg_heatmap *c, ifb_err *err);
 
 #endif

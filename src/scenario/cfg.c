@@ -15,6 +15,8 @@
 #include <string.h>
 #include <yaml.h>
 
+#include "core/alloc.h"
+
 /* Nodes created by ifb_cfg_set point at this file name; the pointer identifies them. */
 static const char SET_FILE[] = "--set";
 
@@ -39,18 +41,18 @@ typedef struct node {
 struct ifb_cfg {
     node *root;
     char *name;
+    char **asked; /* every path the program looked up, present or not (ifb_cfg_asked) */
+    size_t nasked, capasked;
 };
 
 /* ---- Nodes ---------------------------------------------------------------------------------- */
 
 static node *node_new(ifb_cfg_kind kind, const char *file, int line)
 {
-    node *n = calloc(1, sizeof *n);
-    if (n) {
-        n->kind = kind;
-        n->file = file;
-        n->line = line;
-    }
+    node *n = ifb_xcalloc(1, sizeof *n, "a settings node");
+    n->kind = kind;
+    n->file = file;
+    n->line = line;
     return n;
 }
 
@@ -69,18 +71,15 @@ static void node_free(node *n)
     free(n);
 }
 
-static int node_append(node *parent, node *kid)
+static void node_append(node *parent, node *kid)
 {
     if (parent->n == parent->cap) {
         int cap = parent->cap ? parent->cap * 2 : 4;
-        node **k = realloc(parent->kids, (size_t)cap * sizeof *k);
-        if (!k)
-            return -1;
-        parent->kids = k;
+        parent->kids =
+            ifb_xrealloc(parent->kids, (size_t)cap, sizeof *parent->kids, "a settings map or list");
         parent->cap = cap;
     }
     parent->kids[parent->n++] = kid;
-    return 0;
 }
 
 static node *map_find(const node *m, const char *key, size_t klen)
@@ -91,7 +90,7 @@ static node *map_find(const node *m, const char *key, size_t klen)
     return NULL;
 }
 
-/* Remembers that the program asked for `key` in map m; failure only loses a suggestion. */
+/* Remembers that the program asked for `key` in map m (for suggestions). */
 static void note_known(node *m, const char *key, size_t klen)
 {
     for (int i = 0; i < m->nknown; i++)
@@ -99,15 +98,10 @@ static void note_known(node *m, const char *key, size_t klen)
             return;
     if (m->nknown == m->capknown) {
         int cap = m->capknown ? m->capknown * 2 : 4;
-        char **k = realloc(m->known, (size_t)cap * sizeof *k);
-        if (!k)
-            return;
-        m->known = k;
+        m->known = ifb_xrealloc(m->known, (size_t)cap, sizeof *m->known, "known settings keys");
         m->capknown = cap;
     }
-    char *s = strndup(key, klen);
-    if (s)
-        m->known[m->nknown++] = s;
+    m->known[m->nknown++] = ifb_xstrndup(key, klen, "a known settings key");
 }
 
 static void mark_tree(node *n)
@@ -186,6 +180,8 @@ static int err_node(ifb_err *e, const node *n, const char *path, const char *exp
     return r;
 }
 
+/* libyaml allocates with its own malloc calls and reports a failure as an error code: the only
+ * out-of-memory case not reported by the allocation wrapper (core/alloc.h). */
 static int oom(ifb_err *e)
 {
     return ifb_err_msg(e, "out of memory while reading settings");
@@ -298,10 +294,7 @@ static int build_seq(bld *b, node *n)
         path_pop(b, old);
         if (r)
             return r;
-        if (node_append(n, kid)) {
-            node_free(kid);
-            return oom(b->e);
-        }
+        node_append(n, kid);
     }
 }
 
@@ -352,10 +345,8 @@ static int build_map(bld *b, node *n)
             yaml_event_delete(&kev);
             return -1;
         }
-        char *key = strdup((const char *)kev.data.scalar.value);
+        char *key = ifb_xstrdup((const char *)kev.data.scalar.value, "a settings key");
         yaml_event_delete(&kev);
-        if (!key)
-            return oom(b->e);
         yaml_event_t vev;
         if (next_event(b, &vev)) {
             free(key);
@@ -371,10 +362,7 @@ static int build_map(bld *b, node *n)
         }
         kid->key = key;
         kid->key_line = kline;
-        if (node_append(n, kid)) {
-            node_free(kid);
-            return oom(b->e);
-        }
+        node_append(n, kid);
     }
 }
 
@@ -395,12 +383,9 @@ static int build(bld *b, yaml_event_t *ev, node **out)
         if ((r = no_anchor(b, ev->data.scalar.anchor, line)))
             break;
         n = node_new(IFB_CFG_SCALAR, b->file, line);
-        if (n)
-            n->text = strndup((const char *)ev->data.scalar.value, ev->data.scalar.length);
-        if (!n || !n->text)
-            r = oom(b->e);
-        else
-            n->plain = ev->data.scalar.style == YAML_PLAIN_SCALAR_STYLE;
+        n->text = ifb_xstrndup((const char *)ev->data.scalar.value, ev->data.scalar.length,
+                               "a settings value");
+        n->plain = ev->data.scalar.style == YAML_PLAIN_SCALAR_STYLE;
         break;
     case YAML_SEQUENCE_START_EVENT:
     case YAML_MAPPING_START_EVENT: {
@@ -414,10 +399,6 @@ static int build(bld *b, yaml_event_t *ev, node **out)
             break;
         }
         n = node_new(seq ? IFB_CFG_SEQ : IFB_CFG_MAP, b->file, line);
-        if (!n) {
-            r = oom(b->e);
-            break;
-        }
         yaml_event_delete(ev);
         b->depth++;
         r = seq ? build_seq(b, n) : build_map(b, n);
@@ -500,12 +481,8 @@ static int parse_text(const char *text, size_t len, const char *file, const char
 
 static ifb_cfg *load(const char *text, size_t len, const char *name, ifb_err *e)
 {
-    ifb_cfg *c = calloc(1, sizeof *c);
-    if (!c || !(c->name = strdup(name ? name : "<string>"))) {
-        free(c);
-        oom(e);
-        return NULL;
-    }
+    ifb_cfg *c = ifb_xcalloc(1, sizeof *c, "the settings");
+    c->name = ifb_xstrdup(name ? name : "<string>", "the settings' file name");
     node *root;
     if (parse_text(text, len, c->name, NULL, NULL, &root, e)) {
         ifb_cfg_free(c);
@@ -515,11 +492,8 @@ static ifb_cfg *load(const char *text, size_t len, const char *name, ifb_err *e)
         node_free(root);
         root = NULL;
     }
-    if (!root && !(root = node_new(IFB_CFG_MAP, c->name, 1))) {
-        ifb_cfg_free(c);
-        oom(e);
-        return NULL;
-    }
+    if (!root)
+        root = node_new(IFB_CFG_MAP, c->name, 1);
     if (root->kind != IFB_CFG_MAP) {
         char found[SHOW_CAP + 8];
         describe(root, found, sizeof found);
@@ -549,17 +523,7 @@ ifb_cfg *ifb_cfg_load_file(const char *path, ifb_err *e)
     char *buf = NULL;
     size_t len = 0, cap = 0;
     for (;;) {
-        if (len == cap) {
-            cap = cap ? cap * 2 : 8192;
-            char *nb = realloc(buf, cap);
-            if (!nb) {
-                free(buf);
-                fclose(f);
-                oom(e);
-                return NULL;
-            }
-            buf = nb;
-        }
+        buf = ifb_xgrow(buf, &cap, len, 1, 8192, "a settings file");
         size_t got = fread(buf + len, 1, cap - len, f);
         len += got;
         if (got == 0)
@@ -584,7 +548,32 @@ void ifb_cfg_free(ifb_cfg *c)
         return;
     node_free(c->root);
     free(c->name);
+    for (size_t i = 0; i < c->nasked; i++)
+        free(c->asked[i]);
+    free(c->asked);
     free(c);
+}
+
+static int cmp_str(const void *a, const void *b)
+{
+    return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+size_t ifb_cfg_asked(ifb_cfg *c, const char *const **out)
+{
+    if (c->nasked > 1) {
+        qsort(c->asked, c->nasked, sizeof *c->asked, cmp_str);
+        size_t k = 1;
+        for (size_t i = 1; i < c->nasked; i++) {
+            if (strcmp(c->asked[i], c->asked[k - 1]))
+                c->asked[k++] = c->asked[i];
+            else
+                free(c->asked[i]);
+        }
+        c->nasked = k;
+    }
+    *out = (const char *const *)c->asked;
+    return c->nasked;
 }
 
 const char *ifb_cfg_name(const ifb_cfg *c)
@@ -655,6 +644,11 @@ static int lookup(ifb_cfg *c, const char *path, node **out, node **nearest, ifb_
     int ns = path_split(path, st, MAX_STEPS);
     if (ns < 0)
         return ifb_err_msg(e, "internal error: invalid setting path '%s'", path);
+    if (ns > 0) { /* duplicates are folded when the list is read */
+        c->asked = ifb_xgrow(c->asked, &c->capasked, c->nasked, sizeof *c->asked, 64,
+                             "the configuration's looked-up paths");
+        c->asked[c->nasked++] = ifb_xstrdup(path, "the configuration's looked-up paths");
+    }
     char pre[PATH_CAP];
     for (int i = 0; i < ns; i++) {
         size_t plen = i ? st[i - 1].end : 0;
@@ -715,46 +709,33 @@ int ifb_cfg_errf(ifb_cfg *c, const char *path, ifb_err *e, const char *expected,
     return -1;
 }
 
-/* A copy of n and everything below it, unread, keeping file and lines; NULL if out of memory. */
+/* A copy of n and everything below it, unread, keeping file and lines. */
 static node *node_copy(const node *n)
 {
     node *m = node_new(n->kind, n->file, n->line);
-    if (!m)
-        return NULL;
     m->key_line = n->key_line;
     m->plain = n->plain;
-    if ((n->key && !(m->key = strdup(n->key))) || (n->text && !(m->text = strdup(n->text)))) {
-        node_free(m);
-        return NULL;
-    }
-    for (int i = 0; i < n->n; i++) {
-        node *k = node_copy(n->kids[i]);
-        if (!k || node_append(m, k)) {
-            node_free(k);
-            node_free(m);
-            return NULL;
-        }
-    }
+    if (n->key)
+        m->key = ifb_xstrdup(n->key, "a settings key");
+    if (n->text)
+        m->text = ifb_xstrdup(n->text, "a settings value");
+    for (int i = 0; i < n->n; i++)
+        node_append(m, node_copy(n->kids[i]));
     return m;
 }
 
-static int merge_missing(const node *from, node *to)
+static void merge_missing(const node *from, node *to)
 {
     for (int i = 0; i < from->n; i++) {
         const node *k = from->kids[i];
         node *have = map_find(to, k->key, strlen(k->key));
         if (have) {
-            if (have->kind == IFB_CFG_MAP && k->kind == IFB_CFG_MAP && merge_missing(k, have))
-                return -1;
+            if (have->kind == IFB_CFG_MAP && k->kind == IFB_CFG_MAP)
+                merge_missing(k, have);
             continue; /* what `to` says itself wins */
         }
-        node *cp = node_copy(k);
-        if (!cp || node_append(to, cp)) {
-            node_free(cp);
-            return -1;
-        }
+        node_append(to, node_copy(k));
     }
-    return 0;
 }
 
 int ifb_cfg_merge_missing(ifb_cfg *c, const char *from, const char *to, ifb_err *e)
@@ -772,7 +753,8 @@ int ifb_cfg_merge_missing(ifb_cfg *c, const char *from, const char *to, ifb_err 
     if (!t || t->kind != IFB_CFG_MAP)
         return ifb_err_msg(e, "internal error: %s is not a map", to);
     mark_tree(f);
-    return merge_missing(f, t) ? oom(e) : 0;
+    merge_missing(f, t);
+    return 0;
 }
 
 void ifb_cfg_mark_used(ifb_cfg *c, const char *path)
@@ -831,7 +813,7 @@ static char *trim_dup(const char *s, size_t len)
         s++, len--;
     while (len && isspace((unsigned char)s[len - 1]))
         len--;
-    return strndup(s, len);
+    return ifb_xstrndup(s, len, "a --set assignment");
 }
 
 /* --set into element i of a sequence that has fewer elements: allowed when the element is a map
@@ -845,16 +827,10 @@ static int pad_ok(const step *st, int i, int ns)
     return i + 1 < ns && !st[i + 1].is_idx && st[i].idx < SET_PAD_MAX;
 }
 
-static int pad_seq(node *seq, int upto)
+static void pad_seq(node *seq, int upto)
 {
-    while (seq->n < upto) {
-        node *m = node_new(IFB_CFG_MAP, SET_FILE, 0);
-        if (!m || node_append(seq, m)) {
-            node_free(m);
-            return -1;
-        }
-    }
-    return 0;
+    while (seq->n < upto)
+        node_append(seq, node_new(IFB_CFG_MAP, SET_FILE, 0));
 }
 
 /* Walks/creates the path for an assignment. With apply false it only checks that the
@@ -914,19 +890,17 @@ static int set_walk(ifb_cfg *c, const char *path, const step *st, int ns, node *
             continue;
         }
         node *nn = last ? val : node_new(st[i + 1].is_idx ? IFB_CFG_SEQ : IFB_CFG_MAP, SET_FILE, 0);
-        if (!nn)
-            return oom(e);
         if (slot) { /* replace the last node, keeping its key and position */
             nn->key = (*slot)->key;
             (*slot)->key = NULL;
             node_free(*slot);
             *slot = nn;
-        } else if ((!s->is_idx && !(nn->key = strndup(s->key, s->klen))) ||
-                   (s->is_idx && pad_seq(cur, s->idx)) || node_append(cur, nn)) {
-            /* val is only linked on success, so the caller still owns it here */
-            if (nn != val)
-                node_free(nn);
-            return oom(e);
+        } else {
+            if (s->is_idx)
+                pad_seq(cur, s->idx);
+            else
+                nn->key = ifb_xstrndup(s->key, s->klen, "a settings key");
+            node_append(cur, nn);
         }
         cur = nn;
     }
@@ -975,12 +949,7 @@ int ifb_cfg_set(ifb_cfg *c, const char *assign, ifb_err *e)
     node *val = NULL;
     int r = -1;
     step st[MAX_STEPS];
-    int ns;
-    if (!path || !text) {
-        oom(e);
-        goto out;
-    }
-    ns = path_split(path, st, MAX_STEPS);
+    int ns = path_split(path, st, MAX_STEPS);
     if (ns <= 0 || st[0].is_idx) {
         ifb_err_set(e, NULL, 0, "--set", "a setting path such as fabric.links[2].rate",
                     "'%s' before '='", path);
@@ -996,10 +965,6 @@ int ifb_cfg_set(ifb_cfg *c, const char *assign, ifb_err *e)
     } else {
         /* Plain text is kept as written: "20,40,60" or "a: b" stay one scalar. */
         val = node_new(IFB_CFG_SCALAR, SET_FILE, 0);
-        if (!val) {
-            oom(e);
-            goto out;
-        }
         val->text = text;
         val->plain = true;
         text = NULL;
@@ -1589,24 +1554,13 @@ int ifb_cfg_check_unused(ifb_cfg *c, ifb_err *e)
 typedef struct outbuf {
     char *s;
     size_t len, cap;
-    bool failed;
 } outbuf;
 
 static int out_write(void *data, unsigned char *buf, size_t size)
 {
     outbuf *o = data;
-    if (o->len + size + 1 > o->cap) {
-        size_t cap = o->cap ? o->cap : 1024;
-        while (o->len + size + 1 > cap)
-            cap *= 2;
-        char *ns = realloc(o->s, cap);
-        if (!ns) {
-            o->failed = true;
-            return 0;
-        }
-        o->s = ns;
-        o->cap = cap;
-    }
+    /* room for size more bytes and the NUL (o->len counts bytes already held: no overflow) */
+    o->s = ifb_xgrow(o->s, &o->cap, o->len + size, 1, 1024, "the settings dump");
     memcpy(o->s + o->len, buf, size);
     o->len += size;
     o->s[o->len] = '\0';
@@ -1662,7 +1616,7 @@ char *ifb_cfg_dump(const ifb_cfg *c)
              yaml_stream_end_event_initialize(&ev) && yaml_emitter_emit(&em, &ev) &&
              yaml_emitter_flush(&em);
     yaml_emitter_delete(&em);
-    if (!ok || o.failed) {
+    if (!ok) {
         free(o.s);
         return NULL;
     }

@@ -123,7 +123,7 @@ int ifb_cfg_errf(ifb_cfg *c, const char *path, ifb_err *e, const char *expected,
  * maps both have: what `to` holds itself wins), e.g. a fabric kind's own section into the fabric
  * (`fabric.infiniband` into `fabric`). Copies keep their file and line and start unread, so a
  * typo in them is reported like any other; `from` is marked read. Absent `from`: nothing to do.
- * -1 with e filled if `from` is not a map or memory runs out. */
+ * -1 with e filled if `from` is not a map. */
 int ifb_cfg_merge_missing(ifb_cfg *c, const char *from, const char *to, ifb_err *e);
 /* Marks the node at path and everything below it as used (sections a consumer skips on
  * purpose). Absent paths are ignored. */
@@ -135,10 +135,16 @@ void ifb_cfg_mark_used(ifb_cfg *c, const char *path);
  * Suggestions come from the keys the program asked for in that map. Returns 0 if none. */
 int ifb_cfg_check_unused(ifb_cfg *c, ifb_err *e);
 
+/* Every path the program looked up in this tree (getters, type and length queries), present in
+ * the file or not, sorted, each once: the keys this program reads, for `check --list-keys` and
+ * shell completion. The array stays valid until the next lookup or ifb_cfg_free. */
+size_t ifb_cfg_asked(ifb_cfg *c, const char *const **out);
+
 /* ---- Output ------------------------------------------------------------------------------- */
 
 /* The tree (after --set) as block YAML, keys in document order; malloc'd, caller frees.
- * Deterministic: the same input and overrides give the same text. NULL if out of memory. */
+ * Deterministic: the same input and overrides give the same text. NULL if libyaml fails (its own
+ * allocations run out, or it refuses the text). */
 char *ifb_cfg_dump(const ifb_cfg *c);
 
 /* ---- Unit parsing without a tree (command line) -------------------------------------------

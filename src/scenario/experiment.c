@@ -7,9 +7,10 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "net/fabric.h"
-#include "net/failure.h"
-#include "net/int.h"
+#include "core/alloc.h"
+#include "net/fabric/fabric.h"
+#include "net/fail/failure.h"
+#include "net/switch/int.h"
 #include "report/out.h"
 #include "scenario/scenario.h"
 #include "scenario/serving_cfg.h"
@@ -35,9 +36,12 @@ static int load(const ifb_job *job, loaded *l, ifb_err *e)
         return -1;
     if (job->seed >= 0)
         l->sc.seed = (uint64_t)job->seed;
+    l->sc.seed += (uint64_t)job->seed_offset;
     if (ifb_serving_cfg_load(l->sc.cfg, "workload", &l->scfg, e))
         return -1;
     l->have_scfg = 1;
+    if (l->scfg.seed) /* a workload with its own seed: --seeds varies it too */
+        l->scfg.seed += (uint64_t)job->seed_offset;
     return ifb_scenario_check_unused(&l->sc, e);
 }
 
@@ -64,14 +68,42 @@ int ifb_experiment_check(const ifb_job *job, ifb_err *e)
     return rc;
 }
 
-static void pctl_ms(ifb_json *j, const char *key, const ifb_pctl *p, double scale)
+/* mean_NAME_ms, median_NAME_ms, p90_NAME_ms, p99_NAME_ms (sglang.bench_serving's names, with
+ * P90 added) from a digest in seconds, and NAME_samples: how many values they rest on. */
+static void pctl_ms(ifb_json *j, const char *name, const ifb_pctl *p)
 {
-    ifb_json_kobj_begin(j, key);
-    ifb_json_kdouble(j, "p50", p->p50 * scale);
-    ifb_json_kdouble(j, "p90", p->p90 * scale);
-    ifb_json_kdouble(j, "p99", p->p99 * scale);
-    ifb_json_kdouble(j, "mean", p->mean * scale);
-    ifb_json_obj_end(j);
+    static const char *const pre[] = {"mean", "median", "p90", "p99"};
+    const double v[] = {p->mean, p->p50, p->p90, p->p99};
+    char key[64];
+    for (int i = 0; i < 4; i++) {
+        snprintf(key, sizeof key, "%s_%s_ms", pre[i], name);
+        ifb_json_kdouble(j, key, v[i] * 1e3);
+    }
+    snprintf(key, sizeof key, "%s_samples", name);
+    ifb_json_kuint(j, key, p->n);
+}
+
+/* Requests a serving run ends at (warm-up + measured), for the progress line's ETA: the
+ * engine's defaults as docs/scenario.md gives them (workload.requests, workload.warmup);
+ * 0 when the run ends by time instead (open loop with a duration). */
+static uint64_t request_target(const ifb_serving_cfg *c)
+{
+    int64_t warm = c->warmup, req = c->requests;
+    if (c->arrival == IFB_ARRIVAL_CLOSED) {
+        warm = warm < 0 ? c->concurrency : warm;
+        req = req ? req : 2 * c->concurrency;
+    } else {
+        if (c->duration)
+            return 0;
+        warm = warm < 0 ? 0 : warm;
+        req = req ? req : c->arrival == IFB_ARRIVAL_TRACE ? (int64_t)c->trace.n : 200;
+    }
+    return (uint64_t)(warm + req);
+}
+
+static int util_csv(const void *mon, FILE *out, ifb_err *e)
+{
+    return ifb_monitor_write_util_csv(mon, out, e);
 }
 
 /* One per-run CSV, <csv_prefix><suffix>, written atomically by fn. */
@@ -154,9 +186,10 @@ static void sweep_obj(ifb_json *j, const ifb_job *job)
     ifb_json_kobj_begin(j, "sweep");
     for (int i = job->nsets - job->nswept; i < job->nsets; i++) {
         const char *eq = strchr(job->sets[i], '=');
-        char *key = eq ? strndup(job->sets[i], (size_t)(eq - job->sets[i])) : NULL;
-        if (key)
-            ifb_json_kstr(j, key, eq + 1);
+        if (!eq)
+            continue;
+        char *key = ifb_xstrndup(job->sets[i], (size_t)(eq - job->sets[i]), "a sweep key");
+        ifb_json_kstr(j, key, eq + 1);
         free(key);
     }
     ifb_json_obj_end(j);
@@ -209,6 +242,10 @@ int ifb_experiment_run(const ifb_job *job, FILE *out, const volatile sig_atomic_
     /* the KV transfer engine's connections are the kv class's QPs (a disaggregated deployment) */
     if (l.scfg.deploy.ngroups && !l.sc.fab.tclass[IFB_TC_KV].qps)
         l.sc.fab.tclass[IFB_TC_KV].qps = (uint16_t)l.scfg.deploy.kv.connections;
+    /* output.sample_interval is the first interval of the run monitor's utilization series,
+     * which stays bounded however long the run; the fabric's own series would not */
+    ifb_time interval = l.sc.fab.sample_interval;
+    l.sc.fab.sample_interval = 0;
     ifb_sim sim;
     ifb_sim_init(&sim, l.sc.seed);
     sim.interrupt = interrupt;
@@ -222,6 +259,7 @@ int ifb_experiment_run(const ifb_job *job, FILE *out, const volatile sig_atomic_
     sim.stall_events = 10000000;
     ifb_fabric *fab = NULL;
     ifb_serving *sv = NULL;
+    ifb_monitor *mon = NULL;
     int rc = 0;
     ifb_err we;
     if (ifb_fabric_create(&fab, &sim, &l.sc.topo, &l.sc.fab, e) ||
@@ -232,8 +270,12 @@ int ifb_experiment_run(const ifb_job *job, FILE *out, const volatile sig_atomic_
         rc = 2;
         goto done;
     }
+    /* the utilization series and the progress line; a run goes on without them when memory
+     * for them runs out (util.csv is then not written) */
+    mon = ifb_monitor_start(&sim, fab, sv, interval, request_target(&l.scfg), job->progress);
     ifb_sim_start_watchdog(&sim);
     ifb_stop stop = ifb_sim_run(&sim);
+    ifb_monitor_finish(mon);
     const ifb_serving_result *r = ifb_serving_finish(sv);
     if (stop == IFB_STOP_ERROR) {
         ifb_err_msg(e, "%s", sim.error);
@@ -258,6 +300,7 @@ int ifb_experiment_run(const ifb_job *job, FILE *out, const volatile sig_atomic_
     int nu = 0;
     ifb_time end = sim.now ? sim.now : 1;
     uint64_t drops = 0;
+    ifb_time paused = 0; /* port-priority time paused by PFC, summed over ports */
     for (int p = 0; p < ifb_fabric_nports(fab); p++) {
         uint64_t rate = ifb_fabric_port_rate(fab, p);
         if (!rate)
@@ -268,6 +311,9 @@ int ifb_experiment_run(const ifb_job *job, FILE *out, const volatile sig_atomic_
         usum += u;
         nu++;
         drops += st->drops;
+        const ifb_port_cc_stats *cc = ifb_fabric_port_cc(fab, p);
+        for (int q = 0; q < IFB_NQUEUES; q++)
+            paused += cc->paused[q];
     }
     const ifb_fabric_counters *c = ifb_fabric_counts(fab);
     ifb_json j;
@@ -288,11 +334,23 @@ int ifb_experiment_run(const ifb_job *job, FILE *out, const volatile sig_atomic_
     ifb_json_kobj_begin(&j, "metrics");
     if (r->unmeasured[0]) /* the window figures below are null: why */
         ifb_json_kstr(&j, "unmeasured", r->unmeasured);
-    ifb_json_kdouble(&j, "tgr_tok_s", r->tgr);
-    pctl_ms(&j, "ttft_ms", &r->ttft, 1e3);
-    pctl_ms(&j, "tpot_ms", &r->tpot, 1e3);
-    pctl_ms(&j, "e2e_ms", &r->e2e, 1e3);
-    pctl_ms(&j, "itl_ms", &r->itl, 1e3);
+    /* sglang.bench_serving's names and units (docs/outputs.md): throughputs per second of the
+     * measurement window, latencies in ms */
+    int gpus = ifb_serving_layout(sv)->nranks;
+    ifb_json_kdouble(&j, "output_throughput", r->tgr);
+    ifb_json_kdouble(&j, "tgr_tok_s", r->tgr); /* the earlier name, kept as an alias */
+    ifb_json_kdouble(&j, "request_throughput", r->req_throughput);
+    ifb_json_kdouble(&j, "output_throughput_per_gpu", gpus > 0 ? r->tgr / gpus : NAN);
+    /* what one user sees while decoding: tokens per second at the mean TPOT */
+    ifb_json_kdouble(&j, "tok_s_per_user",
+                     r->tpot.n && r->tpot.mean > 0 ? 1.0 / r->tpot.mean : NAN);
+    ifb_json_kdouble(&j, "duration_s",
+                     r->window ? ifb_time_to_s(r->window_end - r->window_start) : NAN);
+    ifb_json_kuint(&j, "completed", r->measured);
+    pctl_ms(&j, "ttft", &r->ttft);
+    pctl_ms(&j, "tpot", &r->tpot);
+    pctl_ms(&j, "itl", &r->itl);
+    pctl_ms(&j, "e2e_latency", &r->e2e);
     ifb_json_kdouble(&j, "network_share", r->network_share);
     ifb_json_kdouble(&j, "step_ms", r->step_mean * 1e3);
     ifb_json_kdouble(&j, "compute_ms", r->compute_mean * 1e3);
@@ -306,6 +364,7 @@ int ifb_experiment_run(const ifb_job *job, FILE *out, const volatile sig_atomic_
     ifb_json_kuint(&j, "fcs_drops", c->fcs_drops);
     ifb_json_kuint(&j, "timeouts", c->timeouts);
     ifb_json_kuint(&j, "pfc_pauses", c->pfc_xoff_sent);
+    ifb_json_kdouble(&j, "pfc_paused_ms", ifb_time_to_s(paused) * 1e3);
     ifb_json_kuint(&j, "ecn_marks", c->ecn_marks);
     ifb_json_kuint(&j, "cnps", c->cnps_sent);
     ifb_json_kuint(&j, "reorder_max_psn", c->reorder_max_psn); /* out-of-order receivers */
@@ -370,7 +429,7 @@ int ifb_experiment_run(const ifb_job *job, FILE *out, const volatile sig_atomic_
     ifb_serving_write_summary(sv, &j);
     ifb_json_kobj_begin(&j, "simulation");
     ifb_json_kdouble(&j, "sim_time_s", ifb_time_to_s(sim.now));
-    ifb_json_kuint(&j, "events", sim.events);
+    ifb_json_kuint(&j, "events", sim.events - ifb_monitor_events(mon));
     ifb_json_kuint(&j, "packets", c->pkts_created);
     ifb_json_kuint(&j, "nvlink_msgs", c->nvlink_msgs);
     ifb_json_kuint(&j, "msgs", c->msgs_posted);
@@ -382,6 +441,7 @@ int ifb_experiment_run(const ifb_job *job, FILE *out, const volatile sig_atomic_
     }
     if (write_csv(job, "-requests.csv", requests_csv, sv, e) ||
         write_csv(job, "-steps.csv", steps_csv, sv, e) ||
+        (mon && write_csv(job, "-util.csv", util_csv, mon, e)) ||
         (l.sc.fab.intc.on && write_csv(job, "-int-paths.csv", int_paths_csv, fab, e))) {
         rc = 1;
         goto done;
@@ -389,6 +449,7 @@ int ifb_experiment_run(const ifb_job *job, FILE *out, const volatile sig_atomic_
     *object = 1;
     rc = partial ? 3 : 0;
 done:
+    ifb_monitor_destroy(mon);
     if (sv)
         ifb_serving_destroy(sv);
     if (fab)

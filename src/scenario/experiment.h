@@ -9,6 +9,7 @@
 
 #include "core/err.h"
 #include "core/time.h"
+#include "scenario/monitor.h"
 
 #define IFB_JOB_MAX_SETS 256
 
@@ -16,14 +17,16 @@ typedef struct ifb_job {
     const char *scenario;               /* path or embedded name */
     const char *sets[IFB_JOB_MAX_SETS]; /* --set overrides, sweep values last */
     int nsets;
-    int nswept;             /* the last nswept sets are this job's sweep point */
-    int64_t seed;           /* -1: the scenario's */
-    int check;              /* --check */
-    double max_wall;        /* seconds, 0 = none */
-    uint64_t max_memory;    /* bytes, 0 = the machine's memory */
-    int watchdog_given;     /* --watchdog: `watchdog` replaces the automatic window */
-    ifb_time watchdog;      /* simulated time without delivery that stops a run; 0 = off */
-    const char *csv_prefix; /* per-run CSVs go to PREFIX-requests.csv etc. (or NULL) */
+    int nswept;                 /* the last nswept sets are this job's sweep point */
+    int64_t seed;               /* -1: the scenario's */
+    int seed_offset;            /* added to the seed (--seeds N: 0..N-1) */
+    int check;                  /* --check */
+    double max_wall;            /* seconds, 0 = none */
+    uint64_t max_memory;        /* bytes, 0 = the machine's memory */
+    int watchdog_given;         /* --watchdog: `watchdog` replaces the automatic window */
+    ifb_time watchdog;          /* simulated time without delivery that stops a run; 0 = off */
+    const char *csv_prefix;     /* per-run CSVs go to PREFIX-requests.csv etc. (or NULL) */
+    ifb_run_progress *progress; /* where the run publishes its progress (or NULL) */
 } ifb_job;
 
 /* Loads and validates the job's scenario without running it (unknown keys included). */

@@ -1,5 +1,5 @@
 /* Reading the load-balancing keys (fabric.load_balancing) from the scenario's YAML tree into
- * the plain path-selection configuration of net/lb.h: per-queue modes, flowlet and WCMP
+ * the plain path-selection configuration of net/switch/lb.h: per-queue modes, flowlet and WCMP
  * tables, the adaptive-routing quality profile, explicit WCMP weights and per-class overrides.
  * Errors name FILE:LINE and the key. Keys: docs/scenario.md (load_balancing).
  * Leaves out: checks that need the fabric (a weight naming a missing switch or port, an

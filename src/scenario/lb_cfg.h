@@ -1,10 +1,10 @@
 /* Reading the load balancer's keys from the YAML tree (see lb_cfg.c); the configuration itself
- * is the plain struct of net/lb.h.
+ * is the plain struct of net/switch/lb.h.
  * Leaves out: checks that need the fabric (ifb_lb_attach). */
 #ifndef IFB_SCENARIO_LB_CFG_H
 #define IFB_SCENARIO_LB_CFG_H
 #include "core/err.h"
-#include "net/lb.h"
+#include "net/switch/lb.h"
 #include "scenario/cfg.h"
 
 /* Reads the keys under `prefix` (e.g. "fabric.load_balancing") into *out, starting from the

@@ -1,20 +1,20 @@
 /* Peak-memory estimate of a run (scenario.h): what the topology, the fabric and the workload
- * actually allocate, from the sizes of the run-time objects (net/fabric_int.h, net/lb.c,
- * net/int.c, core/pool.c) and what the pattern or workload creates: the connections it opens
- * (a QP pair each per qps_per_conn, only between GPUs on different servers: NVLink needs none),
- * the messages it has outstanding at once, the packets those can put in flight (never more than
- * the switch buffers and links can hold), the records a benchmark keeps. Every term is an upper
- * bound on its allocation (growth by doubling counted at its worst), so the sum bounds the peak
- * resident size; it stays within a small factor of it because no term counts what the run does
- * not create (the old estimate charged every host pair a connection: 3,363 GB for a pingpong
- * that runs in 604 MB). Left out: allocator overhead below 64 bytes per block, the YAML tree
- * (in `base`), per-path INT statistics (they grow with the paths actually used). */
+ * actually allocate, from the sizes of the run-time objects (net/fabric/fabric_int.h,
+ * net/switch/lb.c, net/switch/int.c, core/pool.c) and what the pattern or workload creates: the
+ * connections it opens (a QP pair each per qps_per_conn, only between GPUs on different servers:
+ * NVLink needs none), the messages it has outstanding at once, the packets those can put in flight
+ * (never more than the switch buffers and links can hold), the records a benchmark keeps. Every
+ * term is an upper bound on its allocation (growth by doubling counted at its worst), so the sum
+ * bounds the peak resident size; it stays within a small factor of it because no term counts what
+ * the run does not create (the old estimate charged every host pair a connection: 3,363 GB for a
+ * pingpong that runs in 604 MB). Left out: allocator overhead below 64 bytes per block, the YAML
+ * tree (in `base`), per-path INT statistics (they grow with the paths actually used). */
 #include <stdio.h>
 #include <string.h>
 #include <unistd.h>
 
-#include "net/fabric_int.h"
-#include "net/int.h"
+#include "net/fabric/fabric_int.h"
+#include "net/switch/int.h"
 #include "scenario/scenario.h"
 #include "workload/microbench.h"
 
@@ -57,7 +57,7 @@ void ifb_scenario_estimate_graph(const ifb_scenario *sc, ifb_mem_estimate *m)
      * (one block for every port), switches, NICs, NVLink serializers */
     m->ports = P * sizeof(ifb_port) + P * 8.0 * f->queue_bins + S * sizeof(ifb_switch) +
                H * sizeof(ifb_nic) + 16.0 * t->nservers * t->gpus_per_server;
-    /* path selection (net/lb.c): flowlet tables, port quality, per-group memory, WCMP slot
+    /* path selection (net/switch/lb.c): flowlet tables, port quality, per-group memory, WCMP slot
      * indices (a table the size of the routes), INT-driven remote path figures per (ToR, ToR,
      * port) */
     const ifb_lb_cfg *lb = &sc->lb;

@@ -8,9 +8,10 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "core/alloc.h"
 #include "core/embedded.h"
-#include "net/failure.h"
-#include "net/wire.h"
+#include "net/fail/failure.h"
+#include "net/wire/wire.h"
 #include "scenario/lb_cfg.h"
 
 /* Light travels 5 ns per metre in fibre and copper twinax alike, near enough. */
@@ -549,7 +550,7 @@ static int get_u32_int(ifb_cfg *c, const char *path, uint32_t *v, ifb_err *e)
     return 0;
 }
 
-/* fabric.int: INT-MD (net/int.h). Checked here so a message names the file and line. */
+/* fabric.int: INT-MD (net/switch/int.h). Checked here so a message names the file and line. */
 static int load_int(ifb_cfg *c, ifb_fabric_cfg *f, ifb_err *e)
 {
     ifb_int_cfg *ic = &f->intc;
@@ -859,7 +860,7 @@ static int load_output(ifb_scenario *sc, ifb_err *e)
 }
 
 /* faults[i]: {pfc_storm: HOST, priority: P, start: T, duration: D} — the NIC of HOST sends PFC
- * XOFF on priority P toward its switch from T for D (net/pfc.c). */
+ * XOFF on priority P toward its switch from T for D (net/switch/pfc.c). */
 static int load_pfc_storm(ifb_scenario *sc, int i, int nfaults, ifb_err *e)
 {
     ifb_cfg *c = sc->cfg;
@@ -891,9 +892,7 @@ static int load_pfc_storm(ifb_scenario *sc, int i, int nfaults, ifb_err *e)
     if (!dur)
         return ifb_cfg_errf(c, kd, e, "a storm duration above 0", "0");
     if (!f->pfc_storms) {
-        f->pfc_storms = calloc((size_t)nfaults, sizeof *f->pfc_storms);
-        if (!f->pfc_storms)
-            return ifb_err_msg(e, "out of memory");
+        f->pfc_storms = ifb_xcalloc((size_t)nfaults, sizeof *f->pfc_storms, "the PFC storms");
     }
     ifb_pfc_storm *st = (ifb_pfc_storm *)&f->pfc_storms[f->npfc_storms++];
     *st = (ifb_pfc_storm){sc->topo.nodes[node].host, (int)prio, start, dur};
@@ -929,9 +928,8 @@ static int load_faults(ifb_scenario *sc, ifb_err *e)
         if (p < 0 || sc->topo.ports[p].link < 0)
             return ifb_cfg_errf(c, kl, e, "a connected port as NODE or NODE:PORT", "'%s'", spec);
         if (!sc->port_loss) {
-            sc->port_loss = calloc((size_t)sc->topo.nports, sizeof *sc->port_loss);
-            if (!sc->port_loss)
-                return ifb_err_msg(e, "out of memory");
+            sc->port_loss =
+                ifb_xcalloc((size_t)sc->topo.nports, sizeof *sc->port_loss, "the port loss rates");
         }
         const ifb_topo_port *tp = &sc->topo.ports[p];
         sc->port_loss[p] = loss;
@@ -943,7 +941,7 @@ static int load_faults(ifb_scenario *sc, ifb_err *e)
 
 /* failures: [{link: NODE[:PORT] | switch: NAME, down: T, up: T, flap: {period, down_for,
  * count}}] plus fabric.failure_detection, fabric.nic.retry_cnt and fabric.goodput_bin
- * (net/failure.h). */
+ * (net/fail/failure.h). */
 static int load_failures(ifb_scenario *sc, ifb_err *e)
 {
     ifb_cfg *c = sc->cfg;
@@ -960,9 +958,7 @@ static int load_failures(ifb_scenario *sc, ifb_err *e)
         return -1;
     if (n <= 0)
         return 0;
-    sc->failures = calloc((size_t)n, sizeof *sc->failures);
-    if (!sc->failures)
-        return ifb_err_msg(e, "out of memory");
+    sc->failures = ifb_xcalloc((size_t)n, sizeof *sc->failures, "the failure schedule");
     for (int i = 0; i < n; i++) {
         char kl[64], ks[64], kd[64], ku[64], kf[64], kp[80], kdf[80], kc[80];
         snprintf(kl, sizeof kl, "failures[%d].link", i);

@@ -8,8 +8,8 @@
 #include <stdio.h>
 
 #include "core/err.h"
-#include "net/fabric.h"
-#include "net/lb.h"
+#include "net/fabric/fabric.h"
+#include "net/switch/lb.h"
 #include "scenario/cfg.h"
 #include "topo/topo.h"
 
@@ -28,7 +28,7 @@ typedef struct ifb_scenario {
     int capture_ports[IFB_MAX_CAPTURE];
     int ncapture;
     double *port_loss;            /* faults: per topology port, fab.port_loss points here */
-    struct ifb_failure *failures; /* failures: link and switch down/up times (net/failure.h) */
+    struct ifb_failure *failures; /* failures: link and switch down/up times (net/fail/failure.h) */
     int nfailures;
     /* Combinations that run but are not what a deployment would do (a lossy multi-switch RoCE
      * fabric with go-back-N NICs, spray without out-of-order placement): "FILE:LINE: key: ..." */

@@ -4,12 +4,48 @@
 #include "scenario/serving_cfg.h"
 
 #include <errno.h>
+#include <math.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
+#include "core/alloc.h"
 #include "core/embedded.h"
+
+/* A trace named without a folder that is not a file here is one of the traces shipped with
+ * infabric (data/traces): looked up in the installed data folder, then in the source tree the
+ * binary was built from. NULL: use the name as given (its error names it). */
+static char *find_trace(const char *name)
+{
+    if (strchr(name, '/') || access(name, R_OK) == 0)
+        return NULL;
+    const char *const dirs[] = {IFB_DATA_DIR "/traces", IFB_SOURCE_DIR "/data/traces"};
+    for (size_t i = 0; i < sizeof dirs / sizeof dirs[0]; i++) {
+        size_t n = strlen(dirs[i]) + 1 + strlen(name) + 1;
+        char *p = ifb_xmalloc(n, "a trace's path");
+        snprintf(p, n, "%s/%s", dirs[i], name);
+        if (access(p, R_OK) == 0)
+            return p;
+        free(p);
+    }
+    return NULL;
+}
+
+/* workload.trace_speed: a replay `speed` times as fast. Arrival times stay below 10^6 s of
+ * simulated time (10^18 ps of the 1.8 x 10^19 a 64-bit time holds), so a replay slowed down
+ * many times cannot wrap the clock. */
+static int scale_arrivals(ifb_trace *t, double speed)
+{
+    for (size_t i = 0; i < t->n; i++) {
+        double a = (double)t->rows[i].arrival / speed;
+        if (a > 1e6 * (double)IFB_SEC)
+            return -1;
+        t->rows[i].arrival = (ifb_time)llround(a);
+    }
+    return 0;
+}
 
 const char IFB_SERVING_KEYS_DOC[] =
     "workload:                     # the serving workload (src/workload/serving/)\n"
@@ -66,6 +102,8 @@ const char IFB_SERVING_KEYS_DOC[] =
     "                              # GeneratedTokens) or Mooncake JSONL (timestamp in ms,\n"
     "                              # input_length, output_length, hash_ids)\n"
     "  trace_format: auto          # auto | azure | mooncake\n"
+    "  trace_speed: 1              # arrival times of a trace replay divided by this: 2 replays\n"
+    "                              # it twice as fast (twice the request rate), 0.5 at half\n"
     "  input_len: uniform:512-1536 # prompt tokens: N | uniform:A-B (integers, both included) |\n"
     "                              # trace (the trace's rows in order, cycling); mean 1024, "
     "spread\n"
@@ -383,9 +421,7 @@ static int parse_list(ifb_cfg *c, const char *path, int **out, int *n, ifb_err *
         if (end == s || *end || errno || a < 0 || b < a || b > 1 << 20)
             return ifb_cfg_errf(c, path, e, want, "'%s'", s);
         *n = (int)(b - a + 1);
-        *out = malloc((size_t)*n * sizeof **out);
-        if (!*out)
-            abort();
+        *out = ifb_xcalloc((size_t)*n, sizeof **out, "a list of numbers");
         for (int i = 0; i < *n; i++)
             (*out)[i] = (int)a + i;
         return 0;
@@ -395,9 +431,7 @@ static int parse_list(ifb_cfg *c, const char *path, int **out, int *n, ifb_err *
         return kind == IFB_CFG_SEQ ? -1 : ifb_cfg_errf(c, path, e, want, "a map");
     if (len == 0)
         return ifb_cfg_errf(c, path, e, "at least one entry (a group with no GPUs)", "[]");
-    *out = malloc((size_t)len * sizeof **out);
-    if (!*out)
-        abort();
+    *out = ifb_xcalloc((size_t)len, sizeof **out, "a list of numbers");
     for (int i = 0; i < len; i++) {
         char k[224];
         snprintf(k, sizeof k, "%s[%d]", path, i);
@@ -457,9 +491,7 @@ static int load_deployment(ifb_cfg *c, const char *prefix, ifb_serving_cfg *o, i
     if (ng <= 0)
         return ifb_cfg_errf(c, DK("groups"), e, "a list of at least one instance group",
                             ng == 0 ? "[]" : "no groups");
-    d->groups = calloc((size_t)ng, sizeof *d->groups);
-    if (!d->groups)
-        abort();
+    d->groups = ifb_xcalloc((size_t)ng, sizeof *d->groups, "the deployment's instance groups");
     d->ngroups = ng;
     par_keys gdef = {.par = o->par, .a2a = o->a2a, .overlap = o->overlap, .mtp = o->mtp};
     for (int i = 0; i < ng; i++) {
@@ -705,6 +737,9 @@ int ifb_serving_cfg_load(ifb_cfg *c, const char *prefix, ifb_serving_cfg *o, ifb
     if (ifb_cfg_get_enum(c, K("trace_format"), tfmts, 0, &v, e))
         goto fail;
     ifb_trace_format tf = (ifb_trace_format)v;
+    double speed;
+    if (ifb_cfg_get_double(c, K("trace_speed"), 1, 1e-6, 1e6, &speed, e))
+        goto fail;
     /* A trace's rows carry their own lengths. With a trace the lengths are the trace's, and a
      * length set to anything else is refused: with both, one of the two would be silently
      * ignored (a 100M-token row run as ~1k tokens). */
@@ -744,12 +779,23 @@ int ifb_serving_cfg_load(ifb_cfg *c, const char *prefix, ifb_serving_cfg *o, ifb
         size_t rows = o->arrival == IFB_ARRIVAL_TRACE && o->requests > 0
                           ? (size_t)(o->requests + (o->warmup > 0 ? o->warmup : 0))
                           : 0;
-        if (ifb_trace_load(&o->trace, trace, tf, rows, e)) {
+        char *found = find_trace(trace);
+        int rc = ifb_trace_load(&o->trace, found ? found : trace, tf, rows, e);
+        free(found);
+        if (rc) {
             char msg[sizeof e->msg];
             snprintf(msg, sizeof msg, "%s", e->msg);
             ifb_cfg_errf(c, trace_key, e, "a readable request trace", "%s", msg);
             goto fail;
         }
+        if (speed != 1 && scale_arrivals(&o->trace, speed)) {
+            ifb_cfg_errf(c, K("trace_speed"), e,
+                         "a speed that keeps the replay's arrival times below 10^6 s", "%g", speed);
+            goto fail;
+        }
+    } else if (ifb_cfg_has(c, K("trace_speed"))) {
+        ifb_cfg_errf(c, K("trace_speed"), e, "trace_speed only with a trace", "no trace");
+        goto fail;
     }
     if (ifb_cfg_get_string(c, K("routing"), "uniform", &s, e))
         goto fail;

@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/alloc.h"
 #include "topo/topo.h"
 
 /* Port numbers travel in packets as 16-bit values. */
@@ -58,9 +59,11 @@ static int check_ports(const char *what, int switch_ports, ifb_err *e)
     return 0;
 }
 
-static int oom(const char *what, ifb_err *e)
+/* ifb_topo_add_node refuses only a bad name or a port count past INT_MAX, which the shape
+ * checks rule out: reaching this is a builder bug, reported rather than built around. */
+static int add_failed(const char *what, const char *name, ifb_err *e)
 {
-    return ifb_err_msg(e, "%s: out of memory", what);
+    return ifb_err_msg(e, "%s: internal error: cannot add node %s", what, name);
 }
 
 /* Adds a switch named fmt(a, b); returns its node id or -1. */
@@ -71,7 +74,7 @@ static int add_switch(ifb_topo *t, const char *what, int nports, int tier, ifb_e
     snprintf(name, sizeof name, fmt, a, b);
     int id = ifb_topo_add_node(t, IFB_NODE_SWITCH, name, nports, tier);
     if (id < 0)
-        return oom(what, e);
+        return add_failed(what, name, e);
     return id;
 }
 
@@ -86,10 +89,9 @@ static int add_servers(ifb_topo *t, const char *what, int nservers, const ifb_se
     t->nics_per_server = nics;
     t->nvlink_bps = s->nvlink_bps;
     t->nvlink_latency = s->nvlink_latency;
-    t->server_host = malloc((size_t)nservers * (size_t)nics * sizeof *t->server_host);
-    t->gpu_nic = malloc((size_t)gpus * sizeof *t->gpu_nic);
-    if (!t->server_host || !t->gpu_nic)
-        return oom(what, e);
+    t->server_host =
+        ifb_xcalloc((size_t)nservers * (size_t)nics, sizeof *t->server_host, "the servers' NICs");
+    t->gpu_nic = ifb_xcalloc((size_t)gpus, sizeof *t->gpu_nic, "the GPU-NIC map");
     for (int g = 0; g < gpus; g++)
         t->gpu_nic[g] = s->gpu_nic ? s->gpu_nic[g] : (int)((long)g * nics / gpus);
     int first = t->nnodes;
@@ -99,7 +101,7 @@ static int add_servers(ifb_topo *t, const char *what, int nservers, const ifb_se
             snprintf(name, sizeof name, "s%dn%d", srv, i);
             int id = ifb_topo_add_node(t, IFB_NODE_HOST, name, 1, -1);
             if (id < 0)
-                return oom(what, e);
+                return add_failed(what, name, e);
             t->nodes[id].server = srv;
             t->server_host[srv * nics + i] = t->nodes[id].host;
         }
@@ -186,13 +188,9 @@ int ifb_topo_leaf_spine(ifb_topo *t, int nservers, const ifb_server_spec *s, int
                            "%s: %d leaves x %d uplinks per spine need %ld ports on each spine, "
                            "switch has %d",
                            what, leaves, uplinks_per_spine, down, switch_ports);
-    int *leaf = malloc((size_t)leaves * sizeof *leaf),
-        *spine = malloc((size_t)spines * sizeof *spine);
+    int *leaf = ifb_xcalloc((size_t)leaves, sizeof *leaf, "the leaves"),
+        *spine = ifb_xcalloc((size_t)spines, sizeof *spine, "the spines");
     int rc = -1;
-    if (!leaf || !spine) {
-        oom(what, e);
-        goto out;
-    }
     for (int i = 0; i < leaves; i++)
         if ((leaf[i] = add_switch(t, what, switch_ports, 0, e, "leaf%d", i, 0)) < 0)
             goto out;
@@ -228,13 +226,10 @@ int ifb_topo_fat_tree(ifb_topo *t, int k, const ifb_server_spec *s, uint64_t fab
         return ifb_err_msg(e, "%s: k=%d has %d host ports, not a multiple of %d NICs per server",
                            what, k, nhosts, nics);
     int nedge = k * h, ncore = h * h;
-    int *edge = malloc((size_t)nedge * sizeof *edge), *agg = malloc((size_t)nedge * sizeof *agg);
-    int *core = malloc((size_t)ncore * sizeof *core);
+    int *edge = ifb_xcalloc((size_t)nedge, sizeof *edge, "the edge switches");
+    int *agg = ifb_xcalloc((size_t)nedge, sizeof *agg, "the aggregation switches");
+    int *core = ifb_xcalloc((size_t)ncore, sizeof *core, "the core switches");
     int rc = -1;
-    if (!edge || !agg || !core) {
-        oom(what, e);
-        goto out;
-    }
     for (int p = 0; p < k; p++) {
         for (int i = 0; i < h; i++)
             if ((edge[p * h + i] = add_switch(t, what, k, 0, e, "edge%d_%d", p, i)) < 0)
@@ -285,13 +280,9 @@ int ifb_topo_rail(ifb_topo *t, int nservers, const ifb_server_spec *s, int spine
                            "%s: %d rails x %d uplinks per spine need %ld ports on each spine, "
                            "switch has %d",
                            what, rails, uplinks_per_spine, down, switch_ports);
-    int *rail = malloc((size_t)rails * sizeof *rail),
-        *spine = malloc((size_t)spines * sizeof *spine);
+    int *rail = ifb_xcalloc((size_t)rails, sizeof *rail, "the rail switches"),
+        *spine = ifb_xcalloc((size_t)spines, sizeof *spine, "the spines");
     int rc = -1;
-    if (!rail || !spine) {
-        oom(what, e);
-        goto out;
-    }
     for (int i = 0; i < rails; i++)
         if ((rail[i] = add_switch(t, what, switch_ports, 0, e, "rail%d", i, 0)) < 0)
             goto out;

@@ -31,6 +31,7 @@
 #include <string.h>
 #include <sys/types.h>
 
+#include "core/alloc.h"
 #include "topo/topo.h"
 
 #define MAX_TOKENS 64
@@ -215,13 +216,11 @@ static void slot_put(name_slot *slot, size_t cap, name_slot x)
     slot[i] = x;
 }
 
-static int map_put(loader *L, const char *name, int v)
+static void map_put(loader *L, const char *name, int v)
 {
     if ((L->used + 1) * 2 > L->cap) {
         size_t cap = L->cap ? L->cap * 2 : 256;
-        name_slot *slot = malloc(cap * sizeof *slot);
-        if (!slot)
-            return -1;
+        name_slot *slot = ifb_xcalloc(cap, sizeof *slot, "the topology's name table");
         for (size_t i = 0; i < cap; i++)
             slot[i].v = INT_MIN;
         for (size_t j = 0; j < L->cap; j++)
@@ -233,7 +232,6 @@ static int map_put(loader *L, const char *name, int v)
     }
     slot_put(L->slot, L->cap, (name_slot){hash_str(name), v});
     L->used++;
-    return 0;
 }
 
 static int fail(loader *L, const char *key, const char *expected, const char *found_fmt, ...)
@@ -246,11 +244,6 @@ static int fail(loader *L, const char *key, const char *expected, const char *fo
     vsnprintf(found, sizeof found, found_fmt, ap);
     va_end(ap);
     return ifb_err_set(L->e, L->path, L->line, key, expected, "%s", found);
-}
-
-static int oom(loader *L)
-{
-    return fail(L, NULL, "enough memory", "out of memory");
 }
 
 static int valid_name(const char *s)
@@ -287,23 +280,18 @@ static int add_node(loader *L, ifb_node_kind kind, const char *name, int nports,
     ifb_topo *t = L->t;
     if (t->nnodes == L->nodes_cap) {
         int cap = L->nodes_cap ? L->nodes_cap * 2 : 64;
-        int *nl = realloc(L->node_line, (size_t)cap * sizeof *nl);
-        if (!nl)
-            return oom(L);
-        L->node_line = nl;
-        char *tg = realloc(L->tier_given, (size_t)cap);
-        if (!tg)
-            return oom(L);
-        L->tier_given = tg;
+        L->node_line = ifb_xrealloc(L->node_line, (size_t)cap, sizeof *L->node_line,
+                                    "the topology's node lines");
+        L->tier_given = ifb_xrealloc(L->tier_given, (size_t)cap, 1, "the topology's node tiers");
         L->nodes_cap = cap;
     }
+    /* the name is checked and the ports are at most MAX_PORTS: only the total can be refused */
     int id = ifb_topo_add_node(t, kind, name, nports, tier);
     if (id < 0)
-        return oom(L);
+        return fail(L, NULL, "at most 2147483647 ports in all", "%d more for '%s'", nports, name);
     L->node_line[id] = L->line;
     L->tier_given[id] = (char)tier_given;
-    if (map_put(L, name, id))
-        return oom(L);
+    map_put(L, name, id);
     return id;
 }
 
@@ -459,9 +447,7 @@ static int do_server(loader *L, char **tok, int n)
         L->gpus = gpus;
         L->nics = nics;
         L->layout_line = L->line;
-        L->gpu_nic = malloc((size_t)gpus * sizeof *L->gpu_nic);
-        if (!L->gpu_nic)
-            return oom(L);
+        L->gpu_nic = ifb_xcalloc((size_t)gpus, sizeof *L->gpu_nic, "the GPU-NIC map");
         int spec_map = s && s->gpu_nic && s->gpus_per_server == gpus && s->nics_per_server == nics;
         for (int g = 0; g < gpus; g++)
             L->gpu_nic[g] = v[3] ? map[g] : spec_map ? s->gpu_nic[g] : (int)((long)g * nics / gpus);
@@ -488,10 +474,7 @@ static int do_server(loader *L, char **tok, int n)
         return fail(L, "server", "at most 4194304 NICs in all", "more");
     if (L->nsrv == L->srv_cap) {
         int cap = L->srv_cap ? L->srv_cap * 2 : 64;
-        srv_info *a = realloc(L->srv, (size_t)cap * sizeof *a);
-        if (!a)
-            return oom(L);
-        L->srv = a;
+        L->srv = ifb_xrealloc(L->srv, (size_t)cap, sizeof *L->srv, "the topology's servers");
         L->srv_cap = cap;
     }
     /* Check every NIC name before adding anything, so a clash names the NIC. */
@@ -515,8 +498,7 @@ static int do_server(loader *L, char **tok, int n)
     sv->line = L->line;
     sv->nic_bps = bps;
     sv->first_node = L->t->nnodes;
-    if (map_put(L, name, -(si + 2)))
-        return oom(L);
+    map_put(L, name, -(si + 2));
     for (int i = 0; i < nics; i++) {
         char nic[48];
         snprintf(nic, sizeof nic, "%sn%d", name, i);
@@ -654,13 +636,8 @@ static int split(char *s, char **tok, int max)
 static int infer_tiers(loader *L)
 {
     ifb_topo *t = L->t;
-    int *dist = malloc(((size_t)t->nnodes + 1) * sizeof *dist);
-    int *q = malloc(((size_t)t->nnodes + 1) * sizeof *q);
-    if (!dist || !q) {
-        free(dist);
-        free(q);
-        return oom(L);
-    }
+    int *dist = ifb_xcalloc((size_t)t->nnodes + 1, sizeof *dist, "tier inference");
+    int *q = ifb_xcalloc((size_t)t->nnodes + 1, sizeof *q, "tier inference");
     int qh = 0, qt = 0;
     for (int i = 0; i < t->nnodes; i++) {
         dist[i] = t->nodes[i].kind == IFB_NODE_HOST ? 0 : -1;
@@ -703,9 +680,7 @@ static int finish(loader *L)
     t->nservers = L->nsrv;
     t->gpus_per_server = L->gpus;
     t->nics_per_server = L->nics;
-    t->server_host = malloc((size_t)t->nhosts * sizeof *t->server_host);
-    if (!t->server_host)
-        return oom(L);
+    t->server_host = ifb_xcalloc((size_t)t->nhosts, sizeof *t->server_host, "the servers' NICs");
     for (int si = 0; si < L->nsrv; si++)
         for (int i = 0; i < L->nics; i++)
             t->server_host[si * L->nics + i] = t->nodes[L->srv[si].first_node + i].host;
@@ -759,6 +734,8 @@ static int load_lines(loader *L, FILE *f)
     }
     if (rc == 0 && ferror(f))
         rc = fail(L, NULL, "a readable file", "%s", strerror(errno));
+    else if (rc == 0 && !feof(f)) /* getline could not grow its buffer (ENOMEM) */
+        ifb_oom(bufcap, 2, "a topology file line");
     free(buf);
     return rc;
 }

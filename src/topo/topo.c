@@ -12,6 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/alloc.h"
 #include "topo/topo.h"
 
 void ifb_topo_init(ifb_topo *t)
@@ -48,23 +49,17 @@ void ifb_topo_free(ifb_topo *t)
     t->progress_ctx = ctx;
 }
 
-/* Grows *p (elements of elem bytes, capacity *cap) to hold at least need elements. */
-static int grow(void **p, int *cap, int need, size_t elem)
+/* Grows *p (elements of elem bytes, capacity *cap) to hold at least need elements. The
+ * capacity doubles, up to INT_MAX (the counts are ints). */
+static void grow(void **p, int *cap, int need, size_t elem, const char *what)
 {
     if (need <= *cap)
-        return 0;
+        return;
     int nc = *cap > 0 ? *cap : 16;
-    while (nc < need) {
-        if (nc > INT_MAX / 2)
-            return -1;
-        nc *= 2;
-    }
-    void *q = realloc(*p, (size_t)nc * elem);
-    if (!q)
-        return -1;
-    *p = q;
+    while (nc < need)
+        nc = nc > INT_MAX / 2 ? INT_MAX : nc * 2;
+    *p = ifb_xrealloc(*p, (size_t)nc, elem, what);
     *cap = nc;
-    return 0;
 }
 
 int ifb_topo_add_node(ifb_topo *t, ifb_node_kind kind, const char *name, int nports, int tier)
@@ -74,21 +69,15 @@ int ifb_topo_add_node(ifb_topo *t, ifb_node_kind kind, const char *name, int npo
         return -1;
     if (t->nnodes == t->nodes_cap) {
         int cap = t->nodes_cap;
-        if (grow((void **)&t->nodes, &cap, t->nnodes + 1, sizeof *t->nodes))
-            return -1;
+        grow((void **)&t->nodes, &cap, t->nnodes + 1, sizeof *t->nodes, "topology nodes");
         /* host_node and switch_node share the node capacity (each holds at most nnodes). */
-        int *h = realloc(t->host_node, (size_t)cap * sizeof *h);
-        if (!h)
-            return -1;
-        t->host_node = h;
-        int *s = realloc(t->switch_node, (size_t)cap * sizeof *s);
-        if (!s)
-            return -1;
-        t->switch_node = s;
+        t->host_node =
+            ifb_xrealloc(t->host_node, (size_t)cap, sizeof *t->host_node, "the topology's hosts");
+        t->switch_node = ifb_xrealloc(t->switch_node, (size_t)cap, sizeof *t->switch_node,
+                                      "the topology's switches");
         t->nodes_cap = cap;
     }
-    if (grow((void **)&t->ports, &t->ports_cap, t->nports + nports, sizeof *t->ports))
-        return -1;
+    grow((void **)&t->ports, &t->ports_cap, t->nports + nports, sizeof *t->ports, "topology ports");
     int id = t->nnodes++;
     ifb_topo_node *n = &t->nodes[id];
     memset(n, 0, sizeof *n);
@@ -158,8 +147,7 @@ int ifb_topo_connect(ifb_topo *t, int a_node, int b_node, uint64_t rate_bps, ifb
     if (pb < 0)
         return ifb_err_msg(e, "%s %s has no free port (%d port%s)", kind_name(b->kind), b->name,
                            b->nports, b->nports == 1 ? "" : "s");
-    if (grow((void **)&t->links, &t->links_cap, t->nlinks + 1, sizeof *t->links))
-        return ifb_err_msg(e, "out of memory adding link %s - %s", a->name, b->name);
+    grow((void **)&t->links, &t->links_cap, t->nlinks + 1, sizeof *t->links, "topology links");
     int id = t->nlinks++;
     ifb_topo_link *l = &t->links[id];
     l->a_node = a_node;
@@ -203,11 +191,9 @@ static uint64_t hash_ports(const int *p, int n)
     return h ^ (h >> 29);
 }
 
-static int set_resize(group_set *s, const ifb_topo *t, size_t cap)
+static void set_resize(group_set *s, const ifb_topo *t, size_t cap)
 {
-    int *slot = malloc(cap * sizeof *slot);
-    if (!slot)
-        return -1;
+    int *slot = ifb_xcalloc(cap, sizeof *slot, "the routing group set");
     for (size_t i = 0; i < cap; i++)
         slot[i] = -1;
     for (int g = 0; g < t->ngroups; g++) {
@@ -220,24 +206,22 @@ static int set_resize(group_set *s, const ifb_topo *t, size_t cap)
     free(s->slot);
     s->slot = slot;
     s->cap = cap;
-    return 0;
 }
 
-/* Returns the index of the group with exactly these ports, adding it if new; -1 on OOM. */
+/* Returns the index of the group with exactly these ports, adding it if new. */
 static int intern_group(ifb_topo *t, group_set *s, const int *p, int n)
 {
-    if ((size_t)(t->ngroups + 1) * 2 > s->cap && set_resize(s, t, s->cap ? s->cap * 2 : 64))
-        return -1;
+    if ((size_t)(t->ngroups + 1) * 2 > s->cap)
+        set_resize(s, t, s->cap ? s->cap * 2 : 64);
     size_t i = hash_ports(p, n) & (s->cap - 1);
     for (; s->slot[i] >= 0; i = (i + 1) & (s->cap - 1)) {
         const ifb_topo_group *g = &t->groups[s->slot[i]];
         if (g->count == n && memcmp(&t->group_ports[g->first], p, (size_t)n * sizeof *p) == 0)
             return s->slot[i];
     }
-    if (grow((void **)&t->groups, &t->groups_cap, t->ngroups + 1, sizeof *t->groups) ||
-        grow((void **)&t->group_ports, &t->group_ports_cap, t->ngroup_ports + n,
-             sizeof *t->group_ports))
-        return -1;
+    grow((void **)&t->groups, &t->groups_cap, t->ngroups + 1, sizeof *t->groups, "routing groups");
+    grow((void **)&t->group_ports, &t->group_ports_cap, t->ngroup_ports + n, sizeof *t->group_ports,
+         "routing group members");
     int g = t->ngroups++;
     t->groups[g].first = t->ngroup_ports;
     t->groups[g].count = n;
@@ -316,7 +300,7 @@ static void work_free(route_work *w)
     free(w->adj_peer);
 }
 
-static int build_adjacency(const ifb_topo *t, route_work *w)
+static void build_adjacency(const ifb_topo *t, route_work *w)
 {
     size_t ns = (size_t)t->nswitches, ne = 0;
     for (size_t si = 0; si < ns; si++) {
@@ -326,11 +310,9 @@ static int build_adjacency(const ifb_topo *t, route_work *w)
             ne += v >= 0 && t->nodes[v].kind == IFB_NODE_SWITCH;
         }
     }
-    w->adj_first = malloc((ns + 1) * sizeof *w->adj_first);
-    w->adj_port = malloc((ne + 1) * sizeof *w->adj_port);
-    w->adj_peer = malloc((ne + 1) * sizeof *w->adj_peer);
-    if (!w->adj_first || !w->adj_port || !w->adj_peer)
-        return -1;
+    w->adj_first = ifb_xcalloc(ns + 1, sizeof *w->adj_first, "the switch adjacency");
+    w->adj_port = ifb_xcalloc(ne + 1, sizeof *w->adj_port, "the switch adjacency");
+    w->adj_peer = ifb_xcalloc(ne + 1, sizeof *w->adj_peer, "the switch adjacency");
     int k = 0;
     for (size_t si = 0; si < ns; si++) {
         const ifb_topo_node *n = &t->nodes[t->switch_node[si]];
@@ -344,7 +326,6 @@ static int build_adjacency(const ifb_topo *t, route_work *w)
         }
     }
     w->adj_first[ns] = k;
-    return 0;
 }
 
 /* Hop distances (w->dist, per switch index) from the switches in sw[0..n) (node ids), which
@@ -480,10 +461,7 @@ static int route_key_run(ifb_topo *t, route_work *w, int run, int lo, int hi, if
         for (int a = w->adj_first[si]; a < w->adj_first[si + 1]; a++)
             if (w->dist[w->adj_peer[a]] == d - 1)
                 w->buf[c++] = w->adj_port[a];
-        int g = intern_group(t, &w->set, w->buf, c);
-        if (g < 0)
-            return ifb_err_msg(e, "routing: out of memory");
-        w->cols[(size_t)si * (size_t)w->nruns + (size_t)run] = g;
+        w->cols[(size_t)si * (size_t)w->nruns + (size_t)run] = intern_group(t, &w->set, w->buf, c);
     }
     return 0;
 }
@@ -503,22 +481,18 @@ int ifb_topo_route(ifb_topo *t, ifb_err *e)
         if (t->nodes[i].nports > maxports)
             maxports = t->nodes[i].nports;
     route_work w = {0};
-    t->route = malloc((cells ? cells : 1) * sizeof *t->route);
-    w.key_sw = malloc(((size_t)t->nports + 1) * sizeof *w.key_sw);
-    w.keys = malloc(nh * sizeof *w.keys);
-    w.run_of = malloc(nh * sizeof *w.run_of);
-    w.dist = malloc((ns + 1) * sizeof *w.dist);
-    w.queue = malloc((ns + 1) * sizeof *w.queue);
-    w.buf = malloc((size_t)maxports * sizeof *w.buf);
-    w.cnt = calloc(nh, sizeof *w.cnt);
-    w.start = malloc(nh * sizeof *w.start);
-    w.hosts = malloc(nh * sizeof *w.hosts);
+    t->route = ifb_xcalloc(cells, sizeof *t->route, "the routing table");
+    w.key_sw = ifb_xcalloc((size_t)t->nports + 1, sizeof *w.key_sw, "routing scratch");
+    w.keys = ifb_xcalloc(nh, sizeof *w.keys, "routing scratch");
+    w.run_of = ifb_xcalloc(nh, sizeof *w.run_of, "routing scratch");
+    w.dist = ifb_xcalloc(ns + 1, sizeof *w.dist, "routing scratch");
+    w.queue = ifb_xcalloc(ns + 1, sizeof *w.queue, "routing scratch");
+    w.buf = ifb_xcalloc((size_t)maxports, sizeof *w.buf, "routing scratch");
+    w.cnt = ifb_xcalloc(nh, sizeof *w.cnt, "routing scratch");
+    w.start = ifb_xcalloc(nh, sizeof *w.start, "routing scratch");
+    w.hosts = ifb_xcalloc(nh, sizeof *w.hosts, "routing scratch");
+    build_adjacency(t, &w);
     int rc = 0;
-    if (!t->route || !w.key_sw || !w.keys || !w.run_of || !w.dist || !w.queue || !w.buf || !w.cnt ||
-        !w.start || !w.hosts || build_adjacency(t, &w)) {
-        rc = ifb_err_msg(e, "routing: out of memory");
-        goto out;
-    }
     int used = 0;
     for (int h = 0; h < t->nhosts; h++) {
         const ifb_topo_node *n = &t->nodes[t->host_node[h]];
@@ -546,11 +520,7 @@ int ifb_topo_route(ifb_topo *t, ifb_err *e)
         w.run_of[w.keys[i].host] = nruns;
     }
     w.nruns = ++nruns;
-    w.cols = malloc(((size_t)nruns * ns + 1) * sizeof *w.cols);
-    if (!w.cols) {
-        rc = ifb_err_msg(e, "routing: out of memory");
-        goto out;
-    }
+    w.cols = ifb_xcalloc((size_t)nruns * ns + 1, sizeof *w.cols, "the routing columns");
     for (int lo = 0, run = 0; lo < t->nhosts; run++) {
         if (t->progress && !(run & 63))
             t->progress(t->progress_ctx, "routing", (uint64_t)lo, nh);
@@ -569,10 +539,8 @@ int ifb_topo_route(ifb_topo *t, ifb_err *e)
         for (size_t h = 0; h < nh; h++) {
             int g = col[w.run_of[h]];
             /* interned in host order, as ever: group numbers do not depend on port order */
-            if (g == DIRECT && (g = intern_group(t, &w.set, &w.buf[w.start[h]], w.cnt[h])) < 0) {
-                rc = ifb_err_msg(e, "routing: out of memory");
-                goto out;
-            }
+            if (g == DIRECT)
+                g = intern_group(t, &w.set, &w.buf[w.start[h]], w.cnt[h]);
             row[h] = g;
         }
         for (int k = 0; k < nd; k++)

@@ -1,6 +1,6 @@
 /* Topology description: a graph of hosts (one host = one NIC port), switches and the links
  * between their ports, plus the server layout (GPUs, NICs, GPU->NIC affinity, NVLink domain).
- * This is a plain description built by the builders or read from a file; net/fabric.c
+ * This is a plain description built by the builders or read from a file; net/fabric/fabric.c
  * instantiates ports, queues and NICs from it. Routing computes, for every switch and every
  * destination host, the set of egress ports on shortest paths (the ECMP group). */
 #ifndef IFB_TOPO_H

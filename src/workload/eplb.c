@@ -5,13 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-static void *xcalloc(size_t n, size_t sz)
-{
-    void *p = calloc(n ? n : 1, sz ? sz : 1);
-    if (!p)
-        abort();
-    return p;
-}
+#include "core/alloc.h"
 
 int ifb_eplb_rank_slots(int slots, int ep, int r)
 {
@@ -41,12 +35,12 @@ int ifb_eplb_place(ifb_eplb *p, int experts, int redundant, int ep, ifb_placemen
     p->experts = E;
     p->slots = S;
     p->ep = ep;
-    p->slot_expert = xcalloc((size_t)S, sizeof(int));
-    p->slot_rank = xcalloc((size_t)S, sizeof(int));
-    p->rep_off = xcalloc((size_t)E + 1, sizeof(int));
-    p->rep = xcalloc((size_t)S, sizeof(int));
-    p->rank_load = xcalloc((size_t)ep, sizeof(double));
-    double *w = xcalloc((size_t)E, sizeof(double));
+    p->slot_expert = ifb_xcalloc((size_t)S, sizeof(int), "the expert of each slot");
+    p->slot_rank = ifb_xcalloc((size_t)S, sizeof(int), "the rank of each slot");
+    p->rep_off = ifb_xcalloc((size_t)E + 1, sizeof(int), "expert replica offsets");
+    p->rep = ifb_xcalloc((size_t)S, sizeof(int), "expert replicas");
+    p->rank_load = ifb_xcalloc((size_t)ep, sizeof(double), "rank loads");
+    double *w = ifb_xcalloc((size_t)E, sizeof(double), "expert weights");
     double tot = 0;
     for (int x = 0; x < E; x++) {
         w[x] = load ? (load[x] > 0 ? load[x] : 0) : 1;
@@ -54,8 +48,9 @@ int ifb_eplb_place(ifb_eplb *p, int experts, int redundant, int ep, ifb_placemen
     }
     for (int x = 0; x < E; x++)
         w[x] = tot > 0 ? w[x] / tot : 1.0 / E;
-    int *nrep = xcalloc((size_t)E, sizeof(int));
-    int *first = xcalloc((size_t)ep + 1, sizeof(int)); /* first slot of each rank */
+    int *nrep = ifb_xcalloc((size_t)E, sizeof(int), "replica counts");
+    int *first = ifb_xcalloc((size_t)ep + 1, sizeof(int),
+                             "each rank's first slot"); /* first slot of each rank */
     for (int r = 0; r < ep; r++)
         first[r + 1] = first[r] + ifb_eplb_rank_slots(S, ep, r);
     if (kind != IFB_PLACE_LOAD) {
@@ -82,7 +77,7 @@ int ifb_eplb_place(ifb_eplb *p, int experts, int redundant, int ep, ifb_placemen
             nrep[best]++;
         }
         /* replicas, heaviest first (ties: lower expert) */
-        int *item = xcalloc((size_t)S, sizeof(int));
+        int *item = ifb_xcalloc((size_t)S, sizeof(int), "the placement order");
         int ni = 0;
         for (int x = 0; x < E; x++)
             for (int k = 0; k < nrep[x]; k++)
@@ -93,9 +88,9 @@ int ifb_eplb_place(ifb_eplb *p, int experts, int redundant, int ep, ifb_placemen
                 item[j] = item[j - 1], j--;
             item[j] = v;
         }
-        int *used = xcalloc((size_t)ep, sizeof(int));
-        double *rl = xcalloc((size_t)ep, sizeof(double));
-        unsigned char *has = xcalloc((size_t)ep * (size_t)E, 1);
+        int *used = ifb_xcalloc((size_t)ep, sizeof(int), "slots used per rank");
+        double *rl = ifb_xcalloc((size_t)ep, sizeof(double), "placement rank loads");
+        unsigned char *has = ifb_xcalloc((size_t)ep * (size_t)E, 1, "experts held per rank");
         for (int i = 0; i < ni; i++) {
             int x = item[i], best = -1;
             for (int pass = 0; pass < 2 && best < 0; pass++)
@@ -118,7 +113,7 @@ int ifb_eplb_place(ifb_eplb *p, int experts, int redundant, int ep, ifb_placemen
     }
     for (int x = 0; x < E; x++)
         p->rep_off[x + 1] = p->rep_off[x] + nrep[x];
-    int *fill = xcalloc((size_t)E, sizeof(int));
+    int *fill = ifb_xcalloc((size_t)E, sizeof(int), "replicas placed per expert");
     for (int s = 0; s < S; s++) {
         int x = p->slot_expert[s];
         p->rep[p->rep_off[x] + fill[x]++] = s;
@@ -126,7 +121,7 @@ int ifb_eplb_place(ifb_eplb *p, int experts, int redundant, int ep, ifb_placemen
         if (nrep[x] > p->max_replicas)
             p->max_replicas = nrep[x];
     }
-    int *cnt = xcalloc((size_t)ep, sizeof(int));
+    int *cnt = ifb_xcalloc((size_t)ep, sizeof(int), "slots per rank");
     for (int s = 0; s < S; s++)
         if (++cnt[p->slot_rank[s]] > p->max_slots)
             p->max_slots = cnt[p->slot_rank[s]];
@@ -156,7 +151,8 @@ int ifb_routing_file_load(ifb_routing_file *r, const char *path, int experts, in
     if (!f)
         return ifb_err_msg(e, "cannot open routing file %s: %s", path, strerror(errno));
     r->experts = experts;
-    r->load = xcalloc((size_t)layers_max * (size_t)experts, sizeof(double));
+    r->load = ifb_xcalloc((size_t)layers_max * (size_t)experts, sizeof(double),
+                          "the routing file's loads");
     char *line = NULL;
     size_t cap = 0;
     int lineno = 0, rc = -1;
@@ -215,6 +211,8 @@ int ifb_routing_file_load(ifb_routing_file *r, const char *path, int experts, in
         }
         r->layers++;
     }
+    if (!feof(f) && !ferror(f)) /* getline could not grow its buffer (ENOMEM) */
+        ifb_oom(cap, 2, "a routing file line");
     if (r->layers < layers_min) {
         ifb_err_set(e, path, lineno, "layers", "a row for every MoE layer of the model",
                     "%d rows for %d MoE layers", r->layers, layers_min);

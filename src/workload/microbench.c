@@ -35,6 +35,10 @@ typedef struct mb_state {
     /* allreduce */
     int *step; /* per rank: chunks received */
     uint64_t chunk;
+    /* pingpong: when the current round trip began, and each one's one-way latency (ps) */
+    ifb_time rt_start;
+    double *rt;
+    int nrt;
     int err;
 } mb_state;
 
@@ -71,6 +75,11 @@ static void on_done(ifb_sim *sim, void *ctx, const ifb_msg_info *info)
         st->first_done = sim->now;
     switch (s->kind) {
     case IFB_MB_PINGPONG:
+        /* a round trip ends when the reply arrives back at src: every second delivery */
+        if (info->dst == s->src) {
+            st->rt[st->nrt++] = (double)(sim->now - st->rt_start) / 2.0;
+            st->rt_start = sim->now;
+        }
         if (--st->left > 0)
             post(st, info->dst, info->src, s->bytes);
         break;
@@ -100,6 +109,45 @@ static void on_done(ifb_sim *sim, void *ctx, const ifb_msg_info *info)
     default:
         break;
     }
+}
+
+static int cmp_double(const void *a, const void *b)
+{
+    double x = *(const double *)a, y = *(const double *)b;
+    return x < y ? -1 : x > y;
+}
+
+/* Percentile p of sorted v[0..n) with linear interpolation between closest ranks (numpy's
+ * default, as core/stats.h's samples). */
+static double pctl_sorted(const double *v, int n, double p)
+{
+    double h = (n - 1) * p / 100.0;
+    int lo = (int)floor(h);
+    if (lo >= n - 1)
+        return v[n - 1];
+    return v[lo] + (h - lo) * (v[lo + 1] - v[lo]);
+}
+
+/* The perftest latency columns from the round trips' one-way latencies (ps). */
+static void lat_figures(ifb_mb_result *r, double *rt, int n)
+{
+    r->lat_iters = (uint64_t)n;
+    if (n == 0)
+        return;
+    qsort(rt, (size_t)n, sizeof *rt, cmp_double);
+    double sum = 0;
+    for (int i = 0; i < n; i++)
+        sum += rt[i];
+    double mean = sum / n, ss = 0;
+    for (int i = 0; i < n; i++)
+        ss += (rt[i] - mean) * (rt[i] - mean);
+    r->t_min_us = rt[0] / 1e6;
+    r->t_max_us = rt[n - 1] / 1e6;
+    r->t_typical_us = pctl_sorted(rt, n, 50) / 1e6;
+    r->t_avg_us = mean / 1e6;
+    r->t_stdev_us = sqrt(ss / n) / 1e6; /* perftest divides by the count */
+    r->t_p99_us = pctl_sorted(rt, n, 99) / 1e6;
+    r->t_p999_us = pctl_sorted(rt, n, 99.9) / 1e6;
 }
 
 static double jain(const ifb_time *t, int n, ifb_time t0, uint64_t bytes)
@@ -140,6 +188,12 @@ static int ranks_of(const ifb_mb_spec *s, int nendpoints, int *avail)
     if (s->kind == IFB_MB_INCAST)
         return s->nranks > 0 ? s->nranks : *avail - 1;
     return s->nranks > 0 ? s->nranks : *avail;
+}
+
+int ifb_mb_ranks(const ifb_mb_spec *s, int nendpoints)
+{
+    int avail;
+    return ranks_of(s, nendpoints, &avail);
 }
 
 int ifb_mb_check(const ifb_mb_spec *s, int nendpoints, ifb_err *e)
@@ -199,6 +253,8 @@ static int run_deepep(ifb_sim *sim, ifb_net *net, const ifb_mb_spec *s, ifb_mb_r
 int ifb_mb_run(ifb_sim *sim, ifb_net *net, const ifb_mb_spec *s, ifb_mb_result *r, ifb_err *e)
 {
     memset(r, 0, sizeof *r);
+    r->t_min_us = r->t_max_us = r->t_typical_us = r->t_avg_us = r->t_stdev_us = r->t_p99_us =
+        r->t_p999_us = NAN;
     if (ifb_mb_check(s, net->nendpoints, e))
         return -1;
     if (s->kind == IFB_MB_DEEPEP_DISPATCH || s->kind == IFB_MB_DEEPEP_COMBINE)
@@ -216,6 +272,9 @@ int ifb_mb_run(ifb_sim *sim, ifb_net *net, const ifb_mb_spec *s, ifb_mb_result *
     case IFB_MB_PINGPONG:
         st.n = 0;
         st.left = 2 * (s->iters > 0 ? s->iters : 1);
+        st.rt = ifb_xcalloc((size_t)(s->iters > 0 ? s->iters : 1), sizeof *st.rt,
+                            "pingpong round trips");
+        st.rt_start = sim->now;
         post(&st, s->src, s->dst, s->bytes);
         break;
     case IFB_MB_BW: {
@@ -271,6 +330,7 @@ int ifb_mb_run(ifb_sim *sim, ifb_net *net, const ifb_mb_spec *s, ifb_mb_result *
         free(st.ep);
         free(st.flow_done);
         free(st.step);
+        free(st.rt);
         return ifb_err_msg(e, "bench %s: the network refused a message", ifb_mb_names[s->kind]);
     }
     ifb_sim_run(sim);
@@ -282,6 +342,8 @@ int ifb_mb_run(ifb_sim *sim, ifb_net *net, const ifb_mb_spec *s, ifb_mb_result *
     case IFB_MB_PINGPONG:
         r->size_bytes = (double)s->bytes;
         r->lat_us = ifb_time_to_us(r->time) / (2.0 * (s->iters > 0 ? s->iters : 1));
+        if (!st.failed)
+            lat_figures(r, st.rt, st.nrt);
         r->algbw = r->busbw = secs > 0 ? (double)s->bytes * (double)st.done / secs : 0;
         break;
     case IFB_MB_BW:
@@ -330,6 +392,7 @@ int ifb_mb_run(ifb_sim *sim, ifb_net *net, const ifb_mb_spec *s, ifb_mb_result *
     free(st.ep);
     free(st.flow_done);
     free(st.step);
+    free(st.rt);
     if (st.failed) {
         /* what was measured is not the pattern: report it as missing, never as a figure */
         r->algbw = r->busbw = r->lat_us = r->jain = NAN;

@@ -56,6 +56,12 @@ typedef struct ifb_mb_result {
                                     error state flushes its later work requests */
     ifb_time min_done, max_done; /* per-flow completion spread (incast/permutation) */
     double jain;                 /* fairness of per-sender completion rates (incast/permutation) */
+    /* pingpong, as perftest's ib_write_lat reports them: per round trip, half its time (the
+     * one-way latency), in microseconds; t_typical is the median, the percentiles are of the
+     * iterations (linear interpolation, numpy's default). NaN for other patterns and when a
+     * message failed. */
+    double t_min_us, t_max_us, t_typical_us, t_avg_us, t_stdev_us, t_p99_us, t_p999_us;
+    uint64_t lat_iters; /* round trips the figures rest on */
 } ifb_mb_result;
 
 /* Checks the spec against a network of `nendpoints` endpoints without running anything:
@@ -71,5 +77,8 @@ int ifb_mb_run(ifb_sim *sim, ifb_net *net, const ifb_mb_spec *s, ifb_mb_result *
  * a benchmark can tell which flows a run has without running it. */
 void ifb_mb_permutation(uint64_t seed, int n, int *perm);
 int ifb_mb_kind_parse(const char *name);
+/* The participants the spec has on a network of `nendpoints` endpoints (ifb_mb_spec.nranks,
+ * the stride, and for incast all but the receiver). */
+int ifb_mb_ranks(const ifb_mb_spec *s, int nendpoints);
 
 #endif

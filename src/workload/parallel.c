@@ -86,9 +86,7 @@ int ifb_parallel_build(ifb_parallel *p, const ifb_model *m, const ifb_par_cfg *c
     }
     if (pp > 1) {
         int Rs = p->nranks, G = Rs * pp;
-        int *ep = malloc((size_t)G * sizeof *ep);
-        if (!ep)
-            abort();
+        int *ep = ifb_xcalloc((size_t)G, sizeof *ep, "the pipeline stages' endpoints");
         for (int s = 0; s < pp; s++)
             for (int r = 0; r < Rs; r++)
                 ep[s * Rs + r] = s * Rs + p->endpoint[r];

@@ -34,9 +34,10 @@ assert r["complete"] is False and r["status"] == "failed", r
 assert r["msgs"] == 0 and r["msgs_failed"] == 8, (r["msgs"], r["msgs_failed"])
 assert r["algbw_Bps"] is None and r["busbw_Bps"] is None and r["time_ps"] is None, r
 assert r["packets"]["consumed"] == 0 or r["packets"]["dropped"] > 0, r["packets"]
-j = json.load(open(d + "/lost.json"))[0]
+j = json.load(open(d + "/lost.json"))["runs"][0]
 assert j["status"] == "failed" and j["msgs"] == 0 and j["msgs_failed"] == 8, j
-assert j["algbw_GBps"] is None and j["time_us"] is None, j
+assert j["algbw_Bps"] is None and j["time_ps"] is None, j
+assert j == r, "--json differs from summary.json"
 PY
 echo "$pass passed, $fail failed"
 [ $fail -eq 0 ]

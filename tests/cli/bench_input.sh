@@ -18,7 +18,7 @@ run "${L[@]}" --watchdog 1us
 [ $rc -ne 0 ] && grep -q watchdog <<<"$out" && ok "a 1 us watchdog stops the lossy pingpong" \
     || bad "1 us watchdog: exit $rc: $out"
 run "${L[@]}" --watchdog 0 --json
-if [ $rc -eq 0 ] && python3 -c 'import json,sys; r=json.loads(sys.argv[1])[0]; assert r["msgs"]==4 and r["status"]=="complete", r' "$out"; then
+if [ $rc -eq 0 ] && python3 -c 'import json,sys; r=json.loads(sys.argv[1])["runs"][0]; assert r["msgs"]==4 and r["status"]=="complete", r' "$out"; then
     ok "--watchdog 0 is off: the same pingpong completes its 4 messages"
 else
     bad "--watchdog 0: exit $rc: $out"
@@ -30,7 +30,7 @@ run "${B[@]}" --set 'failures=[{link: s1n0, down: 1us}]'
 [ $rc -eq 1 ] && grep -q "FAILED" <<<"$out" && ok "failures: the destination's NIC link down fails the bw" \
     || bad "failures not applied: exit $rc: $out"
 run "${B[@]}" --set 'failures=[{link: s1n3, down: 1us}]' --json
-if [ $rc -eq 0 ] && python3 -c 'import json,sys; r=json.loads(sys.argv[1])[0]; assert r["msgs"]==4, r' "$out"; then
+if [ $rc -eq 0 ] && python3 -c 'import json,sys; r=json.loads(sys.argv[1])["runs"][0]; assert r["msgs"]==4, r' "$out"; then
     ok "failures: another NIC's link down leaves the bw whole"
 else
     bad "unrelated failure: exit $rc: $out"
@@ -50,7 +50,7 @@ for p in alltoall allreduce permutation; do
         && ok "$p with one rank refused" || bad "$p with one rank: exit $rc: $out"
 done
 run bench -p alltoall --ranks 2 --sizes 4KiB --json
-if [ $rc -eq 0 ] && python3 -c 'import json,sys; r=json.loads(sys.argv[1])[0]; assert r["msgs"]==2 and r["busbw_GBps"]>0, r' "$out"; then
+if [ $rc -eq 0 ] && python3 -c 'import json,sys; r=json.loads(sys.argv[1])["runs"][0]; assert r["msgs"]==2 and r["busbw_Bps"]>0, r' "$out"; then
     ok "alltoall with two ranks runs its 2 messages"
 else
     bad "alltoall with two ranks: exit $rc: $out"

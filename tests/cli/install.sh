@@ -55,9 +55,14 @@ fi
 out=$(PATH="$p/bin:$PATH" bash -c '
     . "'"$p"'/share/bash-completion/completions/infabric"
     COMP_WORDS=(infabric r); COMP_CWORD=1; _infabric; echo "${COMPREPLY[*]}"
-    COMP_WORDS=(infabric run --sw); COMP_CWORD=2; _infabric; echo "${COMPREPLY[*]}"')
+    COMP_WORDS=(infabric run --sw); COMP_CWORD=2; _infabric; echo "${COMPREPLY[*]}"
+    COMP_WORDS=(infabric run --set fabric.mt); COMP_CWORD=3; _infabric; echo "${COMPREPLY[*]}"
+    COMP_WORDS=(infabric run --sweep workload.conc); COMP_CWORD=3; _infabric; echo "${COMPREPLY[*]}"')
 [ "$(echo "$out" | sed -n 1p)" = run ] && ok || bad "completion of 'r': $(echo "$out" | sed -n 1p)"
 [ "$(echo "$out" | sed -n 2p)" = --sweep ] && ok || bad "completion of 'run --sw': $(echo "$out" | sed -n 2p)"
+[ "$(echo "$out" | sed -n 3p)" = fabric.mtu= ] && ok || bad "completion of '--set fabric.mt': $(echo "$out" | sed -n 3p)"
+[ "$(echo "$out" | sed -n 4p)" = workload.concurrency= ] && ok \
+    || bad "completion of '--sweep workload.conc': $(echo "$out" | sed -n 4p)"
 
 echo "$pass passed, $fail failed"
 [ "$fail" -eq 0 ]

@@ -15,8 +15,11 @@ tmp=$(mktemp -d); trap 'rm -rf "$tmp"' EXIT
 fail=0; pass=0
 ok() { echo "ok   $1"; pass=$((pass+1)); }
 bad() { echo "FAIL $1"; fail=$((fail+1)); }
+# one utilization bin per run (output.sample_interval), so that under the file size limit below
+# the first file too large is report.html, not a run's util.csv
 small=(reference-roce.yaml -q -j 1 --set workload.input_len=uniform:32-96
-       --set workload.output_len=uniform:4-8 --sweep workload.concurrency=2,4)
+       --set workload.output_len=uniform:4-8 --sweep workload.concurrency=2,4
+       --set output.sample_interval=1s)
 # full DIR FILE cmd...: runs cmd with DIR/FILE.tmp.<its pid> linked to /dev/full
 full() {
     local d=$1 f=$2; shift 2

@@ -24,9 +24,9 @@ assert s["partial"] is False and s["completed"] == 4, s
 fabrics = sorted(r["fabric"] for r in s["runs"])
 assert fabrics == ["infiniband", "infiniband", "roce", "roce"], fabrics
 for r in s["runs"]:
-    assert r["metrics"]["tgr_tok_s"] > 0 and r["metrics"]["tpot_ms"]["p90"] > 0, r["metrics"]
+    assert r["metrics"]["tgr_tok_s"] > 0 and r["metrics"]["p90_tpot_ms"] > 0 and r["metrics"]["output_throughput"] == r["metrics"]["tgr_tok_s"], r["metrics"]
 PY
-grep -q "Ethernet (RoCEv2) / InfiniBand" "$tmp/a.txt" && grep -q "TGR ratio" "$tmp/a.txt" \
+grep -q "Ethernet (RoCEv2) / InfiniBand" "$tmp/a.txt" && grep -q "output tok/s ratio" "$tmp/a.txt" \
     && ok "table prints the Ethernet/IB ratios" || bad "no ratio table"
 for f in report.html runs.csv fig-tgr.svg fig-ratio.svg fig-breakdown.svg; do
     [ -s "$tmp/a/$f" ] || { bad "$f missing"; continue; }

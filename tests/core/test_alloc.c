@@ -175,6 +175,12 @@ static void test_ordinary_growth(void **state)
     char *d = ifb_xstrdup("abc", "a string");
     assert_string_equal(d, "abc");
     free(d);
+    d = ifb_xstrndup("abcdef", 3, "a prefix");
+    assert_string_equal(d, "abc");
+    free(d);
+    d = ifb_xstrndup("ab", 5, "a short string");
+    assert_string_equal(d, "ab");
+    free(d);
 }
 
 int main(void)

@@ -3,8 +3,8 @@
  * test that uses only some of them compiles warning-free. */
 #ifndef IFB_TEST_NET_WORLD_H
 #define IFB_TEST_NET_WORLD_H
-#include "net/fabric.h"
-#include "net/lb.h"
+#include "net/fabric/fabric.h"
+#include "net/switch/lb.h"
 #include "topo/topo.h"
 
 static const uint64_t G400 = 400000000000ull;
@@ -13,7 +13,7 @@ typedef struct world {
     ifb_sim sim;
     ifb_topo topo;
     ifb_fabric *fab;
-    ifb_lb_cfg lb; /* for tests that route with net/lb.h: cfg.lb may point here */
+    ifb_lb_cfg lb; /* for tests that route with net/switch/lb.h: cfg.lb may point here */
 } world;
 
 /* Servers of one GPU and one 400G NIC each; host links of `delay`. */

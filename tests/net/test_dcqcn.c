@@ -16,9 +16,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "net/fabric.h"
-#include "net/fabric_int.h" /* the state-machine test drives one QP directly */
-#include "net/wire.h"
+#include "net/fabric/fabric.h"
+#include "net/fabric/fabric_int.h" /* the state-machine test drives one QP directly */
+#include "net/wire/wire.h"
 #include "topo/topo.h"
 #include "workload/microbench.h"
 

@@ -18,9 +18,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "net/fabric.h"
-#include "net/int.h"
-#include "net/pkt.h"
+#include "net/fabric/fabric.h"
+#include "net/switch/int.h"
+#include "net/wire/pkt.h"
 #include "topo/topo.h"
 
 #include "net_world.h"

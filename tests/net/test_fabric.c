@@ -13,8 +13,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "net/fabric.h"
-#include "net/wire.h"
+#include "net/fabric/fabric.h"
+#include "net/wire/wire.h"
 #include "net_world.h"
 #include "topo/topo.h"
 #include "workload/microbench.h"

@@ -15,7 +15,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "net/fabric.h"
+#include "net/fabric/fabric.h"
 #include "topo/topo.h"
 
 #include "net_world.h"

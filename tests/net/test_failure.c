@@ -1,4 +1,4 @@
-/* Link and switch failures (net/failure.h): the transport recovers what a failed link loses,
+/* Link and switch failures (net/fail/failure.h): the transport recovers what a failed link loses,
  * switches stop using a dead member once they detect it (locally and, through reachability,
  * remotely), WCMP gives it no slot, a host whose link stays down makes messages fail once, a
  * link coming back is used again, and a flapping link loses nothing for good. Every run checks
@@ -14,9 +14,9 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "net/fabric_int.h"
-#include "net/failure.h"
-#include "net/lb.h"
+#include "net/fabric/fabric_int.h"
+#include "net/fail/failure.h"
+#include "net/switch/lb.h"
 #include "net_world.h"
 #include "topo/topo.h"
 

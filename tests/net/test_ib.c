@@ -6,7 +6,7 @@
 
 #include <cmocka.h>
 
-#include "net/ib.h"
+#include "net/link/ib.h"
 
 static void test_blocks(void **state)
 {

@@ -12,9 +12,9 @@
 #include <math.h>
 #include <string.h>
 
-#include "net/fabric.h"
-#include "net/lb.h"
-#include "net/wire.h"
+#include "net/fabric/fabric.h"
+#include "net/switch/lb.h"
+#include "net/wire/wire.h"
 #include "topo/topo.h"
 #include "workload/microbench.h"
 

@@ -13,11 +13,11 @@
 #include <cmocka.h>
 
 #include "core/sim.h"
-#include "net/fabric.h"
-#include "net/int.h"
-#include "net/lb.h"
-#include "net/pcap.h"
-#include "net/wire.h"
+#include "net/fabric/fabric.h"
+#include "net/switch/int.h"
+#include "net/switch/lb.h"
+#include "net/wire/pcap.h"
+#include "net/wire/wire.h"
 #include "net_world.h"
 #include "topo/topo.h"
 

@@ -10,7 +10,7 @@
 
 #include <string.h>
 
-#include "net/fabric_int.h"
+#include "net/fabric/fabric_int.h"
 #include "topo/topo.h"
 #include "workload/microbench.h"
 

@@ -1,4 +1,4 @@
-/* Switch path selection (net/lb.h): WCMP weight shares, flowlet stickiness and expiry, spray
+/* Switch path selection (net/switch/lb.h): WCMP weight shares, flowlet stickiness and expiry, spray
  * evenness, adaptive avoidance of a loaded port, configuration keys and bad input, and whole
  * runs (determinism, spray under go-back-N). Synthetic packets are fed straight to
  * ifb_lb_select with a hand-set clock, so every figure is exact or binomially bounded. */
@@ -12,8 +12,8 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "net/fabric_int.h"
-#include "net/lb.h"
+#include "net/fabric/fabric_int.h"
+#include "net/switch/lb.h"
 #include "scenario/cfg.h"
 #include "scenario/lb_cfg.h"
 #include "topo/topo.h"

@@ -15,8 +15,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "net/fabric.h"
-#include "net/pfc.h"
+#include "net/fabric/fabric.h"
+#include "net/switch/pfc.h"
 #include "scenario/scenario.h"
 #include "topo/topo.h"
 #include "workload/microbench.h"

@@ -1,4 +1,4 @@
-/* The out-of-order receiver's loss rule (net/ooo.c): a hole is NAKed only once it has been open
+/* The out-of-order receiver's loss rule (net/nic/ooo.c): a hole is NAKed only once it has been open
  * for the reorder window W since the first packet beyond it arrived, by a timer when nothing
  * else arrives, again after the re-NAK interval while it stays open; a reordering shorter than W
  * causes no NAK and is measured (reorder_max_time, reorder_max_psn). W's default is the bound on
@@ -16,7 +16,7 @@
 
 #include <string.h>
 
-#include "net/fabric_int.h"
+#include "net/fabric/fabric_int.h"
 #include "net_world.h"
 
 /* ---- W, derived ---------------------------------------------------------------------------- */

@@ -22,8 +22,8 @@
 
 #include <cmocka.h>
 
-#include "net/pcap.h"
-#include "net/wire.h"
+#include "net/wire/pcap.h"
+#include "net/wire/wire.h"
 
 typedef struct big_pkt {
     ifb_pkt p;

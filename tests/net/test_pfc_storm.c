@@ -16,7 +16,7 @@
 
 #include <string.h>
 
-#include "net/fabric_int.h"
+#include "net/fabric/fabric_int.h"
 #include "scenario/scenario.h"
 #include "topo/topo.h"
 

@@ -21,9 +21,9 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "net/fabric.h"
-#include "net/pkt.h"
-#include "net/wire.h"
+#include "net/fabric/fabric.h"
+#include "net/wire/pkt.h"
+#include "net/wire/wire.h"
 #include "topo/topo.h"
 
 #include "net_world.h"

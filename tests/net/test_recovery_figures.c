@@ -1,4 +1,4 @@
-/* The failure-recovery figures (net/failure.h) are measured or missing, never made up: with no
+/* The failure-recovery figures (net/fail/failure.h) are measured or missing, never made up: with no
  * goodput bin after the failure the dip is NaN (it read 1.0, "no dip", next to a recovery of
  * "never"), with no goodput before it the pre-failure mean and the dip are NaN (they read 0), and
  * with bins on both sides the figures are the analytic ones. One switch, four 400G hosts, one
@@ -15,7 +15,7 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "net/failure.h"
+#include "net/fail/failure.h"
 #include "net_world.h"
 #include "topo/topo.h"
 

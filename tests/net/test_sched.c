@@ -10,8 +10,8 @@
 
 #include <math.h>
 
-#include "net/fabric.h"
-#include "net/wire.h"
+#include "net/fabric/fabric.h"
+#include "net/wire/wire.h"
 #include "topo/topo.h"
 
 static const uint64_t G400 = 400000000000ull;

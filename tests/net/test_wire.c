@@ -11,7 +11,7 @@
 
 #include <cmocka.h>
 
-#include "net/wire.h"
+#include "net/wire/wire.h"
 
 enum { BUF = 70000 };
 

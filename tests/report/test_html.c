@@ -52,7 +52,7 @@ static char *render_report(void)
     const char *const cells[] = {"RoCE", "100", "3800.5", "+27.5%", "IB", "100", "3000", NULL};
     assert_int_equal(ifb_html_table(&h, "tab-summary", "Summary", hdr, 4, cells, 2), 0);
     const double x[] = {20, 40, 60}, y[] = {1, 2, 3};
-    ifb_svg_series s[] = {{"RoCE", x, y, 3}};
+    ifb_svg_series s[] = {{.name = "RoCE", .x = x, .y = y, .n = 3}};
     ifb_svg_line_chart lc = {.title = "TGR", .series = s, .nseries = 1};
     assert_int_equal(ifb_html_figure_begin(&h, "fig-tgr", "TGR vs concurrency <per fabric>"), 0);
     assert_int_equal(ifb_svg_line(h.f, &lc, &err), 0);

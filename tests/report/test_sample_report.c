@@ -40,8 +40,8 @@ typedef struct figure {
 
 static int draw_tgr(FILE *f, ifb_err *err)
 {
-    ifb_svg_series s[] = {{"RoCE (CX864E-N)", CONC, TGR_ROCE, NC},
-                          {"IB (QM9700)", CONC, TGR_IB, NC}};
+    ifb_svg_series s[] = {{.name = "RoCE (CX864E-N)", .x = CONC, .y = TGR_ROCE, .n = NC},
+                          {.name = "IB (QM9700)", .x = CONC, .y = TGR_IB, .n = NC}};
     ifb_svg_line_chart c = {.title = "Token generation rate",
                             .x_title = "concurrent requests",
                             .y_title = "output tokens/s",
@@ -53,8 +53,8 @@ static int draw_tgr(FILE *f, ifb_err *err)
 
 static int draw_p90(FILE *f, ifb_err *err)
 {
-    ifb_svg_series s[] = {{"RoCE (CX864E-N)", CONC, P90_ROCE, NC},
-                          {"IB (QM9700)", CONC, P90_IB, NC}};
+    ifb_svg_series s[] = {{.name = "RoCE (CX864E-N)", .x = CONC, .y = P90_ROCE, .n = NC},
+                          {.name = "IB (QM9700)", .x = CONC, .y = P90_IB, .n = NC}};
     ifb_svg_line_chart c = {.title = "P90 end-to-end latency",
                             .x_title = "concurrent requests",
                             .y_title = "seconds",
@@ -71,7 +71,8 @@ static int draw_ratio(FILE *f, ifb_err *err)
         tgr[i] = TGR_ROCE[i] / TGR_IB[i];
         p90[i] = P90_ROCE[i] / P90_IB[i];
     }
-    ifb_svg_series s[] = {{"TGR RoCE/IB", CONC, tgr, NC}, {"P90 RoCE/IB", CONC, p90, NC}};
+    ifb_svg_series s[] = {{.name = "TGR RoCE/IB", .x = CONC, .y = tgr, .n = NC},
+                          {.name = "P90 RoCE/IB", .x = CONC, .y = p90, .n = NC}};
     ifb_svg_marker m[] = {{100, 1.275, "vendor: +27.5% TGR @100"},
                           {50, 0.796,
                            "vendor: \xE2\x88\x92"

@@ -110,8 +110,10 @@ static int parse_bars(const char *doc, bar *out, int max)
     for (const char *p = strstr(doc, "<rect class=\"bar\""); p && n < max;
          p = strstr(p + 1, "<rect class=\"bar\"")) {
         bar b;
-        if (sscanf(p, "<rect class=\"bar\" x=\"%lf\" y=\"%lf\" width=\"%lf\" height=\"%lf\"", &b.x,
-                   &b.y, &b.w, &b.h) != 4)
+        if (sscanf(p,
+                   "<rect class=\"bar\" data-s=\"%*d\" x=\"%lf\" y=\"%lf\" width=\"%lf\" "
+                   "height=\"%lf\"",
+                   &b.x, &b.y, &b.w, &b.h) != 4)
             fail_msg("unparsable bar: %.120s", p);
         out[n++] = b;
     }
@@ -128,9 +130,9 @@ static void test_line_structure(void **state)
     const double roce[] = {1000, 1900, 2700, 3300, 3800};
     const double ib[] = {1010, 1880, NAN, 3250, 3700};
     ifb_svg_series s[] = {
-        {"RoCE (CX864E)", X5, roce, 5},
-        {"IB (QM9700)", X5, ib, 5},
-        {"empty", X5, NULL, 0},
+        {.name = "RoCE (CX864E)", .x = X5, .y = roce, .n = 5},
+        {.name = "IB (QM9700)", .x = X5, .y = ib, .n = 5},
+        {.name = "empty", .x = X5, .y = NULL, .n = 0},
     };
     ifb_svg_marker m[] = {{100, 4200, "+27.5% TGR @100"}, {NAN, 1, "skipped"}};
     ifb_svg_line_chart c = {.title = "TGR vs concurrency",
@@ -148,14 +150,15 @@ static void test_line_structure(void **state)
     assert_int_equal(strncmp(doc, "<svg xmlns=\"http://www.w3.org/2000/svg\"", 39), 0);
     assert_non_null(strstr(doc, "width=\"720\" height=\"420\" viewBox=\"0 0 720 420\""));
     assert_int_equal(count_str(doc, "<path class=\"series\""), 2);
-    assert_int_equal(count_str(doc, "<circle class=\"pt\""), 9);
+    assert_int_equal(count_str(doc, "class=\"pt\""), 9);
     assert_int_equal(count_str(doc, "<path class=\"marker\""), 1);
     assert_int_equal(count_str(doc, "<g class=\"legend-item\">"), 3);
     assert_int_equal(count_str(doc, "class=\"ref\""), 0);
     assert_non_null(strstr(doc, ">+27.5% TGR @100</text>"));
     assert_null(strstr(doc, "skipped</text>"));
     /* the NaN splits the InfiniBand line into two pieces: two moves in its path */
-    const char *ibp = strstr(doc, "<path class=\"series\" fill=\"none\" stroke=\"#D55E00\"");
+    const char *ibp =
+        strstr(doc, "<path class=\"series\" data-s=\"1\" fill=\"none\" stroke=\"#D55E00\"");
     assert_non_null(ibp);
     const char *d = strstr(ibp, " d=\"");
     const char *dend = strchr(d + 4, '"');
@@ -182,7 +185,8 @@ static void test_line_ratio_markers_and_ref(void **state)
     (void)state;
     const double tgr[] = {1.01, 1.0, 0.99, 1.02, 1.01};
     const double p90[] = {0.98, 1.0, 1.01, 0.99, 1.0};
-    ifb_svg_series s[] = {{"TGR ratio", X5, tgr, 5}, {"P90 ratio", X5, p90, 5}};
+    ifb_svg_series s[] = {{.name = "TGR ratio", .x = X5, .y = tgr, .n = 5},
+                          {.name = "P90 ratio", .x = X5, .y = p90, .n = 5}};
     ifb_svg_marker m[] = {{100, 1.275, "+27.5% TGR @100"},
                           {50, 0.796,
                            "\xE2\x88\x92"
@@ -218,7 +222,7 @@ static void test_line_deterministic(void **state)
 {
     (void)state;
     const double y[] = {0.1, 0.2, 0.30000000000000004, 1e-7, 12345.678};
-    ifb_svg_series s[] = {{"a", X5, y, 5}};
+    ifb_svg_series s[] = {{.name = "a", .x = X5, .y = y, .n = 5}};
     ifb_svg_line_chart c = {.title = "t", .series = s, .nseries = 1};
     char *a = render_line(&c);
     char *b = render_line(&c);
@@ -238,7 +242,8 @@ static void test_line_escaping(void **state)
 {
     (void)state;
     const double y[] = {1, 2};
-    ifb_svg_series s[] = {{"a<b & \"c\" 'd'", X5, y, 2}, {"bad \xFF\xC0 ctl\x01 ok", X5, y, 2}};
+    ifb_svg_series s[] = {{.name = "a<b & \"c\" 'd'", .x = X5, .y = y, .n = 2},
+                          {.name = "bad \xFF\xC0 ctl\x01 ok", .x = X5, .y = y, .n = 2}};
     ifb_svg_marker m[] = {{20, 1, "</text><script>"}};
     ifb_svg_line_chart c = {.title = "T&T <1>",
                             .x_title = "x > y",
@@ -261,7 +266,8 @@ static void test_line_empty(void **state)
     (void)state;
     /* no series at all, an empty series, an all-NaN series: axes and "no data" only */
     const double nan2[] = {NAN, NAN};
-    ifb_svg_series s[] = {{"none", X5, NULL, 0}, {"nan", X5, nan2, 2}};
+    ifb_svg_series s[] = {{.name = "none", .x = X5, .y = NULL, .n = 0},
+                          {.name = "nan", .x = X5, .y = nan2, .n = 2}};
     ifb_svg_line_chart c0 = {.title = "empty"};
     ifb_svg_line_chart c1 = {
         .title = "empty", .series = s, .nseries = 2, .has_ref = true, .ref_y = NAN};
@@ -288,10 +294,10 @@ static void test_line_single_and_equal(void **state)
     const double eq[] = {5, 5, 5, 5, 5};
     const double zero[] = {0, 0, 0, 0, 0};
     const double same_x[] = {3, 3, 3, 3, 3};
-    ifb_svg_series cases[][1] = {{{"single", one_x, one_y, 1}},
-                                 {{"equal", X5, eq, 5}},
-                                 {{"zero", X5, zero, 5}},
-                                 {{"vertical", same_x, X5, 5}}};
+    ifb_svg_series cases[][1] = {{{.name = "single", .x = one_x, .y = one_y, .n = 1}},
+                                 {{.name = "equal", .x = X5, .y = eq, .n = 5}},
+                                 {{.name = "zero", .x = X5, .y = zero, .n = 5}},
+                                 {{.name = "vertical", .x = same_x, .y = X5, .n = 5}}};
     for (size_t k = 0; k < 4; k++) {
         ifb_svg_line_chart c = {.series = cases[k], .nseries = 1};
         char *doc = render_line(&c);
@@ -306,9 +312,10 @@ static void test_line_single_and_equal(void **state)
         double y = cases[k][0].y[0];
         assert_true(t[0] <= y && y <= t[nt - 1]);
         /* points are inside the plot, not on its border */
-        const char *pt = strstr(doc, "<circle class=\"pt\" cx=\"");
+        const char *pt = strstr(doc, "<circle class=\"pt\" data-s=\"0\" cx=\"");
         double cx, cy;
-        assert_int_equal(sscanf(pt, "<circle class=\"pt\" cx=\"%lf\" cy=\"%lf\"", &cx, &cy), 2);
+        assert_int_equal(
+            sscanf(pt, "<circle class=\"pt\" data-s=\"0\" cx=\"%lf\" cy=\"%lf\"", &cx, &cy), 2);
         assert_true(cx > 10 && cx < IFB_SVG_WIDTH - 10);
         assert_true(cy > 10 && cy < IFB_SVG_HEIGHT - 10);
         free(doc);
@@ -320,7 +327,7 @@ static void test_line_negative(void **state)
     (void)state;
     const double y[] = {-3.5, -1, 0.5, 2, -0.25};
     const double x[] = {-10, -5, 0, 5, 10};
-    ifb_svg_series s[] = {{"neg", x, y, 5}};
+    ifb_svg_series s[] = {{.name = "neg", .x = x, .y = y, .n = 5}};
     ifb_svg_line_chart c = {.series = s, .nseries = 1, .y_title = "delta"};
     char *doc = render_line(&c);
     assert_wellformed(doc);
@@ -342,7 +349,7 @@ static void test_line_extremes(void **state)
         {1e300, -1e300}, {5e-324, 0},      {1e20, 1e20 + 1e5},         {1e15, 1e15 + 0.5},
         {-1e308, 1e308}, {1e-300, 2e-300}, {123.456, 123.456000000001}};
     for (size_t k = 0; k < sizeof cases / sizeof cases[0]; k++) {
-        ifb_svg_series s[] = {{"extreme", x2, cases[k], 2}};
+        ifb_svg_series s[] = {{.name = "extreme", .x = x2, .y = cases[k], .n = 2}};
         ifb_svg_line_chart c = {
             .series = s, .nseries = 1, .width = 200, .height = 150, .y_title = "a long axis title"};
         char *doc = render_line(&c);
@@ -368,7 +375,7 @@ static void test_line_many_series_and_size(void **state)
         for (int k = 0; k < 5; k++)
             ys[i][k] = i * 10 + k;
         snprintf(names[i], sizeof names[i], "series %d", i);
-        s[i] = (ifb_svg_series){names[i], X5, ys[i], 5};
+        s[i] = (ifb_svg_series){.name = names[i], .x = X5, .y = ys[i], .n = 5};
     }
     ifb_svg_line_chart c = {.width = 1000, .height = 600, .series = s, .nseries = N};
     char *doc = render_line(&c);
@@ -378,9 +385,12 @@ static void test_line_many_series_and_size(void **state)
     assert_int_equal(count_str(doc, "<path class=\"series\""), N);
     assert_int_equal(count_str(doc, "<g class=\"legend-item\">"), N);
     /* series 8.. reuse the palette with dashes, so no two series look the same */
-    assert_int_equal(count_str(doc, "<path class=\"series\" fill=\"none\" stroke=\"#0072B2\" "
-                                    "stroke-width=\"2\" stroke-dasharray=\"7 3\""),
-                     1);
+    const char *s8 =
+        strstr(doc, "<path class=\"series\" data-s=\"8\" fill=\"none\" stroke=\"#0072B2\"");
+    assert_non_null(s8);
+    const char *end8 = strchr(s8, '>');
+    const char *dash8 = strstr(s8, "stroke-dasharray=\"7 3\"");
+    assert_true(dash8 && dash8 < end8);
     assert_string_equal(ifb_svg_color(0), ifb_svg_color(IFB_SVG_NCOLORS));
     free(doc);
 }
@@ -393,7 +403,7 @@ static void test_line_bad_spec(void **state)
     ifb_svg_line_chart c = {.nseries = 2};
     assert_int_equal(ifb_svg_line(f, &c, &err), -1);
     assert_non_null(strstr(err.msg, "series"));
-    ifb_svg_series s[] = {{"x", NULL, NULL, 3}};
+    ifb_svg_series s[] = {{.name = "x", .x = NULL, .y = NULL, .n = 3}};
     ifb_svg_line_chart c2 = {.series = s, .nseries = 1};
     assert_int_equal(ifb_svg_line(f, &c2, &err), -1);
     assert_non_null(strstr(err.msg, "series 0"));

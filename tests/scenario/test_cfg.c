@@ -680,6 +680,31 @@ static void test_determinism(void **state)
     ifb_cfg_free(r);
 }
 
+/* The paths looked up (check --list-keys, completion): present or absent, every getter's path
+ * once, sorted; indexes as written. */
+static void test_asked_paths(void **state)
+{
+    (void)state;
+    ifb_cfg *c = load_ok("fabric:\n  mtu: 4096B\nlist: [{a: 1}]\n", "asked.yaml");
+    ifb_err e = {{0}};
+    uint64_t b;
+    int64_t v;
+    bool f;
+    assert_int_equal(ifb_cfg_get_bytes(c, "fabric.mtu", 0, &b, &e), 0);
+    assert_int_equal(ifb_cfg_get_bytes(c, "fabric.mtu", 0, &b, &e), 0);
+    assert_int_equal(ifb_cfg_get_bool(c, "fabric.vlan", false, &f, &e), 0); /* absent */
+    assert_int_equal(ifb_cfg_get_int(c, "list[0].a", 0, 0, 9, &v, &e), 0);
+    assert_int_equal(ifb_cfg_get_int(c, "zz.deep.key", 3, 0, 9, &v, &e), 0); /* no such map */
+    const char *const *k;
+    size_t n = ifb_cfg_asked(c, &k);
+    assert_int_equal(n, 4);
+    assert_string_equal(k[0], "fabric.mtu");
+    assert_string_equal(k[1], "fabric.vlan");
+    assert_string_equal(k[2], "list[0].a");
+    assert_string_equal(k[3], "zz.deep.key");
+    ifb_cfg_free(c);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -696,6 +721,7 @@ int main(void)
         cmocka_unit_test(test_unknown_keys),
         cmocka_unit_test(test_load_errors),
         cmocka_unit_test(test_determinism),
+        cmocka_unit_test(test_asked_paths),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

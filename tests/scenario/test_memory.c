@@ -117,6 +117,12 @@ static void check_bench(const bench_case *c)
     ifb_mem_demand_bench(&d, &sc, &s, c->sizes, c->nsizes);
     ifb_scenario_estimate_memory(&sc, &d, &m);
     ifb_scenario_free(&sc);
+#ifdef IFB_ASAN
+    /* peak RSS means nothing under the sanitizer (compare checks nothing there): the estimate's
+     * code still runs, the 10x slower benchmark runs are left to the release suite */
+    assert_true(m.total > 0);
+    return;
+#endif
     char *argv[32];
     int a = 0;
     char iters[16];
@@ -212,6 +218,10 @@ static void test_serving_estimate_bounds_peak_rss(void **state)
     ifb_mem_demand_serving(&d, &sc, (16 * 4 + 32) * 2048 + eps * 65536);
     ifb_scenario_estimate_memory(&sc, &d, &m);
     ifb_scenario_free(&sc);
+#ifdef IFB_ASAN
+    assert_true(m.total > 0);
+    return;
+#endif
     char dir[] = "/tmp/ifb_test_memory_XXXXXX";
     assert_non_null(mkdtemp(dir));
     char *argv[] = {BIN,

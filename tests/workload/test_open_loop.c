@@ -14,7 +14,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "net/fabric.h"
+#include "net/fabric/fabric.h"
 #include "scenario/serving_cfg.h"
 #include "topo/topo.h"
 #include "workload/serving/serving.h"

@@ -13,7 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "net/fabric.h"
+#include "net/fabric/fabric.h"
 #include "net/ideal.h"
 #include "scenario/serving_cfg.h"
 #include "topo/topo.h"

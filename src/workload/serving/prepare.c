@@ -24,8 +24,9 @@ void ifb_sv_build_program(ifb_sv_eng *s)
     int L = (int)m->layers, P = s->P;
     s->npass = s->cfg.mtp.on ? s->cfg.mtp.steps + 1 : 0;
     s->layers_run = L + s->npass;
-    s->st = xcalloc((size_t)(s->layers_run * 4 + 2 + P), sizeof *s->st);
-    s->gate_k = xcalloc((size_t)P, sizeof *s->gate_k);
+    s->st = ifb_xcalloc((size_t)(s->layers_run * 4 + 2 + P), sizeof *s->st,
+                        "the step program's stages");
+    s->gate_k = ifb_xcalloc((size_t)P, sizeof *s->gate_k, "the pipeline gates");
     int k = 0, mi = 0, prev = 0;
     if (P > 1)
         s->st[k++] = (stage){ST_PP, 0, -1, 0, -1, 0, -1}; /* stage 0's gate */
@@ -75,7 +76,8 @@ void ifb_sv_build_program(ifb_sv_eng *s)
     s->st[k++] = (stage){ST_DONE, 0, -1, L, -1, 0, P - 1};
     s->K = k;
     s->nmoe = mi;
-    s->moe_pp = xcalloc((size_t)(mi ? mi : 1), sizeof *s->moe_pp);
+    s->moe_pp =
+        ifb_xcalloc((size_t)(mi ? mi : 1), sizeof *s->moe_pp, "the MoE layers' pipeline stages");
     for (int j = 0; j < k; j++)
         if (s->st[j].moe >= 0)
             s->moe_pp[s->st[j].moe] = s->st[j].pp;
@@ -112,7 +114,7 @@ static void plan_all_to_alls(ifb_sv_eng *s, int normal)
 {
     const ifb_model *m = s->m;
     int R = s->R, C = s->C, n = s->gsz, topk = (int)m->experts_per_tok;
-    int *ntok = xcalloc((size_t)n, sizeof *ntok);
+    int *ntok = ifb_xcalloc((size_t)n, sizeof *ntok, "an EP group's token counts");
     for (int g = 0; g < s->ngroups; g++) {
         ifb_ep_group grp = {n, g * n, s->par.gpus_per_server, s->par.expert_rank};
         for (int mi = 0; mi < s->nmoe; mi++) {
