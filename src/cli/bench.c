@@ -27,8 +27,9 @@
 static void bench_usage(FILE *f)
 {
     fputs("usage: infabric bench [SCENARIO] [options]\n"
-          "  -p, --pattern NAME   pingpong | bw | incast | permutation | alltoall | allreduce\n"
-          "                       (default alltoall)\n"
+          "  -p, --pattern NAME   pingpong | bw | incast | permutation | alltoall | allreduce |\n"
+          "                       deepep-dispatch | deepep-combine (default alltoall); deepep-*:\n"
+          "                       one DeepEP phase as the workload's deepep keys describe it\n"
           "  -s, --sizes LIST     message sizes, e.g. 64B,4KiB,1MiB (per pattern defaults;\n"
           "                       alltoall: bytes per pair)\n"
           "  -b, --minbytes SIZE  nccl-tests' size range: from SIZE (8, 4K, 128M, 1G or\n"
@@ -200,8 +201,8 @@ static int parse_opts(int argc, char **argv, ifb_bench_opts *o, int bench)
         case 'p':
             o->kind = ifb_mb_kind_parse(optarg);
             if (o->kind < 0)
-                bad = "--pattern: expected pingpong, bw, incast, permutation, alltoall or "
-                      "allreduce";
+                bad = "--pattern: expected pingpong, bw, incast, permutation, alltoall, "
+                      "allreduce, deepep-dispatch or deepep-combine";
             break;
         case 's':
             if (parse_sizes(o, optarg))
@@ -361,6 +362,11 @@ static void default_sizes(ifb_bench_opts *o)
 {
     if (o->nsizes)
         return;
+    if (o->kind == IFB_MB_DEEPEP_DISPATCH || o->kind == IFB_MB_DEEPEP_COMBINE) {
+        o->sizes[0] = 0; /* one run: the kernel's size is the workload's (deepep.bench) */
+        o->nsizes = 1;
+        return;
+    }
     static const uint64_t lat[] = {2, 64, 512, 4096};
     static const uint64_t bw[] = {4096, 65536, 1 << 20, 8 << 20};
     static const uint64_t coll[] = {1024, 16384, 262144, 1 << 20};
@@ -437,7 +443,8 @@ static ifb_mb_spec make_spec(const ifb_bench_opts *o, int i, uint64_t seed, int 
                      .nranks = o->ranks,
                      .stride = o->stride,
                      .tclass = IFB_TC_COLL,
-                     .seed = seed};
+                     .seed = seed,
+                     .deepep = &o->deepep};
     if (o->nccl_sizes && o->kind == IFB_MB_ALLTOALL) {
         uint64_t n = (uint64_t)ifb_mb_ranks(&s, nep);
         s.bytes = n && o->sizes[i] / n ? o->sizes[i] / n : 1;
@@ -447,12 +454,15 @@ static ifb_mb_spec make_spec(const ifb_bench_opts *o, int i, uint64_t seed, int 
 
 /* The scenario's `workload:` block is not used by bench, but it is read as `infabric run`
  * reads it, so a wrong key or value there is refused here too instead of ignored. */
-static int check_workload(ifb_scenario *sc, ifb_err *e)
+static int check_workload(ifb_scenario *sc, ifb_bench_opts *o, ifb_err *e)
 {
-    if (!ifb_cfg_has(sc->cfg, "workload"))
+    int deepep = o->kind == IFB_MB_DEEPEP_DISPATCH || o->kind == IFB_MB_DEEPEP_COMBINE;
+    if (!ifb_cfg_has(sc->cfg, "workload") && !deepep)
         return 0;
     ifb_serving_cfg scfg;
     int rc = ifb_serving_cfg_load(sc->cfg, "workload", &scfg, e);
+    if (!rc && deepep) /* the DeepEP kernel the workload describes */
+        ifb_serving_deepep_bench(&scfg, o->seed >= 0 ? (uint64_t)o->seed : sc->seed, &o->deepep);
     if (!rc)
         ifb_serving_cfg_free(&scfg);
     return rc;
@@ -481,7 +491,7 @@ int ifb_cmd_bench(int argc, char **argv)
     ifb_scenario sc;
     int status = IFB_EXIT_INPUT;
     if (ifb_scenario_load_limit(&sc, o.scenario, o.sets, o.nsets, o.max_memory, &e) ||
-        check_workload(&sc, &e) || ifb_scenario_check_unused(&sc, &e)) {
+        check_workload(&sc, &o, &e) || ifb_scenario_check_unused(&sc, &e)) {
         fprintf(stderr, "infabric: %s\n", e.msg);
     } else {
         ifb_scenario_print_warnings(&sc, stderr);
@@ -512,6 +522,7 @@ static int bench_main(ifb_bench_opts *o, ifb_scenario *sc, ifb_outdir *od)
     }
     uint64_t seed = o->seed >= 0 ? (uint64_t)o->seed : sc->seed;
     ifb_mb_spec spec0 = make_spec(o, 0, seed, nep);
+    spec0.gpus_per_server = sc->topo.gpus_per_server;
     if (ifb_mb_check(&spec0, nep, &e)) {
         fprintf(stderr, "infabric: %s\n", e.msg);
         return IFB_EXIT_INPUT;
@@ -574,6 +585,7 @@ static int bench_main(ifb_bench_opts *o, ifb_scenario *sc, ifb_outdir *od)
             ifb_fabric_capture(fabs[i], sc->capture_ports[k], pcap);
         ifb_sim_start_watchdog(sim);
         ifb_mb_spec spec = make_spec(o, i, seed, nep);
+        spec.gpus_per_server = sc->topo.gpus_per_server;
         ifb_bench_row *row = &rows[nrows];
         row->bytes = o->sizes[i];
         int rc = ifb_mb_run(sim, ifb_fabric_net(fabs[i]), &spec, &row->r, &e);
@@ -653,9 +665,10 @@ static int list_keys(const ifb_bench_opts *o)
 {
     ifb_err e = {{0}};
     ifb_scenario sc;
+    ifb_bench_opts lo = *o; /* check_workload fills the DeepEP kernel of a deepep-* pattern */
     if (ifb_scenario_load(&sc, o->scenario ? o->scenario : "reference-roce.yaml", o->sets, o->nsets,
                           &e) ||
-        check_workload(&sc, &e)) {
+        check_workload(&sc, &lo, &e)) {
         fprintf(stderr, "infabric: %s\n", e.msg);
         ifb_scenario_free(&sc);
         return IFB_EXIT_INPUT;

@@ -31,6 +31,8 @@ typedef struct ifb_bench_opts {
     ifb_time watchdog;
     const char *outdir;
     int64_t seed; /* -1: the scenario's */
+    /* deepep-dispatch / deepep-combine: the kernel, from the scenario's workload keys */
+    ifb_deepep_bench deepep;
 } ifb_bench_opts;
 
 typedef struct ifb_bench_row {

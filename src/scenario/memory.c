@@ -245,6 +245,13 @@ void ifb_mem_demand_bench(ifb_mem_demand *d, const ifb_scenario *sc, const ifb_m
         conns = total - same;
         break;
     }
+    case IFB_MB_DEEPEP_DISPATCH:
+    case IFB_MB_DEEPEP_COMBINE: /* every pair, one message per token copy at most */
+        conns = (uint64_t)n * (uint64_t)(n - 1);
+        outstanding = total =
+            s->deepep ? (uint64_t)n * (uint64_t)s->deepep->tokens * (uint64_t)s->deepep->topk
+                      : conns;
+        break;
     default:
         break;
     }

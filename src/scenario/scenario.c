@@ -149,6 +149,14 @@ static int load_topology_graph(ifb_scenario *sc, ifb_err *e)
         ifb_cfg_get_rate(c, "topology.nvlink_rate", 3600000000000ull, &s.nvlink_bps, e) ||
         ifb_cfg_get_time(c, "topology.nvlink_latency", IFB_US, &s.nvlink_latency, e))
         return -1;
+    /* NVLink protocol efficiency: SM-driven copies carry 128 B of payload per NVLink packet,
+     * ~20 GB/s of a link's 25 GB/s line rate (NCCL maintainer, NVIDIA/nccl-tests #149); copy
+     * engines measure 380 of 450 GB/s on H100 (NVIDIA/nccl #1264); DeepSeek measured 160 of
+     * H800's 200 GB/s (DeepEP #16). The payload rate is rate x efficiency. */
+    double nvl_eff;
+    if (ifb_cfg_get_double(c, "topology.nvlink_efficiency", 0.8, 0.01, 1, &nvl_eff, e))
+        return -1;
+    s.nvlink_bps = (uint64_t)((double)s.nvlink_bps * nvl_eff + 0.5);
     uint64_t fabric_bps;
     ifb_time fabric_delay;
     int leaves, spines, uplinks, k;

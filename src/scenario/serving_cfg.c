@@ -80,13 +80,19 @@ const char IFB_SERVING_KEYS_DOC[] =
     "    a2a: auto                 # auto: low-latency for decode-only steps, normal "
     "(deduplicated\n"
     "                              # per node) when a GPU prefills | low-latency | normal\n"
-    "    overlap: false            # two micro-batches: one's communication hides behind the\n"
-    "                              # other's compute on the same GPU\n"
+    "    overlap: false            # false | tbo (= true): two micro-batches, one's communication\n"
+    "                              # hides behind the other's compute on the same GPU | sbo\n"
+    "                              # (dp-ep): single-batch overlap, the shared experts during\n"
+    "                              # the dispatch, the down GEMM during the combine (SGLang)\n"
     "    pp: 1                     # pipeline stages of whole servers, each with the layout above\n"
     "    pp_layers: <even>         # layers per stage, e.g. [31, 30]; default an even split\n"
     "    micro_batches: <pp>       # with pp > 1: micro-batches per step (overlap must be off)\n"
-    "    mtp: false                # multi-token prediction, one draft token per step\n"
-    "    accept_length: 1.8        # tokens gained per decode step with mtp, in [1, 2]\n"
+    "    mtp: false                # multi-token prediction (EAGLE-style, the model's MTP layer)\n"
+    "    mtp_steps: 1              # draft passes per step (SGLang speculative_num_steps)\n"
+    "    mtp_topk: 1               # tokens per request per draft pass (speculative_eagle_topk)\n"
+    "    mtp_draft_tokens: <steps x topk + 1>  # verified per request (num_draft_tokens)\n"
+    "    accept_length: 1.8        # mean tokens gained per decode step, in [1, drafts + 1]; per\n"
+    "                              # step and request 1 + a truncated geometric number\n"
     "  arrival: closed             # closed: fixed concurrency, a finished request is replaced at\n"
     "                              # once | poisson: open loop at `rate` | trace: the trace's "
     "times\n"
@@ -94,7 +100,7 @@ const char IFB_SERVING_KEYS_DOC[] =
     "  rate: 1                     # poisson: requests per second (> 0)\n"
     "  trace: <none>               # request trace: Azure CSV (TIMESTAMP,ContextTokens,\n"
     "                              # GeneratedTokens) or Mooncake JSONL (timestamp in ms,\n"
-    "                              # input_length, output_length)\n"
+    "                              # input_length, output_length, hash_ids)\n"
     "  trace_format: auto          # auto | azure | mooncake\n"
     "  trace_speed: 1              # arrival times of a trace replay divided by this: 2 replays\n"
     "                              # it twice as fast (twice the request rate), 0.5 at half\n"
@@ -105,6 +111,9 @@ const char IFB_SERVING_KEYS_DOC[] =
     "                              # trace: trace, the default; any other value is an error\n"
     "                              # (the trace's lengths would be silently ignored)\n"
     "  output_len: uniform:128-384 # generated tokens, same forms (mean 256)\n"
+    "  prefilled: false            # decode-only: a prompt's KV cache is in place when the\n"
+    "                              # request is admitted (prefilled elsewhere, not simulated;\n"
+    "                              # TTFT is the queueing, TPOT the decode's own)\n"
     "  max_batch: 256              # running requests per instance\n"
     "  token_budget: 8192          # tokens per instance per step (decode + prefill chunks)\n"
     "  chunk: 4096                 # chunked prefill: prompt tokens per request per step\n"
@@ -122,8 +131,39 @@ const char IFB_SERVING_KEYS_DOC[] =
     "                              # (FP8 GEMMs, grouped GEMMs, MLA decode) where they exist\n"
     "    eff_compute: 0.6          # roofline efficiency of compute where no table applies\n"
     "    eff_memory: 0.8           # roofline efficiency of HBM where no table applies\n"
-    "    step_overhead: 0us        # gap between steps (scheduler, kernel launch)\n"
-    "    layer_overhead: 0us       # per layer: element-wise kernels (norms, RoPE, activations)\n"
+    "    overheads: true           # the engine's overheads below (false: kernels only)\n"
+    "    host_step: 500us          # GPU idle between steps: host time the overlap scheduler\n"
+    "                              # does not hide (ASSUMPTION; measured 0.2-2 ms)\n"
+    "    cuda_graph: true          # decode-only batches replay a CUDA graph\n"
+    "    cuda_graph_max_bs: 160    # largest decode batch per instance in a graph\n"
+    "    graph_gap: 500ns          # per kernel of a replayed graph\n"
+    "    launch: 5us               # host cost of an eager launch (prefill, larger batches)\n"
+    "    kernel_min: 2us           # shortest element-wise kernel\n"
+    "    elementwise_eff: 0.63     # HBM efficiency of norms, RoPE, activations, quantization\n"
+    "    sampling_passes: 3        # the sampler's passes over the FP32 logits\n"
+    "    step_overhead: 0us        # an extra fixed gap between steps\n"
+    "    layer_overhead: 0us       # an extra fixed time per layer\n"
+    "  deepep:                     # DeepEP kernels (workload/deepep.h)\n"
+    "    gpu_work: true            # cast/pack/unpack/combine reduce on the GPU, bytes at HBM\n"
+    "    mem_eff: 0.63             # HBM efficiency of that work\n"
+    "    wqe_rate: 330e6           # low latency: WQEs (token copies to other servers) a GPU\n"
+    "                              # posts per second; 0: no limit\n"
+    "    signals: true             # low latency: a count signal from every rank to every rank\n"
+    "    signal_bytes: 16B         # bytes of one signal\n"
+    "    chunks: 8                 # normal: RDMA/NVLink forwarding pipelined in pieces; SBO:\n"
+    "                              # pieces of the combine as the down GEMM produces them\n"
+    "    kernel_launch: 0us        # fixed time per DeepEP kernel half\n"
+    "    bench:                    # infabric bench -p deepep-dispatch | deepep-combine\n"
+    "      mode: low-latency       # low-latency | normal\n"
+    "      tokens: 128             # per rank\n"
+    "      masked: 10              # token copies dropped per rank (DeepEP's LL test)\n"
+    "      per_token: true         # low latency: one message per token copy\n"
+    "      topk_groups: 4          # normal: a token's experts on at most this many servers\n"
+    "  prefix_cache:               # per-instance block cache (src/workload/serving/prefix.c)\n"
+    "    enable: false             # on: prompts skip their cached leading blocks\n"
+    "    block: 512                # tokens per block (Mooncake hash_ids)\n"
+    "    hit_rate: trace           # trace: from the trace's hash_ids | a share in [0, 1) of\n"
+    "                              # every prompt (a stated hit rate of an outside cache)\n"
     "  fidelity: full              # full: every all-to-all message goes through the network |\n"
     "                              # sample:K: only one MoE layer in K (always the first of a\n"
     "                              # step, and the MTP layer) is sent; the others complete each\n"
@@ -241,8 +281,8 @@ static int load_model(ifb_cfg *c, const char *path, const char *name, ifb_model 
 typedef struct par_keys {
     ifb_par_cfg par;
     ifb_a2a_mode a2a;
-    int overlap, mtp;
-    double accept_length;
+    ifb_overlap overlap;
+    ifb_mtp_cfg mtp;
 } par_keys;
 
 static const char *const layouts[] = {"dp-ep", "tp", "dp-tp", NULL};
@@ -316,18 +356,41 @@ static int load_parallel(ifb_cfg *c, const char *base, const par_keys *def, int 
     if (ifb_cfg_get_enum(c, PK("a2a"), a2as, def->a2a, &v, e))
         return -1;
     r.a2a = (ifb_a2a_mode)v;
-    if (ifb_cfg_get_bool(c, PK("overlap"), def->overlap, &bv, e))
+    /* false | true (= tbo, two micro-batches) | none | tbo | sbo */
+    static const char *const overlaps[] = {"false", "true", "none", "tbo", "sbo", NULL};
+    static const ifb_overlap ov_of[] = {IFB_OVERLAP_NONE, IFB_OVERLAP_TBO, IFB_OVERLAP_NONE,
+                                        IFB_OVERLAP_TBO, IFB_OVERLAP_SBO};
+    int ovdef = def->overlap == IFB_OVERLAP_TBO ? 3 : def->overlap == IFB_OVERLAP_SBO ? 4 : 0;
+    if (ifb_cfg_get_enum(c, PK("overlap"), overlaps, ovdef, &v, e))
         return -1;
-    r.overlap = bv;
-    if (ifb_cfg_get_bool(c, PK("mtp"), def->mtp, &bv, e))
+    r.overlap = ov_of[v];
+    if (ifb_cfg_get_bool(c, PK("mtp"), def->mtp.on, &bv, e))
         return -1;
-    r.mtp = bv;
-    if (ifb_cfg_get_double(c, PK("accept_length"), def->accept_length, 1.0, 2.0, &r.accept_length,
-                           e))
+    r.mtp.on = bv;
+    if (ifb_cfg_get_int(c, PK("mtp_steps"), def->mtp.steps, 1, 16, &iv, e))
         return -1;
-    if (r.overlap && r.par.pp > 1)
-        return ifb_cfg_errf(c, PK("overlap"), e, "false with pipeline stages (pp > 1)", "true");
-    if (r.mtp && m->mtp_layers < 1)
+    r.mtp.steps = (int)iv;
+    if (ifb_cfg_get_int(c, PK("mtp_topk"), def->mtp.topk, 1, 16, &iv, e))
+        return -1;
+    r.mtp.topk = (int)iv;
+    /* SGLang: num_draft_tokens defaults to steps x topk + 1 (a chain of `steps` drafts) */
+    int dflt = ifb_cfg_has(c, PK("mtp_steps")) || ifb_cfg_has(c, PK("mtp_topk"))
+                   ? r.mtp.steps * r.mtp.topk + 1
+                   : def->mtp.draft_tokens;
+    if (ifb_cfg_get_int(c, PK("mtp_draft_tokens"), dflt, 2, r.mtp.steps * r.mtp.topk + 1, &iv, e))
+        return -1;
+    r.mtp.draft_tokens = (int)iv;
+    int depth = r.mtp.steps < r.mtp.draft_tokens - 1 ? r.mtp.steps : r.mtp.draft_tokens - 1;
+    double adef = def->mtp.accept_length > depth + 1 ? depth + 1 : def->mtp.accept_length;
+    if (ifb_cfg_get_double(c, PK("accept_length"), adef, 1.0, depth + 1.0, &r.mtp.accept_length, e))
+        return -1;
+    if (r.overlap != IFB_OVERLAP_NONE && r.par.pp > 1)
+        return ifb_cfg_errf(c, PK("overlap"), e, "false with pipeline stages (pp > 1)", "%s",
+                            ifb_overlap_name(r.overlap));
+    if (r.overlap == IFB_OVERLAP_SBO && r.par.layout != IFB_LAYOUT_DP_EP)
+        return ifb_cfg_errf(c, PK("overlap"), e,
+                            "sbo only with layout dp-ep (it overlaps the EP all-to-all)", "sbo");
+    if (r.mtp.on && m->mtp_layers < 1)
         return ifb_cfg_errf(c, PK("mtp"), e, "false for a model without MTP layers",
                             "true (%s has num_nextn_predict_layers 0)", m->name);
 #undef PK
@@ -430,11 +493,7 @@ static int load_deployment(ifb_cfg *c, const char *prefix, ifb_serving_cfg *o, i
                             ng == 0 ? "[]" : "no groups");
     d->groups = ifb_xcalloc((size_t)ng, sizeof *d->groups, "the deployment's instance groups");
     d->ngroups = ng;
-    par_keys gdef = {.par = o->par,
-                     .a2a = o->a2a,
-                     .overlap = o->overlap,
-                     .mtp = o->mtp,
-                     .accept_length = o->accept_length};
+    par_keys gdef = {.par = o->par, .a2a = o->a2a, .overlap = o->overlap, .mtp = o->mtp};
     for (int i = 0; i < ng; i++) {
         ifb_group_cfg *g = &d->groups[i];
         char gk[160];
@@ -489,7 +548,6 @@ static int load_deployment(ifb_cfg *c, const char *prefix, ifb_serving_cfg *o, i
         g->a2a = pk.a2a;
         g->overlap = pk.overlap;
         g->mtp = pk.mtp;
-        g->accept_length = pk.accept_length;
         if (o->model.experts == 0 && g->par.layout == IFB_LAYOUT_DP_EP && g->par.ep > 1)
             return ifb_cfg_errf(c, GK("parallel.ep"), e, "1 for a dense model", "%d", g->par.ep);
         if (ifb_cfg_get_int(c, GK("max_batch"), o->max_batch, 1, 1 << 24, &g->max_batch, e) ||
@@ -536,6 +594,91 @@ static int load_deployment(ifb_cfg *c, const char *prefix, ifb_serving_cfg *o, i
     return 0;
 }
 
+/* compute.* overheads, deepep.* and prefix_cache.* (the components of docs/serving-model.md). */
+static int load_components(ifb_cfg *c, const char *prefix, ifb_serving_cfg *o, ifb_err *e)
+{
+    char p[160];
+#define K(k) kp(p, sizeof p, prefix, k)
+    bool bv;
+    int64_t iv;
+    ifb_overhead_cfg *h = &o->ovh;
+    if (ifb_cfg_get_bool(c, K("compute.overheads"), h->on, &bv, e))
+        return -1;
+    h->on = bv;
+    if (ifb_cfg_get_time(c, K("compute.host_step"), h->host_step, &h->host_step, e) ||
+        ifb_cfg_get_bool(c, K("compute.cuda_graph"), h->cuda_graph, &bv, e))
+        return -1;
+    h->cuda_graph = bv;
+    if (ifb_cfg_get_int(c, K("compute.cuda_graph_max_bs"), h->cuda_graph_max_bs, 1, 1 << 20,
+                        &h->cuda_graph_max_bs, e) ||
+        ifb_cfg_get_time(c, K("compute.graph_gap"), h->graph_gap, &h->graph_gap, e) ||
+        ifb_cfg_get_time(c, K("compute.launch"), h->launch, &h->launch, e) ||
+        ifb_cfg_get_time(c, K("compute.kernel_min"), h->kernel_min, &h->kernel_min, e) ||
+        ifb_cfg_get_double(c, K("compute.elementwise_eff"), h->elem_eff, 1e-3, 1, &h->elem_eff,
+                           e) ||
+        ifb_cfg_get_int(c, K("compute.sampling_passes"), h->sampling_passes, 0, 64, &iv, e))
+        return -1;
+    h->sampling_passes = (int)iv;
+    ifb_deepep_cfg *d = &o->deepep;
+    if (ifb_cfg_get_bool(c, K("deepep.gpu_work"), d->gpu_work, &bv, e))
+        return -1;
+    d->gpu_work = bv;
+    if (ifb_cfg_get_double(c, K("deepep.mem_eff"), d->mem_eff, 1e-3, 1, &d->mem_eff, e) ||
+        ifb_cfg_get_double(c, K("deepep.wqe_rate"), d->wqe_rate, 0, 1e12, &d->wqe_rate, e) ||
+        ifb_cfg_get_bool(c, K("deepep.signals"), d->signals, &bv, e))
+        return -1;
+    d->signals = bv;
+    uint64_t sb;
+    if (ifb_cfg_get_bytes(c, K("deepep.signal_bytes"), d->signal_bytes, &sb, e))
+        return -1;
+    if (sb < 1 || sb > 4096)
+        return ifb_cfg_errf(c, p, e, "1B to 4KiB", "%llu B", (unsigned long long)sb);
+    d->signal_bytes = sb;
+    if (ifb_cfg_get_int(c, K("deepep.chunks"), d->chunks, 1, 256, &iv, e) ||
+        ifb_cfg_get_time(c, K("deepep.kernel_launch"), d->kernel_launch, &d->kernel_launch, e))
+        return -1;
+    d->chunks = (int)iv;
+    static const char *const modes[] = {"low-latency", "normal", NULL};
+    int mode;
+    if (ifb_cfg_get_enum(c, K("deepep.bench.mode"), modes, o->dbench.normal, &mode, e))
+        return -1;
+    o->dbench.normal = mode;
+    if (ifb_cfg_get_int(c, K("deepep.bench.tokens"), o->dbench.tokens, 1, 1 << 20, &iv, e))
+        return -1;
+    o->dbench.tokens = (int)iv;
+    if (ifb_cfg_get_int(c, K("deepep.bench.masked"), o->dbench.masked, 0, 1 << 20, &iv, e))
+        return -1;
+    o->dbench.masked = (int)iv;
+    if (ifb_cfg_get_bool(c, K("deepep.bench.per_token"), o->dbench.per_token, &bv, e))
+        return -1;
+    o->dbench.per_token = bv;
+    if (ifb_cfg_get_int(c, K("deepep.bench.topk_groups"), o->dbench.topk_groups, 1, 64, &iv, e))
+        return -1;
+    o->dbench.topk_groups = (int)iv;
+    ifb_prefix_cfg *x = &o->prefix;
+    if (ifb_cfg_get_bool(c, K("prefix_cache.enable"), x->on, &bv, e))
+        return -1;
+    x->on = bv;
+    if (ifb_cfg_get_int(c, K("prefix_cache.block"), x->block, 1, 1 << 20, &x->block, e))
+        return -1;
+    const char *hr;
+    if (ifb_cfg_get_string(c, K("prefix_cache.hit_rate"), "trace", &hr, e))
+        return -1;
+    if (!strcmp(hr, "trace")) {
+        x->hit_rate = -1;
+    } else {
+        char *end;
+        errno = 0;
+        double v = strtod(hr, &end);
+        if (end == hr || *end || errno || !(v >= 0) || v >= 1)
+            return ifb_cfg_errf(
+                c, p, e, "trace (hits from the trace's hash_ids) or a share in [0, 1)", "'%s'", hr);
+        x->hit_rate = v;
+    }
+#undef K
+    return 0;
+}
+
 int ifb_serving_cfg_load(ifb_cfg *c, const char *prefix, ifb_serving_cfg *o, ifb_err *e)
 {
     ifb_serving_cfg_default(o);
@@ -570,14 +713,13 @@ int ifb_serving_cfg_load(ifb_cfg *c, const char *prefix, ifb_serving_cfg *o, ifb
     int v;
     int64_t iv;
     bool bv;
-    par_keys pk = {.par = o->par, .a2a = o->a2a, .accept_length = o->accept_length};
+    par_keys pk = {.par = o->par, .a2a = o->a2a, .mtp = o->mtp};
     if (load_parallel(c, K("parallel"), &pk, 0, &o->model, &pk, e))
         goto fail;
     o->par = pk.par;
     o->a2a = pk.a2a;
     o->overlap = pk.overlap;
     o->mtp = pk.mtp;
-    o->accept_length = pk.accept_length;
 
     static const char *const arrivals[] = {"closed", "poisson", "trace", NULL};
     if (ifb_cfg_get_enum(c, K("arrival"), arrivals, 0, &v, e))
@@ -622,6 +764,9 @@ int ifb_serving_cfg_load(ifb_cfg *c, const char *prefix, ifb_serving_cfg *o, ifb
         ifb_cfg_errf(c, trace_key, e, "a trace file (arrival or a length says trace)", "no trace");
         goto fail;
     }
+    if (ifb_cfg_get_bool(c, K("prefilled"), false, &bv, e))
+        goto fail;
+    o->prefilled = bv;
     if (ifb_cfg_get_int(c, K("max_batch"), 256, 1, 1 << 24, &o->max_batch, e) ||
         ifb_cfg_get_int(c, K("token_budget"), 8192, 1, 1 << 30, &o->token_budget, e) ||
         ifb_cfg_get_int(c, K("chunk"), 4096, 1, 1 << 30, &o->chunk, e) ||
@@ -697,6 +842,8 @@ int ifb_serving_cfg_load(ifb_cfg *c, const char *prefix, ifb_serving_cfg *o, ifb
         ifb_cfg_get_time(c, K("compute.layer_overhead"), 0, &o->layer_overhead, e))
         goto fail;
     o->kernel_tables = bv;
+    if (load_components(c, prefix, o, e))
+        goto fail;
     if (ifb_cfg_get_string(c, K("fidelity"), "full", &s, e))
         goto fail;
     if (!strcmp(s, "full")) {

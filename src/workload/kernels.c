@@ -812,6 +812,56 @@ int ifb_kernel_time(const ifb_kernel_table *t, const ifb_kernel_shape *s, ifb_ke
     return 0;
 }
 
+int ifb_kernel_mla_fp8(const ifb_kernel_table *t, double batch, double kv_len, ifb_kernel_result *r,
+                       ifb_err *e)
+{
+    if (!t || t->kind != IFB_KERNEL_MLA_DECODE)
+        return ifb_err_msg(e, "FP8 MLA: expected an MLA decode table");
+    ifb_kernel_shape sh = ifb_kshape_mla_decode(IFB_DTYPE_BF16, IFB_DTYPE_BF16, batch, kv_len);
+    if (ifb_kernel_time(t, &sh, r, e))
+        return -1;
+    if (!(r->roof_eff > 0))
+        return ifb_err_msg(e, "%s: no roofline efficiency at batch %g, kv_len %g", t->name, batch,
+                           kv_len);
+    double H = t->mla_heads, L = t->mla_kv_lora, R = t->mla_rope;
+    double fl8 = 4 * batch * H * kv_len * L;  /* latent QK^T and PV */
+    double fl16 = 2 * batch * H * kv_len * R; /* the RoPE part of QK^T */
+    double by = batch * kv_len * (L + R) + batch * H * (L + R) + 2 * batch * H * L;
+    double tc = fl8 / ifb_gpu_peak_flops(&t->gpu, IFB_DTYPE_FP8) +
+                fl16 / ifb_gpu_peak_flops(&t->gpu, IFB_DTYPE_BF16);
+    double tm = by / ifb_gpu_hbm_bw(&t->gpu);
+    r->us = (tc > tm ? tc : tm) / r->roof_eff * 1e6;
+    double ps = r->us * 1e6;
+    r->time = ps < 9.2e18 ? (ifb_time)llround(ps) : IFB_TIME_NEVER;
+    r->mfu = (fl8 + fl16) / (r->us * 1e-6 * ifb_gpu_peak_flops(&t->gpu, IFB_DTYPE_FP8));
+    return 0;
+}
+
+int ifb_kernel_has_series(const ifb_kernel_table *t, const ifb_kernel_shape *s)
+{
+    if (!t || !t->s || s->kind != t->kind)
+        return 0;
+    double key[IFB_KERNEL_MAX_KEYS], size[2];
+    int o;
+    shape_keys(t, s, key, size, &o);
+    ifb_kernel_sample probe;
+    memset(&probe, 0, sizeof probe);
+    memcpy(probe.key, key, sizeof key);
+    for (size_t j = 0; j < t->nseries; j++)
+        if (same_key(&t->s[t->series[j]], &probe, t->nkey))
+            return 1;
+    return 0;
+}
+
+double ifb_kernel_roofline_s(const ifb_kernel_table *t, const ifb_kernel_shape *s)
+{
+    double fl, by;
+    ifb_dtype dt;
+    if (!t || ifb_kernel_work(t, s, &fl, &by, &dt) < 0)
+        return NAN;
+    return bound_s(t, fl, by, dt);
+}
+
 int ifb_kernel_describe(const ifb_kernel_table *t, const ifb_kernel_result *r, char *buf, size_t n)
 {
     if (r->source == IFB_KSRC_ROOFLINE) {

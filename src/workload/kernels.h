@@ -117,6 +117,22 @@ int ifb_kernel_time(const ifb_kernel_table *t, const ifb_kernel_shape *s, ifb_ke
 int ifb_kernel_work(const ifb_kernel_table *t, const ifb_kernel_shape *s, double *flops,
                     double *bytes, ifb_dtype *dtype);
 
+/* MLA decode in FlashMLA's FP8 path (deepseek-ai/FlashMLA #54, #82: Q and KV in FP8, FP8 WGMMA,
+ * the RoPE part of QK^T in BF16) at (batch, kv_len), from an MLA table's BF16 series: the FP8
+ * kernel's roofline (FP8 KV and Q bytes; the latent QK^T and PV at the FP8 peak, the RoPE part
+ * at the BF16 peak) divided by the BF16 kernel's roofline efficiency at the same shape (its
+ * sample, interpolation or nearest efficiency). ASSUMPTION: the FP8 kernel reaches the same
+ * fraction of its roofline as the BF16 one (no public FP8 table found). r->source is the BF16
+ * lookup's; r->roof_eff the BF16 efficiency used. */
+int ifb_kernel_mla_fp8(const ifb_kernel_table *t, double batch, double kv_len, ifb_kernel_result *r,
+                       ifb_err *e);
+/* 1 if the table measured a series with exactly the shape's key columns (its size may still be
+ * outside the measured range). */
+int ifb_kernel_has_series(const ifb_kernel_table *t, const ifb_kernel_shape *s);
+/* Roofline time in seconds of a shape at the table GPU's full peak and bandwidth (what a
+ * result's roof_eff divides); NaN on a bad shape. */
+double ifb_kernel_roofline_s(const ifb_kernel_table *t, const ifb_kernel_shape *s);
+
 const char *
 ifb_kernel_source_name(ifb_kernel_source s); /* "measured", "interpolated", "roofline" */
 const char *ifb_kernel_kind_name(ifb_kernel_kind k);

@@ -9,8 +9,9 @@
 #include "core/alloc.h"
 #include "core/rng.h"
 
-const char *const ifb_mb_names[IFB_MB_COUNT] = {"pingpong",    "bw",       "incast",
-                                                "permutation", "alltoall", "allreduce"};
+const char *const ifb_mb_names[IFB_MB_COUNT] = {
+    "pingpong", "bw",        "incast",          "permutation",
+    "alltoall", "allreduce", "deepep-dispatch", "deepep-combine"};
 
 int ifb_mb_kind_parse(const char *name)
 {
@@ -203,7 +204,8 @@ int ifb_mb_check(const ifb_mb_spec *s, int nendpoints, ifb_err *e)
         return ifb_err_msg(e, "bench %s: %d ranks requested, the fabric has %d endpoints%s",
                            ifb_mb_names[s->kind], n, avail, at);
     if (n < 2 && (s->kind == IFB_MB_ALLTOALL || s->kind == IFB_MB_ALLREDUCE ||
-                  s->kind == IFB_MB_PERMUTATION))
+                  s->kind == IFB_MB_PERMUTATION || s->kind == IFB_MB_DEEPEP_DISPATCH ||
+                  s->kind == IFB_MB_DEEPEP_COMBINE))
         return ifb_err_msg(e,
                            "bench %s: --ranks: expected at least 2 ranks (with one there is "
                            "nothing to send), found %d%s",
@@ -215,6 +217,39 @@ int ifb_mb_check(const ifb_mb_spec *s, int nendpoints, ifb_err *e)
     return 0;
 }
 
+/* One DeepEP phase over the participants (workload/deepep.h). */
+static int run_deepep(ifb_sim *sim, ifb_net *net, const ifb_mb_spec *s, ifb_mb_result *r,
+                      ifb_err *e)
+{
+    if (!s->deepep)
+        return ifb_err_msg(e, "bench %s: no kernel description (the scenario's workload keys)",
+                           ifb_mb_names[s->kind]);
+    int stride = s->stride > 0 ? s->stride : 1, avail;
+    int n = ranks_of(s, net->nendpoints, &avail);
+    int *ep = ifb_xcalloc((size_t)n, sizeof *ep, "benchmark endpoints");
+    for (int i = 0; i < n; i++)
+        ep[i] = i * stride;
+    ifb_deepep_bench b = *s->deepep;
+    b.combine = s->kind == IFB_MB_DEEPEP_COMBINE;
+    ifb_deepep_result dr;
+    int G = s->gpus_per_server > 0 ? s->gpus_per_server / stride : n;
+    int rc = ifb_deepep_bench_run(sim, net, &b, ep, n, G > 0 ? G : 1, &dr, e);
+    free(ep);
+    if (rc)
+        return -1;
+    r->time = dr.mean;
+    r->size_bytes = (double)dr.copies * (double)(b.combine ? b.cbytes : b.dbytes) / n;
+    r->algbw = dr.rdma_bps;
+    r->busbw = dr.nvl_bps;
+    r->msgs = dr.msgs;
+    r->msgs_failed = dr.failed;
+    r->min_done = dr.mean;
+    r->max_done = dr.max;
+    if (dr.failed)
+        r->algbw = r->busbw = r->lat_us = r->jain = NAN;
+    return 0;
+}
+
 int ifb_mb_run(ifb_sim *sim, ifb_net *net, const ifb_mb_spec *s, ifb_mb_result *r, ifb_err *e)
 {
     memset(r, 0, sizeof *r);
@@ -222,6 +257,8 @@ int ifb_mb_run(ifb_sim *sim, ifb_net *net, const ifb_mb_spec *s, ifb_mb_result *
         r->t_p999_us = NAN;
     if (ifb_mb_check(s, net->nendpoints, e))
         return -1;
+    if (s->kind == IFB_MB_DEEPEP_DISPATCH || s->kind == IFB_MB_DEEPEP_COMBINE)
+        return run_deepep(sim, net, s, r, e);
     mb_state st = {.sim = sim, .net = net, .s = s};
     int stride = s->stride > 0 ? s->stride : 1;
     int avail;

@@ -9,6 +9,7 @@
 #include "core/err.h"
 #include "core/sim.h"
 #include "net/net.h"
+#include "workload/deepep.h"
 
 typedef enum ifb_mb_kind {
     IFB_MB_PINGPONG,
@@ -17,6 +18,8 @@ typedef enum ifb_mb_kind {
     IFB_MB_PERMUTATION,
     IFB_MB_ALLTOALL,
     IFB_MB_ALLREDUCE,
+    IFB_MB_DEEPEP_DISPATCH, /* one DeepEP dispatch phase (workload/deepep.h), `deepep` below */
+    IFB_MB_DEEPEP_COMBINE,
     IFB_MB_COUNT
 } ifb_mb_kind;
 
@@ -33,13 +36,17 @@ typedef struct ifb_mb_spec {
     int stride;     /* take every stride-th endpoint (e.g. one GPU per NIC), default 1 */
     int tclass;
     uint64_t seed; /* permutation draw */
+    /* deepep-dispatch / deepep-combine: the kernel (bytes is unused); the ranks' servers from
+     * gpus_per_server */
+    const ifb_deepep_bench *deepep;
+    int gpus_per_server;
 } ifb_mb_spec;
 
 typedef struct ifb_mb_result {
-    ifb_time time;               /* first post to last delivery */
+    ifb_time time;               /* first post to last delivery; deepep: mean kernel time */
     double size_bytes;           /* the nccl-tests "size" column */
-    double algbw;                /* bytes/s */
-    double busbw;                /* bytes/s */
+    double algbw;                /* bytes/s; deepep: its RDMA figure (deduplicated per server) */
+    double busbw;                /* bytes/s; deepep: bytes a rank receives / kernel time */
     double lat_us;               /* pingpong: one-way latency */
     uint64_t msgs;               /* messages delivered */
     uint64_t msgs_failed;        /* messages the network gave up on (ifb_msg_info.failed); when any

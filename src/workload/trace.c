@@ -32,8 +32,10 @@ void ifb_trace_free(ifb_trace *t)
     if (!t)
         return;
     free(t->rows);
+    free(t->hashes);
     t->rows = NULL;
-    t->n = 0;
+    t->hashes = NULL;
+    t->n = t->nhashes = 0;
 }
 
 /* Days since 1970-01-01 of a proleptic Gregorian date (Howard Hinnant's days_from_civil). */
@@ -240,10 +242,10 @@ typedef struct span {
 /* The values of timestamp, input_length and output_length of one row (a..b, an object); every
  * key must appear once at most. Returns 0 or -1 after filling e. */
 static int mooncake_row(const ifb_trace *t, long line, const char *a, const char *b, double v[3],
-                        ifb_err *e)
+                        span *hashes, ifb_err *e)
 {
-    static const char *const keys[3] = {"timestamp", "input_length", "output_length"};
-    span key[MAX_FIELDS], val[3] = {{NULL, NULL}, {NULL, NULL}, {NULL, NULL}};
+    static const char *const keys[4] = {"timestamp", "input_length", "output_length", "hash_ids"};
+    span key[MAX_FIELDS], val[4] = {{NULL, NULL}, {NULL, NULL}, {NULL, NULL}, {NULL, NULL}};
     int nkeys = 0;
     const char *p = a + 1;
     for (;;) {
@@ -276,7 +278,7 @@ static int mooncake_row(const ifb_trace *t, long line, const char *a, const char
         const char *ve = json_value_end(p, b);
         if (!ve || ve == p)
             return row_err(e, t, line, "row", "a JSON object of \"key\": value fields", a, b);
-        for (int i = 0; i < 3; i++)
+        for (int i = 0; i < 4; i++)
             if ((size_t)(k.end - k.s) == strlen(keys[i]) && !memcmp(k.s, keys[i], strlen(keys[i])))
                 val[i] = (span){p, ve};
         p = ve;
@@ -301,6 +303,56 @@ static int mooncake_row(const ifb_trace *t, long line, const char *a, const char
                            i ? "a whole number of tokens" : "milliseconds (a number >= 0)",
                            val[i].s, val[i].end);
     }
+    *hashes = val[3];
+    return 0;
+}
+
+/* hash_ids: "[" whole numbers "," ... "]" into t->hashes; the row's offset and count. */
+static int take_hashes(ifb_trace *t, size_t *cap, long line, span h, int64_t input,
+                       ifb_trace_row *r, ifb_err *e)
+{
+    r->hash_off = (uint32_t)t->nhashes;
+    r->nhash = 0;
+    if (!h.s)
+        return 0;
+    const char *p = h.s, *end = h.end;
+    const char *want = "an array of whole numbers below 2^53 (block ids)";
+    if (p >= end || *p != '[' || end[-1] != ']')
+        return row_err(e, t, line, "hash_ids", want, h.s, h.end);
+    p++;
+    end--;
+    for (;;) {
+        while (p < end && is_blank(*p))
+            p++;
+        if (p == end)
+            break;
+        const char *q = p;
+        while (q < end && *q != ',' && !is_blank(*q))
+            q++;
+        double v;
+        if (json_number(p, q, 1, &v) || v >= 9007199254740992.0)
+            return row_err(e, t, line, "hash_ids", want, p, q);
+        if (t->nhashes >= UINT32_MAX)
+            return row_err(e, t, line, "hash_ids", "fewer than 2^32 block ids in a trace", p, q);
+        t->hashes =
+            ifb_xgrow(t->hashes, cap, t->nhashes, sizeof *t->hashes, 4096, "the trace's block ids");
+        t->hashes[t->nhashes++] = (uint64_t)v;
+        r->nhash++;
+        p = q;
+        while (p < end && is_blank(*p))
+            p++;
+        if (p < end && *p == ',') {
+            p++;
+            continue;
+        }
+        if (p != end)
+            return row_err(e, t, line, "hash_ids", want, h.s, h.end);
+    }
+    /* a block per started 512 tokens at most: more ids than that name blocks it lacks */
+    if ((int64_t)r->nhash > (input + 511) / 512)
+        return row_err(e, t, line, "hash_ids",
+                       "at most one id per 512 tokens of input_length (started blocks)", h.s,
+                       h.end);
     return 0;
 }
 
@@ -309,7 +361,7 @@ static int mooncake_row(const ifb_trace *t, long line, const char *a, const char
 typedef struct loader {
     ifb_trace *t;
     ifb_trace_format fmt; /* AUTO until the first non-blank line */
-    size_t max_rows, cap;
+    size_t max_rows, cap, hcap;
     int header; /* Azure: the header line is still to come */
     ifb_time first, prev;
     int64_t sec0;
@@ -374,13 +426,19 @@ static int take_line(loader *L, const char *s, size_t n, long line, ifb_err *e)
         if (*a != '{' || b[-1] != '}')
             return row_err(e, t, line, "row", "a JSON object on one line", s, le);
         double v[3];
-        if (mooncake_row(t, line, a, b, v, e))
+        span hs;
+        if (mooncake_row(t, line, a, b, v, &hs, e))
             return -1;
         if (v[0] >= (double)max_span_s * 1000)
             return row_err(e, t, line, "timestamp", "milliseconds below 10^10", s, le);
         at = (ifb_time)(v[0] * (double)IFB_MS + 0.5);
         r.input = (int64_t)v[1];
         r.output = (int64_t)v[2];
+        size_t h0 = t->nhashes;
+        if (r.input >= 1 && take_hashes(t, &L->hcap, line, hs, r.input, &r, e)) {
+            t->nhashes = h0;
+            return -1;
+        }
     }
     if (r.input < 1 || r.output < 1) {
         const char *col = L->fmt == IFB_TRACE_AZURE

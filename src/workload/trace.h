@@ -11,7 +11,10 @@
  * Bounds: a line of at most IFB_TRACE_MAX_LINE bytes, at most IFB_TRACE_MAX_ROWS rows, no NUL
  * byte; beyond them the load fails naming the file and line, so a binary or endless file
  * (/dev/zero) is refused after reading one line's worth.
- * Leaves out: Mooncake's hash_ids (prefix-cache reuse is not modelled) and any other column. */
+ * Mooncake rows may carry "hash_ids", the ids of the prompt's 512-token blocks (equal ids: equal
+ * prefixes), kept for the prefix cache: an array of whole numbers below 2^53, at most one per
+ * started block of the input (more would name blocks the prompt does not have).
+ * Leaves out: any other column. */
 #ifndef IFB_WORKLOAD_TRACE_H
 #define IFB_WORKLOAD_TRACE_H
 #include <stddef.h>
@@ -32,6 +35,7 @@ typedef enum ifb_trace_format {
 typedef struct ifb_trace_row {
     ifb_time arrival; /* relative to the first row */
     int64_t input, output;
+    uint32_t hash_off, nhash; /* its block ids: hashes[hash_off .. hash_off + nhash) */
 } ifb_trace_row;
 
 typedef struct ifb_trace {
@@ -39,6 +43,8 @@ typedef struct ifb_trace {
     ifb_trace_format format;
     ifb_trace_row *rows;
     size_t n;
+    uint64_t *hashes; /* block ids of every row, one after another */
+    size_t nhashes;
 } ifb_trace;
 
 /* Reads at most max_rows rows (0 = all), streaming: the file is read no further than the line

@@ -4,7 +4,9 @@
  * move monotonically (checked at 31 points per gap, bilinear for MLA in both directions); outside
  * the measured range or for an unmeasured key it must be "roofline" and continue the nearest
  * sample's efficiency; derived efficiencies must reproduce the published mfu columns (GEMM, MLA);
- * malformed files must be rejected with file, line, row and column. */
+ * malformed files must be rejected with file, line, row and column. FlashMLA's FP8 path is the
+ * BF16 table's time at every sample scaled by the ratio of the two kernels' rooflines, worked out
+ * here from the datasheets. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -25,6 +27,7 @@ static const char *const tables[] = {
     "gemm_h800_data.csv",
     "grouped_gemm_decode_h20_data.csv",
     "grouped_gemm_decode_h800_data.csv",
+    "grouped_gemm_decode_h20_deepgemm-pr192.csv",
     "grouped_gemm_prefill_h20_data.csv",
     "mla_decode_h20_128-512-64.csv",
     "mla_decode_h800_128-512-64.csv",
@@ -154,6 +157,7 @@ static void test_load_all(void **state)
     (void)state;
     const ifb_kernel_kind kinds[] = {IFB_KERNEL_GEMM,
                                      IFB_KERNEL_GEMM,
+                                     IFB_KERNEL_GROUPED_GEMM_DECODE,
                                      IFB_KERNEL_GROUPED_GEMM_DECODE,
                                      IFB_KERNEL_GROUPED_GEMM_DECODE,
                                      IFB_KERNEL_GROUPED_GEMM_PREFILL,
@@ -492,6 +496,60 @@ static void test_malformed(void **state)
     ifb_kernel_table_free(&t);
 }
 
+/* Roofline seconds of MLA decode (128 heads, latent 512, RoPE 64) at (b, kv): BF16 (Q and KV
+ * BF16, every FLOP at the BF16 peak) or FlashMLA's FP8 path (Q and KV FP8, the latent QK^T and PV
+ * at the FP8 peak, the RoPE part at the BF16 peak). */
+static double mla_roof(double b, double kv, int fp8, double p8, double p16, double bw)
+{
+    double H = 128, L = 512, R = 64;
+    double bytes =
+        b * kv * (L + R) * (fp8 ? 1 : 2) + b * H * (L + R) * (fp8 ? 1 : 2) + 2 * b * H * L;
+    double tc = fp8 ? 4 * b * H * kv * L / p8 + 2 * b * H * kv * R / p16
+                    : (2 * b * H * kv * (L + R) + 2 * b * H * kv * L) / p16;
+    double tm = bytes / bw;
+    return tc > tm ? tc : tm;
+}
+
+static void test_mla_fp8(void **state)
+{
+    (void)state;
+    /* H20: 296 / 148 TFLOPS, 4.0 TB/s; H800: 1979 / 989, 3.35 TB/s (the catalogue's sheets) */
+    static const struct {
+        const char *name;
+        double p8, p16, bw;
+    } g[] = {{"mla_decode_h20_128-512-64.csv", 296e12, 148e12, 4.0e12},
+             {"mla_decode_h800_128-512-64.csv", 1979e12, 989e12, 3.35e12}};
+    for (int i = 0; i < 2; i++) {
+        ifb_kernel_table t;
+        load(&t, g[i].name);
+        csv c;
+        csv_read(&c, g[i].name);
+        double minr = 1e9, maxr = 0;
+        for (int r = 0; r < c.n; r++) {
+            double b = c.v[r][col(&c, "batch_size")], kv = c.v[r][col(&c, "kv_len")];
+            double us = c.v[r][col(&c, "latency_us")];
+            double want = us * mla_roof(b, kv, 1, g[i].p8, g[i].p16, g[i].bw) /
+                          mla_roof(b, kv, 0, g[i].p8, g[i].p16, g[i].bw);
+            ifb_kernel_result res;
+            ifb_err e = {{0}};
+            if (ifb_kernel_mla_fp8(&t, b, kv, &res, &e))
+                fail_msg("%s", e.msg);
+            if (fabs(res.us - want) > 1e-6 * want)
+                fail_msg("%s b=%g kv=%g: FP8 %.4f us, expected %.4f (BF16 %.3f)", g[i].name, b, kv,
+                         res.us, want, us);
+            assert_int_equal(res.source, IFB_KSRC_MEASURED);
+            double ratio = us / res.us;
+            minr = ratio < minr ? ratio : minr;
+            maxr = ratio > maxr ? ratio : maxr;
+        }
+        /* compute-bound H20: the latent part runs twice as fast, the RoPE part does not */
+        printf("  %s: FP8 speed-up %.3f .. %.3f over BF16\n", g[i].name, minr, maxr);
+        assert_true(minr > 1 && maxr < 2);
+        free(c.v);
+        ifb_kernel_table_free(&t);
+    }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -502,6 +560,7 @@ int main(void)
         cmocka_unit_test(test_roofline_outside),
         cmocka_unit_test(test_efficiency),
         cmocka_unit_test(test_malformed),
+        cmocka_unit_test(test_mla_fp8),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -151,7 +151,9 @@ static void check_single_request(int input, int output, uint64_t rate, ifb_time 
              "workload:\n  model: " DATA "tiny-moe-config.json\n  weight_dtype: bf16\n"
              "  gpu: H20\n  concurrency: 1\n  input_len: %d\n  output_len: %d\n"
              "  requests: 1\n  warmup: 0\n"
-             "  compute: {kernel_tables: false, eff_compute: 0.5, eff_memory: 0.8}\n",
+             "  compute: {kernel_tables: false, eff_compute: 0.5, eff_memory: 0.8,\n"
+             "            overheads: false}\n"
+             "  deepep: {gpu_work: false, signals: false, wqe_rate: 0, chunks: 1}\n",
              input, output);
     run w;
     run_ideal(&w, yaml, 2, rate, lat);

@@ -186,7 +186,6 @@ static int eng_create(ifb_serving *sv, ifb_sv_eng *s, const ifb_group_cfg *g, in
         cfg->a2a = g->a2a;
         cfg->overlap = g->overlap;
         cfg->mtp = g->mtp;
-        cfg->accept_length = g->accept_length;
         cfg->max_batch = g->max_batch;
         cfg->token_budget = g->token_budget;
         cfg->chunk = g->chunk;
@@ -203,7 +202,7 @@ static int eng_create(ifb_serving *sv, ifb_sv_eng *s, const ifb_group_cfg *g, in
         s->par.topo_gpus_per_server = topo_gps;
     }
     int64_t longest = len_max(cfg, &cfg->input, 0) + len_max(cfg, &cfg->output, 1) + 2;
-    if (ifb_parallel_memory(&s->par, s->m, cfg->gpu, cfg->weight_dtype, cfg->kv_dtype, cfg->mtp,
+    if (ifb_parallel_memory(&s->par, s->m, cfg->gpu, cfg->weight_dtype, cfg->kv_dtype, cfg->mtp.on,
                             cfg->reserve_bytes, longest, e)) {
         if (g) {
             char msg[sizeof e->msg];
@@ -215,7 +214,12 @@ static int eng_create(ifb_serving *sv, ifb_sv_eng *s, const ifb_group_cfg *g, in
     s->R = s->par.nranks;
     s->P = s->par.pp;
     s->Rs = s->par.stage_ranks;
-    s->C = s->P > 1 ? s->par.micro_batches : cfg->overlap ? 2 : 1;
+    s->C = s->P > 1 ? s->par.micro_batches : cfg->overlap == IFB_OVERLAP_TBO ? 2 : 1;
+    s->q_dec = cfg->mtp.on ? cfg->mtp.draft_tokens : 1;
+    s->acc_depth =
+        cfg->mtp.steps < cfg->mtp.draft_tokens - 1 ? cfg->mtp.steps : cfg->mtp.draft_tokens - 1;
+    s->acc_p = ifb_mtp_accept_p(cfg->mtp.accept_length, s->acc_depth);
+    s->sbo_parts = cfg->deepep.chunks;
     s->gsz = s->par.layout == IFB_LAYOUT_DP_EP   ? s->par.ep
              : s->par.layout == IFB_LAYOUT_DP_TP ? s->par.moe_tp
                                                  : s->par.tp;
@@ -270,17 +274,27 @@ static int eng_create(ifb_serving *sv, ifb_sv_eng *s, const ifb_group_cfg *g, in
         s->gpu_q[i] = -1;
     s->busy_acc = ifb_xcalloc((size_t)s->R, sizeof(ifb_time), "the GPUs' busy times");
     s->ts = ifb_xcalloc((size_t)s->R * s->C, sizeof *s->ts, "the chains' token sets");
-    s->ts_mtp = ifb_xcalloc((size_t)s->R * s->C, sizeof *s->ts_mtp, "the chains' MTP token sets");
+    s->ts_mtp = ifb_xcalloc((size_t)(s->npass ? s->npass : 1) * s->R * s->C, sizeof *s->ts_mtp,
+                            "the chains' MTP token sets");
     size_t nplans = (size_t)s->ngroups * (size_t)(s->nmoe ? s->nmoe : 1) * 2 * s->C;
     s->plans = ifb_xcalloc(nplans, sizeof *s->plans, "the all-to-all plans");
+    s->term_acc =
+        ifb_xcalloc((size_t)s->R * IFB_TERM_N, sizeof *s->term_acc, "the step breakdown terms");
+    s->sidedone = ifb_xcalloc(n3, 1, "the stages' side-compute flags");
+    s->gate_t = ifb_xcalloc(n3, sizeof *s->gate_t, "the stages' WQE gate times");
+    s->rounds = ifb_xcalloc(n3, sizeof *s->rounds, "the normal-mode rounds posted");
+    s->outmsgs = ifb_xcalloc(n3, sizeof *s->outmsgs, "the normal-mode messages in flight");
+    s->per_round = ifb_xcalloc(n3, sizeof *s->per_round, "the normal-mode messages per round");
     s->recv_copies = ifb_xcalloc((size_t)(s->nmoe ? s->nmoe : 1) * s->R * s->C, sizeof(int),
                                  "the all-to-all receive copies");
     s->inst = ifb_xcalloc((size_t)s->par.dp, sizeof *s->inst, "the instance queues");
+    for (int i = 0; i < s->par.dp; i++)
+        ifb_pc_init(&s->inst[i].pc);
     s->a2a_recv = ifb_xcalloc((size_t)s->R, sizeof *s->a2a_recv, "the ranks' dispatch bytes");
     s->own_done = ifb_xcalloc((size_t)s->R * s->C, 1, "the chains' own-stage flags");
     s->pp_t =
         ifb_xcalloc((size_t)s->P * s->C, sizeof *s->pp_t, "the pipeline stages' compute times");
-    s->grp_tok = ifb_xcalloc((size_t)2 * s->ngroups * s->C * 2, sizeof *s->grp_tok,
+    s->grp_tok = ifb_xcalloc((size_t)(1 + s->npass) * s->ngroups * s->C * 2, sizeof *s->grp_tok,
                              "the groups' token counts");
     return 0;
 }
@@ -411,6 +425,7 @@ int ifb_serving_start(ifb_serving *s, ifb_sim *sim, ifb_net *net, ifb_err *e)
     s->seed = s->cfg.seed ? s->cfg.seed : sim->seed;
     ifb_rng_seed(&s->rng_len, s->seed, 0x6c656eull);
     ifb_rng_seed(&s->rng_arr, s->seed, 0x617272ull);
+    ifb_rng_seed(&s->rng_acc, s->seed, 0x616363ull); /* MTP acceptance draws */
     for (int k = 0; k < s->neng; k++)
         if (eng_start(&s->eng[k], sim, net, s->seed, e))
             return -1;
@@ -469,6 +484,7 @@ static void eng_destroy(ifb_sv_eng *s)
         for (int i = 0; i < s->par.dp; i++) {
             free(s->inst[i].wait);
             free(s->inst[i].run);
+            ifb_pc_free(&s->inst[i].pc);
         }
     free(s->inst);
     ifb_router_free(&s->router);
@@ -509,6 +525,12 @@ static void eng_destroy(ifb_sv_eng *s)
     free(s->plans);
     free(s->ts);
     free(s->ts_mtp);
+    free(s->term_acc);
+    free(s->sidedone);
+    free(s->gate_t);
+    free(s->rounds);
+    free(s->outmsgs);
+    free(s->per_round);
     free(s->experts);
     free(s->recv_copies);
     free(s->ents);

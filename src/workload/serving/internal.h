@@ -31,8 +31,9 @@ typedef struct ifb_sv_eng ifb_sv_eng;
 
 typedef struct stage {
     uint8_t kind, part;
-    int layer; /* model layer (layers = the MTP layer) */
-    int moe;   /* index of the MoE layer (plans, routing), -1 if none */
+    int8_t pass; /* MTP pass (0 .. npass - 1) of an MTP layer, -1 for the main model */
+    int layer;   /* model layer (layers = the MTP layer) */
+    int moe;     /* index of the MoE layer (plans, routing), -1 if none */
     int combine;
     int pp; /* pipeline stage whose ranks run it (0 without PP); ST_PP: the sending stage */
 } stage;
@@ -56,6 +57,37 @@ typedef struct batch_ent {
     int decode;         /* 1: decodes this step */
 } batch_ent;
 
+/* prefix.c: one instance's block cache. Entries live in a pool (stable indexes for the LRU
+ * list of unreferenced blocks); the table maps a block id to its pool index. */
+typedef struct pc_ent {
+    uint64_t id;
+    uint32_t ref; /* running requests holding it; 0: on the LRU list */
+    int prev, next;
+} pc_ent;
+
+typedef struct ifb_pcache {
+    pc_ent *e;
+    size_t ne, ecap;
+    int *freel;
+    size_t nfree, freecap;
+    int *tab; /* pool index or -1 */
+    size_t tcap, tn;
+    int lru_head, lru_tail; /* least recently released first */
+    int64_t blocks;
+    uint64_t evicted;
+} ifb_pcache;
+
+void ifb_pc_init(ifb_pcache *c);
+void ifb_pc_free(ifb_pcache *c);
+/* The run of leading ids cached (each pinned by one more reference). */
+int ifb_pc_lookup(ifb_pcache *c, const uint64_t *ids, int n);
+/* ids[from..n) pinned by one more reference, inserted when absent (*added of them); returns
+ * n - from. */
+int ifb_pc_insert(ifb_pcache *c, const uint64_t *ids, int from, int n, int *added);
+void ifb_pc_release(ifb_pcache *c, const uint64_t *ids, int n);
+/* Evicts up to `blocks` unreferenced blocks, least recently released first; returns how many. */
+int64_t ifb_pc_evict(ifb_pcache *c, int64_t blocks);
+
 typedef struct instq {
     int *wait;
     size_t wn, wcap;
@@ -64,15 +96,26 @@ typedef struct instq {
     int64_t kv_used;
     int64_t in_system;
     int64_t queued_tokens; /* prompt tokens not yet prefilled of its waiting/prefilling requests */
+    ifb_pcache pc;         /* prefix cache (prefix_cache.enable) */
+    int64_t pc_tokens;     /* KV tokens the cache's blocks hold */
 } instq;
 
 typedef struct memo_ent {
     uint64_t key;
     ifb_time v;
+    uint8_t src; /* KSRC_*: where the value came from */
 } memo_ent;
 #define MEMO_SIZE (1u << 15)
 
-enum { KT_GEMM = 0, KT_GGD, KT_GGP, KT_MLA, KT_N };
+/* Kernel tables: the InferSim ones, and KT_GGD_X, a decode grouped-GEMM table at a model's own
+ * routed-expert shape (data/kernels/grouped_gemm_decode_<gpu>_deepgemm-*.csv) used before the
+ * main one when it has the exact shape. */
+enum { KT_GEMM = 0, KT_GGD, KT_GGP, KT_MLA, KT_GGD_X, KT_N };
+/* Kernel-time terms whose source is counted (the summary's kernel_sources), and the sources:
+ * a table's sample or interpolation, the roofline scaled by a table's nearest efficiency
+ * (extrapolated), the configured roofline (no table). */
+enum { KS_GEMM = 0, KS_ROUTED, KS_MLA, KS_N };
+enum { KSRC_TABLE = 0, KSRC_EXTRAP, KSRC_ROOF, KSRC_N };
 
 /* One engine: a set of GPUs that step together (one serving instance group's replica: an EP
  * group of DP-attention ranks, or TP groups), with its own layout, kernel tables, batching
@@ -94,6 +137,21 @@ struct ifb_sv_eng {
     int have_kt[KT_N];
     memo_ent *memo;
     size_t memo_n;
+    int kcount;                  /* kernels costed since the caller last reset it */
+    uint64_t ksrc[KS_N][KSRC_N]; /* lookups per term and source, all steps */
+    uint8_t last_src;            /* source of the last routed/gemm/mla lookup */
+    ifb_time *term_acc;          /* [r * IFB_TERM_N + t] this step's compute per term */
+    int npass, nmoe_main;        /* MTP passes per step; MoE layers of the main model */
+    int64_t q_dec;               /* tokens per decoding request in the main model */
+    unsigned char *sidedone;     /* [(k * R + r) * C + c] an A2A stage's side compute is done */
+    ifb_time *gate_t;            /* [(k * R + r) * C + c] low-latency: WQEs of r posted */
+    int *rounds, *outmsgs, *per_round; /* [(k * R + r) * C + c] normal: rounds of pieces r
+                                          posted, its messages of the phase in flight, messages
+                                          per round */
+    int sbo_parts;                     /* pieces of an SBO combine message (deepep.chunks) */
+    int64_t pc_step_hits;  /* prompt tokens the scheduled prefills took from the cache */
+    double acc_p;          /* MTP: probability that a draft is accepted */
+    int acc_depth;         /* MTP: drafts a step can accept at most */
     double a_dec, a_pre;   /* attention core FLOPs per (token x cached token), one layer */
     double kv_layer_bytes; /* KV bytes per token per layer on one GPU */
     int64_t dbytes, cbytes;
@@ -108,7 +166,8 @@ struct ifb_sv_eng {
     unsigned char *own_done; /* [r * C + c]: chain c has passed rank r's own stages */
     ifb_time *pp_t;          /* [p * C + c]: compute of micro-batch c on stage p (this step) */
     int *moe_pp;             /* [mi]: pipeline stage of MoE layer mi */
-    int64_t *grp_tok;        /* dp-tp: [((mtp * ngroups + g) * C + c) * 2]: tokens, max per rank */
+    int64_t *grp_tok;        /* dp-tp: [((pass * ngroups + g) * C + c) * 2]: tokens, max per rank,
+                                pass 0 the main model, 1 + i MTP pass i */
     stage *st;
     int K, nmoe, layers_run;
     ifb_time *dur; /* [(k * R + r) * C + c] */
@@ -121,8 +180,8 @@ struct ifb_sv_eng {
     ifb_time *busy_acc;
     ifb_xplan *plans; /* [((g * nmoe + mi) * 2 + combine) * C + c] */
     tokset *ts;       /* [r * C + c] */
-    tokset *ts_mtp;
-    int *experts; /* routing scratch */
+    tokset *ts_mtp;   /* [(pass * R + r) * C + c] tokens of each MTP pass */
+    int *experts;     /* routing scratch */
     size_t experts_cap;
     int *recv_copies; /* [(mi * R + r) * C + c] */
     ifb_router router;
@@ -170,7 +229,7 @@ struct ifb_serving {
     ifb_sim *sim;
     ifb_net *net;
     uint64_t seed;
-    ifb_rng rng_len, rng_arr;
+    ifb_rng rng_len, rng_arr, rng_acc;
     ifb_sv_eng *eng;
     int neng;
     int ninst;  /* instances over every engine */
@@ -206,6 +265,8 @@ struct ifb_serving {
     int *kvwait; /* requests whose prefill ended, waiting for decode memory, FIFO */
     size_t kvwn, kvwcap;
     ifb_pool kvx_pool;
+    uint64_t mtp_verifies, mtp_accepted; /* decode steps of requests with MTP, tokens gained */
+    uint64_t pc_lookups, pc_tokens, pc_hit_tokens, pc_evicted; /* prefix cache, all requests */
     uint64_t kv_bytes, kv_nic_bytes, kv_nvlink_bytes, kv_msgs;
     size_t kv_inflight;
 
@@ -258,6 +319,12 @@ static inline int inst_of_rank(const ifb_sv_eng *s, int r)
     return (r % s->Rs) / s->par.tp;
 }
 
+/* Tokens of chain c of rank r in the main model (pass < 0) or MTP pass `pass`. */
+static inline const tokset *ts_of(const ifb_sv_eng *s, int pass, int r, int c)
+{
+    return pass < 0 ? &s->ts[r * s->C + c] : &s->ts_mtp[((size_t)pass * s->R + r) * s->C + c];
+}
+
 static inline int64_t tok_total(const tokset *t)
 {
     return t->nd * t->q + t->pf;
@@ -272,11 +339,33 @@ static inline uint64_t ended(const ifb_serving *s)
 /* cost.c: compute time of one GPU's kernels (memoized per shape). */
 ifb_time ifb_sv_gemm(ifb_sv_eng *s, int id, int64_t m, int64_t k, int64_t n);
 ifb_time ifb_sv_routed_time(ifb_sv_eng *s, int64_t copies, int prefill);
+/* The same as its two grouped GEMMs: gate+up projection and down projection. */
+void ifb_sv_routed_parts(ifb_sv_eng *s, int64_t copies, int prefill, ifb_time *up, ifb_time *down);
 ifb_time ifb_sv_attn_time(ifb_sv_eng *s, const tokset *t);
 ifb_time ifb_sv_ffn_time(ifb_sv_eng *s, int64_t T);
 ifb_time ifb_sv_shared_time(ifb_sv_eng *s, int64_t T);
 ifb_time ifb_sv_tpmoe_time(ifb_sv_eng *s, int64_t T, int prefill);
 void ifb_sv_load_tables(ifb_sv_eng *s);
+
+/* overheads.c: element-wise kernels, launch gaps and sampling (ifb_overhead_cfg). */
+/* Element-wise kernels of a layer's attention part on T tokens (norms, quantization, RoPE, the
+ * KV store); *nk += their count. */
+ifb_time ifb_sv_elem_attn(ifb_sv_eng *s, int64_t T, int *nk);
+/* One RMSNorm of T rows of `width` values. */
+ifb_time ifb_sv_elem_norm(ifb_sv_eng *s, int64_t T, int64_t width, int *nk);
+/* Of its FFN part: T tokens through the dense FFN (moe = 0) or the router's top-k and the shared
+ * experts, `copies` routed copies through the experts' activation, and the residual add. */
+ifb_time ifb_sv_elem_ffn(ifb_sv_eng *s, int64_t T, int moe, int64_t copies, int *nk);
+/* The final norm and the sampler over `rows` rows of logits (`passes` over them). */
+ifb_time ifb_sv_sampling(ifb_sv_eng *s, int64_t rows, int passes, int *nk);
+/* Launch cost of a compute stage of `nk` kernels taking `busy` on the GPU: graph gaps or the
+ * eager launches the GPU waits for. */
+ifb_time ifb_sv_launch_gaps(const ifb_sv_eng *s, ifb_time busy, int nk, int graph);
+/* DeepEP's GPU-side work for one phase on one rank: before sending (cast, packing) and after
+ * receiving (unpacking, the combine's weighted reduction). T tokens of the rank, `sent` and
+ * `recv` token copies leaving and arriving (own copies included). */
+void ifb_sv_deepep_gpu(const ifb_sv_eng *s, int combine, int64_t T, int64_t sent, int64_t recv,
+                       ifb_time *before, ifb_time *after);
 
 /* sched.c: requests, arrivals, the router, the per-instance scheduler and the end of a step. */
 void ifb_sv_sys_account(ifb_serving *sv);
@@ -295,10 +384,28 @@ void ifb_sv_fail_request(ifb_serving *sv, int ri);
  * requests remain that nothing can admit. */
 void ifb_sv_check_idle(ifb_serving *sv);
 
-/* step.c: the stage list, and one step of every GPU of an engine. */
+/* prepare.c: the stage list, a step's plans and durations, its compute-only critical path. */
 void ifb_sv_build_program(ifb_sv_eng *s);
+void ifb_sv_prepare_step(ifb_sv_eng *s);
+ifb_time ifb_sv_compute_only(ifb_sv_eng *s, ifb_serving_step *cur);
+
+/* step.c: one step of every GPU of an engine. */
 void ifb_sv_start_step(ifb_sv_eng *s);
 void ifb_sv_step_ev(ifb_sim *sim, void *obj, uint64_t arg);
+
+/* prefix.c: the engine's use of the prefix cache. */
+/* At admission to instance ii: the prompt tokens r finds cached (its hit blocks pinned). */
+int64_t ifb_sv_pc_admit(ifb_sv_eng *s, int ii, ifb_serving_req *r);
+/* Counts an admitted request's lookup and hit in the summary and the step. */
+void ifb_sv_pc_count(ifb_sv_eng *s, const ifb_serving_req *r);
+/* Its prefill ended: its full blocks enter the cache; returns the KV tokens that left its own
+ * allocation (cached or shared). */
+int64_t ifb_sv_pc_prefilled(ifb_sv_eng *s, int ii, ifb_serving_req *r);
+/* It no longer needs its blocks (finished, failed, preempted, or its KV left for a decode
+ * instance). */
+void ifb_sv_pc_release(ifb_serving *sv, ifb_serving_req *r);
+/* Room for `need` more KV tokens on instance ii, evicting unreferenced cached blocks first. */
+int ifb_sv_pc_room(ifb_sv_eng *s, int ii, int64_t need);
 
 /* kv.c: the KV-cache transfer of a disaggregated deployment. */
 /* Bytes one request's KV cache puts on the wire from prefill instance (pe, pi) to decode

@@ -24,7 +24,7 @@
 int64_t ifb_sv_kv_layers(const ifb_sv_eng *de)
 {
     const ifb_model *m = de->m;
-    return m->layers + (de->cfg.mtp ? m->mtp_layers : 0);
+    return m->layers + (de->cfg.mtp.on ? m->mtp_layers : 0);
 }
 
 /* KV heads [lo, hi) on rank j of n (GQA); fewer heads than ranks: one head, replicated. */
@@ -179,6 +179,7 @@ static void arrive(ifb_serving *sv, kvx *x)
     } else {
         pe->inst[r->instance].kv_used -= r->pkv;
         r->pkv = 0;
+        ifb_sv_pc_release(sv, r); /* the prefill side's cached blocks are no longer needed */
         int di;
         ifb_sv_eng *de = inst_of(sv, r->d_inst, &di);
         instq *dq = &de->inst[di];

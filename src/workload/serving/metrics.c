@@ -158,10 +158,14 @@ const ifb_serving_result *ifb_serving_finish(ifb_serving *s)
     r->max_in_system = s->window_open ? s->max_sys : 0;
     r->steps = s->nsteps;
     r->preemptions = s->preemptions;
-    double st = 0, co = 0, cm = 0, ex = 0, busy = 0;
+    double st = 0, co = 0, cm = 0, ex = 0, busy = 0, hg = 0;
+    double tsum[IFB_TERM_N] = {0};
     for (size_t i = 0; i < s->nsteps; i++) {
         const ifb_serving_step *p = &s->steps[i];
         double d = ps_to_s(p->end - p->start);
+        for (int t = 0; t < IFB_TERM_N; t++)
+            tsum[t] += ps_to_s(p->term[t]);
+        hg += ps_to_s(p->host_gap);
         st += d;
         co += ps_to_s(p->compute_only);
         cm += ps_to_s(p->comm);
@@ -179,6 +183,15 @@ const ifb_serving_result *ifb_serving_finish(ifb_serving *s)
     r->comm_mean = cm / n;
     r->exposed_mean = ex / n;
     r->gpu_busy = st > 0 ? busy / st : NAN;
+    for (int t = 0; t < IFB_TERM_N; t++)
+        r->term_mean[t] = tsum[t] / n;
+    r->host_gap_mean = hg / n;
+    r->mtp_verifies = s->mtp_verifies;
+    r->mtp_accepted = s->mtp_accepted;
+    r->pc_lookups = s->pc_lookups;
+    r->pc_tokens = s->pc_tokens;
+    r->pc_hit_tokens = s->pc_hit_tokens;
+    r->pc_evicted = s->pc_evicted;
     r->network_share = st > 0 ? ex / st : NAN;
     r->kv_tokens = s->eng[0].par.kv_tokens;
     r->weight_bytes = s->eng[0].par.weight_bytes;
@@ -361,11 +374,19 @@ int ifb_serving_write_steps_csv(const ifb_serving *s, FILE *f, ifb_err *e)
     int dep = s->cfg.deploy.ngroups > 0, pp = 0;
     for (int k = 0; k < s->neng; k++)
         pp |= s->eng[k].P > 1;
-    const char *hdr[sizeof cols / sizeof *cols];
+    const char *hdr[sizeof cols / sizeof *cols + IFB_TERM_N + 3];
+    char tn[IFB_TERM_N][40];
     size_t nh = 0;
     for (size_t i = 0; i < sizeof cols / sizeof *cols; i++)
         if (i < 19 || (i < 21 && dep) || (i >= 21 && pp))
             hdr[nh++] = cols[i];
+    for (int t = 0; t < IFB_TERM_N; t++) { /* the busiest rank's compute by term */
+        snprintf(tn[t], sizeof tn[t], "%s_us", ifb_serving_term_names[t]);
+        hdr[nh++] = tn[t];
+    }
+    hdr[nh++] = "host_gap_us";
+    hdr[nh++] = "graph_ranks";
+    hdr[nh++] = "prefix_hit_tokens";
     ifb_csv_header(&c, hdr, nh);
     for (size_t i = 0; i < s->nsteps; i++) {
         const ifb_serving_step *p = &s->steps[i];
@@ -402,9 +423,81 @@ int ifb_serving_write_steps_csv(const ifb_serving *s, FILE *f, ifb_err *e)
             ifb_csv_double(&c, ifb_time_to_us(p->pp_bubble));
             ifb_csv_double(&c, ifb_time_to_us(mx));
         }
+        for (int t = 0; t < IFB_TERM_N; t++)
+            ifb_csv_double(&c, ifb_time_to_us(p->term[t]));
+        ifb_csv_double(&c, ifb_time_to_us(p->host_gap));
+        ifb_csv_int(&c, p->graph);
+        ifb_csv_int(&c, p->prefix_hit_tokens);
         ifb_csv_end_row(&c);
     }
     return ifb_csv_finish(&c, e);
+}
+
+/* The step breakdown (the busiest rank's compute by term, mean per step), the overheads'
+ * settings, and where each kernel term's times came from: a term any of whose lookups fell
+ * outside its table's samples (or had no table) is listed in "extrapolated". */
+static void write_breakdown(ifb_serving *s, ifb_json *j)
+{
+    const ifb_serving_result *r = &s->res;
+    ifb_json_kobj_begin(j, "step_breakdown_ms_mean");
+    for (int t = 0; t < IFB_TERM_N; t++)
+        ifb_json_kdouble(j, ifb_serving_term_names[t], r->term_mean[t] * 1e3);
+    ifb_json_kdouble(j, "host_gap", r->host_gap_mean * 1e3);
+    ifb_json_obj_end(j);
+    static const char *const kn[KS_N] = {"gemm", "routed_experts", "mla_decode"};
+    static const char *const tab[KS_N] = {"gemm", "grouped_gemm", "mla_decode"};
+    uint64_t k[KS_N][KSRC_N] = {{0}};
+    for (int e = 0; e < s->neng; e++)
+        for (int a = 0; a < KS_N; a++)
+            for (int b = 0; b < KSRC_N; b++)
+                k[a][b] += s->eng[e].ksrc[a][b];
+    ifb_json_kobj_begin(j, "kernel_sources");
+    for (int a = 0; a < KS_N; a++) {
+        ifb_json_kobj_begin(j, kn[a]);
+        const ifb_sv_eng *e0 = &s->eng[0];
+        const char *name = NULL;
+        for (int t = 0; t < KT_N && !name; t++)
+            if (e0->have_kt[t] && strstr(e0->kt[t].name, tab[a]) &&
+                (a != KS_ROUTED || t != KT_GGD_X || k[a][KSRC_TABLE]))
+                name = e0->kt[t].name;
+        if (a == KS_ROUTED && e0->have_kt[KT_GGD_X])
+            ifb_json_kstr(j, "shape_table", e0->kt[KT_GGD_X].name);
+        if (name)
+            ifb_json_kstr(j, "table", name);
+        else
+            ifb_json_knull(j, "table");
+        ifb_json_kuint(j, "table_lookups", k[a][KSRC_TABLE]);
+        ifb_json_kuint(j, "extrapolated_lookups", k[a][KSRC_EXTRAP]);
+        ifb_json_kuint(j, "roofline_lookups", k[a][KSRC_ROOF]);
+        ifb_json_obj_end(j);
+    }
+    ifb_json_obj_end(j);
+    ifb_json_karr_begin(j, "extrapolated");
+    for (int a = 0; a < KS_N; a++)
+        if (k[a][KSRC_EXTRAP] || k[a][KSRC_ROOF])
+            ifb_json_str(j, kn[a]);
+    ifb_json_arr_end(j);
+    if (s->cfg.prefix.on) {
+        ifb_json_kobj_begin(j, "prefix_cache");
+        ifb_json_kstr(j, "mode", s->cfg.prefix.hit_rate < 0 ? "trace hash_ids" : "fixed rate");
+        ifb_json_kint(j, "block_tokens", s->cfg.prefix.block);
+        ifb_json_kuint(j, "lookups", r->pc_lookups);
+        ifb_json_kuint(j, "prompt_tokens", r->pc_tokens);
+        ifb_json_kuint(j, "hit_tokens", r->pc_hit_tokens);
+        ifb_json_kdouble(j, "hit_rate",
+                         r->pc_tokens ? (double)r->pc_hit_tokens / (double)r->pc_tokens : NAN);
+        ifb_json_kuint(j, "evicted_blocks", r->pc_evicted);
+        ifb_json_obj_end(j);
+    }
+    const ifb_overhead_cfg *o = &s->cfg.ovh;
+    ifb_json_kobj_begin(j, "overheads");
+    ifb_json_kbool(j, "on", o->on);
+    ifb_json_kdouble(j, "host_step_us", ifb_time_to_us(o->host_step));
+    ifb_json_kbool(j, "cuda_graph", o->cuda_graph);
+    ifb_json_kdouble(j, "graph_gap_us", ifb_time_to_us(o->graph_gap));
+    ifb_json_kdouble(j, "kernel_min_us", ifb_time_to_us(o->kernel_min));
+    ifb_json_kdouble(j, "elementwise_eff", o->elem_eff);
+    ifb_json_obj_end(j);
 }
 
 /* The deployment's part of the summary: router, groups, and the KV transfer. */
@@ -478,8 +571,8 @@ int ifb_serving_write_summary(ifb_serving *s, ifb_json *j)
     ifb_json_kint(j, "tp", par->tp);
     ifb_json_kint(j, "dp", par->dp);
     ifb_json_kint(j, "ep", par->ep);
-    ifb_json_kbool(j, "overlap", c->overlap);
-    ifb_json_kbool(j, "mtp", c->mtp);
+    ifb_json_kstr(j, "overlap", ifb_overlap_name(c->overlap));
+    ifb_json_kbool(j, "mtp", c->mtp.on);
     if (c->sample_every > 1) {
         char fid[32];
         snprintf(fid, sizeof fid, "sample:%d", c->sample_every);
@@ -487,8 +580,18 @@ int ifb_serving_write_summary(ifb_serving *s, ifb_json *j)
     } else {
         ifb_json_kstr(j, "fidelity", "full");
     }
-    if (c->mtp)
-        ifb_json_kdouble(j, "accept_length", c->accept_length);
+    if (c->mtp.on) {
+        ifb_json_kobj_begin(j, "mtp_decoding");
+        ifb_json_kint(j, "steps", c->mtp.steps);
+        ifb_json_kint(j, "topk", c->mtp.topk);
+        ifb_json_kint(j, "draft_tokens", c->mtp.draft_tokens);
+        ifb_json_kdouble(j, "accept_length", c->mtp.accept_length);
+        ifb_json_kdouble(j, "accept_p", s->eng[0].acc_p);
+        ifb_json_kuint(j, "verifies", r->mtp_verifies);
+        ifb_json_kdouble(j, "accepted_per_verify",
+                         r->mtp_verifies ? (double)r->mtp_accepted / (double)r->mtp_verifies : NAN);
+        ifb_json_obj_end(j);
+    }
     static const char *const arr[] = {"closed", "poisson", "trace"};
     ifb_json_kstr(j, "arrival", arr[c->arrival]);
     if (c->arrival == IFB_ARRIVAL_CLOSED)
@@ -533,6 +636,7 @@ int ifb_serving_write_summary(ifb_serving *s, ifb_json *j)
     ifb_json_kdouble(j, "network_share", r->network_share);
     ifb_json_kdouble(j, "gpu_busy", r->gpu_busy);
     ifb_json_kuint(j, "preemptions", r->preemptions);
+    write_breakdown(s, j);
     ifb_json_kobj_begin(j, "bytes");
     ifb_json_kuint(j, "a2a", r->bytes[IFB_TC_A2A]);
     ifb_json_kuint(j, "kv", r->bytes[IFB_TC_KV]);

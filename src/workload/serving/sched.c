@@ -7,9 +7,11 @@
  * admission while the KV cache has room, preemption by recomputation (the most recently admitted
  * request) when decode tokens do not fit. At a step's end: tokens emitted (MTP accept length
  * accumulated per request), requests finished or failed, the closed loop refilled, the measurement
- * window opened or the run ended. Leaves out: prefix caching, speculative decoding other than MTP
- * with one draft token, CPU-side scheduling beyond a fixed step gap, and priorities or SLO-aware
- * admission. */
+ * window opened or the run ended. Prefix caching (prefix.c): an admitted prompt skips its cached
+ * leading blocks, and its full blocks are cached when its prefill ends. With MTP a decoding request
+ * gains 1 + a random number of accepted drafts per step (ifb_mtp_cfg: truncated geometric, drawn
+ * per step and request from the run's own stream). Leaves out: speculative decoding other than MTP,
+ * CPU-side scheduling beyond the host gap between steps, and priorities or SLO-aware admission. */
 #include <math.h>
 
 #include "core/rng.h"
@@ -134,6 +136,7 @@ void ifb_sv_new_request(ifb_serving *s)
     memset(r, 0, sizeof *r);
     r->id = (int64_t)s->nreq;
     r->input = draw_len(s, &s->cfg.input, 0, row);
+    r->row = s->cfg.input.kind == IFB_LEN_TRACE ? (int64_t)(row % s->cfg.trace.n) : -1;
     r->output = draw_len(s, &s->cfg.output, 1, row);
     r->arrival = s->sim->now;
     r->first = r->last = r->finish = IFB_TIME_NEVER;
@@ -247,6 +250,7 @@ static void arrival_ev(ifb_sim *sim, void *obj, uint64_t arg)
 static void preempt(ifb_serving *s, instq *q, int ri)
 {
     ifb_serving_req *r = &s->req[ri];
+    ifb_sv_pc_release(s, r);
     q->kv_used -= r->kv;
     q->queued_tokens -= r->prefill_target - r->prefilled;
     r->kv = 0;
@@ -281,7 +285,7 @@ void ifb_sv_schedule_instance(ifb_sv_eng *s, int ii, int64_t q_tokens)
         for (size_t i = 0; i < q->rn; i++)
             if (req[q->run[i]].state == RS_DECODE)
                 need += q_tokens;
-        if (q->kv_used + need <= cap || q->rn == 0)
+        if (ifb_sv_pc_room(s, ii, need) || q->rn == 0)
             break;
         /* preempt the most recently admitted request */
         size_t victim = 0;
@@ -320,21 +324,56 @@ void ifb_sv_schedule_instance(ifb_sv_eng *s, int ii, int64_t q_tokens)
     while (w < q->wn && budget > 0 && q->rn < (size_t)s->cfg.max_batch) {
         int ri = q->wait[w];
         ifb_serving_req *r = &req[ri];
-        int64_t need = r->prefill_target + 1;
-        if (q->kv_used + need > cap)
+        /* prefix cache: its cached leading blocks are pinned and not computed; with blocks
+         * shared in HBM (trace mode) they need no memory of its own */
+        if (s->cfg.prefilled && r->prefill_target == r->input && r->generated == 0) {
+            /* decode-only: its KV cache is in place (prefilled elsewhere) with its first
+             * token, which the decode steps' throughput does not count */
+            if (!ifb_sv_pc_room(s, ii, r->input + 1))
+                break;
+            w++;
+            r->state = RS_DECODE;
+            r->admit_seq = ++sv->admit_seq;
+            r->prefilled = r->prefill_target;
+            r->kv = r->input + 1;
+            q->kv_used += r->kv;
+            q->queued_tokens -= r->input;
+            r->first = r->last = sv->sim->now;
+            r->generated = 1;
+            push_int(&q->run, &q->rn, &q->rcap, ri);
+            if (r->generated >= r->output) /* nothing left to decode */
+                r->output = r->generated + 1;
+            if (budget >= q_tokens && nb < (size_t)s->cfg.max_batch) { /* decodes at once */
+                add_ent(s, (batch_ent){ri, 0, 0, 0, 1});
+                budget -= q_tokens;
+                nb++;
+            }
+            continue;
+        }
+        int64_t hit = ifb_sv_pc_admit(s, ii, r);
+        int shared = s->cfg.prefix.on && s->cfg.prefix.hit_rate < 0;
+        int64_t own = r->prefill_target - (shared ? hit : 0);
+        int64_t need = own + 1;
+        if (!ifb_sv_pc_room(s, ii, need)) {
+            ifb_sv_pc_release(sv, r);
             break;
+        }
+        (void)cap;
+        ifb_sv_pc_count(s, r);
         w++;
         r->state = RS_PREFILL;
         r->admit_seq = ++sv->admit_seq;
-        r->kv = r->prefill_target; /* reserve the whole prompt at admission */
+        r->kv = own; /* reserve the whole prompt at admission */
         q->kv_used += r->kv;
+        r->prefilled = hit;
+        q->queued_tokens -= hit;
         push_int(&q->run, &q->rn, &q->rcap, ri);
-        int64_t n = r->prefill_target;
+        int64_t n = r->prefill_target - hit;
         if (n > s->cfg.chunk)
             n = s->cfg.chunk;
         if (n > budget)
             n = budget;
-        add_ent(s, (batch_ent){ri, 0, n, 0, 0});
+        add_ent(s, (batch_ent){ri, 0, n, hit, 0});
         budget -= n;
     }
     if (w) {
@@ -374,6 +413,7 @@ static void finish_request(ifb_serving *s, int ri)
 {
     ifb_serving_req *r = &s->req[ri];
     instq *q = &s->eng[r->eng].inst[r->instance];
+    ifb_sv_pc_release(s, r);
     r->state = RS_DONE;
     r->finish = s->sim->now;
     q->kv_used -= r->kv;
@@ -399,6 +439,7 @@ void ifb_sv_fail_request(ifb_serving *s, int ri)
 {
     ifb_serving_req *r = &s->req[ri];
     int st = r->state;
+    ifb_sv_pc_release(s, r);
     if (st == RS_XFER) {
         instq *pq = &s->eng[r->eng].inst[r->instance];
         pq->kv_used -= r->pkv;
@@ -499,6 +540,8 @@ void ifb_sv_step_end(ifb_sv_eng *s)
     ifb_serving_step *cur = &s->cur;
     cur->end = now;
     cur->comm = s->comm_acc;
+    /* host time before the next step: what the overlap scheduler does not hide */
+    cur->host_gap = s->cfg.step_overhead + (s->cfg.ovh.on ? s->cfg.ovh.host_step : 0);
     double busy = 0;
     for (int r = 0; r < s->R; r++)
         busy += (double)s->busy_acc[r];
@@ -516,11 +559,14 @@ void ifb_sv_step_end(ifb_sv_eng *s)
             continue;
         instq *q = &s->inst[r->instance];
         if (b->decode) {
-            double acc = r->mtp_acc + (s->cfg.mtp ? s->cfg.accept_length : 1.0);
-            int64_t n = (int64_t)floor(acc + 1e-9);
-            r->mtp_acc = acc - (double)n;
-            if (n < 1)
-                n = 1;
+            int64_t n = 1;
+            if (s->cfg.mtp.on) {
+                /* each draft accepted with probability p given the one before it was */
+                for (int d = 0; d < s->acc_depth && ifb_rng_double(&sv->rng_acc) < s->acc_p; d++)
+                    n++;
+                sv->mtp_verifies++;
+                sv->mtp_accepted += (uint64_t)n;
+            }
             if (n > r->output - r->generated)
                 n = r->output - r->generated;
             deliver(s, r, n);
@@ -533,6 +579,9 @@ void ifb_sv_step_end(ifb_sv_eng *s)
                 s->win_prefill_tok += (uint64_t)b->pf;
             if (r->prefilled >= r->prefill_target) {
                 int pd = s->role == IFB_ROLE_PREFILL;
+                int64_t moved = ifb_sv_pc_prefilled(s, r->instance, r);
+                r->kv -= moved;
+                q->kv_used -= moved;
                 r->state = RS_DECODE;
                 if (r->generated < r->output) {
                     if (pd && !sv->cfg.deploy.kv.first_token_prefill) {
@@ -571,7 +620,7 @@ void ifb_sv_step_end(ifb_sv_eng *s)
         return;
     if (sv->disagg)
         ifb_sv_kv_dispatch(sv);
-    ifb_sim_after(s->sim, s->cfg.step_overhead, ifb_sv_step_ev, s, 0);
+    ifb_sim_after(s->sim, cur->host_gap, ifb_sv_step_ev, s, 0);
     /* closed-loop replacements may have gone to an engine that sits idle */
     for (int k = 0; k < sv->neng && sv->neng > 1; k++)
         if (&sv->eng[k] != s && sv->eng[k].idle && !sv->done)

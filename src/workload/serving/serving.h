@@ -64,7 +64,6 @@ typedef struct ifb_serving_req {
     /* scheduler state */
     int state;
     int64_t prefill_target, prefilled, kv;
-    double mtp_acc;
     uint64_t admit_seq;
     int failed; /* its instance went down (a message it needed failed); finish = that time */
     int eng;    /* engine it is on (scheduler state) */
@@ -77,7 +76,30 @@ typedef struct ifb_serving_req {
     uint64_t kv_bytes;     /* KV-cache bytes sent for it */
     int64_t pkv;           /* KV tokens it holds on the prefill instance while transferring */
     int held;              /* tokens produced but not yet delivered (the prefill's token) */
+    /* prefix cache: its trace row (-1 none), tokens it found cached, leading blocks it holds
+     * and where */
+    int64_t row, pc_hit;
+    int pc_ref, pc_eng, pc_inst;
 } ifb_serving_req;
+
+/* Terms of a step's compute (steps.csv and the summary's step_breakdown): each rank's compute
+ * split by what it is; a step reports the terms of its busiest rank. */
+enum {
+    IFB_TERM_ATTN = 0,    /* attention: projections and the attention core */
+    IFB_TERM_DENSE,       /* dense FFN layers */
+    IFB_TERM_ROUTER,      /* the router's gate GEMM */
+    IFB_TERM_SHARED,      /* shared experts */
+    IFB_TERM_ROUTED,      /* routed experts' grouped GEMMs */
+    IFB_TERM_LM_HEAD,     /* LM head of the main model */
+    IFB_TERM_DRAFT,       /* every MTP draft pass (its layer, MoE, LM head, overheads) */
+    IFB_TERM_ELEMENTWISE, /* norms, RoPE, activations, top-k, residual adds, quantization */
+    IFB_TERM_LAUNCH,      /* CUDA-graph gaps between kernels or eager launches waited for */
+    IFB_TERM_SAMPLING,    /* final norm and the sampler */
+    IFB_TERM_DEEPEP,      /* DeepEP's GPU work: FP8 cast, packing, unpacking, combine reduce */
+    IFB_TERM_FIXED,       /* compute.layer_overhead, a fixed time per layer */
+    IFB_TERM_N
+};
+extern const char *const ifb_serving_term_names[IFB_TERM_N];
 
 /* One step, as reported in steps.csv. */
 typedef struct ifb_serving_step {
@@ -97,6 +119,10 @@ typedef struct ifb_serving_step {
      * bubble = compute_only - sum over micro-batches of the slowest stage's compute */
     ifb_time pp_stage[IFB_PP_MAX];
     ifb_time pp_bubble;
+    ifb_time term[IFB_TERM_N]; /* the busiest rank's compute by term (sums to its compute) */
+    ifb_time host_gap;         /* GPU idle after the step before the next (host time) */
+    int graph;                 /* ranks that replayed a CUDA graph */
+    int64_t prefix_hit_tokens; /* prompt tokens its prefills took from the prefix cache */
 } ifb_serving_step;
 
 /* One instance group of a deployment, over the measurement window. */
@@ -153,6 +179,12 @@ typedef struct ifb_serving_result {
                                              included), the busiest GPU and the mean, run */
     double mean_in_stage[3]; /* time-weighted over the window: prefill (arrival to prefill end),
                                 transfer (to KV arrival), decode (to finish) */
+    double term_mean[IFB_TERM_N]; /* seconds per step, mean over steps */
+    double host_gap_mean;         /* seconds */
+    /* prefix cache (all requests): lookups, prompt tokens looked up, tokens hit, blocks evicted */
+    uint64_t pc_lookups, pc_tokens, pc_hit_tokens, pc_evicted;
+    /* MTP: decode steps of requests and tokens they accepted */
+    uint64_t mtp_verifies, mtp_accepted;
 } ifb_serving_result;
 
 typedef struct ifb_serving ifb_serving;

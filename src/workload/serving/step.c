@@ -1,74 +1,25 @@
-/* The per-step program of the serving engine: the stage list of a step (per layer compute,
- * all-to-all dispatch/combine or ring all-reduce, the LM head), and its execution on every GPU:
- * compute as a timed busy period on the GPU's timeline (two chains interleave with overlap),
+/* Execution of a step's program (prepare.c builds it) on every GPU of an engine: compute as a
+ * timed busy period on the GPU's timeline (two chains interleave with two-batch overlap),
  * communication as messages through the message API; a rank's next stage waits on the messages
- * it needs. Routing and all-to-all plans are drawn per EP group, MoE layer and chain; sampled
- * fidelity replays the latest simulated phase's per-rank latency after the barrier.
+ * it needs. DeepEP's kernels (ifb_deepep_cfg): in low-latency mode every rank sends each rank of
+ * its group its token copies and a count signal (folded into the data message's last packet
+ * when there is data, alone otherwise), a receiver is done when it has one message from every
+ * rank, and a message is not complete before the sender's GPU has posted every WQE of the phase
+ * (one per remote token copy at wqe_rate: the per-token RDMA writes as an equivalent gate on the
+ * aggregated message, whose bytes are the same); in normal mode a relay forwards over NVLink in
+ * `chunks` pieces as the RDMA pieces arrive. With single-batch overlap an all-to-all stage runs
+ * a side compute on the GPU (the shared experts during the dispatch, the down GEMM during the
+ * combine, whose messages leave in sbo_parts pieces as it progresses) and ends when both are
+ * done. Sampled fidelity replays the latest simulated phase's per-rank latency after the
+ * barrier.
  * Leaves out: stragglers between EP groups (all instances of an engine start a step together
- * and the step ends when every GPU of the engine is done), token-count signals of DeepEP (a
- * receiver waits for every rank of its group to reach the phase, modelled as a barrier without
- * latency; only payload messages cross the network). Zero-token ranks still take part in every
- * all-to-all (idle DP ranks run empty batches, as in SGLang). */
-#include "workload/serving/internal.h"
+ * and the step ends when every GPU of the engine is done), the normal kernels' count exchange
+ * before the data (its latency is small against a prefill step; the barrier stands for it), and
+ * DeepEP's per-message headers. Zero-token ranks still take part in every all-to-all (idle DP
+ * ranks run empty batches, as in SGLang). */
+#include <math.h>
 
-void ifb_sv_build_program(ifb_sv_eng *s)
-{
-    const ifb_model *m = s->m;
-    int L = (int)m->layers, mtp = s->cfg.mtp ? 1 : 0, P = s->P;
-    s->layers_run = L + mtp;
-    s->st = ifb_xcalloc((size_t)(s->layers_run * 4 + 2 + P), sizeof *s->st,
-                        "the step program's stages");
-    s->gate_k = ifb_xcalloc((size_t)P, sizeof *s->gate_k, "the pipeline gates");
-    int k = 0, mi = 0, prev = 0;
-    if (P > 1)
-        s->st[k++] = (stage){ST_PP, 0, 0, -1, 0, -1}; /* stage 0's gate */
-    for (int l = 0; l < s->layers_run; l++) {
-        int moe = l < L ? (m->experts && m->layer_is_moe[l]) : (m->experts > 0);
-        int ps = 0;
-        while (l < L && ps + 1 < P && l >= s->par.pp_first[ps + 1])
-            ps++;
-        if (l >= L)
-            ps = P - 1; /* the MTP module runs with the LM head, on the last stage */
-        if (ps != prev) {
-            s->st[k++] = (stage){ST_PP, 0, l, -1, 0, prev};
-            s->gate_k[ps] = k - 1;
-            prev = ps;
-        }
-        if (s->par.layout == IFB_LAYOUT_DP_EP) {
-            s->st[k++] = (stage){ST_COMP, PART_PRE, l, moe ? mi : -1, 0, ps};
-            if (moe) {
-                s->st[k++] = (stage){ST_A2A, 0, l, mi, 0, ps};
-                s->st[k++] = (stage){ST_COMP, PART_EXPERT, l, mi, 0, ps};
-                s->st[k++] = (stage){ST_A2A, 0, l, mi, 1, ps};
-                mi++;
-            }
-        } else if (s->par.layout == IFB_LAYOUT_DP_TP) {
-            s->st[k++] = (stage){ST_COMP, PART_PRE, l, moe ? mi : -1, 0, ps};
-            if (moe) { /* all-gather, the split MoE on every token of the group, reduce-scatter */
-                s->st[k++] = (stage){ST_RING, 1, l, mi, 0, ps};
-                s->st[k++] = (stage){ST_COMP, PART_TPMOE, l, mi, 0, ps};
-                s->st[k++] = (stage){ST_RING, 1, l, mi, 1, ps};
-                mi++;
-            }
-        } else {
-            s->st[k++] = (stage){ST_COMP, PART_PRE, l, -1, 0, ps};
-            s->st[k++] = (stage){ST_RING, 0, l, -1, 0, ps};
-            s->st[k++] = (stage){ST_COMP, PART_MLP, l, moe ? mi : -1, 0, ps};
-            s->st[k++] = (stage){ST_RING, 0, l, -1, 1, ps};
-            if (moe)
-                mi++;
-        }
-    }
-    s->st[k++] = (stage){ST_COMP, PART_LM, L, -1, 0, P - 1};
-    s->st[k++] = (stage){ST_DONE, 0, L, -1, 0, P - 1};
-    s->K = k;
-    s->nmoe = mi;
-    s->moe_pp =
-        ifb_xcalloc((size_t)(mi ? mi : 1), sizeof *s->moe_pp, "the MoE layers' pipeline stages");
-    for (int j = 0; j < k; j++)
-        if (s->st[j].moe >= 0)
-            s->moe_pp[s->st[j].moe] = s->st[j].pp;
-}
+#include "workload/serving/internal.h"
 
 static void enter_stage(ifb_sv_eng *s, int r, int c);
 
@@ -79,6 +30,8 @@ static void advance(ifb_sv_eng *s, int r, int c)
 }
 
 static void gpu_done_ev(ifb_sim *sim, void *obj, uint64_t arg);
+static void a2a_check(ifb_sv_eng *s, int k, int r, int c);
+static void replay_try(ifb_sv_eng *s, int k, int r, int c);
 
 static void gpu_start(ifb_sv_eng *s, int r, int c)
 {
@@ -101,6 +54,15 @@ static void gpu_done_ev(ifb_sim *sim, void *obj, uint64_t arg)
         s->gpu_q[r * 2] = s->gpu_q[r * 2 + 1];
         s->gpu_q[r * 2 + 1] = -1;
         gpu_start(s, r, nc);
+    }
+    int k = s->pos[r * s->C + c];
+    if (s->st[k].kind == ST_A2A) { /* an SBO stage's side compute */
+        s->sidedone[idx3(s, k, r, c)] = 1;
+        if (s->replay[k])
+            replay_try(s, k, r, c);
+        else
+            a2a_check(s, k, r, c);
+        return;
     }
     advance(s, r, c);
 }
@@ -125,14 +87,15 @@ static void skipped_ev(ifb_sim *sim, void *obj, uint64_t arg)
     msg_cb(sim, obj, NULL);
 }
 
-static void post(ifb_sv_eng *s, int src, int dst, uint64_t bytes, int tclass, slot *sl)
+/* Returns 1 when the message went onto the network, 0 when it was skipped (a GPU down). */
+static int post(ifb_sv_eng *s, int src, int dst, uint64_t bytes, int tclass, slot *sl)
 {
     if (s->inflight++ == 0)
         s->comm_start = s->sim->now;
     if (s->rank_down[src] || s->rank_down[dst]) {
         /* a GPU that is down: nothing is sent, the phase goes on without it (ASSUMPTION) */
         ifb_sim_after(s->sim, 0, skipped_ev, sl, 0);
-        return;
+        return 0;
     }
     s->cur.bytes[tclass] += bytes;
     s->cur.msgs++;
@@ -145,6 +108,7 @@ static void post(ifb_sv_eng *s, int src, int dst, uint64_t bytes, int tclass, sl
         ifb_sim_request_stop(s->sim, IFB_STOP_ERROR, "serving: network refused a message %d->%d",
                              src, dst);
     }
+    return 1;
 }
 
 static ifb_xplan *plan_of(ifb_sv_eng *s, int g, const stage *st, int c)
@@ -152,17 +116,152 @@ static ifb_xplan *plan_of(ifb_sv_eng *s, int g, const stage *st, int c)
     return &s->plans[(((size_t)g * s->nmoe + st->moe) * 2 + st->combine) * s->C + c];
 }
 
-static void post_stage(ifb_sv_eng *s, int k, int r, int c, int stage_no)
+/* Pieces a message of stage k is cut into: normal mode's relay hops and forwards, an SBO
+ * combine's low-latency messages. */
+static int pieces(const ifb_sv_eng *s, const stage *st)
 {
+    if (s->normal_step)
+        return s->cfg.deepep.chunks;
+    return s->cfg.overlap == IFB_OVERLAP_SBO && st->combine ? s->sbo_parts : 1;
+}
+
+static uint64_t piece_bytes(uint64_t b, int n, int j)
+{
+    uint64_t q = b / (uint64_t)n, rem = b % (uint64_t)n;
+    uint64_t v = q + ((uint64_t)j < rem ? 1 : 0);
+    return v ? v : 1;
+}
+
+/* Low-latency: messages and count signals each rank receives from the others. */
+static int ll_expected(const ifb_sv_eng *s, const ifb_xplan *p, int gr, int parts)
+{
+    int e = p->expf[gr] * parts;
+    if (s->cfg.deepep.signals)
+        e += s->gsz - 1 - p->expf[gr];
+    return e;
+}
+
+/* Piece j (of n) of rank r's messages of stage_no, destinations in staggered order (r + 1, r + 2,
+ * ...: senders do not all start on the same receiver, as NCCL and DeepEP's channels spread
+ * them); the last piece of a low-latency phase also carries the count signals (and sends them
+ * alone to ranks that get no data). */
+static int post_piece(ifb_sv_eng *s, int k, int r, int c, int stage_no, int j, int n)
+{
+    int sent = 0;
     const stage *st = &s->st[k];
     int g = group_of(s, r), base = g * s->gsz, gr = r - base;
     ifb_xplan *p = plan_of(s, g, st, c);
-    for (size_t i = p->first[gr * 2 + stage_no]; i < p->first[gr * 2 + stage_no + 1]; i++) {
-        const ifb_xfer *x = &p->x[i];
-        slot *sl = x->final ? &s->slotf[idx3(s, k, base + x->dst, c)]
-                            : &s->slot0[idx3(s, k, base + x->dst, c)];
-        post(s, r, base + x->dst, x->bytes, IFB_TC_A2A, sl);
+    int ll = !s->normal_step, sig = ll && s->cfg.deepep.signals && j == n - 1;
+    uint64_t sb = s->cfg.deepep.signal_bytes;
+    size_t a = p->first[gr * 2 + stage_no], b = p->first[gr * 2 + stage_no + 1], i0 = a;
+    while (i0 < b && p->x[i0].dst <= gr)
+        i0++;
+    size_t m = b - a, done = 0;
+    if (!ll) { /* normal mode: every message in staggered order (a combine's stage 0 can hold a
+                  direct copy and a relay hop to one rank) */
+        for (size_t t = 0; t < m; t++) {
+            const ifb_xfer *x = &p->x[a + (i0 - a + t) % m];
+            slot *sl = x->final ? &s->slotf[idx3(s, k, base + x->dst, c)]
+                                : &s->slot0[idx3(s, k, base + x->dst, c)];
+            sent += post(s, r, base + x->dst, piece_bytes(x->bytes, n, j), IFB_TC_A2A, sl);
+        }
+        return sent;
     }
+    for (int step = 1; step < s->gsz; step++) { /* low latency: at most one message per rank */
+        int q = (gr + step) % s->gsz;
+        const ifb_xfer *x = NULL;
+        if (done < m) {
+            size_t i = a + (i0 - a + done) % (m ? m : 1);
+            if (p->x[i].dst == q) {
+                x = &p->x[i];
+                done++;
+            }
+        }
+        if (x) {
+            slot *sl =
+                x->final ? &s->slotf[idx3(s, k, base + q, c)] : &s->slot0[idx3(s, k, base + q, c)];
+            sent +=
+                post(s, r, base + q, piece_bytes(x->bytes, n, j) + (sig ? sb : 0), IFB_TC_A2A, sl);
+        } else if (sig) {
+            sent += post(s, r, base + q, sb, IFB_TC_A2A, &s->slotf[idx3(s, k, base + q, c)]);
+        }
+    }
+    return sent;
+}
+
+/* WQE posting gate of a low-latency phase: rank r's messages complete no earlier than the time
+ * its GPU has posted one WQE per token copy to another server. */
+static void set_gate(ifb_sv_eng *s, int k, int r, int c)
+{
+    if (!(s->cfg.deepep.wqe_rate > 0)) { /* 0: posting is free */
+        s->gate_t[idx3(s, k, r, c)] = 0;
+        return;
+    }
+    const stage *st = &s->st[k];
+    int g = group_of(s, r), base = g * s->gsz, gr = r - base;
+    ifb_xplan *p = plan_of(s, g, st, c);
+    uint64_t bpc = (uint64_t)(st->combine ? s->cbytes : s->dbytes), copies = 0;
+    for (size_t i = p->first[gr * 2]; i < p->first[gr * 2 + 1]; i++)
+        if (ifb_parallel_server(&s->par, r) != ifb_parallel_server(&s->par, base + p->x[i].dst))
+            copies += p->x[i].bytes / bpc;
+    s->gate_t[idx3(s, k, r, c)] =
+        s->sim->now + (ifb_time)llround((double)copies / s->cfg.deepep.wqe_rate * 1e12);
+}
+
+static void sbo_release_ev(ifb_sim *sim, void *obj, uint64_t arg)
+{
+    (void)sim;
+    ifb_sv_eng *s = obj;
+    size_t i = (size_t)(arg >> 9);
+    int j = (int)(arg & 511);
+    int c = (int)(i % (size_t)s->C), r = (int)(i / (size_t)s->C % (size_t)s->R);
+    int k = (int)(i / ((size_t)s->C * (size_t)s->R));
+    post_piece(s, k, r, c, 0, j, s->sbo_parts);
+}
+
+/* Normal mode: rank r posts its next rounds of pieces while at most two rounds are in flight
+ * (DeepEP's chunked send/receive buffers hold several chunks; ASSUMPTION: three rounds), so a
+ * sender does not reserve its receivers' links far ahead of the other senders. */
+static void rounds_more(ifb_sv_eng *s, int k, int r, int c)
+{
+    size_t i = idx3(s, k, r, c);
+    int n = pieces(s, &s->st[k]);
+    while (s->rounds[i] < n && s->outmsgs[i] <= 2 * s->per_round[i]) {
+        int m = post_piece(s, k, r, c, 0, s->rounds[i]++, n);
+        s->per_round[i] = m;
+        s->outmsgs[i] += m;
+    }
+}
+
+/* A normal-mode message of rank src's phase k arrived (or failed). */
+static void round_done(ifb_sv_eng *s, int k, int src, int c)
+{
+    size_t i = idx3(s, k, src, c);
+    s->outmsgs[i]--;
+    rounds_more(s, k, src, c);
+}
+
+/* A rank reaches a (not replayed) all-to-all stage: its stage-0 messages go out. */
+static void a2a_start(ifb_sv_eng *s, int k, int r, int c)
+{
+    const stage *st = &s->st[k];
+    size_t i = idx3(s, k, r, c);
+    int n = pieces(s, st);
+    if (!s->normal_step)
+        set_gate(s, k, r, c);
+    if (!s->normal_step && n > 1) { /* SBO combine: pieces as the down GEMM produces them */
+        ifb_time d = s->dur[i];
+        for (int j = 0; j < n; j++)
+            ifb_sim_after(s->sim, d * (ifb_time)(j + 1) / n, sbo_release_ev, s,
+                          ((uint64_t)i << 9) | (uint64_t)j);
+        return;
+    }
+    /* normal mode: one round of pieces (one to every destination) at a time, the next when the
+     * sender's messages of this phase are all through: a sender does not reserve its
+     * receivers' links far ahead of the other senders (DeepEP's chunked buffers) */
+    s->rounds[i] = 0;
+    s->outmsgs[i] = 0;
+    rounds_more(s, k, r, c);
 }
 
 static void a2a_check(ifb_sv_eng *s, int k, int r, int c)
@@ -173,18 +272,41 @@ static void a2a_check(ifb_sv_eng *s, int k, int r, int c)
     const stage *st = &s->st[k];
     int g = group_of(s, r), gr = r - g * s->gsz;
     ifb_xplan *p = plan_of(s, g, st, c);
-    if (s->sent[i] == 0 && s->recv0[i] == p->exp0[gr]) {
-        s->sent[i] = 1;
-        post_stage(s, k, r, c, 1);
+    int n = pieces(s, st);
+    int e0, ef;
+    if (s->normal_step) {
+        /* the relay forwards piece j once j pieces' worth of the RDMA hops arrived */
+        while (s->sent[i] < n && s->recv0[i] >= (s->sent[i] + 1) * p->exp0[gr])
+            s->outmsgs[i] += post_piece(s, k, r, c, 1, s->sent[i]++, n);
+        e0 = p->exp0[gr] * n;
+        ef = p->expf[gr] * n; /* direct copies and forwards, each in n pieces */
+    } else {
+        e0 = 0;
+        ef = ll_expected(s, p, gr, n);
     }
     size_t gi = ((size_t)k * s->ngroups + g) * s->C + c;
-    if (s->recv0[i] == p->exp0[gr] && s->recvf[i] == p->expf[gr] && s->readycnt[gi] == s->gsz) {
-        s->donek[i] = 1;
+    if (s->recv0[i] == e0 && s->recvf[i] == ef && s->readycnt[gi] == s->gsz) {
         int kind = st->combine + 2 * s->normal_step;
-        s->delta[((size_t)kind * s->R + r) * s->C + c] = s->sim->now - s->barrier[gi];
-        s->have_delta[kind] = 1;
+        if (s->sent[i] >= 0) { /* the communication's own latency, once */
+            s->delta[((size_t)kind * s->R + r) * s->C + c] = s->sim->now - s->barrier[gi];
+            s->have_delta[kind] = 1;
+            s->sent[i] = -1;
+        }
+        if (s->dur[i] > 0 && !s->sidedone[i])
+            return; /* the side compute is still running */
+        s->donek[i] = 1;
         advance(s, r, c);
     }
+}
+
+/* A replayed phase is done when its latency has passed and its side compute is over. */
+static void replay_try(ifb_sv_eng *s, int k, int r, int c)
+{
+    size_t i = idx3(s, k, r, c);
+    if (s->donek[i] || s->sent[i] != -1 || (s->dur[i] > 0 && !s->sidedone[i]))
+        return;
+    s->donek[i] = 1;
+    advance(s, r, c);
 }
 
 static void replay_ev(ifb_sim *sim, void *obj, uint64_t arg)
@@ -195,8 +317,8 @@ static void replay_ev(ifb_sim *sim, void *obj, uint64_t arg)
     ifb_sv_eng *s = sl->s;
     if (--s->inflight == 0)
         s->comm_acc += s->sim->now - s->comm_start;
-    s->donek[idx3(s, sl->k, sl->r, sl->c)] = 1;
-    advance(s, sl->r, sl->c);
+    s->sent[idx3(s, sl->k, sl->r, sl->c)] = -1;
+    replay_try(s, sl->k, sl->r, sl->c);
 }
 
 /* Counts the bytes a replayed phase stands for, as if sent. */
@@ -213,6 +335,17 @@ static void account_replay(ifb_sv_eng *s, int k, int r, int c)
         else
             s->cur.nic_bytes += x->bytes;
     }
+    if (!s->normal_step && s->cfg.deepep.signals) /* a count signal to every other rank */
+        for (int q = base; q < base + s->gsz; q++) {
+            if (q == r)
+                continue;
+            uint64_t sb = s->cfg.deepep.signal_bytes;
+            s->cur.bytes[IFB_TC_A2A] += sb;
+            if (ifb_parallel_server(&s->par, r) == ifb_parallel_server(&s->par, q))
+                s->cur.nvlink_bytes += sb;
+            else
+                s->cur.nic_bytes += sb;
+        }
 }
 
 static void ring_try(ifb_sv_eng *s, int k, int r, int c)
@@ -223,14 +356,14 @@ static void ring_try(ifb_sv_eng *s, int k, int r, int c)
         return;
     int g = group_of(s, r), base = g * n;
     int next = base + (r - base + 1) % n;
-    const tokset *t = &s->ts[r * s->C + c];
+    const tokset *t = ts_of(s, s->st[k].pass, r, c);
     uint64_t bytes = (uint64_t)tok_total(t) * (uint64_t)s->m->hidden * 2;
     if (s->st[k].part == 1) {
         /* dp-tp all-gather or reduce-scatter: n - 1 steps of one rank's share, every rank's
          * tokens padded to the group's largest (SGLang's DP-attention gather pads) */
-        int mtp = s->st[k].layer >= s->m->layers;
+        int pi = s->st[k].pass + 1;
         steps = n - 1;
-        bytes = (uint64_t)s->grp_tok[((size_t)(mtp * s->ngroups + g) * s->C + c) * 2 + 1] *
+        bytes = (uint64_t)s->grp_tok[((size_t)(pi * s->ngroups + g) * s->C + c) * 2 + 1] *
                 (uint64_t)s->m->hidden * 2 * (uint64_t)n;
     }
     /* Every rank of a TP group has the same tokens: with none, there is nothing to reduce. */
@@ -337,18 +470,8 @@ static void note_failure(ifb_sv_eng *s, const ifb_msg_info *info)
     s->fail_pending = 1;
 }
 
-static void msg_cb(ifb_sim *sim, void *ctx, const ifb_msg_info *info)
+static void arrive(ifb_sv_eng *s, slot *sl)
 {
-    (void)sim;
-    (void)info;
-    slot *sl = ctx;
-    ifb_sv_eng *s = sl->s;
-    if (info && info->failed) {
-        /* counted as done so the step ends; ifb_sv_step_end marks the instance down */
-        note_failure(s, info);
-    } else if (info && info->tclass >= 0 && info->tclass < IFB_TC_COUNT) {
-        ifb_summary_add(&s->sv->msg_time[info->tclass], (double)(info->done - info->start));
-    }
     if (--s->inflight == 0)
         s->comm_acc += s->sim->now - s->comm_start;
     size_t i = idx3(s, sl->k, sl->r, sl->c);
@@ -364,6 +487,45 @@ static void msg_cb(ifb_sim *sim, void *ctx, const ifb_msg_info *info)
         pp_try(s, sl->k, sl->r, sl->c);
     else
         a2a_check(s, sl->k, sl->r, sl->c);
+}
+
+static void gated_ev(ifb_sim *sim, void *obj, uint64_t arg)
+{
+    (void)sim;
+    (void)arg;
+    slot *sl = obj;
+    arrive(sl->s, sl);
+}
+
+static void msg_cb(ifb_sim *sim, void *ctx, const ifb_msg_info *info)
+{
+    (void)sim;
+    slot *sl = ctx;
+    ifb_sv_eng *s = sl->s;
+    if (info && info->failed) {
+        /* counted as done so the step ends; ifb_sv_step_end marks the instance down */
+        note_failure(s, info);
+        int src = info->src >= 0 && info->src < s->nep ? s->rank_of_ep[info->src] : -1;
+        if (info->tclass == IFB_TC_A2A && s->normal_step && src >= 0 &&
+            s->st[sl->k].kind == ST_A2A && !s->replay[sl->k])
+            round_done(s, sl->k, src, sl->c);
+    } else if (info && info->tclass >= 0 && info->tclass < IFB_TC_COUNT) {
+        ifb_summary_add(&s->sv->msg_time[info->tclass], (double)(info->done - info->start));
+        /* low latency: not complete before the sender has posted the phase's WQEs */
+        int src = info->src >= 0 && info->src < s->nep ? s->rank_of_ep[info->src] : -1;
+        if (info->tclass == IFB_TC_A2A && s->normal_step && src >= 0 &&
+            s->st[sl->k].kind == ST_A2A && !s->replay[sl->k])
+            round_done(s, sl->k, src, sl->c);
+        if (info->tclass == IFB_TC_A2A && !s->normal_step && src >= 0 &&
+            s->st[sl->k].kind == ST_A2A) {
+            ifb_time gate = s->gate_t[idx3(s, sl->k, src, sl->c)];
+            if (gate > s->sim->now) {
+                ifb_sim_at(s->sim, gate, gated_ev, sl, 0);
+                return;
+            }
+        }
+    }
+    arrive(s, sl);
 }
 
 static void enter_stage(ifb_sv_eng *s, int r, int c)
@@ -382,6 +544,8 @@ static void enter_stage(ifb_sv_eng *s, int r, int c)
         int g = group_of(s, r);
         size_t gi = ((size_t)k * s->ngroups + g) * s->C + c;
         int *cnt = &s->readycnt[gi];
+        if (s->dur[i] > 0) /* SBO: the side compute starts with the phase */
+            gpu_submit(s, r, c);
         if (s->replay[k]) {
             account_replay(s, k, r, c);
             if (++*cnt < s->gsz)
@@ -395,7 +559,7 @@ static void enter_stage(ifb_sv_eng *s, int r, int c)
             }
             return;
         }
-        post_stage(s, k, r, c, 0);
+        a2a_start(s, k, r, c);
         if (++*cnt == s->gsz) {
             s->barrier[gi] = s->sim->now;
             for (int q = g * s->gsz; q < (g + 1) * s->gsz; q++)
@@ -417,232 +581,6 @@ static void enter_stage(ifb_sv_eng *s, int r, int c)
     }
 }
 
-/* Redundant experts: each token copy (expert ids in s->experts, the EP group's ranks from
- * `first`, ntok[] tokens each) goes to one replica of its expert: one on the sender's server if
- * any, else any; among those the one with the fewest copies so far (ties: the lowest slot). */
-static void pick_replicas(ifb_sv_eng *s, const ifb_eplb *pl, int first, const int *ntok, int n,
-                          int topk)
-{
-    int G = s->par.gpus_per_server;
-    memset(s->slot_cnt, 0, (size_t)pl->slots * sizeof *s->slot_cnt);
-    size_t x = 0;
-    for (int q = 0; q < n; q++) {
-        int node = (first + q) / G;
-        for (size_t end = x + (size_t)ntok[q] * (size_t)topk; x < end; x++) {
-            int ex = s->experts[x], best = -1, best_local = 0;
-            for (int i = pl->rep_off[ex]; i < pl->rep_off[ex + 1]; i++) {
-                int sl = pl->rep[i];
-                int local = (first + pl->slot_rank[sl]) / G == node;
-                if (best < 0 || local > best_local ||
-                    (local == best_local && s->slot_cnt[sl] < s->slot_cnt[best]))
-                    best = sl, best_local = local;
-            }
-            s->slot_cnt[best]++;
-            s->experts[x] = best;
-        }
-    }
-}
-
-/* Routing, plans and durations of every stage for the batch in s->ts. */
-static void prepare_step(ifb_sv_eng *s)
-{
-    const ifb_model *m = s->m;
-    int R = s->R, C = s->C;
-    int normal = 0;
-    if (s->cfg.a2a == IFB_A2A_MODE_NORMAL)
-        normal = 1;
-    else if (s->cfg.a2a == IFB_A2A_AUTO)
-        for (int i = 0; i < R * C; i++)
-            normal |= s->ts[i].pf > 0;
-    s->normal_step = normal;
-    int topk = (int)m->experts_per_tok;
-    /* Routing and plans per EP group, MoE layer and chain (dp-ep only). */
-    if (s->par.layout == IFB_LAYOUT_DP_EP && s->nmoe) {
-        int n = s->gsz;
-        int *ntok = ifb_xcalloc((size_t)n, sizeof *ntok, "an EP group's token counts");
-        for (int g = 0; g < s->ngroups; g++) {
-            ifb_ep_group grp = {n, g * n, s->par.gpus_per_server, s->par.expert_rank};
-            for (int mi = 0; mi < s->nmoe; mi++) {
-                if (s->P > 1 && s->moe_pp[mi] != g * n / s->Rs)
-                    continue; /* another pipeline stage's layer */
-                int is_mtp = s->cfg.mtp && mi == s->nmoe - 1;
-                for (int c = 0; c < C; c++) {
-                    size_t tot = 0;
-                    for (int q = 0; q < n; q++) {
-                        const tokset *t =
-                            is_mtp ? &s->ts_mtp[(g * n + q) * C + c] : &s->ts[(g * n + q) * C + c];
-                        ntok[q] = (int)tok_total(t);
-                        tot += (size_t)ntok[q];
-                    }
-                    if (tot * (size_t)topk > s->experts_cap) /* tokens of a step: no wrap */
-                        s->experts = ifb_xgrow(s->experts, &s->experts_cap, tot * (size_t)topk,
-                                               sizeof *s->experts, 1024, "expert choices");
-                    ifb_router_route(&s->router, mi, (int)tot, s->experts);
-                    const int *map = s->par.expert_rank;
-                    if (s->eplb) { /* expert -> one of its replicas' slots */
-                        map = grp.expert_rank = s->eplb[mi].slot_rank;
-                        pick_replicas(s, &s->eplb[mi], g * n, ntok, n, topk);
-                    }
-                    for (int q = 0; q < n; q++)
-                        s->recv_copies[((size_t)mi * R + g * n + q) * C + c] = 0;
-                    for (size_t x = 0; x < tot * (size_t)topk; x++)
-                        s->recv_copies[((size_t)mi * R + g * n + map[s->experts[x]]) * C + c]++;
-                    ifb_xplan *pd = &s->plans[(((size_t)g * s->nmoe + mi) * 2) * C + c];
-                    ifb_xplan *pc = &s->plans[(((size_t)g * s->nmoe + mi) * 2 + 1) * C + c];
-                    ifb_ep_count(pd, &grp, normal ? IFB_A2A_NORMAL : IFB_A2A_LOW_LATENCY, topk,
-                                 ntok, s->experts);
-                    ifb_ep_emit(pd, &grp, 0, (uint64_t)s->dbytes);
-                    for (int q = 0; q < n; q++)
-                        s->a2a_recv[g * n + q] += pd->recv[q];
-                    ifb_ep_copy_counts(pc, pd, topk);
-                    ifb_ep_emit(pc, &grp, 1, (uint64_t)s->cbytes);
-                }
-            }
-        }
-        free(ntok);
-    }
-    /* dp-tp: tokens of each group (the MoE runs on all of them), and its largest rank's */
-    if (s->par.layout == IFB_LAYOUT_DP_TP) {
-        for (int mt = 0; mt < 2; mt++)
-            for (int g = 0; g < s->ngroups; g++)
-                for (int c = 0; c < C; c++) {
-                    int64_t sum = 0, mx = 0;
-                    for (int r = g * s->gsz; r < (g + 1) * s->gsz; r++) {
-                        int64_t v = tok_total(mt ? &s->ts_mtp[r * C + c] : &s->ts[r * C + c]);
-                        sum += v;
-                        mx = v > mx ? v : mx;
-                    }
-                    int64_t *o = &s->grp_tok[((size_t)(mt * s->ngroups + g) * C + c) * 2];
-                    o[0] = sum;
-                    o[1] = mx;
-                }
-    }
-    /* Durations. */
-    for (int r = 0; r < R; r++) {
-        for (int c = 0; c < C; c++) {
-            const tokset *t = &s->ts[r * C + c];
-            const tokset *tm = &s->ts_mtp[r * C + c];
-            int64_t T = tok_total(t), Tm = tok_total(tm);
-            ifb_time at = ifb_sv_attn_time(s, t), atm = s->cfg.mtp ? ifb_sv_attn_time(s, tm) : 0;
-            ifb_time ffn = ifb_sv_ffn_time(s, T);
-            ifb_time sh = ifb_sv_shared_time(s, T), shm = ifb_sv_shared_time(s, Tm);
-            ifb_time rt = m->experts ? ifb_sv_gemm(s, G_RT, T, m->hidden, m->experts) : 0;
-            ifb_time rtm = m->experts ? ifb_sv_gemm(s, G_RT, Tm, m->hidden, m->experts) : 0;
-            int prefill = t->pf > 0;
-            for (int k = 0; k < s->K; k++) {
-                const stage *st = &s->st[k];
-                int is_mtp = st->layer >= m->layers && st->part != PART_LM;
-                ifb_time d = 0;
-                if (st->kind == ST_COMP) {
-                    switch (st->part) {
-                    case PART_PRE:
-                        if (is_mtp) /* MTP module: eh_proj, attention, then its MoE */
-                            d = atm + ifb_sv_gemm(s, G_EH, Tm, 2 * m->hidden, m->hidden) +
-                                (s->par.layout == IFB_LAYOUT_DP_EP ? rtm : 0);
-                        else if (s->par.layout == IFB_LAYOUT_TP)
-                            d = at;
-                        else if (s->par.layout == IFB_LAYOUT_DP_TP)
-                            d = at + (st->moe >= 0 ? 0 : ffn);
-                        else
-                            d = at + (st->moe >= 0 ? rt : ffn);
-                        break;
-                    case PART_TPMOE: {
-                        int g = group_of(s, r);
-                        int64_t gt = s->grp_tok[((size_t)(is_mtp * s->ngroups + g) * C + c) * 2];
-                        d = ifb_sv_tpmoe_time(s, gt, prefill);
-                        break;
-                    }
-                    case PART_EXPERT: {
-                        int64_t cp = s->recv_copies[((size_t)st->moe * R + r) * C + c];
-                        d = (is_mtp ? shm : sh) + ifb_sv_routed_time(s, cp, prefill && normal);
-                        break;
-                    }
-                    case PART_MLP:
-                        if (st->moe >= 0)
-                            d = (is_mtp ? rtm + shm : rt + sh) +
-                                ifb_sv_routed_time(s, is_mtp ? Tm : T, prefill);
-                        else
-                            d = ffn;
-                        break;
-                    case PART_LM: {
-                        int64_t nout = t->nd * t->q + t->pf_seqs;
-                        d = ifb_sv_gemm(s, G_LM, nout, m->hidden, m->vocab / s->par.tp);
-                        if (s->cfg.mtp)
-                            d += ifb_sv_gemm(s, G_LM, tm->nd, m->hidden, m->vocab / s->par.tp);
-                        break;
-                    }
-                    }
-                }
-                s->dur[idx3(s, k, r, c)] = d;
-            }
-        }
-    }
-}
-
-/* Pipeline: micro-batch c's compute on stage p (per stage of the step program, the slowest
- * rank of that stage), then the forward schedule's critical path with an infinitely fast
- * network: f[p][c] = max(f[p][c - 1], f[p - 1][c]) + t[p][c]. Fills the step's per-stage
- * maxima and bubble. */
-static ifb_time compute_only_pp(ifb_sv_eng *s, ifb_serving_step *cur)
-{
-    int P = s->P, C = s->C;
-    memset(s->pp_t, 0, (size_t)P * C * sizeof *s->pp_t);
-    for (int k = 0; k < s->K; k++) {
-        const stage *st = &s->st[k];
-        if (st->kind != ST_COMP)
-            continue;
-        for (int c = 0; c < C; c++) {
-            ifb_time mx = 0;
-            for (int r = st->pp * s->Rs; r < (st->pp + 1) * s->Rs; r++)
-                if (s->dur[idx3(s, k, r, c)] > mx)
-                    mx = s->dur[idx3(s, k, r, c)];
-            s->pp_t[st->pp * C + c] += mx;
-        }
-    }
-    ifb_time f[IFB_PP_MAX] = {0}, sum = 0;
-    for (int c = 0; c < C; c++) {
-        ifb_time mx = 0;
-        for (int p = 0; p < P; p++) {
-            ifb_time t = s->pp_t[p * C + c];
-            f[p] = (p && f[p - 1] > f[p] ? f[p - 1] : f[p]) + t;
-            if (t > mx)
-                mx = t;
-            if (t > cur->pp_stage[p])
-                cur->pp_stage[p] = t;
-        }
-        sum += mx;
-    }
-    cur->pp_bubble = f[P - 1] - sum;
-    return f[P - 1];
-}
-
-/* Critical path of the step with an infinitely fast network and no overlap. */
-static ifb_time compute_only(ifb_sv_eng *s)
-{
-    ifb_time worst = 0;
-    for (int g = 0; g < s->ngroups; g++) {
-        ifb_time t = 0;
-        int k = 0;
-        while (k < s->K) {
-            ifb_time mx = 0;
-            if (s->st[k].kind == ST_COMP) {
-                for (int r = g * s->gsz; r < (g + 1) * s->gsz; r++) {
-                    ifb_time sum = 0;
-                    for (int c = 0; c < s->C; c++)
-                        sum += s->dur[idx3(s, k, r, c)];
-                    if (sum > mx)
-                        mx = sum;
-                }
-            }
-            t += mx;
-            k++;
-        }
-        if (t > worst)
-            worst = t;
-    }
-    return worst;
-}
-
 void ifb_sv_step_ev(ifb_sim *sim, void *obj, uint64_t arg)
 {
     (void)sim;
@@ -655,7 +593,7 @@ void ifb_sv_start_step(ifb_sv_eng *s)
     if (s->sv->done)
         return;
     int R = s->R, C = s->C;
-    int64_t q_tokens = s->cfg.mtp ? 2 : 1;
+    int64_t q_tokens = s->q_dec;
     s->nents = 0;
     for (int i = 0; i < s->par.dp; i++) {
         size_t first = s->nents;
@@ -698,9 +636,12 @@ void ifb_sv_start_step(ifb_sv_eng *s)
     }
     s->idle = 0;
     memset(s->ts, 0, (size_t)R * C * sizeof *s->ts);
-    memset(s->ts_mtp, 0, (size_t)R * C * sizeof *s->ts_mtp);
+    if (s->npass)
+        memset(s->ts_mtp, 0, (size_t)s->npass * R * C * sizeof *s->ts_mtp);
     ifb_serving_step *cur = &s->cur;
     memset(cur, 0, sizeof *cur);
+    cur->prefix_hit_tokens = s->pc_step_hits;
+    s->pc_step_hits = 0;
     for (size_t e = 0; e < s->nents; e++) {
         const batch_ent *b = &s->ents[e];
         ifb_serving_req *rq = &s->sv->req[b->req];
@@ -715,16 +656,27 @@ void ifb_sv_start_step(ifb_sv_eng *s)
                 t->nd++;
                 t->q = q_tokens;
                 t->ctx_sum += ctx;
-                tokset *tm = &s->ts_mtp[r * C + b->chain];
-                tm->nd++;
-                tm->q = 1;
-                tm->ctx_sum += ctx;
+                /* draft steps: topk tokens per request; the extend pass: the verified ones */
+                for (int p = 0; p < s->npass; p++) {
+                    tokset *tm = &s->ts_mtp[((size_t)p * R + r) * C + b->chain];
+                    tm->nd++;
+                    tm->q = p < s->npass - 1 ? s->cfg.mtp.topk : q_tokens;
+                    tm->ctx_sum += ctx;
+                }
             } else {
+                double pairs =
+                    (double)b->pf * (double)b->prefix + (double)b->pf * (double)(b->pf + 1) / 2;
                 t->pf += b->pf;
                 t->pf_seqs++;
                 t->pf_prefix += b->prefix;
-                t->pf_pairs +=
-                    (double)b->pf * (double)b->prefix + (double)b->pf * (double)(b->pf + 1) / 2;
+                t->pf_pairs += pairs;
+                if (s->npass) { /* the draft extends over the prefilled chunk too */
+                    tokset *tm = &s->ts_mtp[((size_t)(s->npass - 1) * R + r) * C + b->chain];
+                    tm->pf += b->pf;
+                    tm->pf_seqs++;
+                    tm->pf_prefix += b->prefix;
+                    tm->pf_pairs += pairs;
+                }
             }
         }
         if (b->decode) {
@@ -734,15 +686,21 @@ void ifb_sv_start_step(ifb_sv_eng *s)
             cur->prefill_tokens += b->pf;
         }
     }
-    for (int i = 0; i < R * C; i++)
+    for (int i = 0; i < R * C; i++) {
         if (!s->ts[i].q)
             s->ts[i].q = q_tokens;
-    prepare_step(s);
+        for (int p = 0; p < s->npass; p++) {
+            tokset *tm = &s->ts_mtp[(size_t)p * R * C + i];
+            if (!tm->q)
+                tm->q = p < s->npass - 1 ? s->cfg.mtp.topk : q_tokens;
+        }
+    }
+    ifb_sv_prepare_step(s);
     /* Fidelity: which all-to-all phases run on the network this step. */
     for (int k = 0; k < s->K; k++) {
         const stage *st = &s->st[k];
         int kind = st->combine + 2 * s->normal_step;
-        int mtp_layer = s->cfg.mtp && st->moe == s->nmoe - 1;
+        int mtp_layer = st->moe >= s->nmoe_main;
         s->replay[k] = st->kind == ST_A2A && s->cfg.sample_every > 1 &&
                        st->moe % s->cfg.sample_every != 0 && !mtp_layer && s->have_delta[kind];
         if (st->kind == ST_A2A) {
@@ -754,7 +712,7 @@ void ifb_sv_start_step(ifb_sv_eng *s)
     cur->engine = s->index;
     cur->start = s->sim->now;
     cur->normal_a2a = s->normal_step;
-    cur->compute_only = s->P > 1 ? compute_only_pp(s, cur) : compute_only(s);
+    cur->compute_only = ifb_sv_compute_only(s, cur);
     for (int i = 0; i < s->par.dp; i++)
         cur->running += (int64_t)s->inst[i].rn;
     size_t n3 = (size_t)s->K * R * C;
@@ -763,6 +721,10 @@ void ifb_sv_start_step(ifb_sv_eng *s)
     memset(s->ready, 0, n3 * sizeof *s->ready);
     memset(s->sent, 0, n3 * sizeof *s->sent);
     memset(s->donek, 0, n3 * sizeof *s->donek);
+    memset(s->sidedone, 0, n3);
+    memset(s->rounds, 0, n3 * sizeof *s->rounds);
+    memset(s->outmsgs, 0, n3 * sizeof *s->outmsgs);
+    memset(s->per_round, 0, n3 * sizeof *s->per_round);
     memset(s->readycnt, 0, (size_t)s->K * s->ngroups * C * sizeof *s->readycnt);
     memset(s->pos, 0, (size_t)R * C * sizeof *s->pos);
     memset(s->own_done, 0, (size_t)R * C);
