@@ -68,6 +68,10 @@ typedef struct run_opts {
     int seeds;             /* --seeds N: each point with seeds seed .. seed + N - 1 */
     double progress_every; /* seconds between progress lines on a non-terminal */
     char requests_set[48]; /* --requests N as "workload.requests=N", or "" */
+    const char *timeline;  /* --timeline FILE, or NULL */
+    long timeline_run;     /* --timeline-run: which run (runs/NNN.json's number) */
+    ifb_tl_cfg timeline_cfg;
+    ifb_time timeline_sample;
 } run_opts;
 
 static void run_usage(FILE *f)
@@ -98,6 +102,16 @@ static void run_usage(FILE *f)
           "                         elsewhere a line is written to stderr every 5 s)\n"
           "      --progress-every S seconds between progress lines when stderr is not a\n"
           "                         terminal (default 5)\n"
+          "      --timeline FILE    write one run's timeline to FILE as Chrome Trace Event JSON\n"
+          "                         (open it in ui.perfetto.dev or chrome://tracing): a track\n"
+          "                         per GPU with its steps, layers, compute and communication,\n"
+          "                         a queue-depth counter per port, KV transfers as flows\n"
+          "      --timeline-run N   the run it records: runs/NNN.json's number (default 0)\n"
+          "      --timeline-window FROM:TO  simulated time it keeps, e.g. 1s:1.05s (TO may\n"
+          "                         be empty: to the end; default: the whole run)\n"
+          "      --timeline-max-events N  at most N events (default 200000, under 30 MB);\n"
+          "                         what the window and the cap leave out is counted\n"
+          "      --timeline-sample TIME  queue-depth sampling period (default 10us)\n"
           "Exit status: 0 every run complete, 1 a run failed (its row says why), 2 bad input\n"
           "(nothing run), 3 interrupted or stopped by a limit (partial results kept).\n",
           f);
@@ -126,6 +140,43 @@ static int parse_sweep(sweep *s, const char *arg)
     return s->nvalues ? 0 : -1;
 }
 
+/* FROM:TO, TO optional (to the end of the run). */
+static int parse_window(const char *arg, ifb_tl_cfg *c)
+{
+    const char *colon = strchr(arg, ':');
+    if (!colon || colon == arg || (size_t)(colon - arg) >= 64)
+        return -1;
+    char from[64];
+    memcpy(from, arg, (size_t)(colon - arg));
+    from[colon - arg] = 0;
+    c->to = 0;
+    if ((strcmp(from, "0") && ifb_parse_time(from, &c->from)) ||
+        (colon[1] && ifb_parse_time(colon + 1, &c->to)))
+        return -1;
+    if (!strcmp(from, "0"))
+        c->from = 0;
+    return colon[1] && c->to <= c->from ? -1 : 0;
+}
+
+/* A file the timeline can be written to: an existing writable file, or a new one in a
+ * writable folder. Checked before any run, so a typo does not cost a whole sweep. */
+static int timeline_writable(const char *path)
+{
+    if (access(path, F_OK) == 0)
+        return access(path, W_OK);
+    const char *slash = strrchr(path, '/');
+    if (!slash)
+        return access(".", W_OK);
+    if (slash == path)
+        return access("/", W_OK);
+    char dir[4096];
+    if ((size_t)(slash - path) >= sizeof dir)
+        return -1;
+    memcpy(dir, path, (size_t)(slash - path));
+    dir[slash - path] = 0;
+    return access(dir, W_OK);
+}
+
 static int parse_run_opts(int argc, char **argv, run_opts *o)
 {
     enum {
@@ -138,7 +189,12 @@ static int parse_run_opts(int argc, char **argv, run_opts *o)
         O_MAXWALL,
         O_MAXMEM,
         O_WATCHDOG,
-        O_PROGRESS
+        O_PROGRESS,
+        O_TIMELINE,
+        O_TL_RUN,
+        O_TL_WINDOW,
+        O_TL_MAX,
+        O_TL_SAMPLE
     };
     static const struct option longs[] = {{"out", required_argument, 0, 'o'},
                                           {"set", required_argument, 0, O_SET},
@@ -153,12 +209,18 @@ static int parse_run_opts(int argc, char **argv, run_opts *o)
                                           {"watchdog", required_argument, 0, O_WATCHDOG},
                                           {"quiet", no_argument, 0, 'q'},
                                           {"progress-every", required_argument, 0, O_PROGRESS},
+                                          {"timeline", required_argument, 0, O_TIMELINE},
+                                          {"timeline-run", required_argument, 0, O_TL_RUN},
+                                          {"timeline-window", required_argument, 0, O_TL_WINDOW},
+                                          {"timeline-max-events", required_argument, 0, O_TL_MAX},
+                                          {"timeline-sample", required_argument, 0, O_TL_SAMPLE},
                                           {"help", no_argument, 0, 'h'},
                                           {0, 0, 0, 0}};
     o->outdir = "results";
     o->seed = -1;
     o->seeds = 1;
     o->progress_every = IFB_PROGRESS_EVERY;
+    o->timeline_cfg.max_events = IFB_TL_DEFAULT_MAX_EVENTS;
     long ncpu = sysconf(_SC_NPROCESSORS_ONLN);
     o->jobs = ncpu > 0 ? (int)ncpu : 1;
     optind = 1;
@@ -243,6 +305,32 @@ static int parse_run_opts(int argc, char **argv, run_opts *o)
             o->progress_every = v;
             break;
         }
+        case O_TIMELINE:
+            if (!*optarg)
+                bad = "--timeline: expected a file name";
+            o->timeline = optarg;
+            break;
+        case O_TL_RUN:
+            o->timeline_run = strtol(optarg, &end, 10);
+            if (!*optarg || *end || o->timeline_run < 0 || o->timeline_run >= MAX_JOBS)
+                bad = "--timeline-run: expected a run number from 0 to 4095";
+            break;
+        case O_TL_WINDOW:
+            if (parse_window(optarg, &o->timeline_cfg))
+                bad = "--timeline-window: expected FROM:TO, times with units and TO after FROM "
+                      "(e.g. 1s:1.05s, or 2s: to the end)";
+            break;
+        case O_TL_MAX: {
+            long long v = strtoll(optarg, &end, 10);
+            if (!*optarg || *end || v < 1 || v > 1000000000)
+                bad = "--timeline-max-events: expected an integer from 1 to 1000000000";
+            o->timeline_cfg.max_events = (uint64_t)v;
+            break;
+        }
+        case O_TL_SAMPLE:
+            if (ifb_parse_time(optarg, &o->timeline_sample) || !o->timeline_sample)
+                bad = "--timeline-sample: expected a positive time with a unit, e.g. 10us";
+            break;
         case 'h':
             return 1;
         default: {
@@ -450,6 +538,20 @@ int ifb_cmd_run(int argc, char **argv)
         return IFB_EXIT_INPUT;
     }
     int njobs = (int)total, points = njobs / o.nscenarios / o.seeds;
+    if (o.timeline && o.timeline_run >= njobs) {
+        fprintf(stderr,
+                "infabric run: --timeline-run: expected a run number from 0 to %d, "
+                "found %ld\n",
+                njobs - 1, o.timeline_run);
+        return IFB_EXIT_INPUT;
+    }
+    if (o.timeline && timeline_writable(o.timeline)) {
+        fprintf(stderr,
+                "infabric run: --timeline: expected a file that can be written, found "
+                "'%s' (%s)\n",
+                o.timeline, strerror(errno));
+        return IFB_EXIT_INPUT;
+    }
     /* The output folder: checked, created and locked before any work. The longest name put
      * under it: "/runs/NNNN-int-paths.csv.tmp.<pid>". */
     ifb_err e = {{0}};
@@ -495,6 +597,11 @@ int ifb_cmd_run(int argc, char **argv)
             j->max_memory = o.max_memory;
             j->watchdog_given = o.watchdog_given;
             j->watchdog = o.watchdog;
+            if (o.timeline && k == o.timeline_run) {
+                j->timeline = o.timeline;
+                j->timeline_cfg = o.timeline_cfg;
+                j->timeline_sample = o.timeline_sample;
+            }
             runs[k].scenario = j->scenario;
             runs[k].nsweep = o.nsweeps;
             runs[k].seed_offset = j->seed_offset;

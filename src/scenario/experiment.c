@@ -260,6 +260,7 @@ int ifb_experiment_run(const ifb_job *job, FILE *out, const volatile sig_atomic_
     ifb_fabric *fab = NULL;
     ifb_serving *sv = NULL;
     ifb_monitor *mon = NULL;
+    ifb_timeline *tl = NULL;
     int rc = 0;
     ifb_err we;
     if (ifb_fabric_create(&fab, &sim, &l.sc.topo, &l.sc.fab, e) ||
@@ -273,6 +274,17 @@ int ifb_experiment_run(const ifb_job *job, FILE *out, const volatile sig_atomic_
     /* the utilization series and the progress line; a run goes on without them when memory
      * for them runs out (util.csv is then not written) */
     mon = ifb_monitor_start(&sim, fab, sv, interval, request_target(&l.scfg), job->progress);
+    /* the timeline only reads the model's state, through daemon events the monitor counts as
+     * its own: the run's results are the same with and without it */
+    if (job->timeline) {
+        if (!(tl = ifb_tl_open(job->timeline, &job->timeline_cfg, e))) {
+            *object = write_failed(out, job, &l, 1, NULL, e->msg, &we) == 0;
+            rc = 1;
+            goto done;
+        }
+        ifb_serving_timeline(sv, tl);
+        ifb_monitor_timeline(mon, tl, job->timeline_sample);
+    }
     ifb_sim_start_watchdog(&sim);
     ifb_stop stop = ifb_sim_run(&sim);
     ifb_monitor_finish(mon);
@@ -449,6 +461,25 @@ int ifb_experiment_run(const ifb_job *job, FILE *out, const volatile sig_atomic_
     *object = 1;
     rc = partial ? 3 : 0;
 done:
+    if (tl) {
+        ifb_err te;
+        uint64_t kept = ifb_tl_events(tl), left = ifb_tl_dropped(tl);
+        if (ifb_tl_close(tl, &te)) {
+            if (rc == 0 || rc == 3) {
+                ifb_err_msg(e, "%s", te.msg);
+                rc = 1;
+            } else {
+                fprintf(stderr, "infabric: %s\n", te.msg);
+            }
+        } else {
+            fprintf(stderr, "infabric: timeline %s: %llu events", job->timeline,
+                    (unsigned long long)kept);
+            if (left)
+                fprintf(stderr, ", %llu more left out by its window or event cap",
+                        (unsigned long long)left);
+            fputc('\n', stderr);
+        }
+    }
     ifb_monitor_destroy(mon);
     if (sv)
         ifb_serving_destroy(sv);

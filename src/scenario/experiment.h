@@ -9,6 +9,7 @@
 
 #include "core/err.h"
 #include "core/time.h"
+#include "core/timeline.h"
 #include "scenario/monitor.h"
 
 #define IFB_JOB_MAX_SETS 256
@@ -27,6 +28,9 @@ typedef struct ifb_job {
     ifb_time watchdog;          /* simulated time without delivery that stops a run; 0 = off */
     const char *csv_prefix;     /* per-run CSVs go to PREFIX-requests.csv etc. (or NULL) */
     ifb_run_progress *progress; /* where the run publishes its progress (or NULL) */
+    const char *timeline;       /* --timeline: this run's Chrome trace file (or NULL) */
+    ifb_tl_cfg timeline_cfg;    /* its window and event cap */
+    ifb_time timeline_sample;   /* queue-depth sampling period on the timeline; 0: 10 us */
 } ifb_job;
 
 /* Loads and validates the job's scenario without running it (unknown keys included). */

@@ -23,6 +23,9 @@ struct ifb_monitor {
     ifb_time partial_end; /* end of the partial bin, 0 if none */
     uint64_t events;
     int done;
+    ifb_timeline *tl; /* queue-depth counters go here (or NULL) */
+    ifb_time tl_period;
+    uint64_t *tl_last; /* last queue depth written per connected port, UINT64_MAX: none */
 };
 
 static void tick(ifb_sim *sim, void *obj, uint64_t arg);
@@ -79,6 +82,42 @@ static void tick(ifb_sim *sim, void *obj, uint64_t arg)
     /* as the fabric's own sampler: only while something else is going on, so the run ends */
     if (sim->pending > sim->daemons || sim->work)
         schedule(m);
+}
+
+static void tl_probe(ifb_sim *sim, void *obj, uint64_t arg)
+{
+    (void)arg;
+    ifb_monitor *m = obj;
+    m->events++;
+    if (!ifb_tl_wants(m->tl, sim->now, sim->now))
+        return; /* past the window or the cap: nothing more will be kept */
+    for (int i = 0; i < m->np; i++) {
+        uint64_t q = ifb_fabric_port_queue_bytes(m->fab, m->port[i]);
+        if (q != m->tl_last[i]) {
+            ifb_tl_counter(m->tl, IFB_MON_TL_PID + m->port[i], "queue_bytes", sim->now, (double)q);
+            m->tl_last[i] = q;
+        }
+    }
+    if (sim->pending > sim->daemons || sim->work)
+        ifb_sim_at_daemon(sim, sim->now + m->tl_period, tl_probe, m, 0);
+}
+
+void ifb_monitor_timeline(ifb_monitor *m, ifb_timeline *tl, ifb_time period)
+{
+    const ifb_topo *t = ifb_fabric_topo(m->fab);
+    m->tl = tl;
+    m->tl_period = period ? period : 10 * IFB_US;
+    m->tl_last = ifb_xcalloc((size_t)m->np + 1, sizeof *m->tl_last, "the timeline's queue depths");
+    for (int i = 0; i < m->np; i++) {
+        int p = m->port[i];
+        char name[160];
+        snprintf(name, sizeof name, "port %s:%d", t->nodes[t->ports[p].node].name,
+                 t->ports[p].index);
+        ifb_tl_name_process(tl, IFB_MON_TL_PID + p, name, IFB_MON_TL_PID + p);
+        m->tl_last[i] = UINT64_MAX;
+    }
+    ifb_time from = ifb_tl_from(tl);
+    ifb_sim_at_daemon(m->sim, from > m->sim->now ? from : m->sim->now, tl_probe, m, 0);
 }
 
 ifb_monitor *ifb_monitor_start(ifb_sim *sim, const ifb_fabric *fab, const ifb_serving *sv,
@@ -165,5 +204,6 @@ void ifb_monitor_destroy(ifb_monitor *m)
     free(m->port);
     free(m->last);
     free(m->bytes);
+    free(m->tl_last);
     free(m);
 }

@@ -8,7 +8,10 @@
  * alive), it reschedules itself only while other work is pending, and it touches nothing the
  * model reads, so the model's results are the same with and without it. It runs in simulated
  * time, never wall time, so its own event count is deterministic; the run's reported event
- * count leaves it out (ifb_monitor_events). Left out: per-priority or per-class utilization. */
+ * count leaves it out (ifb_monitor_events). With a timeline (ifb_monitor_timeline) it also
+ * samples every connected port's queue depth at a fixed period onto the timeline, as counter
+ * tracks, one per port (a value is written only when it changed). Left out: per-priority or
+ * per-class utilization and queue depth. */
 #ifndef IFB_SCENARIO_MONITOR_H
 #define IFB_SCENARIO_MONITOR_H
 #include <stdatomic.h>
@@ -17,6 +20,7 @@
 
 #include "core/err.h"
 #include "core/sim.h"
+#include "core/timeline.h"
 #include "net/fabric/fabric.h"
 #include "workload/serving/serving.h"
 
@@ -42,6 +46,11 @@ typedef struct ifb_monitor ifb_monitor;
  * will ever use here (out of memory aborts, core/alloc.h); never returns NULL. */
 ifb_monitor *ifb_monitor_start(ifb_sim *sim, const ifb_fabric *fab, const ifb_serving *sv,
                                ifb_time interval, uint64_t target, ifb_run_progress *prog);
+/* Timeline process ids of the port tracks: IFB_MON_TL_PID + port id. */
+#define IFB_MON_TL_PID 100000
+/* Names a counter track per connected port on tl and samples their queue depths every
+ * `period` (0: 10 us) of simulated time inside tl's window. */
+void ifb_monitor_timeline(ifb_monitor *m, ifb_timeline *tl, ifb_time period);
 /* After the run: closes the last (partial) bin at sim->now and marks the progress done. */
 void ifb_monitor_finish(ifb_monitor *m);
 /* Events the monitor itself processed (to leave out of the run's event count). */

@@ -517,6 +517,10 @@ static void eng_destroy(ifb_sv_eng *s)
     free(s->gpu_busy);
     free(s->gpu_q);
     free(s->busy_acc);
+    free(s->tl_enter);
+    free(s->tl_layer_t);
+    free(s->tl_layer);
+    free(s->tl_gpu_t);
     if (s->plans) {
         size_t nplans = (size_t)s->ngroups * (size_t)(s->nmoe ? s->nmoe : 1) * 2 * s->C;
         for (size_t i = 0; i < nplans; i++)
@@ -555,6 +559,8 @@ void ifb_serving_destroy(ifb_serving *s)
     free(s->itl_req);
     free(s->itl_gap);
     free(s->kvwait);
+    free(s->tl_lane_end);
+    free(s->tl_lane_named);
     ifb_pool_destroy(&s->kvx_pool);
     ifb_serving_cfg_free(&s->cfg);
     free(s);

@@ -211,7 +211,12 @@ struct ifb_sv_eng {
     int ninst_down, fail_pending;
 
     /* totals for the per-group summary (inside the measurement window) */
-    uint64_t win_tokens;      /* output tokens its steps delivered */
+    uint64_t win_tokens; /* output tokens its steps delivered */
+    /* the timeline (timeline.c), allocated only when one is written */
+    ifb_time *tl_enter;       /* [r * C + c] when the chain entered its current stage */
+    ifb_time *tl_layer_t;     /* [r * C + c] when it entered its current layer */
+    int *tl_layer;            /* [r * C + c] that layer, -1 none */
+    ifb_time *tl_gpu_t;       /* [r] start of the GPU's current busy period */
     uint64_t win_prefill_tok; /* prompt tokens it prefilled */
 };
 
@@ -223,8 +228,15 @@ typedef struct kvx {
     int failed;
 } kvx;
 
+/* KV lanes per GPU and direction on the timeline (timeline.c). */
+#define IFB_SV_TL_LANES 16
+
 struct ifb_serving {
     ifb_serving_cfg cfg;
+    ifb_timeline *tl;      /* NULL: no timeline */
+    int tl_nep;            /* endpoints the lanes cover */
+    ifb_time *tl_lane_end; /* [(ep * 2 + dir) * IFB_SV_TL_LANES + l] end of the last slice */
+    unsigned char *tl_lane_named;
     const ifb_model *m;
     ifb_sim *sim;
     ifb_net *net;
@@ -427,5 +439,13 @@ void ifb_sv_kv_dispatch(ifb_serving *sv);
 int ifb_sv_kv_check(const ifb_serving *sv, ifb_err *e);
 /* --check: every request's KV cache arrived before its first decode step. */
 int ifb_sv_kv_checker(ifb_sim *sim, void *ctx, char *msg, size_t cap);
+
+/* timeline.c: the hooks the engine calls when sv->tl is set. */
+void ifb_sv_tl_compute(ifb_sv_eng *s, int r, int k);
+void ifb_sv_tl_enter(ifb_sv_eng *s, int r, int c, int k);
+void ifb_sv_tl_leave(ifb_sv_eng *s, int r, int c, int k);
+void ifb_sv_tl_step(ifb_sv_eng *s);
+void ifb_sv_tl_a2a_msg(ifb_sv_eng *s, const slot *sl, const ifb_msg_info *info);
+void ifb_sv_tl_kv_msg(ifb_serving *sv, int req, const ifb_msg_info *info);
 
 #endif

@@ -207,8 +207,11 @@ static void kv_cb(ifb_sim *sim, void *ctx, const ifb_msg_info *info)
     ifb_serving *sv = x->sv;
     if (info && info->failed)
         x->failed = 1;
-    else if (info)
+    else if (info) {
         ifb_summary_add(&sv->msg_time[IFB_TC_KV], (double)(info->done - info->start));
+        if (sv->tl)
+            ifb_sv_tl_kv_msg(sv, x->req, info);
+    }
     if (--x->left == 0)
         arrive(sv, x);
 }

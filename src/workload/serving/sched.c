@@ -540,6 +540,8 @@ void ifb_sv_step_end(ifb_sv_eng *s)
     ifb_serving_step *cur = &s->cur;
     cur->end = now;
     cur->comm = s->comm_acc;
+    if (sv->tl)
+        ifb_sv_tl_step(s);
     /* host time before the next step: what the overlap scheduler does not hide */
     cur->host_gap = s->cfg.step_overhead + (s->cfg.ovh.on ? s->cfg.ovh.host_step : 0);
     double busy = 0;

@@ -47,6 +47,7 @@
 #include "core/err.h"
 #include "core/sim.h"
 #include "core/stats.h"
+#include "core/timeline.h"
 #include "net/net.h"
 #include "report/out.h"
 #include "workload/parallel.h"
@@ -219,6 +220,10 @@ const ifb_parallel *ifb_serving_layout(const ifb_serving *s);
 int ifb_serving_write_requests_csv(const ifb_serving *s, FILE *f, ifb_err *e);
 int ifb_serving_write_steps_csv(const ifb_serving *s, FILE *f, ifb_err *e);
 int ifb_serving_write_summary(ifb_serving *s, ifb_json *j);
+/* Writes what every GPU does onto tl (timeline.c: steps, compute, layers, communication, KV
+ * transfers, flows) for the rest of the run; call after ifb_serving_start, before the run.
+ * tl outlives the engine's run; the results are the same with and without it. */
+void ifb_serving_timeline(ifb_serving *sv, ifb_timeline *tl);
 void ifb_serving_destroy(ifb_serving *s);
 
 #endif

@@ -25,6 +25,8 @@ static void enter_stage(ifb_sv_eng *s, int r, int c);
 
 static void advance(ifb_sv_eng *s, int r, int c)
 {
+    if (s->sv->tl)
+        ifb_sv_tl_leave(s, r, c, s->pos[r * s->C + c]);
     s->pos[r * s->C + c]++;
     enter_stage(s, r, c);
 }
@@ -39,6 +41,8 @@ static void gpu_start(ifb_sv_eng *s, int r, int c)
     ifb_time d = s->dur[idx3(s, k, r, c)];
     s->gpu_busy[r] = 1;
     s->busy_acc[r] += d;
+    if (s->sv->tl)
+        s->tl_gpu_t[r] = s->sim->now;
     ifb_sim_after(s->sim, d, gpu_done_ev, s, (uint64_t)r * (uint64_t)s->C + (uint64_t)c);
 }
 
@@ -49,6 +53,8 @@ static void gpu_done_ev(ifb_sim *sim, void *obj, uint64_t arg)
     ifb_sv_eng *s = obj;
     int r = (int)(arg / (uint64_t)s->C), c = (int)(arg % (uint64_t)s->C);
     s->gpu_busy[r] = 0;
+    if (s->sv->tl)
+        ifb_sv_tl_compute(s, r, s->pos[r * s->C + c]);
     if (s->gpu_q[r * 2] >= 0) {
         int nc = s->gpu_q[r * 2];
         s->gpu_q[r * 2] = s->gpu_q[r * 2 + 1];
@@ -511,6 +517,8 @@ static void msg_cb(ifb_sim *sim, void *ctx, const ifb_msg_info *info)
             round_done(s, sl->k, src, sl->c);
     } else if (info && info->tclass >= 0 && info->tclass < IFB_TC_COUNT) {
         ifb_summary_add(&s->sv->msg_time[info->tclass], (double)(info->done - info->start));
+        if (s->sv->tl && info->tclass == IFB_TC_A2A)
+            ifb_sv_tl_a2a_msg(s, sl, info);
         /* low latency: not complete before the sender has posted the phase's WQEs */
         int src = info->src >= 0 && info->src < s->nep ? s->rank_of_ep[info->src] : -1;
         if (info->tclass == IFB_TC_A2A && s->normal_step && src >= 0 &&
@@ -535,6 +543,8 @@ static void enter_stage(ifb_sv_eng *s, int r, int c)
     int k = s->pos[r * s->C + c];
     const stage *st = &s->st[k];
     size_t i = idx3(s, k, r, c);
+    if (s->sv->tl)
+        ifb_sv_tl_enter(s, r, c, k);
     switch (st->kind) {
     case ST_COMP:
         gpu_submit(s, r, c);
