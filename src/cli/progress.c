@@ -107,16 +107,24 @@ void ifb_progress_show(ifb_progress *p, int force)
         uint64_t fin = atomic_load_explicit(&s->finished, memory_order_relaxed);
         uint64_t tgt = atomic_load_explicit(&s->target, memory_order_relaxed);
         double el = now - p->start[i];
-        char eta[32], reqs[48];
+        char eta[32], reqs[48], rate[32];
         dur(eta, sizeof eta, run_eta(p, i, now));
+        /* nothing published yet (the run is setting up, or its monitor has not ticked): the
+         * rate is unknown, not zero */
+        double evs = el > 0 ? (double)ev / el : 0.0;
+        if (ev == 0 || !(evs > 0))
+            snprintf(rate, sizeof rate, "?");
+        else if (evs < 1e5)
+            snprintf(rate, sizeof rate, "%.0fk", evs < 1e3 ? 1.0 : evs * 1e-3);
+        else
+            snprintf(rate, sizeof rate, "%.1fM", evs * 1e-6);
         if (tgt)
             snprintf(reqs, sizeof reqs, "%" PRIu64 "/%" PRIu64 " req", fin, tgt);
         else
             snprintf(reqs, sizeof reqs, "%" PRIu64 " req", fin);
         n += (size_t)snprintf(buf + n, sizeof buf - n,
-                              "%s %.200s: %s, %.3f s sim, %.1fM ev/s, ETA %s", p->tty ? " |" : ";",
-                              p->labels[i], reqs, (double)ps * 1e-12,
-                              el > 0 ? (double)ev / el * 1e-6 : 0.0, eta);
+                              "%s %.200s: %s, %.3f s sim, %s ev/s, ETA %s", p->tty ? " |" : ";",
+                              p->labels[i], reqs, (double)ps * 1e-12, rate, eta);
     }
     if (n >= sizeof buf)
         n = sizeof buf - 1;

@@ -21,7 +21,7 @@ lines = [l for l in open(sys.argv[1]).read().splitlines() if l.startswith("infab
 assert lines, "no progress line"
 head = re.compile(r"^infabric run: \d+ s: (\d)/2 runs done, all runs ETA (\?|\d.*?)(;|$)")
 run = re.compile(r"; run (\d) \(concurrency=(\d+)\): (\d+)/(\d+) req, ([0-9.]+) s sim, "
-                 r"([0-9.]+)M ev/s, ETA (\?|\d+ s|\d+ min \d+ s)")
+                 r"(\?|[0-9.]+[kM]) ev/s, ETA (\?|\d+ s|\d+ min \d+ s)")
 seen = {}
 for l in lines:
     assert head.match(l), l
@@ -29,7 +29,8 @@ for l in lines:
         i, conc, fin, tgt, sim = int(m[1]), int(m[2]), int(m[3]), int(m[4]), float(m[5])
         # the target is the warm-up (the concurrency) plus the 10 requests measured
         assert tgt == conc + 10, (conc, tgt)
-        assert float(m[6]) > 0, l
+        # unknown before the run's first published count; a count is never shown as zero
+        assert m[6] == "?" or float(m[6][:-1]) > 0, l
         if i in seen:
             assert fin >= seen[i][0] and sim >= seen[i][1], (l, seen[i])
         seen[i] = (fin, sim)
