@@ -32,6 +32,13 @@ static int setup_cc(ifb_fabric *f, ifb_err *e)
         }
     }
     f->pfc_mask = c->pfc ? (c->pfc_prios ? c->pfc_prios : lossless) : 0;
+    for (int q = 0; q < IFB_NQUEUES; q++) {
+        if (c->queue[q].sched == IFB_SCHED_STRICT)
+            f->strict_mask |= (uint8_t)(1u << q);
+        else if (c->queue[q].sched == IFB_SCHED_DWRR)
+            f->dwrr_mask |= (uint8_t)(1u << q);
+        f->quantum[q] = ifb_link_quantum(f, q);
+    }
     int nl = 0;
     for (int q = 0; q < IFB_NQUEUES; q++)
         nl += (f->pfc_mask >> q) & 1;

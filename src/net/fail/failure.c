@@ -81,7 +81,7 @@ static void flush(ifb_port *p)
     if (p->sw && p->qbytes)
         ifb_port_queue_change(p, f->sim->now);
     for (int q = 0; q < IFB_NQUEUES; q++) {
-        while ((pk = ifb_fifo_pop(&p->q[q]))) {
+        while ((pk = ifb_port_qpop(p, q))) {
             if (p->sw) {
                 uint8_t bit = (uint8_t)(1u << pk->tc);
                 p->qbytes -= pk->wire;
