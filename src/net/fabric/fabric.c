@@ -190,6 +190,7 @@ int ifb_fabric_create(ifb_fabric **out, ifb_sim *sim, const ifb_topo *t, const i
         if (tp->link >= 0) {
             const ifb_topo_link *l = &t->links[tp->link];
             p->rate = l->rate_bps;
+            p->ps_per_byte = ifb_ps_per_byte(p->rate);
             p->delay = l->delay;
             p->peer = &f->ports[t->nodes[tp->peer_node].first_port + tp->peer_port];
         }

@@ -80,7 +80,8 @@ struct ifb_port {
      * the detection delay); frames at the head of `pipe` that were on the link when it failed */
     uint8_t down, dead;
     uint32_t doomed;
-    double loss; /* probability a frame sent here arrives corrupted */
+    uint32_t ps_per_byte; /* ifb_ps_per_byte(rate): serialization without a divide, or 0 */
+    double loss;          /* probability a frame sent here arrives corrupted */
     struct ifb_pcap *pcap;
     uint64_t *qhist; /* time-weighted occupancy histogram (cfg.queue_bins), ps per bin */
     ifb_port_stats st;
@@ -137,6 +138,12 @@ static inline ifb_pkt *ifb_port_qpop(ifb_port *p, int i)
     if (!p->q[i].n)
         p->qmask &= (uint8_t) ~(1u << i);
     return pk;
+}
+
+/* Serialization time of `bytes` at port p's rate (ifb_tx_time, exactly). */
+static inline ifb_time ifb_port_tx_time(const ifb_port *p, uint32_t bytes)
+{
+    return p->ps_per_byte ? (ifb_time)bytes * p->ps_per_byte : ifb_tx_time(bytes, p->rate);
 }
 
 /* The port of host h (its first, the one its NIC uses). */
