@@ -678,6 +678,28 @@ static void test_tx_time(void **state)
     assert_true(ifb_time_to_us(83560) == 0.08356);
 }
 
+/* The divide-free serialization time (per-hop path) must equal ifb_tx_time wherever it is
+ * used, and decline (0) where the per-byte time is not a whole number or would overflow. */
+static void test_ps_per_byte(void **state)
+{
+    (void)state;
+    const uint64_t G = 1000000000ull;
+    assert_int_equal(ifb_ps_per_byte(400 * G), 20);
+    assert_int_equal(ifb_ps_per_byte(800 * G), 10);
+    assert_int_equal(ifb_ps_per_byte(3 * G), 0); /* 2666.67 ps per byte */
+    assert_int_equal(ifb_ps_per_byte(7 * G), 0); /* 1142.86 */
+    assert_int_equal(ifb_ps_per_byte(8), 0);     /* 10^12 ps per byte: above 2^32 */
+    assert_int_equal(ifb_ps_per_byte(0), 0);
+    const uint64_t rates[] = {25 * G,   50 * G, 100 * G, 200 * G, 400 * G, 800 * G,
+                              1600 * G, 56 * G, 1 * G,   3 * G,   125 * G, 2000};
+    const uint32_t bytes[] = {0, 1, 64, 84, 1500, 4178, 9000, 65535, 1u << 20, 0xffffffffu};
+    for (size_t r = 0; r < sizeof rates / sizeof *rates; r++) {
+        uint32_t q = ifb_ps_per_byte(rates[r]);
+        for (size_t b = 0; q && b < sizeof bytes / sizeof *bytes; b++)
+            assert_int_equal((ifb_time)bytes[b] * q, ifb_tx_time(bytes[b], rates[r]));
+    }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -702,6 +724,7 @@ int main(void)
         cmocka_unit_test(test_rng_below_range_and_uniform),
         cmocka_unit_test(test_rng_double_and_exp),
         cmocka_unit_test(test_tx_time),
+        cmocka_unit_test(test_ps_per_byte),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

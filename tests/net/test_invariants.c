@@ -105,7 +105,7 @@ static void lose_packet(ifb_sim *sim, void *obj, uint64_t arg)
     }
     for (int q = 0; q < IFB_NQUEUES; q++)
         if (p->q[q].n) {
-            ifb_pkt *pk = ifb_fifo_pop(&p->q[q]); /* a buggy queue forgets a packet */
+            ifb_pkt *pk = ifb_port_qpop(p, q); /* a buggy queue forgets a packet */
             p->qbytes -= pk->wire;
             p->sw->buf_used -= pk->wire;
             ifb_pool_put(&sim->pkt_pool, pk);
@@ -348,7 +348,7 @@ static void park_packet(ifb_sim *sim, void *obj, uint64_t arg)
     pk->wire = 84;
     p->paused |= 1u << 5;
     p->paused_since[5] = sim->now;
-    ifb_fifo_push(&p->q[5], pk);
+    ifb_port_qpush(p, 5, pk);
     p->qbytes += pk->wire;
     p->sw->buf_used += pk->wire;
 }

@@ -61,6 +61,10 @@ struct ifb_fabric {
     /* lossless Ethernet */
     uint8_t pfc_mask;                   /* priorities PFC acts on (0 when off) */
     uint8_t ecn_deq_mask, ecn_enq_mask; /* queues marking at dequeue / enqueue */
+    /* the egress scheduler's view of cfg.queue[] (net/link/link.h): strict and DWRR queues, and
+     * each queue's DWRR quantum */
+    uint8_t strict_mask, dwrr_mask;
+    uint32_t quantum[IFB_NQUEUES];
     ifb_rate_sample *rsamples;
     size_t nrsamples, rsamples_cap;
     /* failures (net/fail): the controller's state, NULL until a link first goes down, and the

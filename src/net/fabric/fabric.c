@@ -32,6 +32,13 @@ static int setup_cc(ifb_fabric *f, ifb_err *e)
         }
     }
     f->pfc_mask = c->pfc ? (c->pfc_prios ? c->pfc_prios : lossless) : 0;
+    for (int q = 0; q < IFB_NQUEUES; q++) {
+        if (c->queue[q].sched == IFB_SCHED_STRICT)
+            f->strict_mask |= (uint8_t)(1u << q);
+        else if (c->queue[q].sched == IFB_SCHED_DWRR)
+            f->dwrr_mask |= (uint8_t)(1u << q);
+        f->quantum[q] = ifb_link_quantum(f, q);
+    }
     int nl = 0;
     for (int q = 0; q < IFB_NQUEUES; q++)
         nl += (f->pfc_mask >> q) & 1;
@@ -183,6 +190,7 @@ int ifb_fabric_create(ifb_fabric **out, ifb_sim *sim, const ifb_topo *t, const i
         if (tp->link >= 0) {
             const ifb_topo_link *l = &t->links[tp->link];
             p->rate = l->rate_bps;
+            p->ps_per_byte = ifb_ps_per_byte(p->rate);
             p->delay = l->delay;
             p->peer = &f->ports[t->nodes[tp->peer_node].first_port + tp->peer_port];
         }

@@ -31,7 +31,10 @@
 typedef struct ifb_fail_state {
     ifb_time t_first; /* first link down */
     int8_t *reach;    /* scratch: per switch, toward the host being computed */
-    uint32_t *idx;    /* per (switch, host): offset in pool or IFB_LIVE_ALL */
+    /* scratch: what reach() reads of each port, by topology port id (PORT_*), and each
+     * switch's first port id: compact, where the 1.7 KB port records cost a cache miss each */
+    int *to, *first;
+    uint32_t *idx; /* per (switch, host): offset in pool or IFB_LIVE_ALL */
     uint16_t *pool;
     size_t npool, pool_cap;
 } ifb_fail_state;
@@ -44,6 +47,8 @@ static void fail_free(ifb_fabric *f)
     ifb_fail_state *fs = f->fail;
     if (fs) {
         free(fs->reach);
+        free(fs->to);
+        free(fs->first);
         free(fs->idx);
         free(fs->pool);
         free(fs);
@@ -81,7 +86,7 @@ static void flush(ifb_port *p)
     if (p->sw && p->qbytes)
         ifb_port_queue_change(p, f->sim->now);
     for (int q = 0; q < IFB_NQUEUES; q++) {
-        while ((pk = ifb_fifo_pop(&p->q[q]))) {
+        while ((pk = ifb_port_qpop(p, q))) {
             if (p->sw) {
                 uint8_t bit = (uint8_t)(1u << pk->tc);
                 p->qbytes -= pk->wire;
@@ -142,20 +147,27 @@ void ifb_fail_switch(ifb_fabric *f, int node, int up)
 
 /* ---- Routing after detection ---------------------------------------------------------------- */
 
-static int reach(ifb_fabric *f, int8_t *r, int s, int h, int depth);
+/* ifb_fail_state.to[port]: the switch index behind a live link, PORT_NONE for a dead or
+ * unconnected port, PORT_HOST(h) for the link to host h's NIC */
+enum { PORT_NONE = -1 };
+#define PORT_HOST(h) (-2 - (h))
 
-static int usable(ifb_fabric *f, int8_t *r, const ifb_port *p, int h, int depth)
+static int reach(const ifb_fabric *f, const ifb_fail_state *fs, int8_t *r, int s, int h, int depth);
+
+static int usable(const ifb_fabric *f, const ifb_fail_state *fs, int8_t *r, int id, int h,
+                  int depth)
 {
-    if (p->dead || !p->peer)
+    int to = fs->to[id];
+    if (to == PORT_NONE)
         return 0;
-    if (p->peer->nic)
-        return p->peer->nic->host == h;
-    return reach(f, r, p->peer->sw->idx, h, depth + 1);
+    if (to < PORT_NONE)
+        return to == PORT_HOST(h);
+    return reach(f, fs, r, to, h, depth + 1);
 }
 
 /* Whether switch s can still reach host h (memo in r: -1 unknown). Routes are shortest paths,
  * so the recursion ends; the depth bound and the provisional 0 guard a malformed table. */
-static int reach(ifb_fabric *f, int8_t *r, int s, int h, int depth)
+static int reach(const ifb_fabric *f, const ifb_fail_state *fs, int8_t *r, int s, int h, int depth)
 {
     if (r[s] >= 0)
         return r[s];
@@ -163,10 +175,9 @@ static int reach(ifb_fabric *f, int8_t *r, int s, int h, int depth)
     if (depth > f->nswitches)
         return 0;
     const ifb_topo *t = f->topo;
-    const ifb_switch *sw = &f->switches[s];
-    const ifb_topo_group *g = &t->groups[sw->route[h]];
+    const ifb_topo_group *g = &t->groups[f->switches[s].route[h]];
     for (int i = 0; i < g->count; i++)
-        if (usable(f, r, &sw->ports[t->group_ports[g->first + i]], h, depth)) {
+        if (usable(f, fs, r, fs->first[s] + t->group_ports[g->first + i], h, depth)) {
             r[s] = 1;
             break;
         }
@@ -181,7 +192,17 @@ static void recompute(ifb_fabric *f)
     if (!fs->idx) {
         fs->idx = ifb_xcalloc(ns * nh, sizeof *fs->idx, "the live-member index");
         fs->reach = ifb_xmalloc(ns, "the reachability scratch");
+        fs->to = ifb_xcalloc((size_t)f->nports, sizeof *fs->to, "the port scratch");
+        fs->first = ifb_xcalloc(ns, sizeof *fs->first, "the port scratch");
     }
+    for (int i = 0; i < f->nports; i++) {
+        const ifb_port *p = &f->ports[i];
+        fs->to[i] = p->dead || !p->peer ? PORT_NONE
+                    : p->peer->nic      ? PORT_HOST(p->peer->nic->host)
+                                        : p->peer->sw->idx;
+    }
+    for (size_t s = 0; s < ns; s++)
+        fs->first[s] = (int)(f->switches[s].ports - f->ports);
     fs->npool = 0;
     int any_dead = 0;
     for (int i = 0; i < f->nports && !any_dead; i++)
@@ -198,7 +219,8 @@ static void recompute(ifb_fabric *f)
             uint16_t L[IFB_LB_MAX_MEMBERS + 1];
             int n = 0;
             for (int i = 0; i < g->count && i < IFB_LB_MAX_MEMBERS; i++)
-                if (usable(f, fs->reach, &sw->ports[t->group_ports[g->first + i]], (int)h, 0))
+                if (usable(f, fs, fs->reach, fs->first[s] + t->group_ports[g->first + i], (int)h,
+                           0))
                     L[1 + n++] = (uint16_t)i;
             if (n == g->count)
                 continue;

@@ -26,7 +26,7 @@ void ifb_link_start_tx(ifb_port *p, ifb_pkt *pk)
     ifb_fabric *f = p->f;
     ifb_sim *sim = f->sim;
     ifb_time now = sim->now;
-    ifb_time ser = ifb_tx_time(pk->wire, p->rate);
+    ifb_time ser = ifb_port_tx_time(p, pk->wire);
     ifb_time first = now + p->delay;
     ifb_event_fn rx; /* the receiving port's owner takes the deliveries */
     if (p->peer->sw) {

@@ -75,11 +75,13 @@ struct ifb_port {
     ifb_fifo pipe;   /* frames on the link toward the peer, in arrival order */
     uint8_t busy, pipe_armed, rr, rr_credited;
     uint8_t paused; /* bitmask of paused priorities (PFC) or credit-starved VLs (IB) */
+    uint8_t qmask;  /* bitmask of the egress queues holding packets (ifb_port_qpush/qpop) */
     /* failures (net/fail): causes holding the link down now, and as routing sees it (after
      * the detection delay); frames at the head of `pipe` that were on the link when it failed */
     uint8_t down, dead;
     uint32_t doomed;
-    double loss; /* probability a frame sent here arrives corrupted */
+    uint32_t ps_per_byte; /* ifb_ps_per_byte(rate): serialization without a divide, or 0 */
+    double loss;          /* probability a frame sent here arrives corrupted */
     struct ifb_pcap *pcap;
     uint64_t *qhist; /* time-weighted occupancy histogram (cfg.queue_bins), ps per bin */
     ifb_port_stats st;
@@ -122,6 +124,28 @@ static inline ifb_event_fn ifb_port_ev(const ifb_port *p)
     return p->sw ? p->f->ev_switch : p->f->ev_nic;
 }
 
+/* Egress queue i of port p gains pk / gives up its head: the only ways its queues change, so that
+ * qmask (what the scheduler reads instead of the eight queues) stays true. */
+static inline void ifb_port_qpush(ifb_port *p, int i, ifb_pkt *pk)
+{
+    ifb_fifo_push(&p->q[i], pk);
+    p->qmask |= (uint8_t)(1u << i);
+}
+
+static inline ifb_pkt *ifb_port_qpop(ifb_port *p, int i)
+{
+    ifb_pkt *pk = ifb_fifo_pop(&p->q[i]);
+    if (!p->q[i].n)
+        p->qmask &= (uint8_t) ~(1u << i);
+    return pk;
+}
+
+/* Serialization time of `bytes` at port p's rate (ifb_tx_time, exactly). */
+static inline ifb_time ifb_port_tx_time(const ifb_port *p, uint32_t bytes)
+{
+    return p->ps_per_byte ? (ifb_time)bytes * p->ps_per_byte : ifb_tx_time(bytes, p->rate);
+}
+
 /* The port of host h (its first, the one its NIC uses). */
 static inline ifb_port *ifb_host_port(const ifb_fabric *f, int h)
 {
@@ -151,47 +175,65 @@ static inline uint32_t ifb_link_quantum(const ifb_fabric *f, int q)
 static inline ifb_pkt *ifb_link_sched_ib(ifb_port *p)
 {
     const ifb_fabric *f = p->f;
-    uint32_t eligible = 0, head[IFB_NQUEUES] = {0};
-    for (int i = 0; i < IFB_NQUEUES; i++)
-        if (p->q[i].n && !(p->paused & (1u << i))) {
-            eligible |= 1u << i;
-            head[i] = p->q[i].head->wire;
-        }
+    uint32_t eligible = p->qmask & (uint8_t)~p->paused, head[IFB_NQUEUES] = {0};
+    for (uint32_t m = eligible; m; m &= m - 1) {
+        int i = __builtin_ctz(m);
+        head[i] = p->q[i].head->wire;
+    }
     int vl = ifb_vlarb_pick(&p->vlarb, &f->cfg.ib_vlarb, eligible, head);
-    return vl >= 0 ? ifb_fifo_pop(&p->q[vl]) : NULL;
+    return vl >= 0 ? ifb_port_qpop(p, vl) : NULL;
 }
 
-/* Strict-priority queues first, highest index first; then DWRR among the rest. */
+/* Strict-priority queues first, highest index first; then deficit-weighted round robin among
+ * the rest: from queue rr on, a queue that holds packets and is not paused gets its quantum once
+ * per visit (rr_credited: already given on this visit) and sends its head if the deficit covers
+ * it; every queue passed over without sending loses its deficit when it is empty or paused, and
+ * at most 2 x 8 queues are visited. The visits to queues that cannot send are skipped by the
+ * masks (f->dwrr_mask: DWRR queues) with the same effect as walking through them. */
 static inline ifb_pkt *ifb_link_sched(ifb_port *p)
 {
     const ifb_fabric *f = p->f;
     if (f->ib)
         return ifb_link_sched_ib(p);
-    for (int i = IFB_NQUEUES - 1; i >= 0; i--)
-        if (p->q[i].n && f->cfg.queue[i].sched == IFB_SCHED_STRICT && !(p->paused & (1u << i)))
-            return ifb_fifo_pop(&p->q[i]);
-    for (int n = 0; n < 2 * IFB_NQUEUES; n++) {
-        int i = p->rr;
-        ifb_fifo *q = &p->q[i];
-        if (q->n && f->cfg.queue[i].sched == IFB_SCHED_DWRR && !(p->paused & (1u << i))) {
-            if (!p->rr_credited) {
-                p->deficit[i] += (int32_t)ifb_link_quantum(f, i);
-                p->rr_credited = 1;
-            }
-            if ((int32_t)q->head->wire <= p->deficit[i]) {
-                p->deficit[i] -= (int32_t)q->head->wire;
-                ifb_pkt *pk = ifb_fifo_pop(q);
-                if (!q->n) {
-                    p->deficit[i] = 0;
-                    p->rr = (uint8_t)((i + 1) % IFB_NQUEUES);
-                    p->rr_credited = 0;
-                }
-                return pk;
-            }
-        } else {
-            p->deficit[i] = 0;
+    uint32_t ready = p->qmask & (uint8_t)~p->paused;
+    uint32_t strict = ready & f->strict_mask;
+    if (strict)
+        return ifb_port_qpop(p, 31 - __builtin_clz(strict));
+    uint32_t elig = ready & f->dwrr_mask;
+    int left = 2 * IFB_NQUEUES, i = p->rr;
+    while (left > 0) {
+        /* distance to the next eligible queue from i (all visits if there is none) */
+        int d = elig ? __builtin_ctz(((elig | elig << IFB_NQUEUES) >> i) & 0xffu) : left;
+        if (d >= left)
+            d = left;
+        if (d > 0) {
+            for (int k = 0; k < d && k < IFB_NQUEUES; k++)
+                p->deficit[(i + k) % IFB_NQUEUES] = 0;
+            i = (i + d) % IFB_NQUEUES;
+            left -= d;
+            p->rr = (uint8_t)i;
+            p->rr_credited = 0;
+            if (!left)
+                break;
         }
-        p->rr = (uint8_t)((i + 1) % IFB_NQUEUES);
+        ifb_fifo *q = &p->q[i];
+        if (!p->rr_credited) {
+            p->deficit[i] += (int32_t)f->quantum[i];
+            p->rr_credited = 1;
+        }
+        if ((int32_t)q->head->wire <= p->deficit[i]) {
+            p->deficit[i] -= (int32_t)q->head->wire;
+            ifb_pkt *pk = ifb_port_qpop(p, i);
+            if (!q->n) {
+                p->deficit[i] = 0;
+                p->rr = (uint8_t)((i + 1) % IFB_NQUEUES);
+                p->rr_credited = 0;
+            }
+            return pk;
+        }
+        i = (i + 1) % IFB_NQUEUES;
+        left--;
+        p->rr = (uint8_t)i;
         p->rr_credited = 0;
     }
     return NULL;

@@ -380,9 +380,9 @@ ifb_pkt *ifb_nic_next(ifb_nic *nic)
     uint8_t cq = f->cfg.ctrl_queue, nq = f->cfg.dcqcn_p.cnp_prio;
     ifb_fifo *ctrl = &p->q[cq];
     if (ctrl->n && !(p->paused & (1u << cq)))
-        return ifb_fifo_pop(ctrl);
+        return ifb_port_qpop(p, cq);
     if (nq != cq && p->q[nq].n && !(p->paused & (1u << nq)))
-        return ifb_fifo_pop(&p->q[nq]);
+        return ifb_port_qpop(p, nq);
     while (nic->rr_tail) {
         ifb_qp *qp = nic->rr_tail->rr_next;
         if (!qp_can_send(f, qp)) {
@@ -449,7 +449,7 @@ static void send_cnp(ifb_nic *nic, ifb_qp *qp)
         ifb_fabric_no_queue(f, nic->port, pk);
         return;
     }
-    ifb_fifo_push(&nic->port->q[P->cnp_prio], pk);
+    ifb_port_qpush(nic->port, P->cnp_prio, pk);
     ifb_nic_kick(nic);
 }
 
@@ -475,7 +475,7 @@ void ifb_nic_send_ctrl(ifb_nic *nic, ifb_qp *qp, ifb_pkt_kind kind, uint32_t psn
         ifb_fabric_no_queue(f, nic->port, pk);
         return;
     }
-    ifb_fifo_push(&nic->port->q[f->cfg.ctrl_queue], pk);
+    ifb_port_qpush(nic->port, f->cfg.ctrl_queue, pk);
     ifb_nic_kick(nic);
 }
 

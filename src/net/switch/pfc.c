@@ -357,7 +357,7 @@ static void wd_detect(ifb_port *p, int prio)
     f->cnt.pfcwd_storms++;
     if (p->q[prio].n)
         ifb_port_queue_change(p, now);
-    for (ifb_pkt *pk; (pk = ifb_fifo_pop(&p->q[prio])) != NULL;) {
+    for (ifb_pkt *pk; (pk = ifb_port_qpop(p, prio)) != NULL;) {
         p->qbytes -= pk->wire;
         ifb_pfc_release(p->sw, pk);
         f->cnt.pfcwd_drops++;

@@ -136,7 +136,7 @@ void ifb_port_enqueue(ifb_port *p, ifb_pkt *pk)
         ecn_mark(p, pk, q->bytes);
     ifb_port_queue_change(p, f->sim->now);
     pk->enq_t = f->sim->now;
-    ifb_fifo_push(q, pk);
+    ifb_port_qpush(p, pk->tc, pk);
     p->qbytes += pk->wire;
     if (p->qbytes > p->st.max_queue)
         p->st.max_queue = p->qbytes;
