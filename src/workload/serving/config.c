@@ -1,5 +1,5 @@
 /* Defaults of the serving configuration (see config.h). The values are documented with the
- * keys in src/scenario/serving_cfg.c (IFB_SERVING_KEYS_DOC).
+ * keys in src/scenario/serving_keys_doc.c (IFB_SERVING_KEYS_DOC).
  * Leaves out: loading the model and the trace (the scenario layer does). */
 #include "workload/serving/config.h"
 

@@ -38,7 +38,7 @@
  * cost model; sched.c arrivals, the request router and the per-instance scheduler; step.c the
  * per-step program of compute and communication stages; metrics.c results, CSV and summary;
  * engine.c create/start/destroy; internal.h the state they share. Configuration keys: see
- * IFB_SERVING_KEYS_DOC in src/scenario/serving_cfg.c (pasted into docs/scenario.md). */
+ * IFB_SERVING_KEYS_DOC in src/scenario/serving_keys_doc.c (pasted into docs/scenario.md). */
 #ifndef IFB_WORKLOAD_SERVING_SERVING_H
 #define IFB_WORKLOAD_SERVING_SERVING_H
 #include <stdint.h>
