@@ -70,11 +70,15 @@ typedef enum ifb_sched_kind { IFB_SCHED_STRICT = 0, IFB_SCHED_DWRR = 1 } ifb_sch
 
 struct ifb_lb_cfg;
 
+/* ifb_class_cfg.ooo: whether the class's receivers place out of order. */
+enum { IFB_OOO_INHERIT = 0, IFB_OOO_OFF = 1, IFB_OOO_ON = 2 };
+
 /* How one workload traffic class is carried. */
 typedef struct ifb_class_cfg {
     uint8_t dscp;
     uint8_t queue; /* egress queue / priority 0..7 (RoCEv2) */
     uint8_t sl;    /* InfiniBand service level 0..15; the VL is ib_sl2vl[sl] */
+    uint8_t ooo;   /* IFB_OOO_*: the class's QPs place out of order; INHERIT: cfg.ooo */
     uint16_t qps;  /* QPs per (source GPU, destination GPU) of this class; 0 = qps_per_conn */
 } ifb_class_cfg;
 
@@ -174,6 +178,13 @@ typedef struct ifb_fabric_cfg {
     ifb_time fail_detection; /* link state change to every switch's routing reacting */
     ifb_time goodput_bin;    /* delivered-goodput series bin, 0 = off (failures turn it on) */
 } ifb_fabric_cfg;
+
+/* Whether class t's receivers place out of order (an OOO QP is a per-QP attribute of the HCA,
+ * so classes can differ: the KV transfer engine's QPs and DeepEP's need not agree). */
+static inline int ifb_class_ooo(const ifb_fabric_cfg *c, int t)
+{
+    return c->tclass[t].ooo ? c->tclass[t].ooo == IFB_OOO_ON : c->ooo;
+}
 
 /* A NIC that sends PFC XOFF on one priority toward its switch from `start` for `duration`
  * (a stuck NIC or driver: the classic pause storm). */

@@ -27,6 +27,7 @@ struct ifb_qp {
     uint32_t qpn, dqpn;
     int peer_host;
     uint8_t queue, dscp;
+    uint8_t ooo, sl; /* out-of-order placement (the class's, ifb_class_ooo); IB service level */
     uint16_t sport;
     uint32_t epsn, since_ack;
     uint8_t nak_sent;

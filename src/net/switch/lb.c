@@ -23,6 +23,7 @@
 
 #include "core/alloc.h"
 #include "core/rng.h"
+#include "net/switch/groups.h"
 #include "net/switch/lb_state.h"
 #include "net/wire/wire.h"
 
@@ -80,13 +81,8 @@ static inline uint64_t inst_load(const ifb_port *p)
     return p->qbytes + (p->busy || p->f->sim->now < p->free_at ? 1u : 0u);
 }
 
-/* The members a choice may take: the whole group or, after a detected failure, the live ones
- * (net/fail/failure.c keeps a list L per switch and destination: L[0] = count >= 1, then member
- * indices). Every mode picks among its candidates the way it would among a smaller group. */
-typedef struct cands {
-    const uint16_t *L; /* NULL: every member of the group */
-    int n;
-} cands;
+/* The candidates of a choice (lb_cands, net/switch/lb_state.h). */
+typedef lb_cands cands;
 
 static inline int cand(const cands *c, int i)
 {
@@ -152,8 +148,8 @@ static int pick_least_loaded(lb_sw *s, ifb_switch *sw, const ifb_topo_group *g, 
 static int random_member(lb_sw *s, const ifb_topo_group *g, const cands *c, const ifb_pkt *pk)
 {
     const lb_shared *sh = s->sh;
-    if (s->widx && sh->cfg.weighted) {
-        const uint16_t *tab = sh->tables + (size_t)s->widx[pk->dst] * sh->cfg.wcmp_width;
+    if (c->widx && sh->cfg.weighted) {
+        const uint16_t *tab = sh->tables + (size_t)c->widx[pk->dst] * sh->cfg.wcmp_width;
         int m = tab[ifb_rng_below(&s->rng, sh->cfg.wcmp_width)];
         if (m < g->count && cand_has(c, m))
             return m;
@@ -358,7 +354,7 @@ static int spray_select(lb_sw *s, ifb_switch *sw, const ifb_topo_group *g, const
 
 int ifb_lb_select(ifb_switch *sw, const ifb_topo_group *g, const ifb_pkt *pk)
 {
-    cands c = {NULL, g->count};
+    cands c = {NULL, g->count, NULL};
     if (sw->live_idx && sw->live_idx[pk->dst] != IFB_LIVE_ALL) {
         c.L = sw->live_pool + sw->live_idx[pk->dst];
         c.n = c.L[0];
@@ -370,10 +366,14 @@ int ifb_lb_select(ifb_switch *sw, const ifb_topo_group *g, const ifb_pkt *pk)
         return cand(&c, ecmp_pick(ifb_flow_hash(sw, pk), c.n));
     const lb_shared *sh = s->sh;
     const ifb_lb_qcfg *qc = &sh->cfg.q[pk->tc & (IFB_NQUEUES - 1)];
+    c.widx = s->widx;
+    uint16_t both[IFB_LB_MAX_MEMBERS + 1];
+    if (sh->cls) /* a class with its own mode or group (net/switch/groups.h) */
+        qc = ifb_lb_class_of(sh, sw, g, pk, qc, &c, both);
     s->st.selects++;
     switch (qc->mode) {
     case IFB_LBA_WCMP: {
-        const uint16_t *tab = sh->tables + (size_t)s->widx[pk->dst] * sh->cfg.wcmp_width;
+        const uint16_t *tab = sh->tables + (size_t)c.widx[pk->dst] * sh->cfg.wcmp_width;
         uint32_t h = ifb_flow_hash(sw, pk);
         int m = tab[((uint64_t)h * sh->cfg.wcmp_width) >> 32];
         /* a route changed without ifb_lb_recompute: stay inside the group */
