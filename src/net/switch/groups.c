@@ -247,12 +247,32 @@ int ifb_lb_classes_setup(lb_shared *sh, ifb_err *e)
     return 0;
 }
 
+/* Each table's slots per member, for INT-driven choice weighed by capacity. */
+static void table_shares(lb_shared *sh)
+{
+    free(sh->tshare);
+    sh->tshare = NULL;
+    if (!sh->use_int || !sh->cfg.weighted || !sh->ntables)
+        return;
+    uint32_t width = sh->cfg.wcmp_width;
+    sh->tshare = ifb_xcalloc((size_t)sh->ntables * IFB_LB_MAX_MEMBERS, sizeof *sh->tshare,
+                             "the WCMP member shares");
+    for (uint32_t t = 0; t < sh->ntables; t++)
+        for (uint32_t i = 0; i < width; i++) {
+            uint16_t m = sh->tables[(size_t)t * width + i];
+            if (m < IFB_LB_MAX_MEMBERS)
+                sh->tshare[(size_t)t * IFB_LB_MAX_MEMBERS + m]++;
+        }
+}
+
 int ifb_lb_classes_tables(lb_shared *sh, ifb_err *e)
 {
     (void)e;
     lb_classes *cs = sh->cls;
-    if (!cs)
+    if (!cs) {
+        table_shares(sh);
         return 0;
+    }
     const ifb_fabric *f = sh->f;
     const ifb_topo *t = sh->t;
     size_t ns = (size_t)f->nswitches, nh = (size_t)t->nhosts, ng = (size_t)cs->ngroups;
@@ -291,11 +311,14 @@ int ifb_lb_classes_tables(lb_shared *sh, ifb_err *e)
             }
         }
     }
+    table_shares(sh);
     return 0;
 }
 
 void ifb_lb_classes_free(lb_shared *sh)
 {
+    free(sh->tshare);
+    sh->tshare = NULL;
     lb_classes *cs = sh->cls;
     if (!cs)
         return;

@@ -217,10 +217,26 @@ static inline uint64_t remote_cost(lb_remote *row, int pi, ifb_time now, ifb_tim
     return r > floor ? r - floor : 0;
 }
 
+/* With `weighted`, a member's cost is per unit of its WCMP capacity share: bytes waiting times
+ * the mean share over the member's, so a member carrying twice the capacity may hold twice the
+ * queue before it looks as loaded (a drain-time comparison); a member with no slot is never
+ * chosen. Equal weights leave every cost as it is. */
+static inline uint64_t per_share(const uint16_t *ws, int m, uint64_t cost, uint32_t width, int n)
+{
+    if (!ws)
+        return cost;
+    if (!ws[m])
+        return UINT64_MAX / 2;
+    return cost * width / ((uint64_t)ws[m] * (uint64_t)n);
+}
+
 static int pick_int(lb_sw *s, ifb_switch *sw, const ifb_topo_group *g, const cands *c,
                     const ifb_pkt *pk, ifb_time now, int per_packet)
 {
     const lb_shared *sh = s->sh;
+    const uint16_t *ws =
+        sh->tshare && c->widx ? sh->tshare + (size_t)c->widx[pk->dst] * IFB_LB_MAX_MEMBERS : NULL;
+    uint32_t width = sh->cfg.wcmp_width;
     lb_remote *row = remote_row(s, pk);
     ifb_time age = sh->f->cfg.intc.feedback_age;
     uint64_t floor = UINT64_MAX;
@@ -233,8 +249,10 @@ static int pick_int(lb_sw *s, ifb_switch *sw, const ifb_topo_group *g, const can
         floor += sh->f->cfg.intc.path_margin;
     }
 #define COST(m)                                                                                    \
-    (inst_load(&sw->ports[sh->t->group_ports[g->first + (m)]]) +                                   \
-     remote_cost(row, sh->t->group_ports[g->first + (m)], now, age, floor))
+    per_share(ws, (m),                                                                             \
+              inst_load(&sw->ports[sh->t->group_ports[g->first + (m)]]) +                          \
+                  remote_cost(row, sh->t->group_ports[g->first + (m)], now, age, floor),           \
+              width, g->count)
     if (per_packet)
         DRILL_PICK(s, g, c, pk, COST);
     uint16_t ties[IFB_LB_MAX_MEMBERS];
@@ -251,6 +269,17 @@ static int pick_int(lb_sw *s, ifb_switch *sw, const ifb_topo_group *g, const can
             ties[nt++] = (uint16_t)m;
     }
 #undef COST
+    if (nt > 1 && ws) { /* ties (an idle fabric) split by capacity share, as WCMP would */
+        uint64_t tot = 0;
+        for (int i = 0; i < nt; i++)
+            tot += ws[ties[i]];
+        uint64_t r = tot ? ifb_rng_below(&s->rng, tot) : 0;
+        for (int i = 0; i < nt; i++) {
+            if (r < ws[ties[i]])
+                return ties[i];
+            r -= ws[ties[i]];
+        }
+    }
     return nt == 1 ? ties[0] : ties[ifb_rng_below(&s->rng, (uint64_t)nt)];
 }
 

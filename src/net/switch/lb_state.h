@@ -24,6 +24,9 @@ typedef struct lb_shared {
     const ifb_topo *t;
     int use_wcmp, use_flowlet, use_quality, use_group_mem;
     struct lb_classes *cls; /* NULL: every class routes by its egress queue's mode */
+    /* slots of member i in WCMP table t, at [t * IFB_LB_MAX_MEMBERS + i]: INT-driven choice
+     * weighs a member's cost by its capacity share (net/switch/groups.c); NULL when unused */
+    uint16_t *tshare;
     /* WCMP: ntables tables of cfg.wcmp_width member indices; idx[switch * nhosts + host] */
     uint16_t *tables;
     uint32_t ntables;
