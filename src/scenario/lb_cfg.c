@@ -324,7 +324,7 @@ static int queue_of(const ifb_fabric_cfg *f, int t)
 static ifb_lb_qcfg class_mode(const ifb_lb_cfg *lb, const ifb_fabric_cfg *f, int t)
 {
     ifb_lb_qcfg q = lb->cls[t].has_mode ? lb->cls[t].q : lb->q[queue_of(f, t)];
-    int pp = q.mode == IFB_LBA_SPRAY ||
+    int pp = q.mode == IFB_LBA_SPRAY || q.mode == IFB_LBA_AR ||
              ((q.mode == IFB_LBA_ADAPTIVE || q.mode == IFB_LBA_INT_ADAPTIVE) &&
               q.unit == IFB_LB_UNIT_PACKET);
     if (lb->ooo_fallback && pp && !ifb_class_ooo(f, t)) {

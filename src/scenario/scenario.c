@@ -12,6 +12,7 @@
 #include "core/embedded.h"
 #include "net/fail/failure.h"
 #include "net/wire/wire.h"
+#include "scenario/ib_cfg.h"
 #include "scenario/lb_cfg.h"
 
 /* Light travels 5 ns per metre in fibre and copper twinax alike, near enough. */
@@ -498,7 +499,8 @@ static int load_ib(ifb_cfg *c, ifb_fabric_cfg *f, ifb_err *e)
             f->ib_vlarb.nhigh = n;
     }
     int64_t hl;
-    if (ifb_cfg_get_int(c, "fabric.ib.high_limit", f->ib_vlarb.high_limit, 0, 255, &hl, e))
+    if (ifb_cfg_get_int(c, "fabric.ib.high_limit", f->ib_vlarb.high_limit, 0, 255, &hl, e) ||
+        ifb_ib_cfg_load(c, f, e))
         return -1;
     f->ib_vlarb.high_limit = (uint8_t)hl;
     if (f->l2 == IFB_L2_IB) {
@@ -639,16 +641,28 @@ static void kind_defaults_ib(ifb_fabric_cfg *f, int *lb_mode)
  * (the LFT), and the per-packet choices that stand for adaptive routing (spray, adaptive). */
 static int check_ib_routing(ifb_cfg *c, const ifb_fabric_cfg *f, ifb_err *e)
 {
+    for (int t = 0; f->l2 != IFB_L2_IB && t < IFB_TC_COUNT; t++) {
+        const ifb_lb_class *cl = &f->lb->cls[t];
+        int m = cl->has_mode ? cl->q.mode : f->lb->q[f->tclass[t].queue].mode;
+        /* dmodk stays: on Ethernet it stands for static deterministic routing (policy routes
+         * per destination, no hash) */
+        if (m == IFB_LBA_AR)
+            return ifb_cfg_errf(c, cl->has_mode ? cl->key : "fabric.load_balancing", e,
+                                "a RoCE mode (ar is NVIDIA's InfiniBand adaptive routing; "
+                                "RoCE's adaptive routing is adaptive or int_adaptive)",
+                                "ar for class %s", class_names[t]);
+    }
     if (f->l2 != IFB_L2_IB)
         return 0;
     for (int t = 0; t < IFB_TC_COUNT; t++) {
         int q = f->ib_sl2vl[f->tclass[t].sl & 15];
-        int m = f->lb->q[q].mode;
+        const ifb_lb_class *cl = &f->lb->cls[t];
+        int m = cl->has_mode ? cl->q.mode : f->lb->q[q].mode;
         if (m == IFB_LBA_ECMP || m == IFB_LBA_WCMP || m == IFB_LBA_FLOWLET)
             return ifb_cfg_errf(c, "fabric.load_balancing", e,
                                 "a mode InfiniBand switches have: dmodk (linear forwarding "
-                                "tables, the default), spray or adaptive (adaptive routing, with "
-                                "fabric.nic.ooo)",
+                                "tables, the default), ar (adaptive routing, with fabric.nic.ooo), "
+                                "or the Ethernet per-packet modes spray and adaptive",
                                 "%s for class %s (VL %d): IB has no 5-tuple to hash",
                                 ifb_lb_algo_name(m), class_names[t], q);
     }
@@ -1055,7 +1069,7 @@ void ifb_scenario_print_warnings(const ifb_scenario *sc, FILE *out)
 /* Queue q's path selection sends the packets of one QP down several paths. */
 static int per_packet(const ifb_lb_qcfg *q)
 {
-    return q->mode == IFB_LBA_SPRAY ||
+    return q->mode == IFB_LBA_SPRAY || q->mode == IFB_LBA_AR ||
            ((q->mode == IFB_LBA_ADAPTIVE || q->mode == IFB_LBA_INT_ADAPTIVE) &&
             q->unit == IFB_LB_UNIT_PACKET);
 }

@@ -114,6 +114,38 @@ typedef struct ifb_int_cfg {
     int8_t probe_queue;      /* egress queue of the probes; -1: the expert all-to-all class's */
 } ifb_int_cfg;
 
+/* InfiniBand adaptive routing as NVIDIA's switches and subnet manager run it (net/switch/ib_ar.h):
+ * the load_balancing mode `ar` on the SLs of sl_mask (OpenSM ar_sl_mask), SHIELD (fast link
+ * fault recovery and fault notifications to upstream switches) and adaptive routing
+ * notifications. */
+typedef struct ifb_ib_ar_cfg {
+    uint16_t sl_mask;       /* SLs routed adaptively (bit s); the others by the LFT (d-mod-k) */
+    uint8_t shield;         /* FLFR at the switch, FLFN/pFRN to upstream switches */
+    uint8_t arn;            /* adaptive routing notifications from a congested switch */
+    uint64_t arn_threshold; /* bytes queued at an egress port above which a switch notifies */
+    ifb_time arn_life;      /* how long a notified switch avoids the port for that destination */
+    ifb_time fault_detect;  /* a link's failure to the switch at its end knowing of it */
+} ifb_ib_ar_cfg;
+
+/* InfiniBand congestion control (IBA annex A10; net/switch/ibcc.c, net/nic/ibcc.c): switches
+ * mark FECN above a queue threshold, the destination returns BECN, the source's CCTI indexes
+ * the congestion control table of inter-packet delays; parameters per SL as OpenSM sets them. */
+#define IFB_IBCC_CCT_MAX 128
+typedef struct ifb_ibcc_cfg {
+    int on;
+    uint16_t sl_mask;      /* SLs whose QPs react (CACongestionSetting control_map) */
+    uint8_t threshold;     /* 1..15 (0 = no marking): marking above (16 - t) / 16 of a VL buffer */
+    uint16_t marking_rate; /* packets between two marks while above threshold (0: every one) */
+    uint16_t packet_size;  /* smallest packet marked, in 64-byte credits */
+    /* per SL (CACongestionSetting entries): */
+    ifb_time ccti_timer[16];    /* CCTI decrements by one each period (1.024 us units in OpenSM) */
+    uint16_t ccti_increase[16]; /* added to the CCTI per BECN */
+    uint16_t ccti_min[16];      /* the CCTI never goes below */
+    uint16_t ccti_limit;        /* ... nor above: the last CCT entry used */
+    int ncct;
+    uint16_t cct[IFB_IBCC_CCT_MAX]; /* entries: shift (2 bits) : multiplier (14 bits) */
+} ifb_ibcc_cfg;
+
 typedef struct ifb_fabric_cfg {
     ifb_l2 l2;
     uint32_t mtu;            /* payload bytes per packet */
@@ -168,6 +200,8 @@ typedef struct ifb_fabric_cfg {
     uint64_t ib_vl_buffer;  /* receive buffer per (port, VL), bytes; credits = this / 64 */
     uint8_t ib_sl2vl[16];   /* SL -> VL */
     ifb_vlarb_cfg ib_vlarb; /* VL arbitration tables */
+    ifb_ib_ar_cfg ib_ar;    /* adaptive routing (load_balancing mode `ar`) */
+    ifb_ibcc_cfg ib_cc;     /* congestion control (off by default) */
     /* PFC storm faults (misbehaving NICs) and the switches' PFC watchdog (net/switch/pfc.c) */
     const struct ifb_pfc_storm *pfc_storms;
     int npfc_storms;

@@ -173,7 +173,7 @@ void ifb_nic_post(ifb_nic *nic, ifb_qp *qp, ifb_msg *m)
     qp->tail = m;
     if (!qp->snd_msg)
         qp->snd_msg = m;
-    if (qp->limited)
+    if (qp->limited && f->cfg.dcqcn)
         ifb_dcqcn_resume(f, qp);
     if (nic->port->down && qp->una == qp->snd_nxt) {
         /* nothing will be sent to arm the timer: it runs from the post, as the HCA's does */
@@ -455,7 +455,7 @@ static void send_cnp(ifb_nic *nic, ifb_qp *qp)
     ifb_nic_kick(nic);
 }
 
-void ifb_nic_send_ctrl(ifb_nic *nic, ifb_qp *qp, ifb_pkt_kind kind, uint32_t psn)
+static void send_ctrl(ifb_nic *nic, ifb_qp *qp, ifb_pkt_kind kind, uint32_t psn, uint8_t flags)
 {
     ifb_fabric *f = nic->f;
     ifb_pkt *pk = ifb_fabric_new_pkt(f);
@@ -471,7 +471,7 @@ void ifb_nic_send_ctrl(ifb_nic *nic, ifb_qp *qp, ifb_pkt_kind kind, uint32_t psn
     pk->tc = f->cfg.ctrl_queue;
     pk->sl = f->ib ? pk->tc : 0;
     pk->dscp = qp->dscp;
-    pk->flags = f->cfg.vlan ? IFB_PF_VLAN : 0;
+    pk->flags = (uint8_t)((f->cfg.vlan ? IFB_PF_VLAN : 0) | flags);
     pk->wire = ifb_wire_len(pk);
     if (ifb_queue_missing(f, pk)) {
         ifb_fabric_no_queue(f, nic->port, pk);
@@ -479,6 +479,19 @@ void ifb_nic_send_ctrl(ifb_nic *nic, ifb_qp *qp, ifb_pkt_kind kind, uint32_t psn
     }
     ifb_fifo_push(&nic->port->q[f->cfg.ctrl_queue], pk);
     ifb_nic_kick(nic);
+}
+
+void ifb_nic_send_ctrl(ifb_nic *nic, ifb_qp *qp, ifb_pkt_kind kind, uint32_t psn)
+{
+    send_ctrl(nic, qp, kind, psn, 0);
+}
+
+/* InfiniBand CC: a FECN-marked packet makes the responder return a BECN at once, in an ACK of
+ * what it holds in order (as hfi1 answers FECN; ACKs are idempotent). */
+static void send_becn(ifb_nic *nic, ifb_qp *qp)
+{
+    nic->f->cnt.becns_sent++;
+    send_ctrl(nic, qp, IFB_PK_ACK, qp->epsn - 1, IFB_PF_BECN);
 }
 
 static void go_back(ifb_fabric *f, ifb_qp *qp)
@@ -620,6 +633,8 @@ void ifb_nic_receive(ifb_nic *nic, ifb_pkt *pk)
     case IFB_PK_DATA:
         if (pk->ecn == IFB_ECN_CE && f->cfg.dcqcn)
             send_cnp(nic, qp);
+        if (pk->flags & IFB_PF_FECN)
+            send_becn(nic, qp);
         if (qp->ooo) {
             ifb_ooo_receive(nic, qp, pk);
             break;
@@ -649,6 +664,8 @@ void ifb_nic_receive(ifb_nic *nic, ifb_pkt *pk)
         }
         break;
     case IFB_PK_ACK:
+        if (pk->flags & IFB_PF_BECN)
+            ifb_ibcc_becn(f, qp);
         on_ack(f, qp, pk->psn);
         break;
     case IFB_PK_CNP:

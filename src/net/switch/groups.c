@@ -23,7 +23,7 @@ static const char *const cname[IFB_TC_COUNT] = {"a2a", "kv", "pp", "coll"};
 
 static int per_packet(const ifb_lb_qcfg *q)
 {
-    return q->mode == IFB_LBA_SPRAY ||
+    return q->mode == IFB_LBA_SPRAY || q->mode == IFB_LBA_AR ||
            ((q->mode == IFB_LBA_ADAPTIVE || q->mode == IFB_LBA_INT_ADAPTIVE) &&
             q->unit == IFB_LB_UNIT_PACKET);
 }

@@ -24,6 +24,7 @@
 #include "core/alloc.h"
 #include "core/rng.h"
 #include "net/switch/groups.h"
+#include "net/switch/ib_ar.h"
 #include "net/switch/lb_state.h"
 #include "net/wire/wire.h"
 
@@ -422,6 +423,8 @@ int ifb_lb_select(ifb_switch *sw, const ifb_topo_group *g, const ifb_pkt *pk)
         if (qc->unit == IFB_LB_UNIT_PACKET)
             return pick_int(s, sw, g, &c, pk, sh->f->sim->now, 1);
         return flowlet_select(s, sw, g, &c, pk, qc->flowlet_gap, PICK_INT);
+    case IFB_LBA_AR:
+        return ifb_ar_select(sw, g, &c, pk);
     case IFB_LBA_DMODK:
         /* InfiniBand static routing as OpenSM's up/down and fat-tree engines lay out linear
          * forwarding tables: destination modulo the number of uplinks, so destinations spread

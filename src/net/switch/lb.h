@@ -33,6 +33,7 @@ typedef enum ifb_lb_algo {
     IFB_LBA_ADAPTIVE,     /* best quality band, per flowlet or per packet */
     IFB_LBA_DMODK,        /* InfiniBand static routing: destination modulo the group size */
     IFB_LBA_INT_ADAPTIVE, /* adaptive on local quality and INT path feedback, end to end */
+    IFB_LBA_AR,           /* InfiniBand adaptive routing, NVIDIA's (net/switch/ib_ar.h) */
     IFB_LBA_COUNT
 } ifb_lb_algo;
 

@@ -303,7 +303,7 @@ int ifb_lb_attach(ifb_fabric *f, const ifb_lb_cfg *cfg, ifb_err *e)
         if (qc->mode >= IFB_LBA_COUNT) {
             free(sh);
             return ifb_err_set(e, NULL, 0, "load_balancing.mode",
-                               "ecmp, wcmp, flowlet, spray, adaptive, dmodk or int_adaptive",
+                               "ecmp, wcmp, flowlet, spray, adaptive, dmodk, int_adaptive or ar",
                                "mode %d for queue %d", qc->mode, q);
         }
         /* a queue without INT (fabric.int.queues) routes int_adaptive on its local figures
@@ -369,7 +369,7 @@ void ifb_lb_get_stats(const ifb_fabric *f, ifb_lb_stats *out)
 /* ---- Configuration (the plain struct; src/scenario/lb_cfg.c reads the YAML keys) ----------- */
 
 const char *const ifb_lb_mode_names[IFB_LBA_COUNT + 1] = {
-    "ecmp", "wcmp", "flowlet", "spray", "adaptive", "dmodk", "int_adaptive", NULL};
+    "ecmp", "wcmp", "flowlet", "spray", "adaptive", "dmodk", "int_adaptive", "ar", NULL};
 
 const char *ifb_lb_algo_name(int algo)
 {
