@@ -549,14 +549,10 @@ int ifb_cmd_run(int argc, char **argv)
         void *mem = mmap(NULL, (size_t)njobs * sizeof *slots, PROT_READ | PROT_WRITE,
                          MAP_SHARED | MAP_ANONYMOUS, -1, 0);
         slots = mem == MAP_FAILED ? NULL : mem;
-        pg.start = calloc((size_t)njobs, sizeof *pg.start);
-        pg.end = calloc((size_t)njobs, sizeof *pg.end);
-        labels = calloc((size_t)njobs, sizeof *labels);
-        if (!slots || !pg.start || !pg.end || !labels) {
-            if (slots)
-                munmap(slots, (size_t)njobs * sizeof *slots);
-            slots = NULL;
-        } else {
+        if (slots) {
+            pg.start = ifb_xcalloc((size_t)njobs, sizeof *pg.start, "the runs' start times");
+            pg.end = ifb_xcalloc((size_t)njobs, sizeof *pg.end, "the runs' end times");
+            labels = ifb_xcalloc((size_t)njobs, sizeof *labels, "the runs' progress labels");
             for (int i = 0; i < njobs; i++)
                 labels[i] = short_label(&jobs[i], i, o.seeds, o.nscenarios);
             pg.slot = slots;

@@ -6,6 +6,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/alloc.h"
+
 const ifb_mx_def ifb_mx_defs[IFB_MX_COUNT] = {
     [IFB_MX_OUTPUT_THROUGHPUT] = {"output_throughput", "output token throughput", "tok/s", 1, 1},
     [IFB_MX_REQUEST_THROUGHPUT] = {"request_throughput", "request throughput", "req/s", 1, 0},
@@ -185,15 +187,10 @@ static int measured_run(const json_t *j)
 }
 
 /* Ratios of every configuration to the baseline, paired by seed: the k-th run of each point. */
-static int build_ratios(ifb_analysis *a)
+static void build_ratios(ifb_analysis *a)
 {
-    int cap = a->ns * a->nx;
-    a->r = calloc((size_t)(cap ? cap : 1), sizeof *a->r);
-    if (!a->r)
-        return -1;
-    double *v = calloc((size_t)(a->seeds ? a->seeds : 1), sizeof *v);
-    if (!v)
-        return -1;
+    a->r = ifb_xcalloc((size_t)a->ns * (size_t)a->nx, sizeof *a->r, "the analysis' ratios");
+    double *v = ifb_xcalloc((size_t)a->seeds, sizeof *v, "the analysis' paired ratios");
     for (int s = 0; s < a->ns; s++)
         for (int x = 0; x < a->nx; x++) {
             int ds = a->mode == IFB_CMP_SERIES ? a->baseline : s;
@@ -219,7 +216,6 @@ static int build_ratios(ifb_analysis *a)
             }
         }
     free(v);
-    return 0;
 }
 
 int ifb_analysis_build(ifb_analysis *a, json_t *const *runs, int n, ifb_err *e)
@@ -228,12 +224,11 @@ int ifb_analysis_build(ifb_analysis *a, json_t *const *runs, int n, ifb_err *e)
     a->runs = runs;
     a->nruns = n;
     pick_xkey(a);
-    int m = n ? n : 1;
-    a->x = calloc((size_t)m, sizeof *a->x);
-    a->s = calloc((size_t)m, sizeof *a->s);
-    int *rs = calloc((size_t)m, sizeof *rs), *rx = calloc((size_t)m, sizeof *rx);
-    if (!a->x || !a->s || !rs || !rx)
-        goto oom;
+    size_t m = (size_t)n;
+    a->x = ifb_xcalloc(m, sizeof *a->x, "the analysis' x values");
+    a->s = ifb_xcalloc(m, sizeof *a->s, "the analysis' series");
+    int *rs = ifb_xcalloc(m, sizeof *rs, "the runs' series");
+    int *rx = ifb_xcalloc(m, sizeof *rx, "the runs' x values");
     /* x values in first-seen order; series likewise */
     for (int i = 0; i < n; i++) {
         rs[i] = rx[i] = -1;
@@ -283,18 +278,13 @@ int ifb_analysis_build(ifb_analysis *a, json_t *const *runs, int n, ifb_err *e)
         for (int x = 0; x < a->nx; x++)
             a->x[x].v = NAN;
     /* points */
-    int npts = a->ns * a->nx;
-    a->p = calloc((size_t)(npts > 0 ? npts : 1), sizeof *a->p);
-    if (!a->p)
-        goto oom;
+    a->p = ifb_xcalloc((size_t)a->ns * (size_t)a->nx, sizeof *a->p, "the analysis' points");
     for (int s = 0; s < a->ns; s++)
         for (int x = 0; x < a->nx; x++) {
             ifb_an_point *p = &a->p[s * a->nx + x];
             p->series = s;
             p->x = x;
-            p->runs = calloc((size_t)m, sizeof *p->runs);
-            if (!p->runs)
-                goto oom;
+            p->runs = ifb_xcalloc(m, sizeof *p->runs, "a point's runs");
         }
     for (int i = 0; i < n; i++)
         if (rs[i] >= 0) {
@@ -305,9 +295,7 @@ int ifb_analysis_build(ifb_analysis *a, json_t *const *runs, int n, ifb_err *e)
                 json_is_string(json_object_get(json_object_get(runs[i], "metrics"), "unmeasured")))
                 p->unmeasured = 1;
         }
-    double *v = calloc((size_t)m, sizeof *v);
-    if (!v)
-        goto oom;
+    double *v = ifb_xcalloc(m, sizeof *v, "a point's values");
     for (int q = 0; q < a->ns * a->nx; q++) {
         ifb_an_point *p = &a->p[q];
         if (p->nruns > a->seeds)
@@ -326,19 +314,17 @@ int ifb_analysis_build(ifb_analysis *a, json_t *const *runs, int n, ifb_err *e)
         for (int s = a->ns - 1; s >= 0; s--)
             if (!strcmp(a->s[s].fabric, "infiniband"))
                 a->baseline = s;
-    if (a->mode != IFB_CMP_NONE && build_ratios(a))
-        goto oom;
+    if (a->mode != IFB_CMP_NONE)
+        build_ratios(a);
+    free(rs);
+    free(rx);
+    /* open_memstream has no allocation hook: its failure comes back as NULL */
     a->verdict = ifb_an_verdict(a);
-    if (!a->verdict)
-        goto oom;
-    free(rs);
-    free(rx);
+    if (!a->verdict) {
+        ifb_analysis_free(a);
+        return ifb_err_msg(e, "out of memory writing the verdict");
+    }
     return 0;
-oom:
-    free(rs);
-    free(rx);
-    ifb_analysis_free(a);
-    return ifb_err_msg(e, "out of memory analysing the runs");
 }
 
 const ifb_an_point *ifb_an_point_at(const ifb_analysis *a, int series, int x)

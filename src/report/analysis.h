@@ -127,8 +127,9 @@ typedef struct ifb_analysis {
 
 enum { IFB_CMP_NONE, IFB_CMP_SERIES, IFB_CMP_X };
 
-/* Groups runs[0..n) (run objects as summary.json holds them, NULL entries skipped). Returns 0
- * or -1 (out of memory) with e. */
+/* Groups runs[0..n) (run objects as summary.json holds them, NULL entries skipped). Returns 0,
+ * or -1 with e when the verdict's text could not be written (open_memstream ran out of memory:
+ * it has no allocation hook); every other allocation goes through core/alloc.h. */
 int ifb_analysis_build(ifb_analysis *a, json_t *const *runs, int n, ifb_err *e);
 void ifb_analysis_free(ifb_analysis *a);
 const ifb_an_point *ifb_an_point_at(const ifb_analysis *a, int series, int x);
@@ -136,7 +137,8 @@ const ifb_an_point *ifb_an_point_at(const ifb_analysis *a, int series, int x);
 double ifb_an_run_metric(const json_t *run, ifb_mx k);
 /* Number at a dotted path ("serving.bytes.a2a"), NaN if absent. */
 double ifb_an_num(const json_t *j, const char *path);
-/* The verdict paragraph of a (called by ifb_analysis_build; exposed for tests). */
+/* The verdict paragraph of a, malloc'ed (called by ifb_analysis_build; exposed for tests).
+ * NULL when open_memstream runs out of memory. */
 char *ifb_an_verdict(const ifb_analysis *a);
 
 #endif

@@ -6,6 +6,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/alloc.h"
+
 /* Splits line (no newline) into fields in place, unescaping quoted ones. Returns the count, or
  * (size_t)-1 when there are more than cap. */
 static size_t split(char *line, char **f, size_t cap)
@@ -61,6 +63,8 @@ int ifb_csv_each(const char *path, ifb_csv_row_fn fn, void *ctx, ifb_err *e)
     }
     if (!rc && ferror(f))
         rc = ifb_err_msg(e, "cannot read '%s'", path);
+    else if (!rc && !feof(f)) /* getline could not grow its buffer (ENOMEM) */
+        ifb_oom(cap, 2, "a CSV line");
     if (!rc && row == 0)
         rc = ifb_err_msg(e, "'%s' is empty", path);
     free(line);

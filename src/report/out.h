@@ -29,7 +29,8 @@ typedef struct ifb_ofile {
 } ifb_ofile;
 
 /* A malloc'ed path built like printf, or NULL with err when it does not fit the system's limit
- * (PATH_MAX, terminator included) or memory ran out: paths are never cut short. */
+ * (PATH_MAX, terminator included) or vsnprintf cannot format it (EOVERFLOW): paths are never
+ * cut short. Out of memory aborts (core/alloc.h). */
 char *ifb_path_printf(ifb_err *err, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
 /* Like mkdir -p: creates path and its missing parents (mode 0777 & ~umask). An existing

@@ -76,6 +76,7 @@ static char *vprintf_alloc(size_t *len, const char *fmt, va_list ap)
     return s;
 }
 
+/* asprintf through the wrapper: NULL only as vprintf_alloc. */
 static char *xstrdup_printf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 static char *xstrdup_printf(const char *fmt, ...)
 {

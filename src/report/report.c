@@ -5,42 +5,35 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/alloc.h"
 #include "report/html.h"
 #include "report/out.h"
 #include "report/report_int.h"
 
-/* Table cells, each malloc'ed; a failed allocation leaves the cell empty and is reported at
- * the end. */
+/* Table cells, each malloc'ed. A cell vsnprintf cannot format (longer than INT_MAX bytes:
+ * EOVERFLOW) is left empty and reported at the end. */
 typedef struct ctab {
     char **v;
     size_t n, cap;
-    int oom;
+    int bad;
 } ctab;
 
 static void cadd(ctab *t, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 static void cadd(ctab *t, const char *fmt, ...)
 {
-    if (t->n == t->cap) {
-        size_t cap = t->cap ? t->cap * 2 : 64;
-        char **v = realloc(t->v, cap * sizeof *v);
-        if (!v) {
-            t->oom = 1;
-            return;
-        }
-        t->v = v;
-        t->cap = cap;
-    }
+    t->v = ifb_xgrow(t->v, &t->cap, t->n, sizeof *t->v, 64, "a report table's cells");
     va_list ap;
     va_start(ap, fmt);
     int n = vsnprintf(NULL, 0, fmt, ap);
     va_end(ap);
-    char *s = n >= 0 ? malloc((size_t)n + 1) : NULL;
-    if (s) {
+    char *s = ifb_xmalloc(n >= 0 ? (size_t)n + 1 : 1, "a report table cell");
+    s[0] = '\0';
+    if (n >= 0) {
         va_start(ap, fmt);
         vsnprintf(s, (size_t)n + 1, fmt, ap);
         va_end(ap);
     }
-    t->oom |= !s;
+    t->bad |= n < 0;
     t->v[t->n++] = s;
 }
 
@@ -54,25 +47,32 @@ static void cfree(ctab *t)
 
 char *ifb_report_sweep_label(const json_t *run)
 {
+    /* two passes over the members: the length, then the text */
     char *text = NULL;
-    size_t len = 0;
-    FILE *f = open_memstream(&text, &len);
-    if (!f)
-        return NULL;
-    const char *k;
-    const json_t *v;
-    int first = 1;
-    json_object_foreach(json_object_get(run, "sweep"), k, v)
-    {
-        const char *dot = strrchr(k, '.');
-        fprintf(f, "%s%s=%s", first ? "" : " ", dot ? dot + 1 : k,
-                json_is_string(v) ? json_string_value(v) : "?");
-        first = 0;
+    size_t n = 0;
+    for (int pass = 0; pass < 2; pass++) {
+        if (pass)
+            text = ifb_xmalloc(n + 1, "a run's sweep label");
+        n = 0;
+        const char *k;
+        const json_t *v;
+        json_object_foreach(json_object_get(run, "sweep"), k, v)
+        {
+            const char *dot = strrchr(k, '.');
+            const char *key = dot ? dot + 1 : k;
+            const char *val = json_is_string(v) ? json_string_value(v) : "?";
+            size_t kl = strlen(key), vl = strlen(val), at = n ? n + 1 : 0; /* after a space */
+            if (pass) {
+                if (n)
+                    text[n] = ' ';
+                memcpy(text + at, key, kl);
+                text[at + kl] = '=';
+                memcpy(text + at + kl + 1, val, vl);
+            }
+            n = at + kl + 1 + vl;
+        }
     }
-    if (fclose(f) != 0) {
-        free(text);
-        return NULL;
-    }
+    text[n] = '\0';
     return text;
 }
 
@@ -181,10 +181,10 @@ static int answer_table(ifb_html *h, const ifb_analysis *a)
                  "95%% confidence intervals). Latencies in ms.");
     int rc = ifb_html_table(h, "tab-answer", caption, (const char *const *)hd.v, ncols,
                             (const char *const *)c.v, (size_t)nrows);
-    int oom = hd.oom || c.oom;
+    int bad = hd.bad || c.bad;
     cfree(&hd);
     cfree(&c);
-    return rc || oom ? -1 : 0;
+    return rc || bad ? -1 : 0;
 }
 
 static const char *status_of(const json_t *j)
@@ -222,7 +222,7 @@ static int runs_table(ifb_html *h, const ifb_analysis *a)
         cadd(&c, "%03d", i);
         cadd(&c, "%s", json_is_string(sc) ? json_string_value(sc) : "");
         cadd(&c, "%s", json_is_string(fb) ? json_string_value(fb) : "-");
-        cadd(&c, "%s", sw ? sw : "");
+        cadd(&c, "%s", sw);
         free(sw);
         double seed = ifb_an_num(j, "seed");
         if (isfinite(seed))
@@ -259,9 +259,9 @@ static int runs_table(ifb_html *h, const ifb_analysis *a)
     }
     int rc = ifb_html_table(h, "tab-summary", "Every run (latencies in ms)", hdr, NC,
                             (const char *const *)c.v, (size_t)rows);
-    int oom = c.oom;
+    int bad = c.bad;
     cfree(&c);
-    return rc || oom ? -1 : 0;
+    return rc || bad ? -1 : 0;
 }
 
 static const char *const CAPTIONS[FIG_COUNT] = {
@@ -352,7 +352,7 @@ int ifb_report_write(const ifb_report_opts *o, const ifb_analysis *a, ifb_err *e
         ifb_html_para(&h, "PARTIAL: the experiment was interrupted or a run failed; the figures "
                           "show the runs that measured something, the last table lists every "
                           "planned run with its status.");
-    int oom = answer_table(&h, a) < 0;
+    int bad = answer_table(&h, a) < 0;
     if (o->reference)
         ifb_html_para(&h, REFERENCE);
     ifb_html_para(&h, DEFINITIONS);
@@ -371,17 +371,17 @@ int ifb_report_write(const ifb_report_opts *o, const ifb_analysis *a, ifb_err *e
             continue;
         }
         if (ifb_html_figure_begin(&h, IFB_FIG_IDS[k], cap) == 0 && ifb_figs_draw(&g, k, h.f, e))
-            oom = 1;
+            bad = 1;
         ifb_html_figure_end(&h);
     }
     ifb_html_heading(&h, 2, "runs", "Every run");
-    oom |= runs_table(&h, a) < 0;
+    bad |= runs_table(&h, a) < 0;
     ifb_html_heading(&h, 2, "files", "Files");
     const char *const hrefs[] = {"summary.json", "runs.csv", "runs/"};
     ifb_html_links(&h, hrefs, NULL, 3);
     rc = ifb_html_end(&h, e);
-    if (!rc && oom)
-        rc = ifb_err_msg(e, "report.html: out of memory or a figure failed");
+    if (!rc && bad)
+        rc = ifb_err_msg(e, "report.html: a table or a figure failed");
     if (rc)
         ifb_ofile_fail(&f, e);
     else

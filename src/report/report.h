@@ -32,7 +32,8 @@ typedef struct ifb_report_opts {
  * with e naming the file. */
 int ifb_report_write(const ifb_report_opts *o, const ifb_analysis *a, ifb_err *e);
 
-/* The run's sweep point as "k=v k=v" (last key components), never cut (malloc'ed). */
+/* The run's sweep point as "k=v k=v" (last key components), never cut (malloc'ed; never
+ * NULL). */
 char *ifb_report_sweep_label(const json_t *run);
 
 #endif

@@ -4,6 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/alloc.h"
 #include "report/csvread.h"
 #include "report/out.h"
 #include "report/report_int.h"
@@ -66,19 +67,11 @@ static int cdf_curves(const ifb_analysis *a, int *cs, int *cx, char *at, size_t 
     return n;
 }
 
-/* Appends v to a growing array (doubling). Returns -1 when memory runs out. */
-static int push(double **a, size_t *n, size_t *cap, double v)
+/* Appends v to a growing array (doubling). */
+static void push(double **a, size_t *n, size_t *cap, double v, const char *what)
 {
-    if (*n == *cap) {
-        size_t c = *cap ? *cap * 2 : 256;
-        double *na = realloc(*a, c * sizeof *na);
-        if (!na)
-            return -1;
-        *a = na;
-        *cap = c;
-    }
+    *a = ifb_xgrow(*a, cap, *n, sizeof **a, 256, what);
     (*a)[(*n)++] = v;
-    return 0;
 }
 
 /* One curve's requests.csv rows: the measured requests' TTFT, TPOT and E2E, in ms. */
@@ -104,8 +97,8 @@ static int cdf_row(void *ctx, size_t row, char **f, size_t n)
     for (int m = 0; m < 3; m++) {
         double v = x->col[m] >= 0 ? ifb_csv_num(f[x->col[m]]) : NAN;
         ifb_fig_cdf *d = &x->cdf[m];
-        if (isfinite(v) && push(&d->v[x->curve], &d->n[x->curve], &x->cap[m], v / 1e3))
-            return -2; /* out of memory */
+        if (isfinite(v))
+            push(&d->v[x->curve], &d->n[x->curve], &x->cap[m], v / 1e3, "a CDF's values");
     }
     return 0;
 }
@@ -135,19 +128,15 @@ static int prepare_cdfs(ifb_figs *g, ifb_err *e)
                 return -1;
             ifb_err ce;
             /* a run without its table adds nothing to the curve */
-            int rc = ifb_csv_each(path, cdf_row, &x, &ce);
+            (void)ifb_csv_each(path, cdf_row, &x, &ce);
             free(path);
-            if (rc == -2)
-                return ifb_err_msg(e, "out of memory reading the request tables");
         }
         for (int m = 0; m < 3; m++) {
             ifb_fig_cdf *d = &g->cdf[m];
             if (!d->n[c])
                 continue;
             qsort(d->v[c], d->n[c], sizeof *d->v[c], cmp_double);
-            d->p[c] = malloc(d->n[c] * sizeof *d->p[c]);
-            if (!d->p[c])
-                return ifb_err_msg(e, "out of memory");
+            d->p[c] = ifb_xcalloc(d->n[c], sizeof *d->p[c], "a CDF's fractions");
             for (size_t k = 0; k < d->n[c]; k++)
                 d->p[c][k] = (double)(k + 1) / (double)d->n[c];
         }
@@ -166,7 +155,6 @@ typedef struct heat_rows {
     char (*lab)[48]; /* per port */
     size_t nports, lcap;
     double first_port, end;
-    int oom;
 } heat_rows;
 
 static int heat_row(void *ctx, size_t row, char **f, size_t n)
@@ -182,26 +170,21 @@ static int heat_row(void *ctx, size_t row, char **f, size_t n)
         return h->cp < 0 || h->cn < 0 || h->ci < 0 || h->ca < 0 || h->cb < 0 || h->cu < 0;
     }
     double port = ifb_csv_num(f[h->cp]);
+    if (!isfinite(port))
+        return 1; /* not a port number: not a utilization series (no figure, no crash) */
     if (row == 1)
         h->first_port = port;
     if (port == h->first_port) { /* the first port's bins are the columns */
-        if (push(&h->edges, &h->nedges, &h->ecap, ifb_csv_num(f[h->ca]) / 1e6))
-            return -2;
+        push(&h->edges, &h->nedges, &h->ecap, ifb_csv_num(f[h->ca]) / 1e6, "the utilization bins");
         h->end = ifb_csv_num(f[h->cb]) / 1e6;
     }
     size_t nb = h->nedges;
     if (h->nv % nb == 0) { /* a new port */
-        if (h->nports == h->lcap) {
-            size_t c = h->lcap ? h->lcap * 2 : 64;
-            char(*nl)[48] = realloc(h->lab, c * sizeof *nl);
-            if (!nl)
-                return -2;
-            h->lab = nl;
-            h->lcap = c;
-        }
+        h->lab = ifb_xgrow(h->lab, &h->lcap, h->nports, sizeof *h->lab, 64, "the port labels");
         snprintf(h->lab[h->nports++], sizeof h->lab[0], "%.30s:%.10s", f[h->cn], f[h->ci]);
     }
-    return push(&h->v, &h->nv, &h->vcap, ifb_csv_num(f[h->cu])) ? -2 : 0;
+    push(&h->v, &h->nv, &h->vcap, ifb_csv_num(f[h->cu]), "the utilization series");
+    return 0;
 }
 
 /* The busiest run (highest mean link utilization) and its utilization series. */
@@ -228,24 +211,6 @@ static int prepare_heat(ifb_figs *g, ifb_err *e)
     free(path);
     size_t nb = h.nedges, nports = nb ? h.nv / nb : 0;
     int ok = rc == 0 && nports && h.nv == nports * nb && h.nports == nports;
-    double *mean = ok ? calloc(nports, sizeof *mean) : NULL;
-    size_t *order = ok ? calloc(nports, sizeof *order) : NULL;
-    size_t nr = nports < IFB_FIG_MAX_ROWS ? nports : IFB_FIG_MAX_ROWS;
-    if (ok) {
-        g->heat_edges = calloc(nb + 1, sizeof *g->heat_edges);
-        g->heat_rowlab = calloc(nr, sizeof *g->heat_rowlab);
-        g->heat_rows = calloc(nr, sizeof *g->heat_rows);
-        g->heat_values = calloc(nr * nb, sizeof *g->heat_values);
-    }
-    if (rc == -2 || (ok && (!mean || !order || !g->heat_edges || !g->heat_rowlab || !g->heat_rows ||
-                            !g->heat_values))) {
-        free(mean);
-        free(order);
-        free(h.v);
-        free(h.edges);
-        free(h.lab);
-        return ifb_err_msg(e, "out of memory reading the utilization series");
-    }
     if (!ok) {
         snprintf(g->why[FIG_HEATMAP], sizeof g->why[0],
                  "the busiest run (run %d) has no utilization series (runs/%03d-util.csv)", best,
@@ -255,6 +220,13 @@ static int prepare_heat(ifb_figs *g, ifb_err *e)
         free(h.lab);
         return 0;
     }
+    double *mean = ifb_xcalloc(nports, sizeof *mean, "the ports' mean utilization");
+    size_t *order = ifb_xcalloc(nports, sizeof *order, "the ports' order");
+    size_t nr = nports < IFB_FIG_MAX_ROWS ? nports : IFB_FIG_MAX_ROWS;
+    g->heat_edges = ifb_xcalloc(nb + 1, sizeof *g->heat_edges, "the heat map's bin edges");
+    g->heat_rowlab = ifb_xcalloc(nr, sizeof *g->heat_rowlab, "the heat map's row labels");
+    g->heat_rows = ifb_xcalloc(nr, sizeof *g->heat_rows, "the heat map's rows");
+    g->heat_values = ifb_xcalloc(nr * nb, sizeof *g->heat_values, "the heat map's cells");
     memcpy(g->heat_edges, h.edges, nb * sizeof *h.edges);
     g->heat_edges[nb] = h.end;
     for (size_t p = 0; p < nports; p++) {
@@ -287,8 +259,7 @@ static int prepare_heat(ifb_figs *g, ifb_err *e)
     g->heat_ncols = nb;
     char *sw = ifb_report_sweep_label(a->runs[best]);
     snprintf(g->heat_title, sizeof g->heat_title, "Link utilization, run %d (%s%s%s)", best,
-             json_string_value(json_object_get(a->runs[best], "scenario")), sw && *sw ? " " : "",
-             sw ? sw : "");
+             json_string_value(json_object_get(a->runs[best], "scenario")), *sw ? " " : "", sw);
     free(sw);
     snprintf(g->caption[FIG_HEATMAP], sizeof g->caption[0],
              "Utilization of the %zu busiest of %zu links (egress ports) over the run, in the "
@@ -309,14 +280,12 @@ int ifb_figs_prepare(ifb_figs *g, const ifb_analysis *a, const ifb_report_opts *
     memset(g, 0, sizeof *g);
     g->a = a;
     g->o = o;
-    int nx = a->nx ? a->nx : 1, np = a->ns * a->nx > 0 ? a->ns * a->nx : 1;
-    g->xv = calloc((size_t)nx, sizeof *g->xv);
-    g->xlab = calloc((size_t)nx, sizeof *g->xlab);
-    g->barlab = calloc((size_t)np, sizeof *g->barlab);
-    g->barlabs = calloc((size_t)np, sizeof *g->barlabs);
-    g->barpt = calloc((size_t)np, sizeof *g->barpt);
-    if (!g->xv || !g->xlab || !g->barlab || !g->barlabs || !g->barpt)
-        return ifb_err_msg(e, "out of memory");
+    size_t nx = (size_t)a->nx, np = (size_t)a->ns * (size_t)a->nx;
+    g->xv = ifb_xcalloc(nx, sizeof *g->xv, "the figures' x values");
+    g->xlab = ifb_xcalloc(nx, sizeof *g->xlab, "the figures' x labels");
+    g->barlab = ifb_xcalloc(np, sizeof *g->barlab, "the bar charts' labels");
+    g->barlabs = ifb_xcalloc(np, sizeof *g->barlabs, "the bar charts' categories");
+    g->barpt = ifb_xcalloc(np, sizeof *g->barpt, "the bar charts' points");
     g->xcat = a->xkind == IFB_X_CATEGORICAL || a->xkind == IFB_X_NONE;
     double lo = INFINITY, hi = 0;
     for (int x = 0; x < a->nx; x++) {
@@ -401,17 +370,17 @@ typedef struct series_buf {
     int n;
 } series_buf;
 
-static int sb_alloc(series_buf *b, int nseries, int npts)
+/* Two ints' product fits in a 64-bit size_t: only the byte counts need checking. */
+static void sb_alloc(series_buf *b, int nseries, int npts)
 {
     memset(b, 0, sizeof *b);
-    size_t ns = (size_t)(nseries ? nseries : 1), np = (size_t)(npts ? npts : 1);
-    b->s = calloc(ns, sizeof *b->s);
-    b->y = calloc(ns * np, sizeof *b->y);
-    b->lo = calloc(ns * np, sizeof *b->lo);
-    b->hi = calloc(ns * np, sizeof *b->hi);
-    b->x = calloc(ns * np, sizeof *b->x);
-    b->name = calloc(ns, sizeof *b->name);
-    return b->s && b->y && b->lo && b->hi && b->x && b->name ? 0 : -1;
+    size_t ns = (size_t)nseries, nv = (size_t)nseries * (size_t)npts;
+    b->s = ifb_xcalloc(ns, sizeof *b->s, "a figure's series");
+    b->y = ifb_xcalloc(nv, sizeof *b->y, "a figure's values");
+    b->lo = ifb_xcalloc(nv, sizeof *b->lo, "a figure's interval lows");
+    b->hi = ifb_xcalloc(nv, sizeof *b->hi, "a figure's interval highs");
+    b->x = ifb_xcalloc(nv, sizeof *b->x, "a figure's x values");
+    b->name = ifb_xcalloc(ns, sizeof *b->name, "a figure's series names");
 }
 
 static void sb_free(series_buf *b)
@@ -441,10 +410,7 @@ static int draw_against_x(const ifb_figs *g, FILE *f, const char *title, const c
 {
     const ifb_analysis *a = g->a;
     series_buf b;
-    if (sb_alloc(&b, a->ns * nm, a->nx)) {
-        sb_free(&b);
-        return ifb_err_msg(e, "out of memory");
-    }
+    sb_alloc(&b, a->ns * nm, a->nx);
     static const char *const dash[] = {"", "7 3", "2 3"};
     for (int s = 0; s < a->ns; s++)
         for (int j = 0; j < nm; j++) {
@@ -485,10 +451,7 @@ static int draw_tradeoff(const ifb_figs *g, FILE *f, ifb_err *e)
 {
     const ifb_analysis *a = g->a;
     series_buf b;
-    if (sb_alloc(&b, a->ns, a->nx)) {
-        sb_free(&b);
-        return ifb_err_msg(e, "out of memory");
-    }
+    sb_alloc(&b, a->ns, a->nx);
     for (int s = 0; s < a->ns; s++) {
         double *x = b.x + s * a->nx, *y = b.y + s * a->nx;
         double *lo = b.lo + s * a->nx, *hi = b.hi + s * a->nx;
@@ -523,10 +486,7 @@ static int draw_ratio(const ifb_figs *g, FILE *f, ifb_err *e)
         if (ifb_mx_defs[k].headline)
             hm[nh++] = (ifb_mx)k;
     series_buf b;
-    if (sb_alloc(&b, a->nr * nh, a->nr)) {
-        sb_free(&b);
-        return ifb_err_msg(e, "out of memory");
-    }
+    sb_alloc(&b, a->nr * nh, a->nr);
     const char *const *labels = NULL;
     size_t nlabels = 0;
     /* mode series: one curve per (configuration, metric) against x; mode x: one per metric
@@ -560,11 +520,7 @@ static int draw_ratio(const ifb_figs *g, FILE *f, ifb_err *e)
     /* mode x: the compared values are the categories */
     const char **xl = NULL;
     if (a->mode == IFB_CMP_X) {
-        xl = calloc((size_t)(a->nr ? a->nr : 1), sizeof *xl);
-        if (!xl) {
-            sb_free(&b);
-            return ifb_err_msg(e, "out of memory");
-        }
+        xl = ifb_xcalloc((size_t)a->nr, sizeof *xl, "the ratio figure's categories");
         for (int q = 0; q < a->nr; q++)
             xl[q] = a->x[a->r[q].num_x].label;
         labels = xl;
@@ -636,9 +592,7 @@ static int draw_bars(const ifb_figs *g, FILE *f, const char *title, const char *
                      int stacked, ifb_err *e)
 {
     const ifb_analysis *a = g->a;
-    double *v = calloc((size_t)(g->nbar ? g->nbar : 1) * (size_t)nv, sizeof *v);
-    if (!v)
-        return ifb_err_msg(e, "out of memory");
+    double *v = ifb_xcalloc((size_t)g->nbar * (size_t)nv, sizeof *v, "a bar chart's values");
     for (int i = 0; i < g->nbar; i++)
         for (int k = 0; k < nv; k++)
             v[i * nv + k] = point_mean(a, &a->p[g->barpt[i]], paths[k]) * scale;

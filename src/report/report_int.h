@@ -63,7 +63,8 @@ typedef struct ifb_figs {
 
 extern const char *const IFB_FIG_IDS[FIG_COUNT];
 
-/* Gathers every figure's data (reads the per-run CSVs). Returns 0 or -1 (out of memory). */
+/* Gathers every figure's data (reads the per-run CSVs; a run whose CSV is missing or
+ * malformed adds nothing to them). Returns 0, or -1 with e when a CSV's path cannot be built. */
 int ifb_figs_prepare(ifb_figs *g, const ifb_analysis *a, const ifb_report_opts *o, ifb_err *e);
 /* Draws figure k (present) as one <svg>. */
 int ifb_figs_draw(const ifb_figs *g, int k, FILE *f, ifb_err *e);

@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/alloc.h"
 #include "report/analysis.h"
 #include "report/out.h"
 #include "report/report.h"
@@ -61,13 +62,17 @@ static char *slurp(const char *path)
     }
     long n = ftell(f);
     rewind(f);
-    char *buf = n >= 0 ? malloc((size_t)n + 1) : NULL;
-    if (buf && fread(buf, 1, (size_t)n, f) != (size_t)n) {
+    if (n < 0) {
+        fclose(f);
+        return NULL;
+    }
+    char *buf = ifb_xmalloc((size_t)n + 1, "a run's result");
+    if (fread(buf, 1, (size_t)n, f) != (size_t)n) {
         free(buf);
         buf = NULL;
-    }
-    if (buf)
+    } else {
         buf[n] = '\0';
+    }
     fclose(f);
     return buf;
 }
@@ -101,21 +106,17 @@ static size_t u8len(const char *s)
 
 static void prow_(ptab *t, int span, va_list ap)
 {
-    if (t->nrows == t->cap) {
+    if (t->nrows == t->cap) { /* two ints' product fits in a 64-bit size_t */
         int cap = t->cap ? t->cap * 2 : 32;
-        char **r = realloc(t->rows, (size_t)cap * (size_t)t->ncols * sizeof *r);
-        unsigned char *sp = r ? realloc(t->span, (size_t)cap) : NULL;
-        if (r)
-            t->rows = r;
-        if (!sp)
-            return;
-        t->span = sp;
+        t->rows = ifb_xrealloc(t->rows, (size_t)cap * (size_t)t->ncols, sizeof *t->rows,
+                               "the summary table's cells");
+        t->span = ifb_xrealloc(t->span, (size_t)cap, sizeof *t->span, "the summary table's rows");
         t->cap = cap;
     }
     t->span[t->nrows] = (unsigned char)span;
     for (int c = 0; c < t->ncols; c++) {
         const char *v = span && c > 3 ? NULL : va_arg(ap, const char *);
-        t->rows[t->nrows * t->ncols + c] = strdup(v ? v : "");
+        t->rows[t->nrows * t->ncols + c] = ifb_xstrdup(v ? v : "", "a summary table cell");
     }
     t->nrows++;
 }
@@ -276,7 +277,7 @@ static void print_table(FILE *out, run_rec *r, int n, const ifb_analysis *a, int
                 snprintf(v[NTABLE_MX + 1], sizeof v[0], "n/a");
             fone(v[NTABLE_MX + 2], sizeof v[0], p->m[IFB_MX_RETX].mean, 0);
             char st[64];
-            snprintf(st, sizeof st, "%s%s", sw ? sw : "",
+            snprintf(st, sizeof st, "%s%s", sw,
                      p->measured < p->nruns ? " (some seeds failed)" : "");
             prow(&t, str(j, "scenario"), str(j, "fabric"), st, v[0], v[1], v[2], v[3], v[4], v[5],
                  v[6], v[7]);
@@ -310,7 +311,7 @@ static void print_table(FILE *out, run_rec *r, int n, const ifb_analysis *a, int
                 snprintf(v[NTABLE_MX + 1], sizeof v[0], "n/a");
             fone(v[NTABLE_MX + 2], sizeof v[0], ifb_an_run_metric(j, IFB_MX_RETX), 0);
             char st[300];
-            snprintf(st, sizeof st, "%s%s%s", sw ? sw : "",
+            snprintf(st, sizeof st, "%s%s%s", sw,
                      json_is_true(json_object_get(j, "partial")) ? " partial" : "",
                      json_is_true(json_object_get(j, "faults_outside_window"))
                          ? " fault-outside-window"
@@ -425,7 +426,7 @@ static void rows_runs(ifb_csv *c, const void *ctx)
         ifb_csv_int(c, i);
         ifb_csv_str(c, str(j, "scenario"));
         ifb_csv_str(c, str(j, "fabric"));
-        ifb_csv_str(c, sw ? sw : "");
+        ifb_csv_str(c, sw);
         free(sw);
         ifb_csv_double(c, ifb_an_num(j, "seed"));
         ifb_csv_int(c, json_is_true(json_object_get(j, "partial")));
@@ -464,7 +465,8 @@ static void stat_json(ifb_json *j, const char *key, const ifb_stat *s)
 }
 
 /* "x", "points", "comparisons" and "verdict" as members of the top-level object: written as an
- * object of their own, whose braces the caller strips. */
+ * object of their own, whose braces the caller strips. NULL when open_memstream (which has no
+ * allocation hook) runs out of memory. */
 static char *analysis_json(const ifb_analysis *a, run_rec *r)
 {
     char *text = NULL;
@@ -567,14 +569,19 @@ static int open_in(ifb_ofile *f, const char *dir, const char *name, ifb_err *e)
     return rc;
 }
 
-/* The object of a run without one: it never started, or its worker ended without writing it. */
-static char *made_object(const ifb_summary_run *run, const char *name, const char *fabric)
+/* The object of a run without one: it never started, or its worker ended without writing it.
+ * NULL with e when it cannot be written: open_memstream has no allocation hook, so running out
+ * of memory there comes back as NULL rather than through core/alloc.h. */
+static char *made_object(const ifb_summary_run *run, const char *name, const char *fabric,
+                         ifb_err *e)
 {
     char *text = NULL;
     size_t len = 0;
     FILE *f = open_memstream(&text, &len);
-    if (!f)
+    if (!f) {
+        ifb_err_msg(e, "summary.json: out of memory writing a run's object");
         return NULL;
+    }
     char why[160] = "";
     const char *st = "failed";
     if (run->state == IFB_RUN_NOT_STARTED)
@@ -596,9 +603,10 @@ static char *made_object(const ifb_summary_run *run, const char *name, const cha
     ifb_json_kobj_begin(&j, "sweep");
     for (int k = 0; k < run->nsweep; k++) {
         const char *eq = strchr(run->sweep[k], '=');
-        char *key = eq ? strndup(run->sweep[k], (size_t)(eq - run->sweep[k])) : NULL;
-        if (key)
-            ifb_json_kstr(&j, key, eq + 1);
+        if (!eq)
+            continue;
+        char *key = ifb_xstrndup(run->sweep[k], (size_t)(eq - run->sweep[k]), "a sweep key");
+        ifb_json_kstr(&j, key, eq + 1);
         free(key);
     }
     ifb_json_obj_end(&j);
@@ -607,9 +615,10 @@ static char *made_object(const ifb_summary_run *run, const char *name, const cha
     if (why[0])
         ifb_json_kstr(&j, "error", why);
     ifb_json_obj_end(&j);
-    ifb_err e;
-    int rc = ifb_json_finish(&j, &e);
+    int rc = ifb_json_finish(&j, e);
     if (fclose(f) != 0 || rc) {
+        if (!rc)
+            ifb_err_msg(e, "summary.json: out of memory writing a run's object");
         free(text);
         return NULL;
     }
@@ -671,13 +680,8 @@ static const char *known_name(const ifb_summary_opts *o, const run_rec *r, int i
 int ifb_summary_write(const ifb_summary_opts *o, ifb_err *e)
 {
     int n = o->nplanned;
-    run_rec *r = calloc((size_t)(n ? n : 1), sizeof *r);
-    json_t **objs = calloc((size_t)(n ? n : 1), sizeof *objs);
-    if (!r || !objs) {
-        free(r);
-        free(objs);
-        return ifb_err_msg(e, "out of memory");
-    }
+    run_rec *r = ifb_xcalloc((size_t)n, sizeof *r, "the runs' results");
+    json_t **objs = ifb_xcalloc((size_t)n, sizeof *objs, "the runs' objects");
     int count[4] = {0}; /* complete, partial, failed, not run */
     for (int i = 0; i < n; i++) {
         if (o->runs[i].state != IFB_RUN_NOT_STARTED) {
@@ -696,12 +700,17 @@ int ifb_summary_write(const ifb_summary_opts *o, ifb_err *e)
             }
         }
     }
+    int rc = 0;
     for (int i = 0; i < n; i++) {
         if (!r[i].text) {
             const char *fab = NULL, *name = known_name(o, r, i, &fab);
-            r[i].text = made_object(&o->runs[i], name, fab);
+            r[i].text = made_object(&o->runs[i], name, fab, e);
+            if (!r[i].text) { /* the run would be missing from summary.json */
+                rc = -1;
+                break;
+            }
             json_error_t je;
-            r[i].j = r[i].text ? json_loads(r[i].text, 0, &je) : NULL;
+            r[i].j = json_loads(r[i].text, 0, &je); /* NULL only if jansson runs out */
         }
         objs[i] = r[i].j;
         const char *st = r[i].j ? status(r[i].j) : "failed";
@@ -711,8 +720,9 @@ int ifb_summary_write(const ifb_summary_opts *o, ifb_err *e)
                                        : 3]++;
     }
     int partial = o->partial || count[0] < n;
-    ifb_analysis an;
-    int rc = ifb_analysis_build(&an, objs, n, e);
+    ifb_analysis an = {0};
+    if (!rc)
+        rc = ifb_analysis_build(&an, objs, n, e);
     char *ajson = rc ? NULL : analysis_json(&an, r);
     if (!rc && !ajson)
         rc = ifb_err_msg(e, "out of memory writing the analysis");

@@ -209,9 +209,11 @@ char *ifb_an_verdict(const ifb_analysis *a)
                 return NULL;
             }
             compare(df, a, a->r + i, j - i, &b, &w, &big);
-            if (fclose(df) != 0) {
+            if (fclose(df) != 0) { /* the details are part of the verdict: none without them */
                 free(det);
-                det = NULL;
+                fclose(f);
+                free(text);
+                return NULL;
             }
             char nb[200], db[200];
             const char *num = config_name(a, a->r[i].num_s, a->r[i].num_x, nb, sizeof nb);
@@ -236,7 +238,7 @@ char *ifb_an_verdict(const ifb_analysis *a)
                         "Verdict: %s is better on %d headline metric%s and worse on %d, by at "
                         "most %.1f%%. ",
                         num, b, b == 1 ? "" : "s", w, big);
-            fputs(det ? det : "", f);
+            fputs(det, f);
             free(det);
             i = j;
         }

@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/alloc.h"
 #include "report/out.h"
 
 struct ifb_monitor {
@@ -83,20 +84,16 @@ static void tick(ifb_sim *sim, void *obj, uint64_t arg)
 ifb_monitor *ifb_monitor_start(ifb_sim *sim, const ifb_fabric *fab, const ifb_serving *sv,
                                ifb_time interval, uint64_t target, ifb_run_progress *prog)
 {
-    ifb_monitor *m = calloc(1, sizeof *m);
-    if (!m)
-        return NULL;
+    ifb_monitor *m = ifb_xcalloc(1, sizeof *m, "the run monitor");
     int n = ifb_fabric_nports(fab);
-    m->port = calloc((size_t)(n ? n : 1), sizeof *m->port);
-    m->last = calloc((size_t)(n ? n : 1), sizeof *m->last);
-    for (int p = 0; m->port && p < n; p++)
+    m->port = ifb_xcalloc((size_t)n, sizeof *m->port, "the monitored ports");
+    m->last = ifb_xcalloc((size_t)n, sizeof *m->last, "the monitored ports' byte counts");
+    for (int p = 0; p < n; p++)
         if (ifb_fabric_port_rate(fab, p))
             m->port[m->np++] = p;
-    m->bytes = calloc((size_t)(IFB_MON_BINS + 1) * (size_t)(m->np ? m->np : 1), sizeof *m->bytes);
-    if (!m->port || !m->last || !m->bytes) {
-        ifb_monitor_destroy(m);
-        return NULL;
-    }
+    /* a constant times an int: fits in a 64-bit size_t, only the byte count needs checking */
+    m->bytes = ifb_xcalloc((size_t)(IFB_MON_BINS + 1) * (size_t)m->np, sizeof *m->bytes,
+                           "the link utilization series");
     m->sim = sim;
     m->fab = fab;
     m->sv = sv;

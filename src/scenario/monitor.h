@@ -39,7 +39,7 @@ typedef struct ifb_monitor ifb_monitor;
 
 /* Starts the monitor on sim: first interval `interval` (0: 1 ms). prog may be NULL (no
  * progress published). target: requests the run ends at, 0 if unknown. Allocates everything it
- * will ever use here. Returns NULL only when memory runs out (the run goes on without it). */
+ * will ever use here (out of memory aborts, core/alloc.h); never returns NULL. */
 ifb_monitor *ifb_monitor_start(ifb_sim *sim, const ifb_fabric *fab, const ifb_serving *sv,
                                ifb_time interval, uint64_t target, ifb_run_progress *prog);
 /* After the run: closes the last (partial) bin at sim->now and marks the progress done. */

@@ -16,6 +16,7 @@
 #include <string.h>
 
 #include "report/analysis.h"
+#include "report/report.h"
 
 static void test_t95(void **state)
 {
@@ -226,6 +227,29 @@ static void test_failed_runs(void **state)
     free_runs(r, 3);
 }
 
+/* The sweep label of the tables and runs.csv: every member in order, last key component,
+ * a value that is not a string as "?", "" without a sweep; never NULL. */
+static void test_sweep_label(void **state)
+{
+    (void)state;
+    json_t *j = json_pack("{s:{s:s, s:s, s:i, s:s}}", "sweep", "workload.concurrency", "20",
+                          "fabric.mtu", "4096", "fabric.nic.rto", 7, "seed", "x=y");
+    char *s = ifb_report_sweep_label(j);
+    assert_string_equal(s, "concurrency=20 mtu=4096 rto=? seed=x=y");
+    free(s);
+    json_t *none = json_pack("{s:s}", "scenario", "a");
+    s = ifb_report_sweep_label(none);
+    assert_string_equal(s, "");
+    free(s);
+    json_t *one = json_pack("{s:{s:s}}", "sweep", "k", "");
+    s = ifb_report_sweep_label(one);
+    assert_string_equal(s, "k=");
+    free(s);
+    json_decref(j);
+    json_decref(none);
+    json_decref(one);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -235,6 +259,7 @@ int main(void)
         cmocka_unit_test(test_within_noise_and_one_seed),
         cmocka_unit_test(test_categorical_and_size_x),
         cmocka_unit_test(test_failed_runs),
+        cmocka_unit_test(test_sweep_label),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

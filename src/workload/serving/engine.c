@@ -126,15 +126,17 @@ static int place_experts(ifb_sv_eng *s, uint64_t seed, ifb_err *e)
     if (p->layout != IFB_LAYOUT_DP_EP || !p->experts || s->nmoe == 0 ||
         (!p->redundant && p->placement != IFB_PLACE_LOAD && p->experts % p->ep == 0))
         return 0;
-    s->eplb = xcalloc((size_t)s->nmoe, sizeof *s->eplb);
-    double *w = xcalloc((size_t)p->experts, sizeof *w);
+    s->eplb = ifb_xcalloc((size_t)s->nmoe, sizeof *s->eplb, "the expert placements");
+    double *w = ifb_xcalloc((size_t)p->experts, sizeof *w, "the expected expert loads");
     /* Expected loads: exact for uniform routing; otherwise the marginal of the router itself
      * (group-limited routing folded in), estimated from EST tokens per layer drawn on a copy
      * with its own stream, so the run's routing draws are untouched. */
     enum { EST = 8192 };
     ifb_router est;
     int sample = s->cfg.routing != IFB_ROUTE_UNIFORM;
-    int *ex = sample ? xcalloc((size_t)EST * (size_t)s->m->experts_per_tok, sizeof *ex) : NULL;
+    int *ex = sample ? ifb_xcalloc((size_t)EST * (size_t)s->m->experts_per_tok, sizeof *ex,
+                                   "the routing estimate's samples")
+                     : NULL;
     if (sample && init_router_into(s, &est, seed, e)) { /* the same popularity */
         free(w);
         free(ex);
@@ -161,7 +163,8 @@ static int place_experts(ifb_sv_eng *s, uint64_t seed, ifb_err *e)
     if (rc)
         return -1;
     free(s->slot_cnt);
-    s->slot_cnt = xcalloc((size_t)s->eplb[0].slots, sizeof *s->slot_cnt);
+    s->slot_cnt =
+        ifb_xcalloc((size_t)s->eplb[0].slots, sizeof *s->slot_cnt, "the expert slots' copy counts");
     return 0;
 }
 
@@ -217,7 +220,7 @@ static int eng_create(ifb_serving *sv, ifb_sv_eng *s, const ifb_group_cfg *g, in
              : s->par.layout == IFB_LAYOUT_DP_TP ? s->par.moe_tp
                                                  : s->par.tp;
     s->ngroups = s->R / s->gsz;
-    s->memo = xcalloc(MEMO_SIZE, sizeof *s->memo);
+    s->memo = ifb_xcalloc(MEMO_SIZE, sizeof *s->memo, "the compute-cost memo");
     ifb_sv_load_tables(s);
     const ifb_model *m = s->m;
     ifb_flops f;
@@ -237,9 +240,9 @@ static int eng_create(ifb_serving *sv, ifb_sv_eng *s, const ifb_group_cfg *g, in
     if (m->experts && init_router(s, 1, e))
         return -1;
     size_t n3 = (size_t)s->K * s->R * s->C;
-    s->dur = xcalloc(n3, sizeof *s->dur);
-    s->slot0 = xcalloc(n3, sizeof *s->slot0);
-    s->slotf = xcalloc(n3, sizeof *s->slotf);
+    s->dur = ifb_xcalloc(n3, sizeof *s->dur, "the stage durations");
+    s->slot0 = ifb_xcalloc(n3, sizeof *s->slot0, "the stage events");
+    s->slotf = ifb_xcalloc(n3, sizeof *s->slotf, "the final-stage events");
     for (int k = 0; k < s->K; k++)
         for (int r = 0; r < s->R; r++)
             for (int c = 0; c < s->C; c++) {
@@ -247,32 +250,38 @@ static int eng_create(ifb_serving *sv, ifb_sv_eng *s, const ifb_group_cfg *g, in
                 s->slot0[i] = (slot){s, k, r, c, 0};
                 s->slotf[i] = (slot){s, k, r, c, 1};
             }
-    s->recv0 = xcalloc(n3, sizeof(int));
-    s->recvf = xcalloc(n3, sizeof(int));
-    s->ready = xcalloc(n3, sizeof(int));
-    s->sent = xcalloc(n3, sizeof(int));
-    s->donek = xcalloc(n3, sizeof(int));
-    s->readycnt = xcalloc((size_t)s->K * s->ngroups * s->C, sizeof(int));
-    s->replay = xcalloc((size_t)s->K, 1);
-    s->barrier = xcalloc((size_t)s->K * s->ngroups * s->C, sizeof(ifb_time));
-    s->delta = xcalloc((size_t)4 * s->R * s->C, sizeof(ifb_time));
-    s->have_delta = xcalloc(4, 1);
-    s->pos = xcalloc((size_t)s->R * s->C, sizeof(int));
-    s->gpu_busy = xcalloc((size_t)s->R, sizeof(int));
-    s->gpu_q = xcalloc((size_t)s->R * 2, sizeof(int));
+    s->recv0 = ifb_xcalloc(n3, sizeof(int), "the stages' receive counts");
+    s->recvf = ifb_xcalloc(n3, sizeof(int), "the final stages' receive counts");
+    s->ready = ifb_xcalloc(n3, sizeof(int), "the stages' ready flags");
+    s->sent = ifb_xcalloc(n3, sizeof(int), "the stages' sent counts");
+    s->donek = ifb_xcalloc(n3, sizeof(int), "the stages' done flags");
+    s->readycnt =
+        ifb_xcalloc((size_t)s->K * s->ngroups * s->C, sizeof(int), "the groups' ready counts");
+    s->replay = ifb_xcalloc((size_t)s->K, 1, "the stages' replay flags");
+    s->barrier = ifb_xcalloc((size_t)s->K * s->ngroups * s->C, sizeof(ifb_time),
+                             "the groups' barrier times");
+    s->delta =
+        ifb_xcalloc((size_t)4 * s->R * s->C, sizeof(ifb_time), "the latencies after a barrier");
+    s->have_delta = ifb_xcalloc(4, 1, "the barrier latency flags");
+    s->pos = ifb_xcalloc((size_t)s->R * s->C, sizeof(int), "the chains' current stages");
+    s->gpu_busy = ifb_xcalloc((size_t)s->R, sizeof(int), "the GPUs' busy flags");
+    s->gpu_q = ifb_xcalloc((size_t)s->R * 2, sizeof(int), "the GPUs' queued chains");
     for (int i = 0; i < s->R * 2; i++)
         s->gpu_q[i] = -1;
-    s->busy_acc = xcalloc((size_t)s->R, sizeof(ifb_time));
-    s->ts = xcalloc((size_t)s->R * s->C, sizeof *s->ts);
-    s->ts_mtp = xcalloc((size_t)s->R * s->C, sizeof *s->ts_mtp);
+    s->busy_acc = ifb_xcalloc((size_t)s->R, sizeof(ifb_time), "the GPUs' busy times");
+    s->ts = ifb_xcalloc((size_t)s->R * s->C, sizeof *s->ts, "the chains' token sets");
+    s->ts_mtp = ifb_xcalloc((size_t)s->R * s->C, sizeof *s->ts_mtp, "the chains' MTP token sets");
     size_t nplans = (size_t)s->ngroups * (size_t)(s->nmoe ? s->nmoe : 1) * 2 * s->C;
-    s->plans = xcalloc(nplans, sizeof *s->plans);
-    s->recv_copies = xcalloc((size_t)(s->nmoe ? s->nmoe : 1) * s->R * s->C, sizeof(int));
-    s->inst = xcalloc((size_t)s->par.dp, sizeof *s->inst);
-    s->a2a_recv = xcalloc((size_t)s->R, sizeof *s->a2a_recv);
-    s->own_done = xcalloc((size_t)s->R * s->C, 1);
-    s->pp_t = xcalloc((size_t)s->P * s->C, sizeof *s->pp_t);
-    s->grp_tok = xcalloc((size_t)2 * s->ngroups * s->C * 2, sizeof *s->grp_tok);
+    s->plans = ifb_xcalloc(nplans, sizeof *s->plans, "the all-to-all plans");
+    s->recv_copies = ifb_xcalloc((size_t)(s->nmoe ? s->nmoe : 1) * s->R * s->C, sizeof(int),
+                                 "the all-to-all receive copies");
+    s->inst = ifb_xcalloc((size_t)s->par.dp, sizeof *s->inst, "the instance queues");
+    s->a2a_recv = ifb_xcalloc((size_t)s->R, sizeof *s->a2a_recv, "the ranks' dispatch bytes");
+    s->own_done = ifb_xcalloc((size_t)s->R * s->C, 1, "the chains' own-stage flags");
+    s->pp_t =
+        ifb_xcalloc((size_t)s->P * s->C, sizeof *s->pp_t, "the pipeline stages' compute times");
+    s->grp_tok = ifb_xcalloc((size_t)2 * s->ngroups * s->C * 2, sizeof *s->grp_tok,
+                             "the groups' token counts");
     return 0;
 }
 
@@ -280,7 +289,7 @@ int ifb_serving_create(ifb_serving **out, const ifb_serving_cfg *cfg, int nserve
                        int gpus_per_server, ifb_err *e)
 {
     *out = NULL;
-    ifb_serving *s = xcalloc(1, sizeof *s);
+    ifb_serving *s = ifb_xcalloc(1, sizeof *s, "the serving engine");
     ifb_serving_cfg_copy(&s->cfg, cfg); /* own copy of the trace and the groups */
     s->m = &s->cfg.model;
     for (int c = 0; c < IFB_TC_COUNT; c++)
@@ -310,8 +319,8 @@ int ifb_serving_create(ifb_serving **out, const ifb_serving_cfg *cfg, int nserve
     for (int i = 0; i < d->ngroups; i++)
         neng += d->groups[i].count;
     s->neng = d->ngroups ? neng : 1;
-    s->eng = xcalloc((size_t)s->neng, sizeof *s->eng);
-    ids = xcalloc((size_t)nservers * (size_t)gpus_per_server, sizeof *ids);
+    s->eng = ifb_xcalloc((size_t)s->neng, sizeof *s->eng, "the serving engines");
+    ids = ifb_xcalloc((size_t)nservers * (size_t)gpus_per_server, sizeof *ids, "the GPU ids");
     for (int gi = 0, k = 0; gi < (d->ngroups ? d->ngroups : 1); gi++) {
         const ifb_group_cfg *g = d->ngroups ? &d->groups[gi] : NULL;
         for (int part = 0; part < (g ? g->count : 1); part++, k++) {
@@ -355,7 +364,7 @@ static int eng_start(ifb_sv_eng *s, ifb_sim *sim, ifb_net *net, uint64_t seed, i
         if (s->par.endpoint[r] + 1 > s->nep)
             s->nep = s->par.endpoint[r] + 1;
     free(s->rank_of_ep);
-    s->rank_of_ep = xcalloc((size_t)s->nep, sizeof *s->rank_of_ep);
+    s->rank_of_ep = ifb_xcalloc((size_t)s->nep, sizeof *s->rank_of_ep, "the endpoints' ranks");
     for (int i = 0; i < s->nep; i++)
         s->rank_of_ep[i] = -1;
     for (int r = 0; r < s->R; r++)
@@ -363,9 +372,9 @@ static int eng_start(ifb_sv_eng *s, ifb_sim *sim, ifb_net *net, uint64_t seed, i
     free(s->fail_score);
     free(s->rank_down);
     free(s->inst_down);
-    s->fail_score = xcalloc((size_t)s->R, sizeof *s->fail_score);
-    s->rank_down = xcalloc((size_t)s->R, 1);
-    s->inst_down = xcalloc((size_t)s->par.dp, 1);
+    s->fail_score = ifb_xcalloc((size_t)s->R, sizeof *s->fail_score, "the ranks' failure scores");
+    s->rank_down = ifb_xcalloc((size_t)s->R, 1, "the ranks' down flags");
+    s->inst_down = ifb_xcalloc((size_t)s->par.dp, 1, "the instances' down flags");
     if (s->m->experts) {
         ifb_err tmp;
         ifb_router_free(&s->router);

@@ -218,9 +218,6 @@ struct ifb_serving {
     uint64_t nfailed; /* requests failed */
 };
 
-/* Allocations that cannot fail quietly (core/alloc.h); `what` names them in the report. */
-#define xcalloc(n, sz) ifb_xcalloc((n), (sz), "the serving engine's state")
-
 enum {
     G_QA = 1,
     G_QB,

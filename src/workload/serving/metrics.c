@@ -22,8 +22,9 @@ static void finish_groups(ifb_serving *s, ifb_serving_result *r, double win)
 {
     int ng = s->cfg.deploy.ngroups;
     free(s->groups_res);
-    s->groups_res = xcalloc((size_t)ng, sizeof *s->groups_res);
-    double *busy = xcalloc((size_t)ng, sizeof *busy), *inside = xcalloc((size_t)ng, sizeof *busy);
+    s->groups_res = ifb_xcalloc((size_t)ng, sizeof *s->groups_res, "the per-group results");
+    double *busy = ifb_xcalloc((size_t)ng, sizeof *busy, "the groups' busy times");
+    double *inside = ifb_xcalloc((size_t)ng, sizeof *inside, "the groups' in-window times");
     for (int k = 0; k < s->neng; k++) {
         const ifb_sv_eng *en = &s->eng[k];
         ifb_serving_group_result *g = &s->groups_res[en->group];

@@ -16,8 +16,9 @@ void ifb_sv_build_program(ifb_sv_eng *s)
     const ifb_model *m = s->m;
     int L = (int)m->layers, mtp = s->cfg.mtp ? 1 : 0, P = s->P;
     s->layers_run = L + mtp;
-    s->st = xcalloc((size_t)(s->layers_run * 4 + 2 + P), sizeof *s->st);
-    s->gate_k = xcalloc((size_t)P, sizeof *s->gate_k);
+    s->st = ifb_xcalloc((size_t)(s->layers_run * 4 + 2 + P), sizeof *s->st,
+                        "the step program's stages");
+    s->gate_k = ifb_xcalloc((size_t)P, sizeof *s->gate_k, "the pipeline gates");
     int k = 0, mi = 0, prev = 0;
     if (P > 1)
         s->st[k++] = (stage){ST_PP, 0, 0, -1, 0, -1}; /* stage 0's gate */
@@ -62,7 +63,8 @@ void ifb_sv_build_program(ifb_sv_eng *s)
     s->st[k++] = (stage){ST_DONE, 0, L, -1, 0, P - 1};
     s->K = k;
     s->nmoe = mi;
-    s->moe_pp = xcalloc((size_t)(mi ? mi : 1), sizeof *s->moe_pp);
+    s->moe_pp =
+        ifb_xcalloc((size_t)(mi ? mi : 1), sizeof *s->moe_pp, "the MoE layers' pipeline stages");
     for (int j = 0; j < k; j++)
         if (s->st[j].moe >= 0)
             s->moe_pp[s->st[j].moe] = s->st[j].pp;
@@ -457,7 +459,7 @@ static void prepare_step(ifb_sv_eng *s)
     /* Routing and plans per EP group, MoE layer and chain (dp-ep only). */
     if (s->par.layout == IFB_LAYOUT_DP_EP && s->nmoe) {
         int n = s->gsz;
-        int *ntok = xcalloc((size_t)n, sizeof *ntok);
+        int *ntok = ifb_xcalloc((size_t)n, sizeof *ntok, "an EP group's token counts");
         for (int g = 0; g < s->ngroups; g++) {
             ifb_ep_group grp = {n, g * n, s->par.gpus_per_server, s->par.expert_rank};
             for (int mi = 0; mi < s->nmoe; mi++) {
