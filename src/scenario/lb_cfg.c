@@ -452,5 +452,22 @@ int ifb_lb_cfg_check(ifb_cfg *c, const char *prefix, const ifb_lb_cfg *lb, const
                                 class_keys[a], class_keys[b], ib ? "SL" : "DSCP", ca,
                                 ifb_lb_algo_name(qa.mode), ifb_lb_algo_name(qb.mode));
         }
+    /* adaptive routing needs an AR group of two members somewhere (net/switch/ib_ar.c refuses
+     * it too; here it is bad input with the key, before any run) */
+    int multi = 0;
+    for (int s = 0; s < t->nswitches && !multi; s++)
+        for (int h = 0; h < t->nhosts && !multi; h++)
+            multi = ifb_topo_route_group(t, s, h)->count > 1;
+    for (int a = 0; !multi && a < IFB_TC_COUNT; a++) {
+        if (class_mode(lb, f, a).mode != IFB_LBA_AR)
+            continue;
+        const char *key = lb->cls[a].has_mode ? lb->cls[a].key : prefix;
+        return ifb_cfg_errf(c, key, e,
+                            "ar (adaptive routing groups) on a fabric where some switch has a "
+                            "choice of paths",
+                            "ar for class %s on a fabric with one path between every pair of "
+                            "hosts (%d switch%s)",
+                            class_keys[a], t->nswitches, t->nswitches == 1 ? "" : "es");
+    }
     return 0;
 }
