@@ -12,6 +12,7 @@
 #include "core/embedded.h"
 #include "net/fail/failure.h"
 #include "net/wire/wire.h"
+#include "scenario/ib_cfg.h"
 #include "scenario/lb_cfg.h"
 
 /* Light travels 5 ns per metre in fibre and copper twinax alike, near enough. */
@@ -506,7 +507,8 @@ static int load_ib(ifb_cfg *c, ifb_fabric_cfg *f, ifb_err *e)
             f->ib_vlarb.nhigh = n;
     }
     int64_t hl;
-    if (ifb_cfg_get_int(c, "fabric.ib.high_limit", f->ib_vlarb.high_limit, 0, 255, &hl, e))
+    if (ifb_cfg_get_int(c, "fabric.ib.high_limit", f->ib_vlarb.high_limit, 0, 255, &hl, e) ||
+        ifb_ib_cfg_load(c, f, e))
         return -1;
     f->ib_vlarb.high_limit = (uint8_t)hl;
     if (f->l2 == IFB_L2_IB) {
@@ -647,16 +649,28 @@ static void kind_defaults_ib(ifb_fabric_cfg *f, int *lb_mode)
  * (the LFT), and the per-packet choices that stand for adaptive routing (spray, adaptive). */
 static int check_ib_routing(ifb_cfg *c, const ifb_fabric_cfg *f, ifb_err *e)
 {
+    for (int t = 0; f->l2 != IFB_L2_IB && t < IFB_TC_COUNT; t++) {
+        const ifb_lb_class *cl = &f->lb->cls[t];
+        int m = cl->has_mode ? cl->q.mode : f->lb->q[f->tclass[t].queue].mode;
+        /* dmodk stays: on Ethernet it stands for static deterministic routing (policy routes
+         * per destination, no hash) */
+        if (m == IFB_LBA_AR)
+            return ifb_cfg_errf(c, cl->has_mode ? cl->key : "fabric.load_balancing", e,
+                                "a RoCE mode (ar is NVIDIA's InfiniBand adaptive routing; "
+                                "RoCE's adaptive routing is adaptive or int_adaptive)",
+                                "ar for class %s", class_names[t]);
+    }
     if (f->l2 != IFB_L2_IB)
         return 0;
     for (int t = 0; t < IFB_TC_COUNT; t++) {
         int q = f->ib_sl2vl[f->tclass[t].sl & 15];
-        int m = f->lb->q[q].mode;
+        const ifb_lb_class *cl = &f->lb->cls[t];
+        int m = cl->has_mode ? cl->q.mode : f->lb->q[q].mode;
         if (m == IFB_LBA_ECMP || m == IFB_LBA_WCMP || m == IFB_LBA_FLOWLET)
             return ifb_cfg_errf(c, "fabric.load_balancing", e,
                                 "a mode InfiniBand switches have: dmodk (linear forwarding "
-                                "tables, the default), spray or adaptive (adaptive routing, with "
-                                "fabric.nic.ooo)",
+                                "tables, the default), ar (adaptive routing, with fabric.nic.ooo), "
+                                "or the Ethernet per-packet modes spray and adaptive",
                                 "%s for class %s (VL %d): IB has no 5-tuple to hash",
                                 ifb_lb_algo_name(m), class_names[t], q);
     }
@@ -785,13 +799,20 @@ static int load_fabric(ifb_scenario *sc, ifb_err *e)
         snprintf(kq, sizeof kq, "fabric.classes.%s.queue", class_names[t]);
         char ksl[64];
         snprintf(ksl, sizeof ksl, "fabric.classes.%s.sl", class_names[t]);
+        char ko[64];
+        snprintf(ko, sizeof ko, "fabric.classes.%s.ooo", class_names[t]);
         int64_t dscp = f->tclass[t].dscp, q = f->tclass[t].queue, sl;
+        bool cooo = ooo;
         if (ifb_cfg_get_int(c, kd, dscp, 0, 63, &dscp, e) ||
             ifb_cfg_get_int(c, kq, q, 0, IFB_NQUEUES - 1, &q, e) ||
-            ifb_cfg_get_int(c, ksl, q, 0, 15, &sl, e))
+            ifb_cfg_get_int(c, ksl, q, 0, 15, &sl, e) || ifb_cfg_get_bool(c, ko, ooo, &cooo, e))
             return -1;
-        f->tclass[t] =
-            (ifb_class_cfg){.dscp = (uint8_t)dscp, .queue = (uint8_t)q, .sl = (uint8_t)sl};
+        f->tclass[t] = (ifb_class_cfg){.dscp = (uint8_t)dscp,
+                                       .queue = (uint8_t)q,
+                                       .sl = (uint8_t)sl,
+                                       .ooo = (uint8_t)(!ifb_cfg_has(c, ko) ? IFB_OOO_INHERIT
+                                                        : cooo              ? IFB_OOO_ON
+                                                                            : IFB_OOO_OFF)};
     }
     if (load_ib(c, f, e) || load_int(c, f, e) || check_ib_routing(c, f, e))
         return -1;
@@ -1056,7 +1077,7 @@ void ifb_scenario_print_warnings(const ifb_scenario *sc, FILE *out)
 /* Queue q's path selection sends the packets of one QP down several paths. */
 static int per_packet(const ifb_lb_qcfg *q)
 {
-    return q->mode == IFB_LBA_SPRAY ||
+    return q->mode == IFB_LBA_SPRAY || q->mode == IFB_LBA_AR ||
            ((q->mode == IFB_LBA_ADAPTIVE || q->mode == IFB_LBA_INT_ADAPTIVE) &&
             q->unit == IFB_LB_UNIT_PACKET);
 }
@@ -1071,29 +1092,37 @@ static void check_combinations(ifb_scenario *sc)
         multipath = sc->topo.groups[g].count > 1;
     char which[160] = "";
     int nq = 0, mode = -1;
-    for (int t = 0; t < IFB_TC_COUNT && !f->ooo && multipath; t++) {
+    for (int t = 0; t < IFB_TC_COUNT && multipath; t++) {
         int q = f->l2 == IFB_L2_IB ? f->ib_sl2vl[f->tclass[t].sl & 15] : f->tclass[t].queue;
-        if (!per_packet(&sc->lb.q[q]))
+        const ifb_lb_qcfg *qc = sc->lb.cls[t].has_mode ? &sc->lb.cls[t].q : &sc->lb.q[q];
+        if (ifb_class_ooo(f, t) || !per_packet(qc))
             continue;
         size_t len = strlen(which);
         snprintf(which + len, sizeof which - len, "%s%s (queue %d)", nq ? ", " : "", class_names[t],
                  q);
         nq++;
         if (mode < 0)
-            mode = sc->lb.q[q].mode;
+            mode = qc->mode;
     }
-    if (nq)
+    if (nq && sc->lb.ooo_fallback)
+        warn(sc, "fabric.load_balancing",
+             "per-packet path selection (%s) for class%s %s, whose receivers place in order only "
+             "(fabric.nic.ooo or fabric.classes.<c>.ooo false): the switches choose per flowlet "
+             "for %s instead (load_balancing.ooo_fallback; false keeps per-packet choice and "
+             "every reordering costs a go-back-N resend)",
+             ifb_lb_algo_name(mode), nq > 1 ? "es" : "", which, nq > 1 ? "them" : "it");
+    else if (nq)
         warn(sc, "fabric.load_balancing",
              "per-packet path selection (%s) for class%s %s reorders a QP's packets, but "
              "fabric.nic.ooo is false: a go-back-N receiver drops every packet behind a reordered "
              "one and the sender resends them all; per-packet modes need out-of-order placement "
              "(fabric.nic.ooo: true)",
              ifb_lb_algo_name(mode), nq > 1 ? "es" : "", which);
-    if (f->l2 != IFB_L2_ROCEV2 || sc->topo.nswitches < 2 || f->ooo)
+    if (f->l2 != IFB_L2_ROCEV2 || sc->topo.nswitches < 2)
         return;
     for (int t = 0; t < IFB_TC_COUNT; t++) {
         int q = f->tclass[t].queue;
-        if (f->pfc && f->queue[q].lossless)
+        if ((f->pfc && f->queue[q].lossless) || ifb_class_ooo(f, t))
             continue;
         warn(sc, f->pfc ? "fabric.queues" : "fabric.pfc.enable",
              "a lossy RoCE fabric of %d switches: class %s on queue %d is %s and the NICs are "
@@ -1163,6 +1192,7 @@ int ifb_scenario_load_limit(ifb_scenario *sc, const char *path, const char *cons
     snprintf(sc->name, sizeof sc->name, "%s", nm);
     sc->seed = (uint64_t)seed;
     if (load_topology(sc, e) || load_fabric(sc, e) || route_topology(sc, limit, e) ||
+        ifb_lb_cfg_check(sc->cfg, "fabric.load_balancing", &sc->lb, &sc->fab, &sc->topo, e) ||
         load_output(sc, e) || load_faults(sc, e) || load_failures(sc, e))
         return -1;
     check_combinations(sc);

@@ -70,11 +70,15 @@ typedef enum ifb_sched_kind { IFB_SCHED_STRICT = 0, IFB_SCHED_DWRR = 1 } ifb_sch
 
 struct ifb_lb_cfg;
 
+/* ifb_class_cfg.ooo: whether the class's receivers place out of order. */
+enum { IFB_OOO_INHERIT = 0, IFB_OOO_OFF = 1, IFB_OOO_ON = 2 };
+
 /* How one workload traffic class is carried. */
 typedef struct ifb_class_cfg {
     uint8_t dscp;
     uint8_t queue; /* egress queue / priority 0..7 (RoCEv2) */
     uint8_t sl;    /* InfiniBand service level 0..15; the VL is ib_sl2vl[sl] */
+    uint8_t ooo;   /* IFB_OOO_*: the class's QPs place out of order; INHERIT: cfg.ooo */
     uint16_t qps;  /* QPs per (source GPU, destination GPU) of this class; 0 = qps_per_conn */
 } ifb_class_cfg;
 
@@ -109,6 +113,38 @@ typedef struct ifb_int_cfg {
     ifb_time probe_interval; /* every ToR probes every path to every other ToR this often; 0 off */
     int8_t probe_queue;      /* egress queue of the probes; -1: the expert all-to-all class's */
 } ifb_int_cfg;
+
+/* InfiniBand adaptive routing as NVIDIA's switches and subnet manager run it (net/switch/ib_ar.h):
+ * the load_balancing mode `ar` on the SLs of sl_mask (OpenSM ar_sl_mask), SHIELD (fast link
+ * fault recovery and fault notifications to upstream switches) and adaptive routing
+ * notifications. */
+typedef struct ifb_ib_ar_cfg {
+    uint16_t sl_mask;       /* SLs routed adaptively (bit s); the others by the LFT (d-mod-k) */
+    uint8_t shield;         /* FLFR at the switch, FLFN/pFRN to upstream switches */
+    uint8_t arn;            /* adaptive routing notifications from a congested switch */
+    uint64_t arn_threshold; /* bytes queued at an egress port above which a switch notifies */
+    ifb_time arn_life;      /* how long a notified switch avoids the port for that destination */
+    ifb_time fault_detect;  /* a link's failure to the switch at its end knowing of it */
+} ifb_ib_ar_cfg;
+
+/* InfiniBand congestion control (IBA annex A10; net/switch/ibcc.c, net/nic/ibcc.c): switches
+ * mark FECN above a queue threshold, the destination returns BECN, the source's CCTI indexes
+ * the congestion control table of inter-packet delays; parameters per SL as OpenSM sets them. */
+#define IFB_IBCC_CCT_MAX 128
+typedef struct ifb_ibcc_cfg {
+    int on;
+    uint16_t sl_mask;      /* SLs whose QPs react (CACongestionSetting control_map) */
+    uint8_t threshold;     /* 1..15 (0 = no marking): marking above (16 - t) / 16 of a VL buffer */
+    uint16_t marking_rate; /* packets between two marks while above threshold (0: every one) */
+    uint16_t packet_size;  /* smallest packet marked, in 64-byte credits */
+    /* per SL (CACongestionSetting entries): */
+    ifb_time ccti_timer[16];    /* CCTI decrements by one each period (1.024 us units in OpenSM) */
+    uint16_t ccti_increase[16]; /* added to the CCTI per BECN */
+    uint16_t ccti_min[16];      /* the CCTI never goes below */
+    uint16_t ccti_limit;        /* ... nor above: the last CCT entry used */
+    int ncct;
+    uint16_t cct[IFB_IBCC_CCT_MAX]; /* entries: shift (2 bits) : multiplier (14 bits) */
+} ifb_ibcc_cfg;
 
 typedef struct ifb_fabric_cfg {
     ifb_l2 l2;
@@ -164,6 +200,8 @@ typedef struct ifb_fabric_cfg {
     uint64_t ib_vl_buffer;  /* receive buffer per (port, VL), bytes; credits = this / 64 */
     uint8_t ib_sl2vl[16];   /* SL -> VL */
     ifb_vlarb_cfg ib_vlarb; /* VL arbitration tables */
+    ifb_ib_ar_cfg ib_ar;    /* adaptive routing (load_balancing mode `ar`) */
+    ifb_ibcc_cfg ib_cc;     /* congestion control (off by default) */
     /* PFC storm faults (misbehaving NICs) and the switches' PFC watchdog (net/switch/pfc.c) */
     const struct ifb_pfc_storm *pfc_storms;
     int npfc_storms;
@@ -174,6 +212,13 @@ typedef struct ifb_fabric_cfg {
     ifb_time fail_detection; /* link state change to every switch's routing reacting */
     ifb_time goodput_bin;    /* delivered-goodput series bin, 0 = off (failures turn it on) */
 } ifb_fabric_cfg;
+
+/* Whether class t's receivers place out of order (an OOO QP is a per-QP attribute of the HCA,
+ * so classes can differ: the KV transfer engine's QPs and DeepEP's need not agree). */
+static inline int ifb_class_ooo(const ifb_fabric_cfg *c, int t)
+{
+    return c->tclass[t].ooo ? c->tclass[t].ooo == IFB_OOO_ON : c->ooo;
+}
 
 /* A NIC that sends PFC XOFF on one priority toward its switch from `start` for `duration`
  * (a stuck NIC or driver: the classic pause storm). */

@@ -42,7 +42,9 @@ struct ifb_fabric {
     ifb_pool msg_pool;
     ifb_pool qp_pool;
     ifb_fabric_counters cnt;
-    struct ifb_int *intm; /* INT state (net/switch/int.c), NULL when off */
+    struct ifb_int *intm;  /* INT state (net/switch/int.c), NULL when off */
+    struct ifb_ar *ar;     /* InfiniBand adaptive routing (net/switch/ib_ar.c), NULL when off */
+    struct ifb_fecn *fecn; /* InfiniBand congestion marking (net/switch/fecn.c), NULL when off */
     uint64_t pkt_seq, msg_seq;
     ifb_time last_done;
     ifb_time reorder_wnd, renak_wnd; /* out-of-order receivers (nic/ooo.c): when a hole is a loss */

@@ -48,6 +48,10 @@ typedef struct ifb_fabric_counters {
     uint64_t lossless_drops; /* drops of lossless-class packets while PFC is on (headroom full) */
     uint64_t pfc_storms;     /* (port, priority) paused longer than pfc_storm_time */
     uint64_t dcqcn_decreases, dcqcn_increases;
+    /* InfiniBand congestion control: packets marked FECN by switches, BECNs returned by
+     * receivers and taken in by senders' QPs, the highest CCTI any QP reached */
+    uint64_t fecn_marks, becns_sent, becns_rcvd;
+    uint64_t ccti_max;
     uint64_t pfc_storm_frames; /* XOFF frames sent by misbehaving NICs (cfg.pfc_storms) */
     uint64_t pfcwd_storms;     /* PFC watchdog: (port, priority) storms detected */
     uint64_t pfcwd_restored;   /* ... and restored after the storm ended */

@@ -78,6 +78,35 @@ void ifb_fabric_cfg_default(ifb_fabric_cfg *c)
     for (int i = 0; i < 16; i++)
         c->ib_sl2vl[i] = (uint8_t)(i % 4);
     ifb_vlarb_cfg_default(&c->ib_vlarb, 4);
+    /* Adaptive routing (load_balancing mode `ar`): NVIDIA's opensm.conf enables AR and SHIELD
+     * by default (InfiniBand Cluster Bring-up Procedure: "Adaptive Routing", "SHIELD"); every SL
+     * routed adaptively (ar_sl_mask) is an ASSUMPTION, as are the ARN threshold (half a 128 KiB
+     * VL buffer), the notification's life and the switch's local fault detection. */
+    c->ib_ar = (ifb_ib_ar_cfg){.sl_mask = 0xffff,
+                               .shield = 1,
+                               .arn = 1,
+                               .arn_threshold = 64 * 1024,
+                               .arn_life = 100 * IFB_US,
+                               .fault_detect = 10 * IFB_US};
+    /* Congestion control, off as in OpenSM (congestion_control FALSE). When on: the CCT that
+     * LLNL's OpenSM CC study generates as the Mellanox default (128 entries, shift 0, multiplier
+     * floor(7 i^2 / (95^2 x 0.218))), packet size 1 credit and CCTI increase 1 as in that study;
+     * threshold 8 (half a VL buffer: 15 marks a 2-packet queue), marking every packet above it
+     * and a 15 x 1.024 us CCTI timer are ASSUMPTIONs (the study swept thresholds 0-15, marking
+     * rates 0-0x50 and timers of 2-8192 units; bench/RESULTS.md has this model's sweep). */
+    c->ib_cc = (ifb_ibcc_cfg){.on = 0,
+                              .sl_mask = 0xffff,
+                              .threshold = 8,
+                              .marking_rate = 0,
+                              .packet_size = 1,
+                              .ccti_limit = IFB_IBCC_CCT_MAX - 1,
+                              .ncct = IFB_IBCC_CCT_MAX};
+    for (int sl = 0; sl < 16; sl++) {
+        c->ib_cc.ccti_timer[sl] = 15 * 1024 * IFB_NS;
+        c->ib_cc.ccti_increase[sl] = 1;
+    }
+    for (int i = 0; i < IFB_IBCC_CCT_MAX; i++)
+        c->ib_cc.cct[i] = (uint16_t)(7.0 * i * i / (95.0 * 95.0) / 0.218);
     for (int t = 0; t < IFB_TC_COUNT; t++)
         c->tclass[t].sl = c->tclass[t].queue;
     c->ecn_at_enqueue = 0;
@@ -142,6 +171,27 @@ int ifb_fabric_check_cfg(const ifb_fabric_cfg *c, ifb_err *e)
             return ifb_err_msg(e, "fabric: PFC dynamic threshold alpha must be positive");
         if (c->pfc_quanta == 0)
             return ifb_err_msg(e, "fabric: PFC pause quanta must be positive (0 means XON)");
+    }
+    const ifb_ibcc_cfg *cc = &c->ib_cc;
+    if (cc->on && c->l2 != IFB_L2_IB)
+        return ifb_err_msg(e, "fabric: InfiniBand congestion control (FECN/BECN) on a RoCE "
+                              "fabric (RoCE's is ECN with DCQCN)");
+    if (cc->on) {
+        if (cc->threshold > 15)
+            return ifb_err_msg(e, "fabric.ib.cc.threshold: expected 0 to 15, found %u",
+                               cc->threshold);
+        if (cc->ncct < 1 || cc->ncct > IFB_IBCC_CCT_MAX || cc->ccti_limit >= cc->ncct)
+            return ifb_err_msg(e,
+                               "fabric.ib.cc: expected a table of 1 to %d entries and a "
+                               "ccti_limit below its length, found %d entries, limit %u",
+                               IFB_IBCC_CCT_MAX, cc->ncct, cc->ccti_limit);
+        for (int sl = 0; sl < 16; sl++)
+            if (!cc->ccti_timer[sl] || cc->ccti_min[sl] > cc->ccti_limit)
+                return ifb_err_msg(e,
+                                   "fabric.ib.cc: SL %d: expected a CCTI timer above 0 and "
+                                   "ccti_min at most ccti_limit %u, found %.3f us and %u",
+                                   sl, cc->ccti_limit, ifb_time_to_us(cc->ccti_timer[sl]),
+                                   cc->ccti_min[sl]);
     }
     if (c->dcqcn && c->l2 == IFB_L2_IB)
         return ifb_err_msg(e, "fabric: DCQCN is a RoCEv2 mechanism (InfiniBand has its own "

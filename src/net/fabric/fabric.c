@@ -12,6 +12,7 @@
 #include "core/alloc.h"
 #include "core/rng.h"
 #include "net/fabric/fabric_int.h"
+#include "net/switch/ib_ar.h"
 #include "net/switch/lb.h"
 #include "net/switch/pfc.h"
 #include "net/wire/wire.h"
@@ -39,6 +40,10 @@ static int setup_cc(ifb_fabric *f, ifb_err *e)
             f->dwrr_mask |= (uint8_t)(1u << q);
         f->quantum[q] = ifb_link_quantum(f, q);
     }
+    if (f->ib) /* ECN is RoCE's: on InfiniBand the egress marks FECN when IB CC is on */
+        f->ecn_deq_mask = f->ecn_enq_mask = 0;
+    if (ifb_fecn_setup(f))
+        f->ecn_deq_mask = (uint8_t)((1u << c->ib_vls) - 1);
     int nl = 0;
     for (int q = 0; q < IFB_NQUEUES; q++)
         nl += (f->pfc_mask >> q) & 1;
@@ -248,7 +253,7 @@ int ifb_fabric_create(ifb_fabric **out, ifb_sim *sim, const ifb_topo *t, const i
      * first (ifb_fabric_destroy unregisters them); ifb_int_setup schedules its probes only once
      * nothing in it can fail any more. */
     if (ifb_fabric_add_checkers(f, e) || (cfg->lb && ifb_lb_attach(f, cfg->lb, e)) ||
-        ifb_int_setup(f, e)) {
+        ifb_ar_setup(f, e) || ifb_int_setup(f, e)) {
         ifb_fabric_destroy(f);
         return -1;
     }
@@ -273,6 +278,8 @@ void ifb_fabric_destroy(ifb_fabric *f)
 {
     if (!f)
         return;
+    ifb_ar_free(f);
+    ifb_fecn_free(f);
     ifb_lb_detach(f);
     ifb_int_free(f);
     ifb_sim *sim = f->sim;

@@ -112,6 +112,8 @@ static ifb_conn *conn_get(ifb_fabric *f, int src, int dst, int tclass)
         s->sport = r->sport = ifb_roce_sport(s->qpn, r->qpn);
         s->queue = r->queue = f->ib ? f->cfg.ib_sl2vl[cc->sl & 15] : cc->queue;
         s->dscp = r->dscp = cc->dscp;
+        s->sl = r->sl = f->ib ? cc->sl : 0;
+        s->ooo = r->ooo = (uint8_t)ifb_class_ooo(&f->cfg, tclass);
         c->qps[i] = s;
     }
     f->nconns++;

@@ -26,6 +26,7 @@
 
 #include "core/alloc.h"
 #include "net/fabric/fabric_int.h"
+#include "net/switch/ib_ar.h"
 #include "net/switch/lb.h"
 
 typedef struct ifb_fail_state {
@@ -129,6 +130,7 @@ static void link_change(ifb_fabric *f, ifb_port *p, int up)
             ifb_nic_link_change(end[i]->nic, up);
         else if (up)
             ifb_switch_kick(end[i]);
+        ifb_ar_link_change(f, end[i], up); /* SHIELD: the switch at this end reacts itself */
     }
 }
 

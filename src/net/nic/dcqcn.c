@@ -239,7 +239,7 @@ void ifb_dcqcn_on_send(ifb_fabric *f, ifb_qp *qp, uint32_t wire)
     qp->pace_base = base;
     qp->pace_wire = wire;
     qp->next_tx = base + ifb_tx_time(wire, qp->rc);
-    uint64_t B = f->cfg.dcqcn_p.inc_bytes;
+    uint64_t B = f->cfg.dcqcn ? f->cfg.dcqcn_p.inc_bytes : 0; /* the limiter may be IB CC's */
     if (B) {
         qp->bc_bytes += wire;
         if (qp->bc_bytes >= B) {

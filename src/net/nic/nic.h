@@ -27,6 +27,7 @@ struct ifb_qp {
     uint32_t qpn, dqpn;
     int peer_host;
     uint8_t queue, dscp;
+    uint8_t ooo, sl; /* out-of-order placement (the class's, ifb_class_ooo); IB service level */
     uint16_t sport;
     uint32_t epsn, since_ack;
     uint8_t nak_sent;
@@ -60,7 +61,11 @@ struct ifb_qp {
     ifb_time pace_base; /* the last packet's slot start: next_tx = it + wire / RC */
     uint32_t pace_wire, thr_idx;
     uint64_t bc_bytes;
-    uint32_t nto;     /* consecutive retransmission timeouts without progress */
+    uint32_t nto; /* consecutive retransmission timeouts without progress */
+    /* InfiniBand CC (nic/ibcc.c): the congestion control table index and its timer; the
+     * limiter (limited, rc, next_tx) is the one DCQCN uses on RoCE */
+    uint16_t ccti;
+    uint8_t cct_armed;
     uint32_t sel_psn; /* the PSN `sel` resends */
     /* out-of-order receiver (nic/ooo.c): per 64-PSN word of the window, the earliest arrival of the
      * packets placed in it (after the bits, one block); when the hole at epsn opened (the first
@@ -123,6 +128,8 @@ void ifb_nic_link_change(ifb_nic *nic, int up);
 void ifb_ooo_receive(ifb_nic *nic, ifb_qp *qp, const ifb_pkt *pk);
 void ifb_ooo_reset(ifb_fabric *f, ifb_qp *qp);
 void ifb_ooo_bounds(const ifb_fabric *f, ifb_time *reorder, ifb_time *renak);
+/* ibcc.c: a BECN came back for qp (InfiniBand congestion control) */
+void ifb_ibcc_becn(ifb_fabric *f, ifb_qp *qp);
 /* dcqcn.c */
 void ifb_dcqcn_on_cnp(ifb_fabric *f, ifb_qp *qp);
 void ifb_dcqcn_on_send(ifb_fabric *f, ifb_qp *qp, uint32_t wire);

@@ -23,6 +23,8 @@
 
 #include "core/alloc.h"
 #include "core/rng.h"
+#include "net/switch/groups.h"
+#include "net/switch/ib_ar.h"
 #include "net/switch/lb_state.h"
 #include "net/wire/wire.h"
 
@@ -80,13 +82,8 @@ static inline uint64_t inst_load(const ifb_port *p)
     return p->qbytes + (p->busy || p->f->sim->now < p->free_at ? 1u : 0u);
 }
 
-/* The members a choice may take: the whole group or, after a detected failure, the live ones
- * (net/fail/failure.c keeps a list L per switch and destination: L[0] = count >= 1, then member
- * indices). Every mode picks among its candidates the way it would among a smaller group. */
-typedef struct cands {
-    const uint16_t *L; /* NULL: every member of the group */
-    int n;
-} cands;
+/* The candidates of a choice (lb_cands, net/switch/lb_state.h). */
+typedef lb_cands cands;
 
 static inline int cand(const cands *c, int i)
 {
@@ -152,8 +149,8 @@ static int pick_least_loaded(lb_sw *s, ifb_switch *sw, const ifb_topo_group *g, 
 static int random_member(lb_sw *s, const ifb_topo_group *g, const cands *c, const ifb_pkt *pk)
 {
     const lb_shared *sh = s->sh;
-    if (s->widx && sh->cfg.weighted) {
-        const uint16_t *tab = sh->tables + (size_t)s->widx[pk->dst] * sh->cfg.wcmp_width;
+    if (c->widx && sh->cfg.weighted) {
+        const uint16_t *tab = sh->tables + (size_t)c->widx[pk->dst] * sh->cfg.wcmp_width;
         int m = tab[ifb_rng_below(&s->rng, sh->cfg.wcmp_width)];
         if (m < g->count && cand_has(c, m))
             return m;
@@ -221,10 +218,26 @@ static inline uint64_t remote_cost(lb_remote *row, int pi, ifb_time now, ifb_tim
     return r > floor ? r - floor : 0;
 }
 
+/* With `weighted`, a member's cost is per unit of its WCMP capacity share: bytes waiting times
+ * the mean share over the member's, so a member carrying twice the capacity may hold twice the
+ * queue before it looks as loaded (a drain-time comparison); a member with no slot is never
+ * chosen. Equal weights leave every cost as it is. */
+static inline uint64_t per_share(const uint16_t *ws, int m, uint64_t cost, uint32_t width, int n)
+{
+    if (!ws)
+        return cost;
+    if (!ws[m])
+        return UINT64_MAX / 2;
+    return cost * width / ((uint64_t)ws[m] * (uint64_t)n);
+}
+
 static int pick_int(lb_sw *s, ifb_switch *sw, const ifb_topo_group *g, const cands *c,
                     const ifb_pkt *pk, ifb_time now, int per_packet)
 {
     const lb_shared *sh = s->sh;
+    const uint16_t *ws =
+        sh->tshare && c->widx ? sh->tshare + (size_t)c->widx[pk->dst] * IFB_LB_MAX_MEMBERS : NULL;
+    uint32_t width = sh->cfg.wcmp_width;
     lb_remote *row = remote_row(s, pk);
     ifb_time age = sh->f->cfg.intc.feedback_age;
     uint64_t floor = UINT64_MAX;
@@ -237,8 +250,10 @@ static int pick_int(lb_sw *s, ifb_switch *sw, const ifb_topo_group *g, const can
         floor += sh->f->cfg.intc.path_margin;
     }
 #define COST(m)                                                                                    \
-    (inst_load(&sw->ports[sh->t->group_ports[g->first + (m)]]) +                                   \
-     remote_cost(row, sh->t->group_ports[g->first + (m)], now, age, floor))
+    per_share(ws, (m),                                                                             \
+              inst_load(&sw->ports[sh->t->group_ports[g->first + (m)]]) +                          \
+                  remote_cost(row, sh->t->group_ports[g->first + (m)], now, age, floor),           \
+              width, g->count)
     if (per_packet)
         DRILL_PICK(s, g, c, pk, COST);
     uint16_t ties[IFB_LB_MAX_MEMBERS];
@@ -255,6 +270,17 @@ static int pick_int(lb_sw *s, ifb_switch *sw, const ifb_topo_group *g, const can
             ties[nt++] = (uint16_t)m;
     }
 #undef COST
+    if (nt > 1 && ws) { /* ties (an idle fabric) split by capacity share, as WCMP would */
+        uint64_t tot = 0;
+        for (int i = 0; i < nt; i++)
+            tot += ws[ties[i]];
+        uint64_t r = tot ? ifb_rng_below(&s->rng, tot) : 0;
+        for (int i = 0; i < nt; i++) {
+            if (r < ws[ties[i]])
+                return ties[i];
+            r -= ws[ties[i]];
+        }
+    }
     return nt == 1 ? ties[0] : ties[ifb_rng_below(&s->rng, (uint64_t)nt)];
 }
 
@@ -358,7 +384,7 @@ static int spray_select(lb_sw *s, ifb_switch *sw, const ifb_topo_group *g, const
 
 int ifb_lb_select(ifb_switch *sw, const ifb_topo_group *g, const ifb_pkt *pk)
 {
-    cands c = {NULL, g->count};
+    cands c = {NULL, g->count, NULL};
     if (sw->live_idx && sw->live_idx[pk->dst] != IFB_LIVE_ALL) {
         c.L = sw->live_pool + sw->live_idx[pk->dst];
         c.n = c.L[0];
@@ -370,10 +396,14 @@ int ifb_lb_select(ifb_switch *sw, const ifb_topo_group *g, const ifb_pkt *pk)
         return cand(&c, ecmp_pick(ifb_flow_hash(sw, pk), c.n));
     const lb_shared *sh = s->sh;
     const ifb_lb_qcfg *qc = &sh->cfg.q[pk->tc & (IFB_NQUEUES - 1)];
+    c.widx = s->widx;
+    uint16_t both[IFB_LB_MAX_MEMBERS + 1];
+    if (sh->cls) /* a class with its own mode or group (net/switch/groups.h) */
+        qc = ifb_lb_class_of(sh, sw, g, pk, qc, &c, both);
     s->st.selects++;
     switch (qc->mode) {
     case IFB_LBA_WCMP: {
-        const uint16_t *tab = sh->tables + (size_t)s->widx[pk->dst] * sh->cfg.wcmp_width;
+        const uint16_t *tab = sh->tables + (size_t)c.widx[pk->dst] * sh->cfg.wcmp_width;
         uint32_t h = ifb_flow_hash(sw, pk);
         int m = tab[((uint64_t)h * sh->cfg.wcmp_width) >> 32];
         /* a route changed without ifb_lb_recompute: stay inside the group */
@@ -393,6 +423,8 @@ int ifb_lb_select(ifb_switch *sw, const ifb_topo_group *g, const ifb_pkt *pk)
         if (qc->unit == IFB_LB_UNIT_PACKET)
             return pick_int(s, sw, g, &c, pk, sh->f->sim->now, 1);
         return flowlet_select(s, sw, g, &c, pk, qc->flowlet_gap, PICK_INT);
+    case IFB_LBA_AR:
+        return ifb_ar_select(sw, g, &c, pk);
     case IFB_LBA_DMODK:
         /* InfiniBand static routing as OpenSM's up/down and fat-tree engines lay out linear
          * forwarding tables: destination modulo the number of uplinks, so destinations spread

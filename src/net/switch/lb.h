@@ -33,6 +33,7 @@ typedef enum ifb_lb_algo {
     IFB_LBA_ADAPTIVE,     /* best quality band, per flowlet or per packet */
     IFB_LBA_DMODK,        /* InfiniBand static routing: destination modulo the group size */
     IFB_LBA_INT_ADAPTIVE, /* adaptive on local quality and INT path feedback, end to end */
+    IFB_LBA_AR,           /* InfiniBand adaptive routing, NVIDIA's (net/switch/ib_ar.h) */
     IFB_LBA_COUNT
 } ifb_lb_algo;
 
@@ -76,6 +77,25 @@ typedef enum ifb_lb_wsrc {
 
 #define IFB_LB_MAX_WEIGHTS 256
 #define IFB_LB_MAX_MEMBERS 256
+#define IFB_LB_MAX_CLASS_MEMBERS 64
+
+/* One workload class's own routing (net/switch/groups.c): its path-selection mode and its own
+ * ECMP group, a subset of each group's members named by the next-hop switches they lead to,
+ * with its own WCMP weights. Switches tell the classes apart by the packet's DSCP (RoCEv2) or
+ * SL (InfiniBand), as a classifier feeding an ECMP-group selection does. */
+typedef struct ifb_lb_class {
+    uint8_t has_mode; /* q replaces the mode of the class's egress queue */
+    ifb_lb_qcfg q;
+    int nmembers; /* 0: every member of every group */
+    char members[IFB_LB_MAX_CLASS_MEMBERS][32];
+    /* WCMP weights: the fabric's computed (or explicit) weight of a member times the factor of
+     * the switch it leads to (1 when not listed) */
+    int nweights;
+    char wsw[IFB_LB_MAX_CLASS_MEMBERS][32];
+    double wfac[IFB_LB_MAX_CLASS_MEMBERS];
+    char key[232]; /* where it was given, for messages (e.g. load_balancing.per_class.kv) */
+    int line;
+} ifb_lb_class;
 
 typedef struct ifb_lb_cfg {
     ifb_lb_qcfg q[IFB_NQUEUES];
@@ -90,6 +110,10 @@ typedef struct ifb_lb_cfg {
     int quality_bands;         /* 1..8 */
     uint8_t quality_ties;      /* ifb_lb_pick: among members of the best band */
     uint8_t weighted; /* random picks (flowlet, spray, DRILL samples) follow WCMP weights */
+    /* a class whose receivers place in order only (ifb_class_cfg.ooo) gets the per-flowlet form
+     * of a per-packet mode (spray, adaptive or int_adaptive per packet) at every switch */
+    uint8_t ooo_fallback;
+    ifb_lb_class cls[IFB_TC_COUNT]; /* per workload class (ifb_tc); all zero: none */
     int nweights;
     ifb_lb_weight weights[IFB_LB_MAX_WEIGHTS];
     /* where the weights came from, for messages at attach time */

@@ -11,6 +11,7 @@
 
 #include "core/alloc.h"
 #include "core/rng.h"
+#include "net/switch/groups.h"
 #include "net/switch/lb_state.h"
 
 /* ---- WCMP tables ---------------------------------------------------------------------------- */
@@ -99,6 +100,13 @@ static void apportion(const double *w, int n, uint32_t width, uint16_t *tab)
     for (int i = 0; i < n; i++)
         for (uint32_t j = 0; j < slots[i]; j++)
             tab[k++] = (uint16_t)i;
+}
+
+uint32_t ifb_lb_table(lb_shared *sh, const double *w, int n)
+{
+    uint16_t tab[65536];
+    apportion(w, n, sh->cfg.wcmp_width, tab);
+    return intern_table(sh, tab);
 }
 
 static int build_wcmp(lb_shared *sh, ifb_err *e)
@@ -280,6 +288,7 @@ void ifb_lb_detach(ifb_fabric *f)
         }
         f->switches[i].lb = NULL;
     }
+    ifb_lb_classes_free(sh);
     free(sh->tables);
     free(sh->idx);
     free(sh->tor_of_sw);
@@ -295,11 +304,21 @@ int ifb_lb_recompute(ifb_fabric *f, ifb_err *e)
     lb_shared *sh = (lb_shared *)((lb_sw *)f->switches[0].lb)->sh;
     if (!sh->use_wcmp)
         return 0;
-    if (build_wcmp(sh, e))
+    if (build_wcmp(sh, e) || ifb_lb_classes_tables(sh, e))
         return -1;
     for (int i = 0; i < f->nswitches; i++)
         ((lb_sw *)f->switches[i].lb)->widx = sh->idx + (size_t)i * (size_t)sh->t->nhosts;
     return 0;
+}
+
+void ifb_lb_note_mode(lb_shared *sh, const ifb_lb_qcfg *qc)
+{
+    sh->use_int |= qc->mode == IFB_LBA_INT_ADAPTIVE;
+    sh->use_wcmp |= qc->mode == IFB_LBA_WCMP;
+    int adaptive = qc->mode == IFB_LBA_ADAPTIVE || qc->mode == IFB_LBA_INT_ADAPTIVE;
+    sh->use_flowlet |= qc->mode == IFB_LBA_FLOWLET || (adaptive && qc->unit == IFB_LB_UNIT_FLOWLET);
+    sh->use_quality |= adaptive;
+    sh->use_group_mem |= qc->mode == IFB_LBA_SPRAY || qc->mode == IFB_LBA_INT_ADAPTIVE;
 }
 
 int ifb_lb_attach(ifb_fabric *f, const ifb_lb_cfg *cfg, ifb_err *e)
@@ -329,7 +348,7 @@ int ifb_lb_attach(ifb_fabric *f, const ifb_lb_cfg *cfg, ifb_err *e)
         if (qc->mode >= IFB_LBA_COUNT) {
             free(sh);
             return ifb_err_set(e, NULL, 0, "load_balancing.mode",
-                               "ecmp, wcmp, flowlet, spray, adaptive, dmodk or int_adaptive",
+                               "ecmp, wcmp, flowlet, spray, adaptive, dmodk, int_adaptive or ar",
                                "mode %d for queue %d", qc->mode, q);
         }
         /* a queue without INT (fabric.int.queues) routes int_adaptive on its local figures
@@ -340,15 +359,11 @@ int ifb_lb_attach(ifb_fabric *f, const ifb_lb_cfg *cfg, ifb_err *e)
                                "int_adaptive with INT on (fabric.int.enable: true)",
                                "int_adaptive on queue %d with INT off", q);
         }
-        sh->use_int |= qc->mode == IFB_LBA_INT_ADAPTIVE;
-        sh->use_wcmp |= qc->mode == IFB_LBA_WCMP;
-        int adaptive = qc->mode == IFB_LBA_ADAPTIVE || qc->mode == IFB_LBA_INT_ADAPTIVE;
-        sh->use_flowlet |=
-            qc->mode == IFB_LBA_FLOWLET || (adaptive && qc->unit == IFB_LB_UNIT_FLOWLET);
-        sh->use_quality |= adaptive;
-        sh->use_group_mem |= qc->mode == IFB_LBA_SPRAY || qc->mode == IFB_LBA_INT_ADAPTIVE;
+        ifb_lb_note_mode(sh, qc);
     }
-    if (sh->use_wcmp && build_wcmp(sh, e)) {
+    if (ifb_lb_classes_setup(sh, e) || (sh->use_wcmp && build_wcmp(sh, e)) ||
+        ifb_lb_classes_tables(sh, e)) {
+        ifb_lb_classes_free(sh);
         free(sh->tables);
         free(sh->idx);
         free(sh);
@@ -399,7 +414,7 @@ void ifb_lb_get_stats(const ifb_fabric *f, ifb_lb_stats *out)
 /* ---- Configuration (the plain struct; src/scenario/lb_cfg.c reads the YAML keys) ----------- */
 
 const char *const ifb_lb_mode_names[IFB_LBA_COUNT + 1] = {
-    "ecmp", "wcmp", "flowlet", "spray", "adaptive", "dmodk", "int_adaptive", NULL};
+    "ecmp", "wcmp", "flowlet", "spray", "adaptive", "dmodk", "int_adaptive", "ar", NULL};
 
 const char *ifb_lb_algo_name(int algo)
 {

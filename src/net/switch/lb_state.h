@@ -6,11 +6,27 @@
 #include "net/switch/lb.h"
 #include "net/switch/switch.h"
 
+/* The members a choice may take: the whole group, or a list L (L[0] = count >= 1, then member
+ * indices) of the live ones after a detected failure (net/fail/failure.c) or of a class's own
+ * group (net/switch/groups.c); and the WCMP table row (per destination host) picks use. Every
+ * mode picks among its candidates the way it would among a smaller group. */
+typedef struct lb_cands {
+    const uint16_t *L; /* NULL: every member of the group */
+    int n;
+    const uint32_t *widx; /* this switch's WCMP table index row, or NULL */
+} lb_cands;
+
+struct lb_classes; /* per-class routing (net/switch/groups.h) */
+
 typedef struct lb_shared {
     ifb_lb_cfg cfg;
     ifb_fabric *f;
     const ifb_topo *t;
     int use_wcmp, use_flowlet, use_quality, use_group_mem;
+    struct lb_classes *cls; /* NULL: every class routes by its egress queue's mode */
+    /* slots of member i in WCMP table t, at [t * IFB_LB_MAX_MEMBERS + i]: INT-driven choice
+     * weighs a member's cost by its capacity share (net/switch/groups.c); NULL when unused */
+    uint16_t *tshare;
     /* WCMP: ntables tables of cfg.wcmp_width member indices; idx[switch * nhosts + host] */
     uint16_t *tables;
     uint32_t ntables;

@@ -19,6 +19,8 @@
  * forwarding table lookup latency beyond cfg.switch_latency, multicast. */
 #include "net/switch/switch.h"
 
+#include "net/switch/ib_ar.h"
+
 /* Every event of a switch port (f->ev_switch): its frame is serialized, credits came back, or
  * (on the sending port, whose peer this switch port is) a frame or a pause frame arrives. */
 void ifb_switch_port_event(ifb_sim *sim, void *obj, uint64_t arg)
@@ -47,6 +49,10 @@ void ifb_switch_port_event(ifb_sim *sim, void *obj, uint64_t arg)
 static void ecn_mark(ifb_port *p, ifb_pkt *pk, uint64_t qlen)
 {
     ifb_fabric *f = p->f;
+    if (f->ib) { /* InfiniBand: FECN at the queue threshold (switch/fecn.c) */
+        ifb_fecn_mark(p, pk, qlen);
+        return;
+    }
     const ifb_queue_cfg *qc = &f->cfg.queue[pk->tc];
     if (qlen <= qc->ecn_kmin || pk->ecn == IFB_ECN_NOT_ECT || pk->ecn == IFB_ECN_CE)
         return;
@@ -186,6 +192,8 @@ static void forward_live(ifb_switch *sw, ifb_port *in, const ifb_topo_group *g, 
         lost(f, out, pk);
         return;
     }
+    if (f->ar) /* adaptive routing notifications (net/switch/ib_ar.c) */
+        ifb_ar_forwarded(sw, in, out, pk);
     ifb_port_enqueue(out, pk);
 }
 

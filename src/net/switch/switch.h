@@ -60,6 +60,12 @@ void ifb_pfc_queue(ifb_port *p, uint8_t xoff, uint8_t xon);
 /* pfc.c: the pfc-state invariant (--check): XOFF state agrees with priority-group occupancy */
 int ifb_pfc_check_state(const ifb_fabric *f, char *msg, size_t cap);
 
+/* fecn.c: InfiniBand congestion marking; setup returns 1 when marking is on (the egress then
+ * calls ifb_fecn_mark where RoCE marks ECN) */
+int ifb_fecn_setup(ifb_fabric *f);
+void ifb_fecn_free(ifb_fabric *f);
+void ifb_fecn_mark(ifb_port *p, ifb_pkt *pk, uint64_t qlen);
+
 /* int.c */
 int ifb_int_setup(ifb_fabric *f, ifb_err *e);
 void ifb_int_free(ifb_fabric *f);
