@@ -340,19 +340,6 @@ static ifb_lb_qcfg class_mode(const ifb_lb_cfg *lb, const ifb_fabric_cfg *f, int
     return q;
 }
 
-static int same_members(const ifb_lb_class *x, const ifb_lb_class *y)
-{
-    if (x->nmembers != y->nmembers || x->nweights != y->nweights)
-        return 0;
-    for (int i = 0; i < x->nmembers; i++)
-        if (strcmp(x->members[i], y->members[i]))
-            return 0;
-    for (int i = 0; i < x->nweights; i++)
-        if (strcmp(x->wsw[i], y->wsw[i]) || x->wfac[i] != y->wfac[i])
-            return 0;
-    return 1;
-}
-
 static int check_switch(ifb_cfg *c, const char *key, const ifb_topo *t, const char *name,
                         ifb_err *e)
 {
@@ -434,7 +421,7 @@ int ifb_lb_cfg_check(ifb_cfg *c, const char *prefix, const ifb_lb_cfg *lb, const
             if (ca != cb)
                 continue;
             ifb_lb_qcfg qa = class_mode(lb, f, a), qb = class_mode(lb, f, b);
-            if (same_q(&qa, &qb) && same_members(&lb->cls[a], &lb->cls[b]))
+            if (same_q(&qa, &qb) && ifb_lb_class_same_group(&lb->cls[a], &lb->cls[b]))
                 continue;
             int w = has_entry(&lb->cls[a]) ? a : has_entry(&lb->cls[b]) ? b : -1;
             if (w < 0) { /* only the fallback tells them apart: their OOO settings differ */

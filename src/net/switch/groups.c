@@ -61,11 +61,9 @@ static int same_qcfg(const ifb_lb_qcfg *a, const ifb_lb_qcfg *b)
            a->unit == b->unit && a->flowlet_gap == b->flowlet_gap;
 }
 
-/* Whether classes a and b route the same way (their modes resolved in q). */
-static int same_routing(const ifb_lb_cfg *c, const ifb_lb_qcfg *q, int a, int b)
+int ifb_lb_class_same_group(const ifb_lb_class *x, const ifb_lb_class *y)
 {
-    const ifb_lb_class *x = &c->cls[a], *y = &c->cls[b];
-    if (!same_qcfg(&q[a], &q[b]) || x->nmembers != y->nmembers || x->nweights != y->nweights)
+    if (x->nmembers != y->nmembers || x->nweights != y->nweights)
         return 0;
     for (int i = 0; i < x->nmembers; i++)
         if (strcmp(x->members[i], y->members[i]))
@@ -74,6 +72,12 @@ static int same_routing(const ifb_lb_cfg *c, const ifb_lb_qcfg *q, int a, int b)
         if (strcmp(x->wsw[i], y->wsw[i]) || x->wfac[i] != y->wfac[i])
             return 0;
     return 1;
+}
+
+/* Whether classes a and b route the same way (their modes resolved in q). */
+static int same_routing(const ifb_lb_cfg *c, const ifb_lb_qcfg *q, int a, int b)
+{
+    return same_qcfg(&q[a], &q[b]) && ifb_lb_class_same_group(&c->cls[a], &c->cls[b]);
 }
 
 static const char *key_of(const ifb_lb_cfg *c, int k, char *buf, size_t cap)

@@ -97,6 +97,9 @@ typedef struct ifb_lb_class {
     int line;
 } ifb_lb_class;
 
+/* Whether two classes name the same group: the same members and WCMP weight factors, in order. */
+int ifb_lb_class_same_group(const ifb_lb_class *x, const ifb_lb_class *y);
+
 typedef struct ifb_lb_cfg {
     ifb_lb_qcfg q[IFB_NQUEUES];
     uint32_t flowlet_table;    /* flowlet entries per switch (shared by all queues) */
